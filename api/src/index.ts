@@ -1,0 +1,3 @@
+// @wasmfleet/api — the single source of truth for resource shapes and the MQTT wire contract.
+export * from './resources/index.ts';
+export * from './wire/index.ts';

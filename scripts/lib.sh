@@ -1,0 +1,69 @@
+# Shared shell helpers for WasmFleet's setup scripts. Source it; it does nothing on its own.
+# Everything it installs goes under .tools/ (git-ignored) or the user's cache, never system-wide,
+# except Debian packages, which only apt can place.
+
+WASMFLEET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NODE_VERSION="$(tr -d 'v \n' < "$WASMFLEET_ROOT/.node-version")"
+NODE_HOME="$WASMFLEET_ROOT/.tools/node-v$NODE_VERSION"
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# node_major prints the major version of the `node` on PATH, or 0 when there is none.
+node_major() { command -v node >/dev/null 2>&1 && node -p 'process.versions.node.split(".")[0]' || echo 0; }
+
+# ensure_node puts Node 24 first on PATH. A machine whose own Node is older than 22 gets the
+# pinned release from the npm registry's node-linux-<arch> package (no other download site is
+# needed), unpacked once into .tools/.
+ensure_node() {
+  if [ -x "$NODE_HOME/bin/node" ]; then export PATH="$NODE_HOME/bin:$PATH"; return; fi
+  if [ "$(node_major)" -ge 22 ] && [ -z "${WASMFLEET_FORCE_LOCAL_NODE:-}" ]; then return; fi
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;; aarch64 | arm64) arch=arm64 ;;
+    *) die "no Node $NODE_VERSION package for $(uname -m); install Node >= 22 yourself and retry" ;;
+  esac
+  command -v npm >/dev/null 2>&1 || die "npm is needed to fetch Node $NODE_VERSION; install npm (any version) and retry"
+  log "provisioning Node $NODE_VERSION into .tools/ (machine has $(node --version 2>/dev/null || echo no node))"
+  local tmp; tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null) \
+    || die "could not fetch node-linux-$arch@$NODE_VERSION from the npm registry"
+  mkdir -p "$NODE_HOME"
+  tar -xzf "$tmp"/node-linux-"$arch"-*.tgz -C "$NODE_HOME" --strip-components=1 package/bin package/LICENSE
+  rm -rf "$tmp"
+  export PATH="$NODE_HOME/bin:$PATH"
+}
+
+# ensure_debian_packages installs the named Debian packages when their commands are missing.
+ensure_debian_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq || die "apt-get update failed; install ${missing[*]} by hand and retry"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "could not install ${missing[*]}; install them by hand and retry"
+}
+
+# ensure_npm_deps runs `npm ci` when package-lock.json is newer than the installed tree.
+ensure_npm_deps() {
+  local stamp="$WASMFLEET_ROOT/node_modules/.package-lock.json"
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$WASMFLEET_ROOT/package-lock.json" ]; then return; fi
+  log "installing npm dependencies (npm ci)"
+  (cd "$WASMFLEET_ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+}
+
+# ensure_control_plane builds kube-apiserver, etcd and kubectl from the Go module proxy (see
+# docs/control-plane.md) unless KUBEBUILDER_ASSETS already points at them.
+ensure_control_plane() {
+  node "$WASMFLEET_ROOT/test-support/bin/control-plane-binaries.ts" --print-dir >/dev/null
+}
+
+# timed runs a phase and prints how long it took, so slow CI phases are visible.
+timed() {
+  local name="$1"; shift
+  local start=$SECONDS
+  "$@"
+  log "$name took $((SECONDS - start))s"
+}
