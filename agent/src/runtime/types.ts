@@ -1,0 +1,71 @@
+// The runtime interface between the node agent and a wasm engine (Krustlet's split): the agent
+// decides what runs; a runtime only loads one module and invokes it. Core modules and
+// components implement the same interface. Contract: docs/guest-abi.md.
+
+/** One MQTT message as a function sees it. */
+export interface FunctionMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  /** Milliseconds since the Unix epoch when the agent received the input. */
+  readonly timestampMs: number;
+}
+
+export interface FunctionOutput {
+  /** Concrete output topic (already resolved from '' to the first declared output). */
+  readonly topic: string;
+  readonly payload: Uint8Array;
+}
+
+/** Why an invocation or a start failed; shown in device status and `wasmfleet describe`. */
+export type FailureReason =
+  | 'Trap'
+  | 'Timeout'
+  | 'OutOfMemory'
+  | 'GuestError'
+  | 'InvalidModule'
+  | 'MissingImport'
+  | 'MissingExport'
+  | 'ModuleTooLarge'
+  | 'CompileTimeout'
+  | 'InitFailed'
+  | 'OutputRejected';
+
+export type InvokeResult =
+  | { readonly ok: true; readonly outputs: readonly FunctionOutput[] }
+  | { readonly ok: false; readonly reason: FailureReason; readonly message: string };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Per-device, per-function key-value state (persisted by the agent). */
+export interface FunctionState {
+  get(key: string): Uint8Array | undefined;
+  /** Returns false when the quota would be exceeded. */
+  set(key: string, value: Uint8Array): boolean;
+}
+
+export interface FunctionLimits {
+  /** Linear-memory cap in bytes (the module's memory maximum is rewritten to this). */
+  readonly memoryBytes: number;
+  /** Deadline for one invocation. */
+  readonly timeoutMs: number;
+  /** Largest accepted module, in bytes. */
+  readonly maxModuleBytes?: number;
+}
+
+export interface LoadOptions {
+  /** Declared output topics with `{node}` expanded; '' in a guest emit means outputs[0]. */
+  readonly outputs: readonly string[];
+  readonly config: Readonly<Record<string, string>>;
+  readonly limits: FunctionLimits;
+  readonly log?: (level: LogLevel, text: string) => void;
+  readonly state?: FunctionState;
+}
+
+export interface LoadedFunction {
+  readonly kind: 'core' | 'component';
+  invoke(input: FunctionMessage): Promise<InvokeResult>;
+  close(): Promise<void>;
+}
+
+/** Loads a module (core or component, told apart by its header). Rejects with a LoadError. */
+export type LoadFunction = (bytes: Uint8Array, options: LoadOptions) => Promise<LoadedFunction>;
