@@ -1,4 +1,14 @@
 // @wasmfleet/test-support — real parts for tests: etcd + kube-apiserver + kubectl, and Mosquitto.
-export { startControlPlane, sharedControlPlane, type ControlPlane, type KubectlResult } from './control-plane/control-plane.ts';
-export { startMosquitto, type Mosquitto } from './mosquitto.ts';
-export { uniqueName, freePort } from './util.ts';
+export {
+  startControlPlane,
+  allExited,
+  REPO_CRDS_DIR,
+  type ControlPlane,
+  type ControlPlaneOptions,
+  type KubectlResult,
+} from './control-plane/control-plane.ts';
+export { sharedControlPlane, publishControlPlane, SHARED_ENV } from './control-plane/shared.ts';
+export { ensureControlPlaneBinaries, type ControlPlaneBinaries } from './control-plane/binaries.ts';
+export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';
+export { processExists } from './processes.ts';
+export { uniqueName, freePort, waitFor } from './util.ts';

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { allExited, startControlPlane, waitFor, type ControlPlane } from '../src/index.ts';
+
+describe('a private control plane', () => {
+  let plane: ControlPlane;
+  let startMs = 0;
+
+  before(async () => {
+    const t0 = performance.now();
+    plane = await startControlPlane({ crdsDir: false });
+    startMs = performance.now() - t0;
+  });
+  after(() => plane.stop());
+
+  it('starts etcd and kube-apiserver on loopback and reports how long that took', (t) => {
+    t.diagnostic(`control plane start (warm binaries): ${startMs.toFixed(0)} ms`);
+    assert.match(plane.server, /^https:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('serves the real kubectl as the admin user', async () => {
+    const whoami = await plane.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    assert.equal(whoami.stderr, '');
+    assert.equal(whoami.stdout, 'admin');
+    const canAll = await plane.kubectl(['auth', 'can-i', '*', '*', '--all-namespaces']);
+    assert.equal(canAll.stdout.trim(), 'yes');
+  });
+
+  it('enforces RBAC: a ServiceAccount with no bindings is forbidden', async () => {
+    assert.equal((await plane.kubectl(['create', 'serviceaccount', 'nobody', '-n', 'default'])).code, 0);
+    const token = await plane.kubectl(['create', 'token', 'nobody', '-n', 'default']);
+    assert.equal(token.code, 0, token.stderr);
+    const kubeconfig = await plane.writeKubeconfig('nobody', token.stdout.trim());
+    const list = await plane.kubectl(['get', 'configmaps', '-n', 'default'], { kubeconfig });
+    assert.notEqual(list.code, 0);
+    assert.match(list.stderr, /forbidden.*system:serviceaccount:default:nobody/i);
+  });
+
+  it('rejects an unknown bearer token', async () => {
+    const kubeconfig = await plane.writeKubeconfig('stranger', 'not-a-token');
+    const list = await plane.kubectl(['get', 'namespaces'], { kubeconfig });
+    assert.notEqual(list.code, 0);
+    assert.match(list.stderr, /Unauthorized|must be logged in/i);
+  });
+});
+
+describe('control plane teardown', () => {
+  it('stop() leaves no etcd or kube-apiserver process behind', async () => {
+    const plane = await startControlPlane({ crdsDir: false });
+    assert.equal(allExited(plane.pids), false);
+    await plane.stop();
+    assert.equal(allExited(plane.pids), true, `still running: ${plane.pids.join(', ')}`);
+  });
+
+  for (const signal of ['SIGKILL', 'SIGINT'] as const) {
+    it(`a test process ended by ${signal} leaves no orphaned control-plane process`, async () => {
+      const child = spawn(
+        process.execPath,
+        [new URL('fixtures/start-control-plane-and-wait.ts', import.meta.url).pathname],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const [line] = (await once(child.stdout, 'data')) as [Buffer];
+      const { pids } = JSON.parse(line.toString()) as { pids: number[] };
+      assert.equal(allExited(pids), false);
+      child.kill(signal);
+      await once(child, 'exit');
+      await waitFor('control-plane processes to exit', () => (allExited(pids) ? true : undefined), {
+        timeoutMs: 10_000,
+      });
+    });
+  }
+});
