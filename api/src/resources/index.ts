@@ -1,1 +1,19 @@
-export const GROUP = 'wasmfleet.io';
+// Resource schemas (TypeBox: one definition gives the TypeScript types and the JSON Schema), the
+// CRDs generated from them, and client-side validation that mirrors the CRDs' CEL rules.
+export * from './constants.ts';
+export * from './common.ts';
+export { parseDuration, parseQuantity, type CelRule } from './cel.ts';
+export * from './wasmfunction.ts';
+export * from './edgenode.ts';
+export {
+  crdFiles,
+  edgeNodeCrd,
+  wasmFunctionCrd,
+  structuralSchema,
+  WASM_FUNCTION_COLUMNS,
+  EDGE_NODE_COLUMNS,
+  type CustomResourceDefinition,
+  type PrinterColumn,
+  type StructuralSchema,
+} from './crd.ts';
+export { validateEdgeNode, validateWasmFunction } from './validate.ts';

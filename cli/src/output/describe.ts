@@ -1,0 +1,81 @@
+// kubectl-describe-style text for one object: aligned "Key: value" sections, conditions and
+// recent events in tables. Pure: it formats what it is given.
+import { stringify } from 'yaml';
+import { age } from './age.ts';
+import { readPath } from './json-path.ts';
+import { scalar } from './render.ts';
+import { phaseColour, style } from './style.ts';
+
+export interface DescribeEvent {
+  readonly type?: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly count?: number;
+  readonly lastTimestamp?: string;
+}
+
+export function describeObject(
+  object: Record<string, unknown>,
+  events: readonly DescribeEvent[],
+  now = Date.now(),
+): string {
+  const lines: string[] = [];
+  const field = (key: string, value: unknown): void => {
+    lines.push(
+      `${style.bold(`${key}:`.padEnd(20))}${value === undefined || value === '' ? '<none>' : scalar(value)}`,
+    );
+  };
+  field('Name', readPath(object, '.metadata.name'));
+  const namespace = readPath(object, '.metadata.namespace');
+  if (namespace !== undefined) field('Namespace', namespace);
+  const labels = (readPath(object, '.metadata.labels') ?? {}) as Record<string, string>;
+  field(
+    'Labels',
+    Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', '),
+  );
+  field(
+    'Created',
+    `${String(readPath(object, '.metadata.creationTimestamp'))} (${age(readPath(object, '.metadata.creationTimestamp') as string | undefined, now)} ago)`,
+  );
+  const phase = readPath(object, '.status.phase');
+  if (typeof phase === 'string') field('Phase', phaseColour(phase));
+  for (const section of ['spec', 'status'] as const) {
+    const value = readPath(object, `.${section}`) as Record<string, unknown> | undefined;
+    if (!value) continue;
+    const { conditions: _conditions, ...rest } = value;
+    lines.push(style.bold(`${section === 'spec' ? 'Spec' : 'Status'}:`));
+    lines.push(indent(stringify(rest).trimEnd()));
+  }
+  const conditions = (readPath(object, '.status.conditions') ?? []) as Partial<Record<string, string>>[];
+  lines.push(style.bold('Conditions:'));
+  if (!Array.isArray(conditions) || conditions.length === 0) lines.push('  <none>');
+  else {
+    lines.push(`  ${'TYPE'.padEnd(16)}${'STATUS'.padEnd(8)}${'REASON'.padEnd(24)}MESSAGE`);
+    for (const c of conditions) {
+      lines.push(
+        `  ${(c.type ?? '').padEnd(16)}${phaseColour(c.status ?? '').padEnd(8)}${(c.reason ?? '').padEnd(24)}${c.message ?? ''}`,
+      );
+    }
+  }
+  lines.push(style.bold('Events:'));
+  if (events.length === 0) lines.push('  <none>');
+  else {
+    lines.push(`  ${'TYPE'.padEnd(9)}${'REASON'.padEnd(22)}${'AGE'.padEnd(7)}MESSAGE`);
+    for (const e of events) {
+      const count = e.count && e.count > 1 ? ` (x${e.count})` : '';
+      lines.push(
+        `  ${(e.type ?? '').padEnd(9)}${(e.reason ?? '').padEnd(22)}${age(e.lastTimestamp, now).padEnd(7)}${e.message ?? ''}${count}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
