@@ -99,6 +99,7 @@ function borderless(head: string[]): Table.Table {
 /** A cell's text: objects as JSON rather than "[object Object]". */
 export function scalar(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   return value === undefined ? '' : JSON.stringify(value);
 }
