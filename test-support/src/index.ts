@@ -12,3 +12,9 @@ export { ensureControlPlaneBinaries, type ControlPlaneBinaries } from './control
 export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';
 export { processExists } from './processes.ts';
 export { uniqueName, freePort, waitFor } from './util.ts';
+export { startRegistry, type Registry, type RegistryOptions } from './registry.ts';
+export {
+  startSimulatedDevice,
+  type SimulatedDevice,
+  type SimulatedDeviceOptions,
+} from './simulated-device.ts';

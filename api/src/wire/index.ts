@@ -1,1 +1,8 @@
-export const WIRE_VERSION = 'v1';
+// The MQTT wire contract, version 1 (docs/mqtt-contract.md): topics and documents shared by the
+// operator, the agent and the CLI. TypeBox schemas give both the TS types and JSON Schema.
+export * from './topics.ts';
+export * from './desired.ts';
+export * from './status.ts';
+export * from './log-line.ts';
+export * from './module-envelope.ts';
+export * from './parse.ts';

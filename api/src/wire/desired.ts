@@ -1,0 +1,134 @@
+// The desired-state document: retained on wasmfleet/v1/nodes/<node>/desired, written by the
+// operator, read by the agent. It lists EVERYTHING the node should run; the agent converges on
+// the latest one it saw (level-triggered), so a lost or repeated message is harmless.
+import Type, { type Static } from 'typebox';
+import { NODE_ID_PATTERN, SHA256_PATTERN } from './topics.ts';
+
+const strict = { additionalProperties: false } as const;
+
+export const WireQos = Type.Union([Type.Literal(0), Type.Literal(1)], {
+  description: 'MQTT QoS: 0 at most once, 1 at least once.',
+});
+export const WirePayloadFormat = Type.Union(
+  [Type.Literal('raw'), Type.Literal('json'), Type.Literal('senml')],
+  {
+    description: 'raw: any bytes; json: must parse as JSON; senml: RFC 8428 SenML JSON.',
+  },
+);
+
+export const ModuleRef = Type.Object(
+  {
+    sha256: Type.String({
+      pattern: SHA256_PATTERN,
+      description: 'Digest of the module bytes; the agent verifies it before compiling.',
+    }),
+    size: Type.Integer({
+      minimum: 8,
+      description: 'Size in bytes (lets the agent refuse an oversized module before fetching it).',
+    }),
+    url: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        maxLength: 2048,
+        description: 'Direct download; otherwise wasmfleet/v1/modules/<sha256>.',
+      }),
+    ),
+  },
+  strict,
+);
+export type ModuleRef = Static<typeof ModuleRef>;
+
+export const WireInput = Type.Object(
+  {
+    topic: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Topic filter; {node} expands to the node id.',
+    }),
+    qos: WireQos,
+    format: WirePayloadFormat,
+  },
+  strict,
+);
+export type WireInput = Static<typeof WireInput>;
+
+export const WireOutput = Type.Object(
+  {
+    topic: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Topic name; {node} expands to the node id.',
+    }),
+    qos: WireQos,
+    retain: Type.Boolean(),
+  },
+  strict,
+);
+export type WireOutput = Static<typeof WireOutput>;
+
+export const WireLimits = Type.Object(
+  {
+    memoryBytes: Type.Integer({
+      minimum: 65_536,
+      maximum: 4 * 1024 ** 3,
+      description: 'Linear-memory cap of one instance.',
+    }),
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 60_000, description: 'Deadline of one invocation.' }),
+    maxModuleBytes: Type.Optional(
+      Type.Integer({ minimum: 8, description: 'Largest accepted module (agent default 32 MiB).' }),
+    ),
+    maxPayloadBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1024 * 1024,
+        description: 'Larger inputs are counted as malformed (default 256 KiB).',
+      }),
+    ),
+  },
+  strict,
+);
+export type WireLimits = Static<typeof WireLimits>;
+
+export const DesiredFunction = Type.Object(
+  {
+    namespace: Type.String({ minLength: 1, maxLength: 63 }),
+    name: Type.String({ minLength: 1, maxLength: 253 }),
+    revision: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'Changes whenever anything below changes; the agent replaces the function.',
+    }),
+    module: ModuleRef,
+    inputs: Type.Array(WireInput, { minItems: 1, maxItems: 32 }),
+    outputs: Type.Array(WireOutput, { maxItems: 32 }),
+    config: Type.Record(Type.String(), Type.String(), {
+      description: 'Resolved config (spec.config + configMapRef + secretRef).',
+    }),
+    limits: WireLimits,
+  },
+  strict,
+);
+export type DesiredFunction = Static<typeof DesiredFunction>;
+
+export const DesiredState = Type.Object(
+  {
+    version: Type.Literal(1),
+    node: Type.String({ pattern: NODE_ID_PATTERN }),
+    generation: Type.Integer({
+      minimum: 0,
+      description: 'Increases with every change; an agent ignores a document older than one it has applied.',
+    }),
+    functions: Type.Array(DesiredFunction, { maxItems: 256 }),
+  },
+  {
+    ...strict,
+    $id: 'https://wasmfleet.io/schemas/wire/v1/desired-state.json',
+    title: 'WasmFleet desired state v1',
+  },
+);
+export type DesiredState = Static<typeof DesiredState>;
+
+/** A function's identity on a node: `<namespace>/<name>`. */
+export function functionKey(fn: { readonly namespace: string; readonly name: string }): string {
+  return `${fn.namespace}/${fn.name}`;
+}

@@ -1,0 +1,39 @@
+// Decoding wire documents: JSON text → a typed document, or errors that name the field.
+// One compiled validator per schema; the same schemas are published as JSON Schema.
+import { Compile } from 'typebox/compile';
+import type { TSchema, Static } from 'typebox';
+import { DesiredState } from './desired.ts';
+import { LogLine } from './log-line.ts';
+import { NodeStatus } from './status.ts';
+
+export type Parsed<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly string[] };
+
+function parser<S extends TSchema>(
+  schema: S,
+  what: string,
+): (payload: Uint8Array | string) => Parsed<Static<S>> {
+  const check = Compile(schema);
+  return (payload) => {
+    let value: unknown;
+    try {
+      const text =
+        typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload);
+      value = JSON.parse(text);
+    } catch (error) {
+      return { ok: false, errors: [`${what} is not valid UTF-8 JSON: ${(error as Error).message}`] };
+    }
+    if (check.Check(value)) return { ok: true, value };
+    const errors = [...check.Errors(value)]
+      .slice(0, 10)
+      .map((e) => `${what}${e.instancePath || ''}: ${e.message}`);
+    return { ok: false, errors };
+  };
+}
+
+export const parseDesiredState = parser(DesiredState, 'desired state');
+export const parseNodeStatus = parser(NodeStatus, 'node status');
+export const parseLogLine = parser(LogLine, 'log line');
+
+/** JSON Schemas of the wire documents, for docs and non-TypeScript clients. */
+export const WIRE_SCHEMAS = { DesiredState, NodeStatus, LogLine } as const;

@@ -1,0 +1,146 @@
+// Flags and environment of the operator process, parsed and checked in one place so every bad
+// value gets a message that says what to write instead.
+import { parseArgs } from 'node:util';
+
+export interface OperatorCliOptions {
+  readonly kubeconfig: string | undefined;
+  readonly broker: string;
+  readonly brokerUsername: string | undefined;
+  readonly brokerPasswordFile: string | undefined;
+  readonly brokerCaFile: string | undefined;
+  readonly namespace: string | undefined;
+  readonly fleet: string | undefined;
+  readonly leaderElect: boolean;
+  readonly leaderElectionNamespace: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly opsAddress: { host: string; port: number };
+  readonly autoRegister: boolean;
+  readonly workers: number;
+  readonly plainHttpRegistries: string[];
+}
+
+export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes and delivers them over MQTT
+
+Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
+
+  --broker URL                   MQTT broker (mqtt://, mqtts://, ws://, wss://)   [$WASMFLEET_BROKER]
+  --broker-username NAME         MQTT user name                                    [$WASMFLEET_BROKER_USERNAME]
+  --broker-password-file PATH    file holding the MQTT password                    [$WASMFLEET_BROKER_PASSWORD_FILE]
+  --broker-ca-file PATH          CA bundle for mqtts://                            [$WASMFLEET_BROKER_CA_FILE]
+  --kubeconfig PATH              kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
+  --namespace NS                 manage WasmFunctions in NS only (default: all)
+  --fleet NAME                   manage only EdgeNodes labelled wasmfleet.io/fleet=NAME
+  --leader-elect                 run leader election (required with more than one replica)
+  --leader-election-namespace NS namespace of the Lease (default: $POD_NAMESPACE or default)
+  --leader-elect-lease-duration D   how long a Lease is honoured (default 15s)
+  --leader-elect-renew-deadline D   a leader that cannot renew for D steps down (default 10s)
+  --leader-elect-retry-period D     time between tries (default 2s)
+  --ops-bind-address HOST:PORT   /metrics, /healthz, /readyz (default 127.0.0.1:8080; 0.0.0.0:8080 in a pod)
+  --no-auto-register             only serve pre-created EdgeNodes; report unknown devices
+  --workers N                    concurrent reconciles per controller (default 4)
+  --plain-http-registry HOST     OCI registry reached over plain HTTP (repeatable)
+  -h, --help                     show this help
+`;
+
+export class UsageError extends Error {}
+
+export function parseOperatorArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): OperatorCliOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        broker: { type: 'string' },
+        'broker-username': { type: 'string' },
+        'broker-password-file': { type: 'string' },
+        'broker-ca-file': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        fleet: { type: 'string' },
+        'leader-elect': { type: 'boolean', default: false },
+        'leader-election-namespace': { type: 'string' },
+        'leader-elect-lease-duration': { type: 'string' },
+        'leader-elect-renew-deadline': { type: 'string' },
+        'leader-elect-retry-period': { type: 'string' },
+        'ops-bind-address': { type: 'string' },
+        'no-auto-register': { type: 'boolean', default: false },
+        workers: { type: 'string' },
+        'plain-http-registry': { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nrun wasmfleet-operator --help for the flags`, {
+      cause: error,
+    });
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const broker = v.broker ?? env.WASMFLEET_BROKER;
+  if (!broker)
+    throw new UsageError(
+      '--broker is required (or set WASMFLEET_BROKER), e.g. --broker mqtt://127.0.0.1:1883',
+    );
+  if (!/^(mqtts?|wss?):\/\/[^/]+/.test(broker)) {
+    throw new UsageError(
+      `--broker ${broker} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt`,
+    );
+  }
+  const workers = Number(v.workers ?? '4');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new UsageError(`--workers ${v.workers ?? ''} must be a whole number from 1 to 64`);
+  }
+  const leaseDurationMs = seconds('--leader-elect-lease-duration', v['leader-elect-lease-duration'] ?? '15s');
+  const renewDeadlineMs = seconds('--leader-elect-renew-deadline', v['leader-elect-renew-deadline'] ?? '10s');
+  const retryPeriodMs = seconds('--leader-elect-retry-period', v['leader-elect-retry-period'] ?? '2s');
+  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+    throw new UsageError(
+      'leader election needs retry period < renew deadline < lease duration, e.g. 2s < 10s < 15s',
+    );
+  }
+  const opsAddress = parseHostPort(
+    v['ops-bind-address'] ?? env.WASMFLEET_OPS_BIND_ADDRESS ?? '127.0.0.1:8080',
+  );
+  return {
+    kubeconfig: v.kubeconfig,
+    broker,
+    brokerUsername: v['broker-username'] ?? env.WASMFLEET_BROKER_USERNAME,
+    brokerPasswordFile: v['broker-password-file'] ?? env.WASMFLEET_BROKER_PASSWORD_FILE,
+    brokerCaFile: v['broker-ca-file'] ?? env.WASMFLEET_BROKER_CA_FILE,
+    namespace: v.namespace,
+    fleet: v.fleet,
+    leaderElect: v['leader-elect'],
+    leaderElectionNamespace: v['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    opsAddress,
+    autoRegister: !v['no-auto-register'],
+    workers,
+    plainHttpRegistries: v['plain-http-registry'] ?? [],
+  };
+}
+
+function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port > 65535) {
+    throw new UsageError(
+      `--ops-bind-address ${text} must be HOST:PORT, e.g. 0.0.0.0:8080 (port 0 picks a free one)`,
+    );
+  }
+  return { host: m[1] || '0.0.0.0', port };
+}
+
+function seconds(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
+  if (!m) throw new UsageError(`${flag} ${text} must be a duration like 500ms, 15s or 1m`);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+}

@@ -1,0 +1,72 @@
+// What the controllers share: caches, the device link, the documents and placement books, the
+// latest device reports. One object so the wiring (operator.ts) and the tests build it once.
+import type { CustomObjectsApi, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { EdgeNode, NodeStatus, WasmFunction } from '@wasmfleet/api';
+import type { FleetBridge } from '../bridge/fleet-bridge.ts';
+import type { NodeDocuments } from '../fleet/node-documents.ts';
+import type { PlacementBook } from '../fleet/placement-book.ts';
+import type { EventInput, Informer, WorkQueue } from '../kube/index.ts';
+import type { Cache } from './typed-cache.ts';
+import type { ResolveResult } from '../modules/index.ts';
+
+export interface FleetSettings {
+  /** Remove the finalizer after this long even if devices never confirmed (broker down). */
+  readonly finalizerTimeoutMs: number;
+  /** Publishing to the broker gives up after this long (the broker may be down). */
+  readonly publishTimeoutMs: number;
+  /** Per-device rows kept in a function's status. */
+  readonly maxNodeStatuses: number;
+  /** Create EdgeNodes for devices that announce themselves. */
+  readonly autoRegister: boolean;
+  /** Labels put on auto-registered EdgeNodes. */
+  readonly registrationLabels: Readonly<Record<string, string>>;
+  /** Missed heartbeats before a device counts as offline. */
+  readonly missedHeartbeats: number;
+  /** Rewrite an unchanged EdgeNode status only this often, to refresh lastHeartbeat. */
+  readonly heartbeatWriteIntervalMs: number;
+}
+
+export const DEFAULT_SETTINGS: FleetSettings = {
+  finalizerTimeoutMs: 30_000,
+  publishTimeoutMs: 5_000,
+  maxNodeStatuses: 50,
+  autoRegister: true,
+  registrationLabels: {},
+  missedHeartbeats: 3,
+  heartbeatWriteIntervalMs: 30_000,
+};
+
+/** EdgeNodes of one fleet (one broker) carry this label when an operator is scoped to a fleet. */
+export const FLEET_LABEL = 'wasmfleet.io/fleet';
+
+export interface FleetContext {
+  readonly settings: FleetSettings;
+  readonly customObjects: CustomObjectsApi;
+  readonly functions: Cache<WasmFunction>;
+  readonly nodes: Cache<EdgeNode>;
+  readonly configMaps: Informer<V1ConfigMap>;
+  readonly secrets: Informer<V1Secret>;
+  readonly bridge: FleetBridge;
+  readonly documents: NodeDocuments;
+  readonly placement: PlacementBook;
+  /** node → its latest status document. */
+  readonly reports: Map<string, NodeStatus>;
+  /** Module digests published as retained blobs by this process. */
+  readonly publishedModules: Set<string>;
+  readonly functionQueue: WorkQueue;
+  readonly nodeQueue: WorkQueue;
+  readonly resolveModule: (fn: WasmFunction) => Promise<ResolveResult>;
+  readonly recordEvent: (event: EventInput) => void;
+  readonly now: () => number;
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish within ${ms} ms (is the MQTT broker reachable?)`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,223 @@
+// Reconciles one WasmFunction: finalizer, module, config, placement, per-device documents and
+// status. Level-triggered: it recomputes everything from the caches each time and writes only
+// what differs, so running it twice — or after an operator restart — does no duplicate work.
+import {
+  GROUP,
+  VERSION,
+  WASM_FUNCTION_PLURAL,
+  type DesiredFunction,
+  type WasmFunction,
+  type WasmFunctionStatus,
+} from '@wasmfleet/api';
+import { desiredFunction } from '../fleet/desired-function.ts';
+import { aggregateFunctionStatus, type NodeView } from '../fleet/function-status.ts';
+import { schedulableFunction } from '../fleet/scheduling-view.ts';
+import {
+  patchStatus,
+  splitKey,
+  TerminalError,
+  type ReconcileRequest,
+  type ReconcileResult,
+  type WithStatus,
+} from '../kube/index.ts';
+import { resolveConfig } from './config-values.ts';
+import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
+import { withTimeout, type FleetContext } from './fleet-context.ts';
+import { functionStatus, type StatusParts } from './function-status.ts';
+
+const TARGET = { group: GROUP, version: VERSION, plural: WASM_FUNCTION_PLURAL };
+
+export function functionReconciler(ctx: FleetContext) {
+  return async (request: ReconcileRequest): Promise<ReconcileResult | undefined> => {
+    const fn = ctx.functions.getByKey(request.key);
+    if (!fn) {
+      // Deleted without our finalizer (or we never saw it): make sure devices stop it.
+      ctx.placement.apply({ removeFunctions: [request.key], now: ctx.now() });
+      await publishDocuments(ctx, ctx.documents.remove(request.key));
+      return undefined;
+    }
+    if (fn.metadata.deletionTimestamp) return finalize(ctx, request.key, fn);
+    if (!hasFinalizer(fn)) {
+      await addFinalizer(ctx.customObjects, fn);
+      return undefined; // the update event brings us back with the new resourceVersion
+    }
+    return reconcileLive(ctx, request.key, fn);
+  };
+}
+
+async function reconcileLive(
+  ctx: FleetContext,
+  key: string,
+  fn: WasmFunction,
+): Promise<ReconcileResult | undefined> {
+  const { namespace } = splitKey(key);
+  const now = new Date(ctx.now());
+  const parts: { -readonly [K in keyof StatusParts]: StatusParts[K] } = { fn, now };
+
+  // Placement does not depend on the module: schedule first so status can say where it goes.
+  const changed = ctx.placement.apply({ upsertFunctions: [schedulableFunction(fn)], now: ctx.now() });
+  for (const other of changed) if (other !== key) ctx.functionQueue.add(other);
+  const placement = ctx.placement.placement(key);
+  const targets = placement?.nodes ?? [];
+  parts.scheduled = { nodes: targets.length, desired: placement?.desired ?? 0, reason: placement?.reason };
+
+  const resolved = await ctx.resolveModule(fn);
+  if (!resolved.ok) {
+    parts.module = { ok: false, reason: resolved.failure.reason, message: resolved.failure.message };
+    // Devices keep the last good revision: a registry outage must not stop a running fleet.
+    await writeStatus(ctx, fn, parts);
+    if (resolved.failure.retryable) throw new Error(`module: ${resolved.failure.message}`);
+    throw new TerminalError(`module: ${resolved.failure.reason}: ${resolved.failure.message}`);
+  }
+  const module = resolved.module;
+  parts.module = { ok: true, sha256: module.sha256, size: module.size };
+
+  const config = resolveConfig(namespace ?? 'default', fn.spec, {
+    configMap: (ns, name) => ctx.configMaps.get(ns, name),
+    secret: (ns, name) => ctx.secrets.get(ns, name),
+  });
+  if (!config.ok) {
+    parts.config = config;
+    await writeStatus(ctx, fn, parts);
+    // No requeue: the ConfigMap/Secret watch brings this function back when the object appears.
+    return undefined;
+  }
+  parts.config = { ok: true };
+
+  if (!ctx.publishedModules.has(module.sha256)) {
+    await withTimeout(
+      ctx.bridge.publishModule(module.sha256, module.bytes),
+      ctx.settings.publishTimeoutMs,
+      `publishing module ${module.sha256}`,
+    );
+    ctx.publishedModules.add(module.sha256);
+  }
+
+  const desired = desiredFunction({
+    namespace: namespace ?? 'default',
+    name: fn.metadata.name ?? '',
+    spec: fn.spec,
+    module: { sha256: module.sha256, size: module.size },
+    config: config.config,
+  });
+  parts.updateRevision = desired.revision;
+  const perNode = new Map<string, DesiredFunction>(targets.map((node) => [node, desired]));
+  await publishDocuments(ctx, ctx.documents.assign(key, perNode));
+
+  parts.aggregate = aggregateFunctionStatus({
+    updateRevision: desired.revision,
+    targets,
+    nodes: nodeViews(ctx, fn, targets),
+    maxListed: ctx.settings.maxNodeStatuses,
+  });
+  await writeStatus(ctx, fn, parts);
+  const wake = ctx.placement.nextWakeAt;
+  return wake !== undefined ? { requeueAfter: Math.max(1000, wake - ctx.now()) } : undefined;
+}
+
+async function finalize(
+  ctx: FleetContext,
+  key: string,
+  fn: WasmFunction,
+): Promise<ReconcileResult | undefined> {
+  if (!hasFinalizer(fn)) return undefined;
+  const previouslyOn = [...ctx.documents.assignmentsOf(key).keys()];
+  ctx.placement.apply({ removeFunctions: [key], now: ctx.now() });
+  const deletedAt = Date.parse(fn.metadata.deletionTimestamp ?? '') || ctx.now();
+  const overdue = ctx.now() - deletedAt > ctx.settings.finalizerTimeoutMs;
+  let published = true;
+  try {
+    await publishDocuments(ctx, ctx.documents.remove(key));
+  } catch (error) {
+    published = false;
+    if (!overdue) {
+      await writeStatus(ctx, fn, {
+        fn,
+        now: new Date(ctx.now()),
+        terminating: {
+          message: `cannot tell devices to stop: ${(error as Error).message}; the finalizer is removed anyway after ${ctx.settings.finalizerTimeoutMs / 1000}s`,
+        },
+      });
+      throw error;
+    }
+  }
+  const { name } = splitKey(key);
+  const pending = published
+    ? previouslyOn.filter((node) => {
+        const report = ctx.reports.get(node);
+        return (
+          report?.state === 'online' &&
+          (report.functions ?? []).some((f) => `${f.namespace}/${f.name}` === key)
+        );
+      })
+    : previouslyOn;
+  if (pending.length > 0 && !overdue) {
+    await writeStatus(ctx, fn, {
+      fn,
+      now: new Date(ctx.now()),
+      terminating: {
+        message: `waiting for ${pending.length} device(s) to stop it: ${pending.slice(0, 5).join(', ')}`,
+      },
+    });
+    return { requeueAfter: 1000 };
+  }
+  if (pending.length > 0) {
+    ctx.recordEvent({
+      regarding: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'WasmFunction',
+        name,
+        namespace: fn.metadata.namespace,
+        uid: fn.metadata.uid,
+      },
+      type: 'Warning',
+      reason: 'CleanupTimedOut',
+      action: 'Finalize',
+      note: `${pending.length} device(s) did not confirm stopping it within ${ctx.settings.finalizerTimeoutMs / 1000}s (${pending.slice(0, 5).join(', ')}); they will stop when they next read their desired state`,
+    });
+  }
+  await removeFinalizer(ctx.customObjects, fn);
+  return undefined;
+}
+
+function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string[]): Map<string, NodeView> {
+  const key = `${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`;
+  const views = new Map<string, NodeView>();
+  for (const node of targets) {
+    const report = ctx.reports.get(node);
+    const online = ctx.nodes.get(undefined, node)?.status?.phase === 'Online' || report?.state === 'online';
+    views.set(node, { online, report: report?.functions?.find((f) => `${f.namespace}/${f.name}` === key) });
+  }
+  return views;
+}
+
+export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string>): Promise<void> {
+  const docs = ctx.documents.changedDocuments(nodes);
+  await Promise.all(
+    docs.map(async (doc) => {
+      await withTimeout(
+        ctx.bridge.publishDesired(doc),
+        ctx.settings.publishTimeoutMs,
+        `publishing the desired state of ${doc.node}`,
+      );
+      ctx.documents.recordPublished(doc);
+    }),
+  );
+}
+
+async function writeStatus(ctx: FleetContext, fn: WasmFunction, parts: StatusParts): Promise<void> {
+  await patchStatus<WasmFunctionStatus>(
+    ctx.customObjects,
+    { ...TARGET, namespace: fn.metadata.namespace ?? 'default', name: fn.metadata.name ?? '' },
+    (current) =>
+      functionStatus({
+        ...parts,
+        fn: {
+          ...fn,
+          status: current.status,
+          metadata: { ...fn.metadata, generation: current.metadata?.generation ?? fn.metadata.generation },
+        },
+      }),
+    { current: fn as WithStatus<WasmFunctionStatus>, fieldManager: 'wasmfleet-operator' },
+  );
+}

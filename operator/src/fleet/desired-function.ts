@@ -1,0 +1,53 @@
+// WasmFunction spec + what the operator resolved (module digest, config values) → the wire
+// document a device receives. Pure; defaults here match the CRD's defaults.
+import { parseDuration, parseQuantity, type DesiredFunction, type WasmFunctionSpec } from '@wasmfleet/api';
+import { revisionOf, type RevisionContent } from './revision.ts';
+
+export const DEFAULT_MEMORY = '16Mi';
+export const DEFAULT_TIMEOUT = '100ms';
+
+export interface ResolvedInputs {
+  readonly namespace: string;
+  readonly name: string;
+  readonly spec: WasmFunctionSpec;
+  readonly module: { readonly sha256: string; readonly size: number; readonly url?: string };
+  /** spec.config merged over configMapRef and secretRef values. */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+export function desiredFunction(input: ResolvedInputs): DesiredFunction {
+  const { spec } = input;
+  const memoryBytes = parseQuantity(spec.limits?.memory ?? DEFAULT_MEMORY);
+  const timeoutMs = parseDuration(spec.limits?.timeout ?? DEFAULT_TIMEOUT);
+  if (memoryBytes === undefined || timeoutMs === undefined) {
+    // The CRD rejects these; reaching here means the object bypassed validation.
+    throw new Error(
+      `invalid limits in ${input.namespace}/${input.name}: memory=${spec.limits?.memory ?? ''} timeout=${spec.limits?.timeout ?? ''}`,
+    );
+  }
+  const content: RevisionContent = {
+    namespace: input.namespace,
+    name: input.name,
+    module: {
+      sha256: input.module.sha256,
+      size: input.module.size,
+      ...(input.module.url ? { url: input.module.url } : {}),
+    },
+    inputs: spec.inputs.map((i) => ({ topic: i.topic, qos: i.qos ?? 1, format: i.format ?? 'raw' })),
+    outputs: (spec.outputs ?? []).map((o) => ({
+      topic: o.topic,
+      qos: o.qos ?? 1,
+      retain: o.retain ?? false,
+    })),
+    config: sortedRecord(input.config),
+    limits: {
+      memoryBytes: Math.max(65_536, Math.ceil(memoryBytes)),
+      timeoutMs: Math.max(1, Math.round(timeoutMs)),
+    },
+  };
+  return { ...content, revision: revisionOf(content) };
+}
+
+function sortedRecord(record: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+}

@@ -1,0 +1,128 @@
+// Per-device desired documents. Each device gets ONE retained document listing everything it
+// should run, so a device's document depends on every function placed on it. This module keeps
+// that index and says which documents changed; publishing is the bridge's job.
+import type { DesiredFunction, DesiredState } from '@wasmfleet/api';
+import { canonicalJson } from './revision.ts';
+
+export class NodeDocuments {
+  /** node → function key → what that node should run of it. */
+  private readonly byNode = new Map<string, Map<string, DesiredFunction>>();
+  /** node → the last document known to be on the broker (retained), ours or a predecessor's. */
+  private readonly published = new Map<string, DesiredState>();
+
+  /** Seeds what the broker already holds (retained documents read at start-up). */
+  recordPublished(doc: DesiredState): void {
+    const current = this.published.get(doc.node);
+    if (!current || doc.generation >= current.generation) this.published.set(doc.node, doc);
+  }
+
+  /**
+   * After a restart: adopt the retained documents as the current assignments, so reconciling
+   * one function never drops the others from a device's document before they are reconciled.
+   * Returns the function keys found (each must be reconciled, even if it no longer exists).
+   */
+  adoptPublished(): Set<string> {
+    const keys = new Set<string>();
+    for (const [node, doc] of this.published) {
+      const functions = new Map<string, DesiredFunction>();
+      for (const fn of doc.functions) {
+        const key = `${fn.namespace}/${fn.name}`;
+        functions.set(key, fn);
+        keys.add(key);
+      }
+      this.byNode.set(node, functions);
+    }
+    return keys;
+  }
+
+  /** Function key → devices, as the published documents say (seeds stable placement). */
+  publishedPlacement(): Map<string, string[]> {
+    const placement = new Map<string, string[]>();
+    for (const [node, doc] of this.published) {
+      for (const fn of doc.functions) {
+        const key = `${fn.namespace}/${fn.name}`;
+        placement.set(key, [...(placement.get(key) ?? []), node]);
+      }
+    }
+    return placement;
+  }
+
+  publishedFor(node: string): DesiredState | undefined {
+    return this.published.get(node);
+  }
+
+  publishedNodes(): IterableIterator<string> {
+    return this.published.keys();
+  }
+
+  /**
+   * Sets what `functionKey` runs where (node → its wire document). Returns the nodes whose
+   * document content may have changed.
+   */
+  assign(functionKey: string, perNode: ReadonlyMap<string, DesiredFunction>): Set<string> {
+    const touched = new Set<string>();
+    for (const [node, functions] of this.byNode) {
+      if (functions.has(functionKey) && !perNode.has(node)) {
+        functions.delete(functionKey);
+        touched.add(node);
+      }
+    }
+    for (const [node, fn] of perNode) {
+      let functions = this.byNode.get(node);
+      if (!functions) {
+        functions = new Map();
+        this.byNode.set(node, functions);
+      }
+      if (functions.get(functionKey)?.revision !== fn.revision) touched.add(node);
+      functions.set(functionKey, fn);
+    }
+    return touched;
+  }
+
+  remove(functionKey: string): Set<string> {
+    return this.assign(functionKey, new Map());
+  }
+
+  /** Function keys a device is assigned. */
+  assignmentsOfNode(node: string): string[] {
+    return [...(this.byNode.get(node)?.keys() ?? [])];
+  }
+
+  /** What `functionKey` is assigned to run, by node (for status and rollouts). */
+  assignmentsOf(functionKey: string): Map<string, DesiredFunction> {
+    const out = new Map<string, DesiredFunction>();
+    for (const [node, functions] of this.byNode) {
+      const fn = functions.get(functionKey);
+      if (fn) out.set(node, fn);
+    }
+    return out;
+  }
+
+  /**
+   * The documents that differ from what is published, for the given nodes, each with the next
+   * generation. A device that runs nothing gets an empty list (so it stops what it ran), unless
+   * it never had a document.
+   */
+  changedDocuments(nodes: Iterable<string>): DesiredState[] {
+    const out: DesiredState[] = [];
+    for (const node of nodes) {
+      const functions = [...(this.byNode.get(node)?.values() ?? [])].sort(byKey);
+      const previous = this.published.get(node);
+      if (!previous && functions.length === 0) continue;
+      if (previous && canonicalJson(previous.functions) === canonicalJson(functions)) continue;
+      out.push({ version: 1, node, generation: (previous?.generation ?? 0) + 1, functions });
+    }
+    return out;
+  }
+
+  /** Nodes that run at least one function or have a document on the broker. */
+  knownNodes(): Set<string> {
+    return new Set([...this.byNode.keys(), ...this.published.keys()]);
+  }
+}
+
+function byKey(a: DesiredFunction, b: DesiredFunction): number {
+  const ka = `${a.namespace}/${a.name}`;
+  const kb = `${b.namespace}/${b.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}

@@ -1,0 +1,68 @@
+// Holds the scheduler's latest result and applies changes incrementally, reporting which
+// functions' device sets changed (they need their documents and status recomputed).
+import {
+  reschedule,
+  schedule,
+  type CurrentPlacement,
+  type FunctionPlacement,
+  type ScheduleResult,
+  type SchedulableFunction,
+  type SchedulableNode,
+  type SchedulerChanges,
+  type SchedulerOptions,
+} from '../scheduler/index.ts';
+
+export class PlacementBook {
+  private result: ScheduleResult | undefined;
+  private readonly options: Partial<SchedulerOptions>;
+
+  constructor(options: Partial<SchedulerOptions> = {}) {
+    this.options = options;
+  }
+
+  get ready(): boolean {
+    return this.result !== undefined;
+  }
+
+  /** The first full run; `current` (from the broker's retained documents) keeps placements stable across restarts. */
+  init(
+    functions: readonly SchedulableFunction[],
+    nodes: readonly SchedulableNode[],
+    current: CurrentPlacement,
+    now: number,
+  ): void {
+    this.result = schedule({ functions, nodes, current, now, options: this.options });
+  }
+
+  /** Applies a change; returns the functions whose assigned devices changed. */
+  apply(changes: SchedulerChanges): Set<string> {
+    const previous = this.result;
+    if (!previous) throw new Error('PlacementBook.apply before init');
+    const next = reschedule(previous, changes);
+    this.result = next;
+    const changed = new Set<string>();
+    for (const [key, placement] of next.placements) {
+      const before = previous.placements.get(key);
+      if (!before || !sameNodes(before.nodes, placement.nodes)) changed.add(key);
+    }
+    for (const key of previous.placements.keys()) if (!next.placements.has(key)) changed.add(key);
+    return changed;
+  }
+
+  placement(key: string): FunctionPlacement | undefined {
+    return this.result?.placements.get(key);
+  }
+
+  /** When a Replicas grace period next expires (reschedule then), if ever. */
+  get nextWakeAt(): number | undefined {
+    return this.result?.nextWakeAt;
+  }
+
+  get removals(): ScheduleResult['removals'] {
+    return this.result?.removals ?? [];
+  }
+}
+
+function sameNodes(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}

@@ -1,0 +1,111 @@
+// resolveModule: `spec.module` → the verified module bytes, or a typed failure. It only
+// dispatches to one source and turns exceptions into results; each source does its own job.
+import type { ModuleCache } from './cache.ts';
+import { readConfigMapModule } from './configmap-source.ts';
+import type { KubeReader } from './kube.ts';
+import { pullOciModule } from './oci/pull.ts';
+import { parseOciReference } from './oci/reference.ts';
+import { readPullSecret } from './pull-secret.ts';
+import {
+  DEFAULT_MAX_MODULE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  ModuleResolutionError,
+  type ModuleSourceSpec,
+  type ResolveResult,
+} from './types.ts';
+import { fetchUrlModule } from './url-source.ts';
+
+export interface ResolveContext {
+  /** The WasmFunction's namespace: where configMap and pullSecretRef are looked up. */
+  readonly namespace: string;
+  readonly kube: KubeReader;
+  readonly cache?: ModuleCache | undefined;
+  /** Largest module accepted; downloads stop as soon as it is passed. Default 50 MiB. */
+  readonly maxBytes?: number | undefined;
+  /** Deadline for one download (url) or one pull (manifest + blob). Default 60 s. */
+  readonly timeoutMs?: number | undefined;
+  /** Registries to reach over plain HTTP besides loopback ones. */
+  readonly plainHttpRegistries?: readonly string[] | undefined;
+}
+
+export async function resolveModule(source: ModuleSourceSpec, ctx: ResolveContext): Promise<ResolveResult> {
+  try {
+    return await resolveOrThrow(source, ctx);
+  } catch (error) {
+    if (error instanceof ModuleResolutionError) return { ok: false, failure: error.toFailure() };
+    // A bug, not a bad source: still reported, and retried in case it was transient.
+    const detail = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      failure: {
+        reason: 'Unreachable',
+        message: `module resolution failed unexpectedly: ${detail}`,
+        retryable: true,
+      },
+    };
+  }
+}
+
+async function resolveOrThrow(source: ModuleSourceSpec, ctx: ResolveContext): Promise<ResolveResult> {
+  const maxBytes = ctx.maxBytes ?? DEFAULT_MAX_MODULE_BYTES;
+  const timeoutMs = ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const given = (['url', 'oci', 'configMap'] as const).filter((k) => source[k] !== undefined);
+  if (given.length !== 1) {
+    throw new ModuleResolutionError(
+      'InvalidSource',
+      given.length === 0
+        ? 'module needs a source: set one of module.url (with module.sha256), module.oci or module.configMap'
+        : `module sources are exclusive, but ${given.map((k) => `module.${k}`).join(' and ')} are set: keep one`,
+    );
+  }
+  if (source.pullSecretRef !== undefined && source.oci === undefined) {
+    throw new ModuleResolutionError(
+      'InvalidSource',
+      'module.pullSecretRef is only used with module.oci; remove it',
+    );
+  }
+
+  if (source.url !== undefined) {
+    // url + sha256 is immutable by construction: once verified, never fetched again.
+    const key = `url ${source.url}`;
+    const digest = source.sha256 ?? '';
+    const hit = ctx.cache?.get(key, digest);
+    if (hit) return { ok: true, module: hit, cached: true };
+    const module = await fetchUrlModule(source.url, source.sha256, { maxBytes, timeoutMs });
+    ctx.cache?.set(key, digest, module);
+    return { ok: true, module, cached: false };
+  }
+
+  if (source.configMap !== undefined) {
+    // Always read: the ConfigMap is the source of truth and can change under the same spec;
+    // it is small (≤ 1 MiB) and comes from the API server, not the internet.
+    const module = await readConfigMapModule(
+      ctx.kube,
+      ctx.namespace,
+      source.configMap,
+      source.sha256,
+      maxBytes,
+    );
+    return { ok: true, module, cached: false };
+  }
+
+  const oci = source.oci ?? '';
+  const ref = parseOciReference(oci);
+  const secretName = source.pullSecretRef?.name;
+  // Read the pull secret even when the result is cached, so a deleted or broken secret is
+  // reported now rather than at the next cache miss.
+  const credentials =
+    secretName === undefined
+      ? undefined
+      : await readPullSecret(ctx.kube, ctx.namespace, secretName, ref.registry);
+  const pulled = await pullOciModule(oci, {
+    credentials,
+    credentialsFrom: secretName === undefined ? undefined : `Secret ${ctx.namespace}/${secretName}`,
+    maxBytes,
+    timeoutMs,
+    plainHttpRegistries: ctx.plainHttpRegistries,
+    expectedSha256: source.sha256,
+    cache: ctx.cache,
+  });
+  return { ok: true, module: pulled.module, cached: pulled.cached };
+}

@@ -1,0 +1,335 @@
+// Wires the operator together: informers → work queues → reconcilers, the MQTT fleet bridge,
+// the scheduler, leader election and metrics. Everything here is plumbing; decisions live in
+// fleet/ (pure) and controllers/.
+import {
+  CoordinationV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import {
+  EDGE_NODE_PLURAL,
+  GROUP,
+  VERSION,
+  WASM_FUNCTION_PLURAL,
+  type EdgeNode,
+  type NodeStatus,
+  type WasmFunction,
+} from '@wasmfleet/api';
+import { FleetBridge, type FleetBridgeOptions } from './bridge/fleet-bridge.ts';
+import {
+  DEFAULT_SETTINGS,
+  FLEET_LABEL,
+  type FleetContext,
+  type FleetSettings,
+} from './controllers/fleet-context.ts';
+import { functionReconciler } from './controllers/function-reconciler.ts';
+import { nodeReconciler } from './controllers/node-reconciler.ts';
+import { typedCache } from './controllers/typed-cache.ts';
+import { NodeDocuments } from './fleet/node-documents.ts';
+import { PlacementBook } from './fleet/placement-book.ts';
+import { schedulableFunction, schedulableNode } from './fleet/scheduling-view.ts';
+import {
+  configMapSource,
+  customResourceSource,
+  EventRecorder,
+  Informer,
+  LeaderElector,
+  OperatorMetrics,
+  reconcileLoop,
+  secretSource,
+  WorkQueue,
+  type RunningLoop,
+} from './kube/index.ts';
+import { ModuleCache, kubeReaderFromConfig, resolveModule } from './modules/index.ts';
+import type { SchedulerOptions } from './scheduler/index.ts';
+
+export interface OperatorOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly broker: FleetBridgeOptions;
+  readonly settings?: Partial<FleetSettings>;
+  readonly scheduler?: Partial<SchedulerOptions>;
+  /** Off for a single replica; otherwise the Lease's namespace and name. */
+  readonly leaderElection?:
+    | {
+        readonly namespace: string;
+        readonly name?: string;
+        readonly identity?: string;
+        readonly leaseDurationMs?: number;
+        readonly renewDeadlineMs?: number;
+        readonly retryPeriodMs?: number;
+      }
+    | false;
+  readonly workers?: number;
+  readonly log?: (line: string) => void;
+  /**
+   * Limits what this operator manages: functions in one namespace, and EdgeNodes labelled
+   * `wasmfleet.io/fleet=<fleet>` (auto-registered devices get that label). Several operators,
+   * each with its own broker, can then share a cluster.
+   */
+  readonly scope?: { readonly namespace?: string; readonly fleet?: string };
+  /** Registries reachable over plain HTTP (tests, local dev). */
+  readonly plainHttpRegistries?: readonly string[];
+}
+
+export interface RunningOperator {
+  readonly metrics: OperatorMetrics;
+  readonly context: () => FleetContext | undefined;
+  /** Resolves once caches are synced and this replica leads (or leadership is off). */
+  readonly ready: Promise<void>;
+  isReady(): boolean;
+  isLeader(): boolean;
+  /** Resolves when the operator stops on its own (lost leadership). */
+  readonly stopped: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export function startOperator(options: OperatorOptions): RunningOperator {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const metrics = new OperatorMetrics({ processMetrics: true });
+  const kc = options.kubeConfig;
+  const abort = new AbortController();
+  let context: FleetContext | undefined;
+  let elector: LeaderElector | undefined;
+  let ready = false;
+  let stopReason: (reason: string) => void = () => undefined;
+  const stopped = new Promise<string>((resolve) => (stopReason = resolve));
+  const cleanups: (() => Promise<void>)[] = [];
+
+  const leading = new Promise<void>((resolve, reject) => {
+    if (!options.leaderElection) {
+      resolve();
+      return;
+    }
+    const le = options.leaderElection;
+    elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), {
+      namespace: le.namespace,
+      name: le.name ?? 'wasmfleet-operator',
+      identity: le.identity ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
+      ...(le.renewDeadlineMs ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
+      ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
+      onStartedLeading: () => {
+        metrics.isLeader.set(1);
+        log('became the leader');
+        resolve();
+      },
+      onStoppedLeading: (reason) => {
+        metrics.isLeader.set(0);
+        // Like controller-runtime: a replica that lost the Lease stops acting at once.
+        log(`leadership lost: ${reason}`);
+        stopReason(`lost leadership: ${reason}`);
+      },
+      onError: (error) => log(`leader election: ${String(error)}`),
+    });
+    void elector.run().catch(reject);
+    abort.signal.addEventListener('abort', () => resolve());
+  });
+
+  const readyPromise = leading.then(async () => {
+    if (abort.signal.aborted) return;
+    context = await run(options, metrics, log, cleanups);
+    ready = true;
+    log('operator ready');
+  });
+  readyPromise.catch((error: unknown) => {
+    log(`operator failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    stopReason(`failed to start: ${String(error)}`);
+  });
+
+  return {
+    metrics,
+    context: () => context,
+    ready: readyPromise,
+    isReady: () => ready,
+    isLeader: () => (elector ? elector.isLeader() : true),
+    stopped,
+    stop: async () => {
+      abort.abort();
+      for (const cleanup of cleanups.reverse())
+        await cleanup().catch((e: unknown) => log(`shutdown: ${String(e)}`));
+      await elector?.stop();
+      stopReason('stopped');
+    },
+  };
+}
+
+async function run(
+  options: OperatorOptions,
+  metrics: OperatorMetrics,
+  log: (l: string) => void,
+  cleanups: (() => Promise<void>)[],
+): Promise<FleetContext> {
+  const kc = options.kubeConfig;
+  const settings = { ...DEFAULT_SETTINGS, ...options.settings };
+  const onError = (what: string) => (error: unknown, inMs: number) =>
+    log(`${what} watch failed, restarting in ${inMs} ms: ${String(error)}`);
+  const namespaceScope = options.scope?.namespace ? { namespace: options.scope.namespace } : {};
+  const fleet = options.scope?.fleet;
+  const functionInformer = new Informer<KubernetesObject>(
+    kc,
+    customResourceSource(
+      kc,
+      { group: GROUP, version: VERSION, plural: WASM_FUNCTION_PLURAL },
+      namespaceScope,
+    ),
+    { onError: onError('wasmfunctions') },
+  );
+  const nodeInformer = new Informer<KubernetesObject>(
+    kc,
+    customResourceSource(
+      kc,
+      { group: GROUP, version: VERSION, plural: EDGE_NODE_PLURAL },
+      fleet ? { labelSelector: `${FLEET_LABEL}=${fleet}` } : {},
+    ),
+    { onError: onError('edgenodes') },
+  );
+  const configMapInformer = new Informer<V1ConfigMap>(kc, configMapSource(kc, namespaceScope), {
+    onError: onError('configmaps'),
+  });
+  const secretInformer = new Informer<V1Secret>(kc, secretSource(kc, namespaceScope), {
+    onError: onError('secrets'),
+  });
+  const informers = [functionInformer, nodeInformer, configMapInformer, secretInformer];
+  cleanups.push(async () => {
+    await Promise.all(informers.map((i) => i.stop()));
+  });
+  for (const informer of informers) informer.start();
+  await Promise.all(informers.map((i) => i.waitForCacheSync(120_000)));
+
+  const functionQueue = new WorkQueue({ name: 'wasmfunction', hooks: metrics.queueHooks() });
+  const nodeQueue = new WorkQueue({ name: 'edgenode', hooks: metrics.queueHooks() });
+  const documents = new NodeDocuments();
+  const reports = new Map<string, NodeStatus>();
+  const functions = typedCache<WasmFunction>(functionInformer);
+  const nodes = typedCache<EdgeNode>(nodeInformer);
+
+  const bridge = await FleetBridge.connect(options.broker, (b) => {
+    b.on('desired', (doc) => documents.recordPublished(doc));
+    b.on('status', (node, status) => {
+      reports.set(node, status);
+      nodeQueue.add(node);
+      for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
+      for (const f of status.functions ?? []) functionQueue.add(`${f.namespace}/${f.name}`);
+    });
+    b.on('malformed', (topic, error) => log(`ignored a malformed message on ${topic}: ${error}`));
+  });
+  cleanups.push(() => bridge.close());
+
+  const placement = new PlacementBook(options.scheduler);
+  const adopted = documents.adoptPublished();
+  placement.init(
+    functions.list().map(schedulableFunction),
+    nodes.list().map(schedulableNode),
+    documents.publishedPlacement(),
+    Date.now(),
+  );
+
+  const moduleCache = new ModuleCache();
+  const kubeReader = kubeReaderFromConfig(kc);
+  const recorder = new EventRecorder(kc.makeApiClient(EventsV1Api), {
+    reportingController: 'wasmfleet.io/operator',
+    reportingInstance: `wasmfleet-operator-${process.pid}`,
+    onError: (error) => log(`recording an event failed: ${String(error)}`),
+  });
+  cleanups.push(() => recorder.close());
+
+  const ctx: FleetContext = {
+    settings: {
+      ...settings,
+      ...(fleet ? { registrationLabels: { ...settings.registrationLabels, [FLEET_LABEL]: fleet } } : {}),
+    },
+    customObjects: kc.makeApiClient(CustomObjectsApi),
+    functions,
+    nodes,
+    configMaps: configMapInformer,
+    secrets: secretInformer,
+    bridge,
+    documents,
+    placement,
+    reports,
+    publishedModules: new Set(),
+    functionQueue,
+    nodeQueue,
+    resolveModule: (fn) =>
+      resolveModule(fn.spec.module, {
+        namespace: fn.metadata.namespace ?? 'default',
+        kube: kubeReader,
+        cache: moduleCache,
+        plainHttpRegistries: options.plainHttpRegistries,
+      }),
+    recordEvent: (event) => recorder.record(event),
+    now: () => Date.now(),
+  };
+
+  functionInformer.on((_type, obj) =>
+    functionQueue.add(`${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`),
+  );
+  nodeInformer.on((type, obj) => {
+    const name = obj.metadata?.name ?? '';
+    const changed =
+      type === 'delete'
+        ? placement.apply({ removeNodes: [name], now: Date.now() })
+        : placement.apply({ upsertNodes: [schedulableNode(obj as unknown as EdgeNode)], now: Date.now() });
+    for (const key of changed) functionQueue.add(key);
+    if (type === 'add') nodeQueue.add(name);
+  });
+  const referencing = (kind: 'configMap' | 'secret') => (_type: string, obj: KubernetesObject) => {
+    const ns = obj.metadata?.namespace;
+    const name = obj.metadata?.name;
+    for (const fn of functions.list(ns)) {
+      const spec = fn.spec;
+      const uses =
+        kind === 'configMap'
+          ? spec.configMapRef?.name === name || spec.module.configMap?.name === name
+          : spec.secretRef?.name === name || spec.module.pullSecretRef?.name === name;
+      if (uses) functionQueue.add(`${ns ?? 'default'}/${fn.metadata.name ?? ''}`);
+    }
+  };
+  configMapInformer.on(referencing('configMap'));
+  secretInformer.on(referencing('secret'));
+
+  // Everything known is reconciled once: live functions, and functions devices still run.
+  for (const fn of functions.list())
+    functionQueue.add(`${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`);
+  for (const key of adopted) functionQueue.add(key);
+  for (const node of nodes.list()) nodeQueue.add(node.metadata.name ?? '');
+  for (const node of reports.keys()) nodeQueue.add(node);
+
+  // Fleet gauges, from the caches (cheap enough every few seconds even for 10k devices).
+  const gauges = setInterval(() => {
+    metrics.devicesOnline.set(nodes.list().filter((n) => n.status?.phase === 'Online').length);
+    const byPhase = new Map<string, number>();
+    for (const fn of functions.list())
+      byPhase.set(fn.status?.phase ?? 'Pending', (byPhase.get(fn.status?.phase ?? 'Pending') ?? 0) + 1);
+    metrics.functionsByPhase.reset();
+    for (const [phase, n] of byPhase) metrics.functionsByPhase.set({ phase }, n);
+  }, 2_000);
+  gauges.unref();
+  cleanups.push(() => {
+    clearInterval(gauges);
+    return Promise.resolve();
+  });
+
+  const workers = options.workers ?? 4;
+  const loops: RunningLoop[] = [
+    reconcileLoop(functionQueue, functionReconciler(ctx), {
+      controller: 'wasmfunction',
+      workers,
+      hooks: metrics.reconcileHooks(),
+    }),
+    reconcileLoop(nodeQueue, nodeReconciler(ctx, { unknownDevice: () => metrics.unknownDevices.inc() }), {
+      controller: 'edgenode',
+      workers,
+      hooks: metrics.reconcileHooks(),
+    }),
+  ];
+  cleanups.push(async () => {
+    await Promise.all([functionQueue.shutdown(), nodeQueue.shutdown()]);
+    await Promise.all(loops.map((l) => l.stopped));
+  });
+  return ctx;
+}
