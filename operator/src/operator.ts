@@ -251,7 +251,9 @@ async function run(
     documents,
     placement,
     reports,
-    publishedModules: new Set(),
+    // Blobs the retained documents reference were published by us or a predecessor.
+    publishedModules: documents.referencedDigests(),
+    pinnedModules: new Set(),
     functionQueue,
     nodeQueue,
     resolveModule: (fn) =>

@@ -28,6 +28,10 @@ export interface SimulatedDevice {
   /** Every desired document received, in order. */
   readonly received: DesiredState[];
   publishStatus(): Promise<void>;
+  /** Stops heartbeats but stays connected (a hung agent): no last will is published. */
+  goSilent(): void;
+  /** Sends heartbeats again. */
+  resume(): Promise<void>;
   /** Disconnects cleanly, publishing an offline status first. */
   stop(): Promise<void>;
   /** Drops the connection without a goodbye: the broker publishes the last will. */
@@ -110,17 +114,24 @@ export async function startSimulatedDevice(options: SimulatedDeviceOptions): Pro
   });
   await client.subscribeAsync(desiredTopic(options.node), { qos: 1 });
   await publishStatus();
-  const heartbeat = setInterval(
-    () => void publishStatus().catch(() => undefined),
-    (options.heartbeatSeconds ?? 30) * 1000,
-  );
-  heartbeat.unref();
+  const beat = () =>
+    setInterval(
+      () => void publishStatus().catch(() => undefined),
+      (options.heartbeatSeconds ?? 30) * 1000,
+    ).unref();
+  let heartbeat = beat();
 
   return {
     node: options.node,
     desired: () => received.at(-1),
     received,
     publishStatus,
+    goSilent: () => clearInterval(heartbeat),
+    resume: async () => {
+      clearInterval(heartbeat);
+      heartbeat = beat();
+      await publishStatus();
+    },
     stop: async () => {
       clearInterval(heartbeat);
       await client.publishAsync(statusTopic(options.node), JSON.stringify(offline), { qos: 1, retain: true });

@@ -51,8 +51,10 @@ export interface FleetContext {
   readonly placement: PlacementBook;
   /** node → its latest status document. */
   readonly reports: Map<string, NodeStatus>;
-  /** Module digests published as retained blobs by this process. */
+  /** Module digests known to be on the broker as retained blobs. */
   readonly publishedModules: Set<string>;
+  /** Digests not to collect even when no document references them yet. */
+  readonly pinnedModules: Set<string>;
   readonly functionQueue: WorkQueue;
   readonly nodeQueue: WorkQueue;
   readonly resolveModule: (fn: WasmFunction) => Promise<ResolveResult>;

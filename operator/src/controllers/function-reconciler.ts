@@ -84,7 +84,16 @@ async function reconcileLive(
   }
   parts.config = { ok: true };
 
-  if (!ctx.publishedModules.has(module.sha256)) {
+  // A device that reports it could not fetch this module (the broker lost its retained blob,
+  // e.g. it restarted without persistence) gets it published again.
+  const fetchFailed = targets.some((node) =>
+    ctx.reports
+      .get(node)
+      ?.functions?.some((f) => `${f.namespace}/${f.name}` === key && f.reason === 'FetchFailed'),
+  );
+  // Pinned until a document references it, so a concurrent collection cannot clear it first.
+  ctx.pinnedModules.add(module.sha256);
+  if (!ctx.publishedModules.has(module.sha256) || fetchFailed) {
     await withTimeout(
       ctx.bridge.publishModule(module.sha256, module.bytes),
       ctx.settings.publishTimeoutMs,
@@ -102,7 +111,9 @@ async function reconcileLive(
   });
   parts.updateRevision = desired.revision;
   const perNode = new Map<string, DesiredFunction>(targets.map((node) => [node, desired]));
-  await publishDocuments(ctx, ctx.documents.assign(key, perNode));
+  const touched = ctx.documents.assign(key, perNode);
+  ctx.pinnedModules.delete(module.sha256);
+  await publishDocuments(ctx, touched);
 
   parts.aggregate = aggregateFunctionStatus({
     updateRevision: desired.revision,
@@ -203,10 +214,29 @@ export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string
       ctx.documents.recordPublished(doc);
     }),
   );
+  if (docs.length > 0) await collectModules(ctx);
+}
+
+/**
+ * Clears retained module blobs that no device document references any more — only after the
+ * documents that stopped referencing them are published, so no device reads a document whose
+ * module is already gone.
+ */
+async function collectModules(ctx: FleetContext): Promise<void> {
+  const referenced = ctx.documents.referencedDigests();
+  for (const digest of [...ctx.publishedModules]) {
+    if (referenced.has(digest) || ctx.pinnedModules.has(digest)) continue;
+    ctx.publishedModules.delete(digest);
+    await withTimeout(
+      ctx.bridge.clearModule(digest),
+      ctx.settings.publishTimeoutMs,
+      `clearing module ${digest}`,
+    );
+  }
 }
 
 async function writeStatus(ctx: FleetContext, fn: WasmFunction, parts: StatusParts): Promise<void> {
-  await patchStatus<WasmFunctionStatus>(
+  const result = await patchStatus<WasmFunctionStatus>(
     ctx.customObjects,
     { ...TARGET, namespace: fn.metadata.namespace ?? 'default', name: fn.metadata.name ?? '' },
     (current) =>
@@ -220,4 +250,23 @@ async function writeStatus(ctx: FleetContext, fn: WasmFunction, parts: StatusPar
       }),
     { current: fn as WithStatus<WasmFunctionStatus>, fieldManager: 'wasmfleet-operator' },
   );
+  const before = fn.status?.phase;
+  const after = result.object.status?.phase;
+  if (result.written && after !== undefined && after !== before) {
+    // One Event per phase transition: what `kubectl describe` and `wasmfleet describe` show.
+    const ready = result.object.status?.conditions?.find((c) => c.type === 'Ready');
+    ctx.recordEvent({
+      regarding: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'WasmFunction',
+        name: fn.metadata.name ?? '',
+        namespace: fn.metadata.namespace,
+        uid: fn.metadata.uid,
+      },
+      type: after === 'Failed' || after === 'Degraded' ? 'Warning' : 'Normal',
+      reason: after,
+      action: 'Reconcile',
+      note: `${before ?? 'New'} → ${after}: ${ready?.message ?? ''}`.slice(0, 1000),
+    });
+  }
 }

@@ -79,6 +79,16 @@ export function nodeReconciler(ctx: FleetContext, hooks: NodeReconcilerHooks = {
       fieldManager: 'wasmfleet-operator',
     });
     if (result.written) lastWrite.set(name, now);
+    if (result.written && node.status?.phase !== status.phase && status.phase !== undefined) {
+      const ready = status.conditions?.find((c) => c.type === 'Ready');
+      ctx.recordEvent({
+        regarding: { apiVersion: API_VERSION, kind: EDGE_NODE_KIND, name, uid: node.metadata.uid },
+        type: status.phase === 'Online' ? 'Normal' : 'Warning',
+        reason: status.phase === 'Online' ? 'DeviceOnline' : 'DeviceOffline',
+        action: 'Heartbeat',
+        note: ready?.message ?? status.phase,
+      });
+    }
     return requeue;
   };
 }

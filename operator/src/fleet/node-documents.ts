@@ -83,6 +83,14 @@ export class NodeDocuments {
     return this.assign(functionKey, new Map());
   }
 
+  /** Module digests some device is assigned (blobs that must stay on the broker). */
+  referencedDigests(): Set<string> {
+    const digests = new Set<string>();
+    for (const functions of this.byNode.values())
+      for (const fn of functions.values()) digests.add(fn.module.sha256);
+    return digests;
+  }
+
   /** Function keys a device is assigned. */
   assignmentsOfNode(node: string): string[] {
     return [...(this.byNode.get(node)?.keys() ?? [])];

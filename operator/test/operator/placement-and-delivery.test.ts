@@ -46,6 +46,19 @@ describe('operator: apply → exactly the matching devices get the function', ()
     assert.equal(fn.status.conditions?.find((c) => c.type === 'ModuleResolved')?.status, 'True');
     assert.equal(fn.status.observedGeneration, fn.metadata.generation);
     assert.ok(fn.metadata.finalizers?.includes('wasmfleet.io/cleanup'));
+    await waitFor('a Ready event', async () => {
+      const r = await h.plane.kubectl([
+        'get',
+        'events.events.k8s.io',
+        '-n',
+        h.namespace,
+        '--field-selector',
+        'regarding.name=temp-alert',
+        '-o',
+        'jsonpath={.items[*].reason}',
+      ]);
+      return r.stdout.split(' ').includes('Ready') ? true : undefined;
+    });
     const [a, b, c, d] = h.devices;
     assert.equal(a!.desired()?.functions[0]?.name, 'temp-alert');
     assert.equal(b!.desired()?.functions[0]?.config.THRESHOLD, '30');

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@wasmfleet/test-support';
+import { functionYaml, startHarness, type Harness } from './harness.ts';
+
+const placement = (extra: Record<string, unknown>) => ({
+  module: { configMap: { name: 'mod', key: 'module.wasm' } },
+  placement: { nodeSelector: { matchLabels: { zone: 'z' } }, ...extra },
+  inputs: [{ topic: 'in/{node}' }],
+});
+
+describe('operator: offline devices', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness('op-offline', { scheduler: { replicaGracePeriodMs: 1500 } });
+    await h.moduleConfigMap('mod');
+    for (const name of ['a', 'b', 'c']) await h.device(name, { labels: { zone: 'z' }, heartbeatSeconds: 1 });
+    await h.apply(functionYaml('every', placement({ mode: 'Every' })));
+    await h.apply(functionYaml('one', placement({ mode: 'Replicas', replicas: 1 })));
+    await h.waitForFunction('every', 'Ready 3/3', (f) => f.status?.ready === '3/3');
+    await h.waitForFunction('one', 'Ready 1/1', (f) => f.status?.ready === '1/1');
+  });
+  after(() => h.close());
+
+  it('marks a crashed device Offline from its last will', async () => {
+    const fn = await h.fn('one');
+    const holder = fn.status?.nodes?.[0]?.node ?? '';
+    const device = h.devices.find((d) => d.node === holder)!;
+    await device.crash();
+    const node = await waitFor('Offline', async () => {
+      const n = await h.node(holder);
+      return n.status?.phase === 'Offline' ? n : undefined;
+    });
+    assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'AgentDisconnected');
+  });
+
+  it('Every keeps its assignment on the offline device (edge autonomy); Replicas moves after the grace period', async () => {
+    const every = await h.fn('every');
+    assert.equal(every.status?.desiredNodes, 3, 'the offline device keeps its Every assignment');
+    const moved = await h.waitForFunction('one', 'moved to an online device', (f) => {
+      const n = f.status?.nodes?.[0];
+      return (
+        f.status?.ready === '1/1' &&
+        n !== undefined &&
+        h.devices.some((d) => d.node === n.node && d.desired() !== undefined)
+      );
+    });
+    const holder = moved.status?.nodes?.[0]?.node ?? '';
+    const nodeNow = await h.node(holder);
+    assert.equal(nodeNow.status?.phase, 'Online');
+  });
+
+  it('marks a silent device Offline after missed heartbeats, and Online again when it returns', async () => {
+    const device = h.devices.find((d) => d.node === h.nodeName('c'))!;
+    device.goSilent();
+    const node = await waitFor(
+      'Offline after 3 missed 1 s heartbeats',
+      async () => {
+        const n = await h.node(device.node);
+        return n.status?.phase === 'Offline' ? n : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'HeartbeatMissed');
+    await device.resume();
+    await waitFor('Online again', async () =>
+      (await h.node(device.node)).status?.phase === 'Online' ? true : undefined,
+    );
+  });
+});
+
+describe('operator: auto-registration off', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness('op-noreg', { settings: { autoRegister: false } });
+  });
+  after(() => h.close());
+
+  it('does not create an EdgeNode for an unknown device, and reports it as an Event and a metric', async () => {
+    const name = h.nodeName('stranger');
+    await h.device('stranger');
+    await waitFor('the UnknownDevice event', async () => {
+      const r = await h.plane.kubectl([
+        'get',
+        'events.events.k8s.io',
+        '-A',
+        '--field-selector',
+        `regarding.name=${name}`,
+        '-o',
+        'jsonpath={.items[*].reason}',
+      ]);
+      return r.stdout.includes('UnknownDevice') ? true : undefined;
+    });
+    const got = await h.plane.kubectl(['get', 'edgenode', name]);
+    assert.match(got.stderr, /NotFound/);
+    assert.ok(
+      (await h.operator.metrics.registry.getSingleMetricAsString('wasmfleet_unknown_devices_total')).match(
+        / [1-9]\d*$/m,
+      ),
+    );
+  });
+
+  it('serves a pre-created EdgeNode', async () => {
+    const d = await h.device('known', { labels: { zone: 'z' } });
+    await waitFor('Online', async () =>
+      (await h.node(d.node)).status?.phase === 'Online' ? true : undefined,
+    );
+  });
+});
