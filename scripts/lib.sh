@@ -58,6 +58,22 @@ ensure_npm_deps() {
 # docs/control-plane.md) unless KUBEBUILDER_ASSETS already points at them.
 ensure_control_plane() {
   node "$WASMFLEET_ROOT/test-support/bin/control-plane-binaries.ts" --print-dir >/dev/null
+  ensure_helm
+}
+
+# ensure_helm builds the real `helm` the chart tests use from the Go module proxy
+# (test-support/helm/go.mod), cached beside the control-plane binaries; WASMFLEET_HELM points at
+# one you already have. Called by ensure_control_plane so CI builds it in the same timed phase.
+ensure_helm() {
+  (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
+    import { ensureHelmBinary } from "./test-support/src/control-plane/binaries.ts";
+    try {
+      const h = await ensureHelmBinary({ progress: (line) => console.error(`  ${line}`) });
+      console.log(h.helm);
+    } catch (error) {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }') >/dev/null
 }
 
 # timed runs a phase and prints how long it took, so slow CI phases are visible.

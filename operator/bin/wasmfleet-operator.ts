@@ -77,10 +77,9 @@ const ops = new OpsServer({
   port: options.opsAddress.port,
 });
 ops.addHealthCheck('process', () => true);
-ops.addReadyCheck(
-  'operator',
-  () => operator.isReady() || (operator.isLeader() ? 'starting' : 'standby: another replica leads'),
-);
+// A healthy standby is Ready (as in controller-runtime): otherwise a 2-replica Deployment never
+// becomes Available and rolling updates stall. Who leads shows in wasmfleet_leader_is_leader.
+ops.addReadyCheck('operator', () => operator.isReady() || !operator.isLeader() || 'starting: syncing caches');
 const { url } = await ops.listen();
 log(`serving /metrics, /healthz and /readyz on ${url}`);
 

@@ -8,7 +8,12 @@ export {
   type KubectlResult,
 } from './control-plane/control-plane.ts';
 export { sharedControlPlane, publishControlPlane, SHARED_ENV } from './control-plane/shared.ts';
-export { ensureControlPlaneBinaries, type ControlPlaneBinaries } from './control-plane/binaries.ts';
+export {
+  ensureControlPlaneBinaries,
+  ensureHelmBinary,
+  type ControlPlaneBinaries,
+  type HelmBinary,
+} from './control-plane/binaries.ts';
 export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';
 export { processExists } from './processes.ts';
 export { uniqueName, freePort, waitFor } from './util.ts';

@@ -1,10 +1,16 @@
 // Colours that respect NO_COLOR, FORCE_COLOR and whether stdout is a terminal — node's
-// util.styleText checks all three when it is given the stream.
+// util.styleText checks all three when it is given the stream. A non-empty NO_COLOR wins even
+// over FORCE_COLOR (no-color.org), where node would let FORCE_COLOR win.
 import { styleText } from 'node:util';
 
 type Style = Parameters<typeof styleText>[0];
 
+export function noColor(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.NO_COLOR ?? '') !== '';
+}
+
 function paint(format: Style, text: string, stream: NodeJS.WriteStream = process.stdout): string {
+  if (noColor()) return text;
   return styleText(format, text, { stream, validateStream: true });
 }
 

@@ -98,12 +98,15 @@ describe('operator processes: leader election and crashes', () => {
     const a = spawnOperator(args(), plane.kubeconfigPath);
     const b = spawnOperator(args(), plane.kubeconfigPath);
     operators.push(a, b);
-    const statuses = await waitFor('one replica ready, one standing by', async () => {
-      const s = [await a.readyz(), await b.readyz()].sort();
-      return s[0] === 200 && s[1] === 503 ? s : undefined;
+    const leading = await waitFor('one replica leading, one standing by', async () => {
+      const l = [await a.metric('wasmfleet_leader_is_leader'), await b.metric('wasmfleet_leader_is_leader')];
+      return l[0]! + l[1]! === 1 ? l : undefined;
     });
-    assert.deepEqual(statuses, [200, 503]);
-    const [leader, standby] = (await a.readyz()) === 200 ? [a, b] : [b, a];
+    // Both are Ready — a healthy standby is ready, as in controller-runtime — and one leads.
+    await waitFor('both Ready', async () =>
+      (await a.readyz()) === 200 && (await b.readyz()) === 200 ? true : undefined,
+    );
+    const [leader, standby] = leading[0] === 1 ? [a, b] : [b, a];
 
     await plane.kubectl(['apply', '-n', ns, '-f', '-'], {
       stdin: functionYaml('f1', {
@@ -123,7 +126,7 @@ describe('operator processes: leader election and crashes', () => {
     await leader.kill('SIGKILL');
     await waitFor(
       'the standby to take over',
-      async () => ((await standby.readyz()) === 200 ? true : undefined),
+      async () => ((await standby.metric('wasmfleet_leader_is_leader')) === 1 ? true : undefined),
       { timeoutMs: 20_000 },
     );
     await plane.kubectl([
@@ -147,9 +150,13 @@ describe('operator processes: leader election and crashes', () => {
     for (const o of operators.splice(0)) await o.kill();
     const first = spawnOperator(args(), plane.kubeconfigPath);
     operators.push(first);
-    await waitFor('leader ready', async () => ((await first.readyz()) === 200 ? true : undefined), {
-      timeoutMs: 20_000,
-    });
+    await waitFor(
+      'leading',
+      async () => ((await first.metric('wasmfleet_leader_is_leader')) === 1 ? true : undefined),
+      {
+        timeoutMs: 20_000,
+      },
+    );
     await plane.kubectl(['apply', '-n', ns, '-f', '-'], {
       stdin: functionYaml('f2', {
         module: { configMap: { name: 'mod', key: 'module.wasm' } },

@@ -16,6 +16,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export const WRAPPER_MODULE_DIR = fileURLToPath(new URL('../../controlplane/', import.meta.url));
+/** The wrapper module that builds `helm` (kept apart so Helm's client-go never meets the API server's). */
+export const HELM_MODULE_DIR = fileURLToPath(new URL('../../helm/', import.meta.url));
 
 export interface ControlPlaneBinaries {
   readonly dir: string;
@@ -44,20 +46,44 @@ function cacheRoot(): string {
 
 /** Versions pinned by the wrapper's go.mod, plus a digest of go.mod + go.sum for the cache key. */
 export async function pinnedVersions(): Promise<{ kubernetes: string; etcd: string; digest: string }> {
-  const goMod = await readFile(path.join(WRAPPER_MODULE_DIR, 'go.mod'), 'utf8');
-  const goSum = await readFile(path.join(WRAPPER_MODULE_DIR, 'go.sum'), 'utf8');
-  const version = (module: string): string => {
-    const match = new RegExp(`^\\s*${module.replaceAll('.', '\\.')} (v[^\\s]+)`, 'm').exec(goMod);
-    if (!match?.[1]) throw new Error(`${module} is not required in ${WRAPPER_MODULE_DIR}go.mod`);
-    return match[1];
+  const pins = await wrapperPins(WRAPPER_MODULE_DIR, ['k8s.io/kubernetes', 'go.etcd.io/etcd/server/v3']);
+  return {
+    kubernetes: pins.version('k8s.io/kubernetes'),
+    etcd: pins.version('go.etcd.io/etcd/server/v3'),
+    digest: pins.digest,
   };
-  const digest = createHash('sha256').update(goMod).update(goSum).digest('hex').slice(0, 12);
-  return { kubernetes: version('k8s.io/kubernetes'), etcd: version('go.etcd.io/etcd/server/v3'), digest };
 }
 
-async function allPresent(dir: string): Promise<boolean> {
+/** Reads a wrapper module's go.mod/go.sum: the versions of `modules` and a cache-key digest. */
+async function wrapperPins(
+  moduleDir: string,
+  modules: readonly string[],
+): Promise<{ version: (module: string) => string; digest: string }> {
+  const goMod = await readFile(path.join(moduleDir, 'go.mod'), 'utf8');
+  const goSum = await readFile(path.join(moduleDir, 'go.sum'), 'utf8');
+  const versions = new Map<string, string>();
+  for (const module of modules) {
+    const match = new RegExp(`^\\s*${module.replaceAll('.', '\\.')} (v[^\\s]+)`, 'm').exec(goMod);
+    if (!match?.[1]) throw new Error(`${module} is not required in ${moduleDir}go.mod`);
+    versions.set(module, match[1]);
+  }
+  const digest = createHash('sha256').update(goMod).update(goSum).digest('hex').slice(0, 12);
+  return {
+    version: (module) => {
+      const v = versions.get(module);
+      if (v === undefined) throw new Error(`${module} was not read from ${moduleDir}go.mod`);
+      return v;
+    },
+    digest,
+  };
+}
+
+async function allPresent(
+  dir: string,
+  tools: readonly { readonly binary: string }[] = TOOLS,
+): Promise<boolean> {
   try {
-    await Promise.all(TOOLS.map((t) => access(path.join(dir, t.binary), constants.X_OK)));
+    await Promise.all(tools.map((t) => access(path.join(dir, t.binary), constants.X_OK)));
     return true;
   } catch {
     return false;
@@ -92,20 +118,34 @@ export async function ensureControlPlaneBinaries(options: EnsureOptions = {}): P
   const dir = path.join(cacheRoot(), 'control-plane', `k8s-${kubernetes}-etcd-${etcd}-${digest}`);
   if (await allPresent(dir)) return describe(dir, 'cache');
 
+  await buildGoTools(WRAPPER_MODULE_DIR, TOOLS, dir, options.progress);
+  return describe(dir, 'built');
+}
+
+/**
+ * Builds `tools` from the wrapper module in `moduleDir` into `dir`: into a staging directory
+ * first, then published with one rename so a reader never sees half a set and concurrent
+ * builders race harmlessly (the first rename wins).
+ */
+async function buildGoTools(
+  moduleDir: string,
+  tools: readonly { readonly binary: string; readonly goPackage: string }[],
+  dir: string,
+  onProgress: ((line: string) => void) | undefined,
+): Promise<void> {
   await mkdir(path.dirname(dir), { recursive: true });
   const staging = await mkdtemp(`${dir}.building-`);
-  const progress = options.progress ?? (() => undefined);
+  const progress = onProgress ?? (() => undefined);
   try {
     await run('go', ['version']).catch((cause: unknown) => {
-      throw new Error('Go is needed to build kube-apiserver, etcd and kubectl; install Go ≥ 1.26 and retry', {
-        cause,
-      });
+      const names = tools.map((t) => t.binary).join(', ');
+      throw new Error(`Go is needed to build ${names}; install Go ≥ 1.26 and retry`, { cause });
     });
-    for (const tool of TOOLS) {
+    for (const tool of tools) {
       const started = Date.now();
       progress(`building ${tool.binary} (${tool.goPackage}) — the first build takes a few minutes`);
       await run('go', ['build', '-trimpath', '-o', path.join(staging, tool.binary), tool.goPackage], {
-        cwd: WRAPPER_MODULE_DIR,
+        cwd: moduleDir,
         env: { ...process.env, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
         maxBuffer: 64 * 1024 * 1024,
       }).catch((cause: unknown) => {
@@ -114,13 +154,54 @@ export async function ensureControlPlaneBinaries(options: EnsureOptions = {}): P
       });
       progress(`built ${tool.binary} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
-    // Atomic publish: concurrent builders race harmlessly; the first rename wins.
     await rename(staging, dir).catch(async (error: unknown) => {
-      if (await allPresent(dir)) return;
-      throw error;
+      if (await allPresent(dir, tools)) return;
+      throw new Error(`could not publish ${staging} as ${dir}`, { cause: error });
     });
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  return describe(dir, 'built');
+}
+
+const HELM_TOOL = { binary: 'helm', goPackage: 'helm.sh/helm/v4/cmd/helm' } as const;
+
+export interface HelmBinary {
+  /** Absolute path of the helm executable. */
+  readonly helm: string;
+  /** The helm.sh/helm module version it was built from ('unknown' for WASMFLEET_HELM). */
+  readonly version: string;
+  readonly source: 'WASMFLEET_HELM' | 'cache' | 'built';
+}
+
+/**
+ * Finds or builds the real `helm` used by the chart tests, from test-support/helm/go.mod, cached
+ * like the control-plane binaries. WASMFLEET_HELM=/path/to/helm uses a helm you already have
+ * (a helm on PATH is deliberately not picked up: its major version may differ from the pinned one).
+ */
+export async function ensureHelmBinary(options: EnsureOptions = {}): Promise<HelmBinary> {
+  const own = process.env.WASMFLEET_HELM;
+  if (own) {
+    try {
+      await access(own, constants.X_OK);
+    } catch (cause) {
+      throw new Error(
+        `WASMFLEET_HELM=${own} is not an executable helm; unset it to build helm from the Go module proxy`,
+        {
+          cause,
+        },
+      );
+    }
+    return { helm: own, version: 'unknown', source: 'WASMFLEET_HELM' };
+  }
+  const pins = await wrapperPins(HELM_MODULE_DIR, ['helm.sh/helm/v4']);
+  const version = pins.version('helm.sh/helm/v4');
+  const dir = path.join(cacheRoot(), 'helm', `helm-${version}-${pins.digest}`);
+  const describeHelm = (source: HelmBinary['source']): HelmBinary => ({
+    helm: path.join(dir, HELM_TOOL.binary),
+    version,
+    source,
+  });
+  if (await allPresent(dir, [HELM_TOOL])) return describeHelm('cache');
+  await buildGoTools(HELM_MODULE_DIR, [HELM_TOOL], dir, options.progress);
+  return describeHelm('built');
 }

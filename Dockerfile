@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1
+# WasmFleet images: the operator and the device agent, from one file.
+#
+#   docker build --target operator -t wasmfleet/operator:dev .
+#   docker build --target agent    -t wasmfleet/agent:dev .
+#
+# Node 24 runs the TypeScript sources directly (docs/adr/0001), so there is no compile stage:
+# a deps stage installs production dependencies only, and the runtime stages copy the sources.
+# Both run as the non-root user 65532 and need nothing writable beyond the volumes the chart
+# mounts (/tmp, and /var/lib/wasmfleet for the agent), so readOnlyRootFilesystem works.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /app
+# Every workspace's package.json, so `npm ci` sees the same workspace set as package-lock.json.
+COPY package.json package-lock.json ./
+COPY api/package.json api/
+COPY test-support/package.json test-support/
+COPY agent/package.json agent/
+COPY operator/package.json operator/
+COPY cli/package.json cli/
+COPY workloads/package.json workloads/
+COPY bench/package.json bench/
+
+# Production dependencies of one component and of the api workspace it imports. npm 11 runs no
+# dependency install scripts unless approved, so nothing compiles here.
+FROM manifests AS deps-operator
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund --workspace api --workspace operator
+
+FROM manifests AS deps-agent
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund --workspace api --workspace agent
+
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    WASMFLEET_DATA_DIR=/var/lib/wasmfleet
+# The agent's data directory, owned by the runtime user for engines that run the image without
+# the chart's volume (plain docker run).
+RUN mkdir -p /var/lib/wasmfleet && chown 65532:65532 /var/lib/wasmfleet
+COPY package.json ./
+COPY api/package.json api/
+COPY api/src api/src
+
+FROM runtime AS operator
+COPY --from=deps-operator /app/node_modules node_modules
+COPY operator/package.json operator/
+COPY operator/src operator/src
+COPY operator/bin operator/bin
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "operator/bin/wasmfleet-operator.ts"]
+
+FROM runtime AS agent
+COPY --from=deps-agent /app/node_modules node_modules
+COPY agent/package.json agent/
+COPY agent/src agent/src
+COPY agent/bin agent/bin
+USER 65532:65532
+ENTRYPOINT ["node", "agent/bin/wasmfleet-agent.ts"]

@@ -1,0 +1,134 @@
+// The agent's settings from flags, environment and an optional JSON config file, in that order
+// of precedence. Pure apart from reading the config file; every bad value gets an error that
+// says which flag or variable to fix.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isNodeId } from '@wasmfleet/api';
+import type { AgentOptions } from '../node/agent.ts';
+
+export const HELP = `wasmfleet-agent — runs WasmFleet functions on this device
+
+Usage: wasmfleet-agent --broker <url> --node <id> [options]
+
+  --broker <url>          MQTT broker, mqtt://, mqtts://, ws:// or wss://   env WASMFLEET_BROKER
+  --node <id>             this device's id (lower-case, digits, - and .)     env WASMFLEET_NODE
+  --data-dir <dir>        module cache, last desired state, function state  env WASMFLEET_DATA_DIR
+                          (default ./.wasmfleet/agent)
+  --config <file>         JSON file with any of the settings below (camelCase keys)
+  --username <name>       MQTT user name                                     env WASMFLEET_MQTT_USERNAME
+  --password-file <file>  file holding the MQTT password                     env WASMFLEET_MQTT_PASSWORD_FILE
+                          (or env WASMFLEET_MQTT_PASSWORD; never a flag: it would show in ps)
+  --ca <file>             CA certificate to verify the broker (TLS)          env WASMFLEET_MQTT_CA
+  --cert <file>           client certificate for mutual TLS                  env WASMFLEET_MQTT_CERT
+  --key <file>            client key for mutual TLS                          env WASMFLEET_MQTT_KEY
+  --mqtt-version <4|5>    protocol: 5 (default; falls back to 4 = 3.1.1)     env WASMFLEET_MQTT_VERSION
+  --heartbeat <seconds>   status heartbeat interval (default 30)             env WASMFLEET_HEARTBEAT
+  --sensors <a,b,...>     sensors this device has (others are learned)       env WASMFLEET_SENSORS
+  --max-functions <n>     functions this device runs at most (default 64)    env WASMFLEET_MAX_FUNCTIONS
+  -h, --help              this help
+`;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Settings = Partial<Record<string, string>>;
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        broker: { type: 'string' },
+        node: { type: 'string' },
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        username: { type: 'string' },
+        'password-file': { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'mqtt-version': { type: 'string' },
+        heartbeat: { type: 'string' },
+        sensors: { type: 'string' },
+        'max-functions': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}; see --help`);
+  }
+  const flags = parsed.values;
+  if (flags.help) return 'help';
+  let file: Settings = {};
+  if (flags.config) {
+    try {
+      const raw = JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>;
+      file = Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]),
+      );
+    } catch (error) {
+      throw new ConfigError(`cannot read the config file ${flags.config}: ${(error as Error).message}`);
+    }
+  }
+  const pick = (flag: string | undefined, envName: string, key: string): string | undefined =>
+    flag ?? env[envName] ?? file[key];
+  const brokerUrl = pick(flags.broker, 'WASMFLEET_BROKER', 'broker');
+  const nodeId = pick(flags.node, 'WASMFLEET_NODE', 'node');
+  if (!brokerUrl) throw new ConfigError('no broker: pass --broker mqtt://host:1883 or set WASMFLEET_BROKER');
+  if (!/^(mqtts?|wss?):\/\//.test(brokerUrl))
+    throw new ConfigError(`--broker ${brokerUrl}: use an mqtt://, mqtts://, ws:// or wss:// URL`);
+  if (!nodeId) throw new ConfigError('no node id: pass --node <id> or set WASMFLEET_NODE');
+  if (!isNodeId(nodeId))
+    throw new ConfigError(`--node ${nodeId}: use lower-case letters, digits, '-' and '.' (e.g. pump-7)`);
+  const int = (value: string | undefined, what: string, min: number, max: number): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new ConfigError(`${what} ${value}: expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+  const version = int(
+    pick(flags['mqtt-version'], 'WASMFLEET_MQTT_VERSION', 'mqttVersion'),
+    '--mqtt-version',
+    4,
+    5,
+  );
+  const heartbeat = int(pick(flags.heartbeat, 'WASMFLEET_HEARTBEAT', 'heartbeat'), '--heartbeat', 1, 3600);
+  const maxFunctions = int(
+    pick(flags['max-functions'], 'WASMFLEET_MAX_FUNCTIONS', 'maxFunctions'),
+    '--max-functions',
+    1,
+    256,
+  );
+  const optional = (key: string, value: string | undefined): Record<string, string> =>
+    value === undefined ? {} : { [key]: value };
+  const sensors = pick(flags.sensors, 'WASMFLEET_SENSORS', 'sensors');
+  return {
+    brokerUrl,
+    nodeId,
+    dataDir: pick(flags['data-dir'], 'WASMFLEET_DATA_DIR', 'dataDir') ?? '.wasmfleet/agent',
+    ...optional('username', pick(flags.username, 'WASMFLEET_MQTT_USERNAME', 'username')),
+    ...optional('passwordFile', pick(flags['password-file'], 'WASMFLEET_MQTT_PASSWORD_FILE', 'passwordFile')),
+    ...optional('password', env.WASMFLEET_MQTT_PASSWORD),
+    ...optional('caFile', pick(flags.ca, 'WASMFLEET_MQTT_CA', 'ca')),
+    ...optional('certFile', pick(flags.cert, 'WASMFLEET_MQTT_CERT', 'cert')),
+    ...optional('keyFile', pick(flags.key, 'WASMFLEET_MQTT_KEY', 'key')),
+    ...(version === 4 || version === 5 ? { protocolVersion: version } : {}),
+    ...(heartbeat !== undefined ? { heartbeatSeconds: heartbeat } : {}),
+    ...(maxFunctions !== undefined ? { maxFunctions } : {}),
+    ...(sensors
+      ? {
+          sensors: sensors
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
+  };
+}

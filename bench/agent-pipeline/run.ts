@@ -1,0 +1,255 @@
+// Pipeline benchmark: sensor → Mosquitto → (agent + wasm | plain mqtt.js) → Mosquitto → sink.
+// Short and bounded (2-core machines are shared). Prints one JSON object with ratios.
+//   node bench/agent-pipeline/run.ts [--messages 2000]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import mqtt from 'mqtt';
+import wabtInit from 'wabt';
+import {
+  desiredTopic,
+  encodeModuleEnvelope,
+  moduleTopic,
+  statusTopic,
+  type DesiredState,
+} from '@wasmfleet/api';
+import { loadFunction } from '@wasmfleet/agent';
+import { startMosquitto } from '@wasmfleet/test-support';
+import { createHash } from 'node:crypto';
+
+const MESSAGES = Number(process.argv[process.argv.indexOf('--messages') + 1] || 2000);
+const here = path.dirname(new URL(import.meta.url).pathname);
+const agentBin = path.join(here, '../../agent/bin/wasmfleet-agent.ts');
+
+const wabt = await wabtInit();
+const echo = wabt
+  .parseWat('echo.wat', await readFile(path.join(here, 'echo.wat'), 'utf8'))
+  .toBinary({})
+  .buffer.slice();
+const digest = createHash('sha256').update(echo).digest('hex');
+
+const broker = await startMosquitto();
+const control = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+await control.publishAsync(
+  moduleTopic(digest),
+  Buffer.from(
+    encodeModuleEnvelope({ sha256: digest, size: echo.length, mediaType: 'application/wasm' }, echo),
+  ),
+  { qos: 1, retain: true },
+);
+
+function desired(node: string, qos: 0 | 1, functions = 1, generation = 1): DesiredState {
+  return {
+    version: 1,
+    node,
+    generation,
+    functions: Array.from({ length: functions }, (_, i) => ({
+      namespace: 'bench',
+      name: i === 0 ? 'echo' : `extra-${i}`,
+      revision: `r${generation}`,
+      module: { sha256: digest, size: echo.length },
+      inputs: [
+        { topic: i === 0 ? 'sensors/{node}/in' : `sensors/{node}/extra-${i}`, qos, format: 'raw' as const },
+      ],
+      outputs: [{ topic: i === 0 ? 'out/{node}/in' : `out/{node}/extra-${i}`, qos, retain: false }],
+      config: {},
+      limits: { memoryBytes: 1 << 20, timeoutMs: 100 },
+    })),
+  };
+}
+
+async function waitRunning(node: string, functions: number): Promise<void> {
+  const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  await new Promise<void>((resolve) => {
+    c.on('message', (_t, p) => {
+      const s = JSON.parse(p.toString()) as { functions?: { phase: string }[] };
+      if (s.functions?.length === functions && s.functions.every((f) => f.phase === 'Running')) resolve();
+    });
+    void c.subscribeAsync(statusTopic(node), { qos: 1 });
+  });
+  await c.endAsync();
+}
+
+async function startAgent(
+  node: string,
+  qos: 0 | 1,
+  functions = 1,
+): Promise<{ child: ChildProcess; dir: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-'));
+  await control.publishAsync(desiredTopic(node), JSON.stringify(desired(node, qos, functions)), {
+    qos: 1,
+    retain: true,
+  });
+  const child = spawn(
+    process.execPath,
+    [agentBin, '--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'],
+    { stdio: 'ignore' },
+  );
+  await waitRunning(node, functions);
+  return { child, dir };
+}
+
+async function startBaseline(node: string, qos: 0 | 1): Promise<{ child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [path.join(here, 'baseline.ts'), broker.url, `sensors/${node}/in`, `out/${node}/in`, String(qos)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await once(child.stdout, 'data');
+  return { child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  if (child.exitCode === null) await once(child, 'exit');
+}
+
+/** Sustained throughput: QoS 0 fire-and-forget, QoS 1 with a window of 64 unacknowledged. */
+async function throughput(
+  node: string,
+  qos: 0 | 1,
+  size: number,
+): Promise<{ msgPerSec: number; lossPct: number }> {
+  const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  let received = 0;
+  let lastAt = 0;
+  sink.on('message', () => {
+    received++;
+    lastAt = performance.now();
+  });
+  await sink.subscribeAsync(`out/${node}/in`, { qos });
+  const payload = Buffer.alloc(size, 0x61);
+  const t0 = performance.now();
+  const window = 64;
+  let inFlight = 0;
+  for (let i = 0; i < MESSAGES; i++) {
+    if (qos === 1) {
+      while (inFlight >= window) await new Promise((r) => setImmediate(r));
+      inFlight++;
+      sensor.publish(`sensors/${node}/in`, payload, { qos }, () => inFlight--);
+    } else {
+      sensor.publish(`sensors/${node}/in`, payload, { qos });
+      if (i % 256 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+  const deadline = Date.now() + 20_000;
+  while (
+    received < MESSAGES &&
+    Date.now() < deadline &&
+    (received === 0 || performance.now() - lastAt < 2000)
+  )
+    await new Promise((r) => setTimeout(r, 20));
+  const seconds = ((lastAt || performance.now()) - t0) / 1000;
+  await Promise.all([sink.endAsync(), sensor.endAsync()]);
+  return {
+    msgPerSec: Math.round(received / seconds),
+    lossPct: +((100 * (MESSAGES - received)) / MESSAGES).toFixed(3),
+  };
+}
+
+/** End-to-end latency at 1k msg/s for 3 s (QoS 0, 16 B + timestamp). */
+async function latency(node: string): Promise<{ p50Us: number; p99Us: number }> {
+  const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  const samples: number[] = [];
+  sink.on('message', (_t, p) => samples.push((performance.now() - p.readDoubleLE(0)) * 1000));
+  await sink.subscribeAsync(`out/${node}/in`, { qos: 0 });
+  const t0 = performance.now();
+  for (let i = 0; i < 3000; i++) {
+    const b = Buffer.alloc(16);
+    b.writeDoubleLE(performance.now(), 0);
+    sensor.publish(`sensors/${node}/in`, b, { qos: 0 });
+    const ahead = t0 + i + 1 - performance.now();
+    if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  await Promise.all([sink.endAsync(), sensor.endAsync()]);
+  samples.sort((a, b) => a - b);
+  const at = (p: number): number =>
+    Math.round(samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] ?? NaN);
+  return { p50Us: at(50), p99Us: at(99) };
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+const results: Record<string, unknown> = {};
+for (const qos of [0, 1] as const) {
+  for (const size of [16, 1024]) {
+    const key = `qos${qos}-${size}B`;
+    process.stderr.write(`${key}\n`);
+    const a = await startAgent(`bench-a-${qos}-${size}`, qos);
+    const agent = await throughput(`bench-a-${qos}-${size}`, qos, size);
+    await stop(a.child);
+    await rm(a.dir, { recursive: true, force: true });
+    const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
+    const baseline = await throughput(`bench-b-${qos}-${size}`, qos, size);
+    await stop(b.child);
+    results[key] = { agent, baseline, ratio: +(agent.msgPerSec / baseline.msgPerSec).toFixed(2) };
+  }
+}
+{
+  const a = await startAgent('lat-a', 0);
+  const agent = await latency('lat-a');
+  const idleRssMb = +((await rssKb(a.child.pid!)) / 1024).toFixed(1);
+  await stop(a.child);
+  const b = await startBaseline('lat-b', 0);
+  const baseline = await latency('lat-b');
+  await stop(b.child);
+  results.latencyAt1k = { agent, baseline };
+  results.agentRssAfterLatencyRunMb = idleRssMb;
+}
+{
+  // Idle RSS with one function, then per extra function (10 more).
+  const one = await startAgent('rss-1', 0, 1);
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss1 = await rssKb(one.child.pid!);
+  await stop(one.child);
+  const eleven = await startAgent('rss-11', 0, 11);
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss11 = await rssKb(eleven.child.pid!);
+  await stop(eleven.child);
+  results.idleRssMbOneFunction = +(rss1 / 1024).toFixed(1);
+  results.rssPerExtraFunctionMb = +((rss11 - rss1) / 10 / 1024).toFixed(2);
+}
+{
+  // Desired document → first output, module cached (a running agent gets a new function).
+  const a = await startAgent('ttfo', 0, 1);
+  const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  await sink.subscribeAsync('out/ttfo/extra-1', { qos: 0 });
+  const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  const t0 = performance.now();
+  const first = new Promise<number>((resolve) => sink.once('message', () => resolve(performance.now() - t0)));
+  await control.publishAsync(desiredTopic('ttfo'), JSON.stringify(desired('ttfo', 0, 2, 2)), {
+    qos: 1,
+    retain: true,
+  });
+  const timer = setInterval(() => sensor.publish('sensors/ttfo/extra-1', 'x', { qos: 0 }), 2);
+  results.desiredToFirstOutputMs = +(await first).toFixed(1);
+  clearInterval(timer);
+  await Promise.all([sink.endAsync(), sensor.endAsync()]);
+  await stop(a.child);
+  await rm(a.dir, { recursive: true, force: true });
+}
+{
+  // Instantiating a cached (already compiled) module inside its worker.
+  const opts = { outputs: ['o'], config: {}, limits: { memoryBytes: 1 << 20, timeoutMs: 100 } };
+  const first = await loadFunction(echo, opts);
+  const samples: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const fn = await loadFunction(echo, opts);
+    samples.push((fn as unknown as { startStats: { instantiateUs: number } }).startStats.instantiateUs);
+    await fn.close();
+  }
+  await first.close();
+  samples.sort((x, y) => x - y);
+  results.instantiateCachedModuleP50Us = Math.round(samples[10]!);
+}
+console.log(JSON.stringify(results, null, 2));
+await control.endAsync();
+await broker.dispose();

@@ -1,0 +1,156 @@
+{{/* Names, labels and shared snippets. */}}
+
+{{- define "wasmfleet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* <release>-<chart>, or just <release> when it already says the chart's name. */}}
+{{- define "wasmfleet.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "wasmfleet.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "wasmfleet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: wasmfleet
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels for one component (operator, mosquitto, simulator). */}}
+{{- define "wasmfleet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wasmfleet.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "wasmfleet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (printf "%s-operator" (include "wasmfleet.fullname" .)) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "wasmfleet.image" -}}
+{{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) }}
+{{- end }}
+
+{{- define "wasmfleet.mosquittoName" -}}
+{{- printf "%s-mosquitto" (include "wasmfleet.fullname" .) }}
+{{- end }}
+
+{{/* The Secret of MQTT credentials: one key per user name, the value is its password. */}}
+{{- define "wasmfleet.credentialsSecret" -}}
+{{- default (printf "%s-mqtt-credentials" (include "wasmfleet.fullname" .)) .Values.mosquitto.auth.existingSecret }}
+{{- end }}
+
+{{- define "wasmfleet.simulatorName" -}}
+{{- printf "%s-sim" (include "wasmfleet.fullname" .) }}
+{{- end }}
+
+{{/* Node ids (= pod names = MQTT user names) of the simulated devices, one per line. */}}
+{{- define "wasmfleet.simulatorNodes" -}}
+{{- $name := include "wasmfleet.simulatorName" . }}
+{{- range $i := until (int .Values.simulator.replicas) }}
+{{ printf "%s-%d" $name $i }}
+{{- end }}
+{{- end }}
+
+{{/* The broker URL: broker.url, else the bundled Mosquitto, else a clear failure. */}}
+{{- define "wasmfleet.brokerUrl" -}}
+{{- if .Values.broker.url }}
+{{- .Values.broker.url }}
+{{- else if .Values.mosquitto.enabled }}
+{{- printf "mqtt://%s.%s.svc:%d" (include "wasmfleet.mosquittoName" .) .Release.Namespace (int .Values.mosquitto.port) }}
+{{- else }}
+{{- fail "broker.url is required when mosquitto.enabled is false (e.g. --set broker.url=mqtts://broker.example:8883)" }}
+{{- end }}
+{{- end }}
+
+{{/* Secret name and key of the operator's MQTT password, or nothing when it has none. */}}
+{{- define "wasmfleet.operatorPasswordSecret" -}}
+{{- if .Values.broker.passwordSecret.name }}
+{{- printf "%s/%s" .Values.broker.passwordSecret.name (default "password" .Values.broker.passwordSecret.key) }}
+{{- else if .Values.mosquitto.enabled }}
+{{- printf "%s/%s" (include "wasmfleet.credentialsSecret" .) .Values.broker.username }}
+{{- end }}
+{{- end }}
+
+{{/* The restricted Pod Security Standard, for every container the chart runs. */}}
+{{- define "wasmfleet.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "wasmfleet.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid }}
+runAsGroup: {{ .uid }}
+fsGroup: {{ .uid }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "wasmfleet.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{- define "wasmfleet.mosquittoConf" -}}
+# Rendered by the WasmFleet chart.
+per_listener_settings false
+listener {{ .Values.mosquitto.port }}
+protocol mqtt
+allow_anonymous false
+# Written by the init container from the credentials Secret (hashed by mosquitto_passwd).
+password_file /mosquitto/auth/passwd
+acl_file /mosquitto/config/acl
+persistence {{ .Values.mosquitto.persistence.enabled }}
+persistence_location /mosquitto/data/
+log_dest stdout
+log_type error
+log_type warning
+log_type notice
+{{- end }}
+
+{{- define "wasmfleet.mosquittoAcl" -}}
+pattern read wasmfleet/v1/nodes/%u/desired
+pattern readwrite wasmfleet/v1/nodes/%u/status
+pattern read wasmfleet/v1/modules/#
+pattern write wasmfleet/v1/logs/+/+/%u
+{{- range .Values.mosquitto.auth.devicePatterns }}
+pattern {{ . }}
+{{- end }}
+
+user {{ .Values.broker.username }}
+topic readwrite #
+{{- end }}

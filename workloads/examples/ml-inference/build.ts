@@ -1,0 +1,12 @@
+// Builds the ml-inference example from source into build/ (run: node workloads/examples/ml-inference/build.ts).
+import path from 'node:path';
+import { buildC } from '../../src/toolchain.ts';
+
+const here = import.meta.dirname;
+export const artifact = path.join(here, 'build', 'inference.wasm');
+
+export function build(): Promise<string> {
+  return buildC({ sources: ['inference.c', 'mlp_kernel.c'].map((f) => path.join(here, f)), out: artifact });
+}
+
+if (import.meta.main) console.log(await build());

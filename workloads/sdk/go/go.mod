@@ -1,0 +1,3 @@
+module wasmfleet.io/sdk/go
+
+go 1.24
