@@ -15,15 +15,17 @@ export interface CliResult {
 
 export const CLI_BIN = fileURLToPath(new URL('../bin/wasmfleet.ts', import.meta.url));
 
+/** `env` values that are undefined remove the variable (e.g. `{ NO_COLOR: undefined }`). */
 export function cli(
   args: readonly string[],
   kubeconfig?: string,
   env: NodeJS.ProcessEnv = {},
+  options: { stdin?: string } = {},
 ): Promise<CliResult> {
   const withConfig =
     kubeconfig && !args.includes('--kubeconfig') ? [...args, '--kubeconfig', kubeconfig] : [...args];
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [CLI_BIN, ...withConfig],
       { env: { ...process.env, NO_COLOR: '1', KUBECONFIG: '', ...env }, maxBuffer: 16 * 1024 * 1024 },
@@ -31,6 +33,7 @@ export function cli(
         resolve({ stdout, stderr, exitCode: error ? (typeof error.code === 'number' ? error.code : 1) : 0 });
       },
     );
+    child.stdin?.end(options.stdin ?? '');
   });
 }
 

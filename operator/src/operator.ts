@@ -28,6 +28,7 @@ import {
 } from './controllers/fleet-context.ts';
 import { functionReconciler } from './controllers/function-reconciler.ts';
 import { nodeReconciler } from './controllers/node-reconciler.ts';
+import { RevisionStore } from './controllers/revisions.ts';
 import { typedCache } from './controllers/typed-cache.ts';
 import { NodeDocuments } from './fleet/node-documents.ts';
 import { PlacementBook } from './fleet/placement-book.ts';
@@ -254,6 +255,8 @@ async function run(
     // Blobs the retained documents reference were published by us or a predecessor.
     publishedModules: documents.referencedDigests(),
     pinnedModules: new Set(),
+    lastStatus: new Map(),
+    revisions: new RevisionStore(kc),
     functionQueue,
     nodeQueue,
     resolveModule: (fn) =>

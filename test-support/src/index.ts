@@ -15,7 +15,7 @@ export {
   type HelmBinary,
 } from './control-plane/binaries.ts';
 export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';
-export { processExists } from './processes.ts';
+export { processExists, spawnManaged, type ManagedProcess } from './processes.ts';
 export { uniqueName, freePort, waitFor } from './util.ts';
 export { startRegistry, type Registry, type RegistryOptions } from './registry.ts';
 export {

@@ -18,7 +18,12 @@ export interface SimulatedDeviceOptions {
   readonly heartbeatSeconds?: number;
   readonly capacity?: { readonly maxFunctions: number; readonly memoryBytes: number };
   /** Decides how an assigned function fares; default: Running. */
-  readonly outcome?: (fn: { namespace: string; name: string; revision: string }) => 'Running' | 'Failed';
+  readonly outcome?: (fn: {
+    namespace: string;
+    name: string;
+    revision: string;
+    config: Readonly<Record<string, string>>;
+  }) => 'Running' | 'Failed' | 'Starting';
 }
 
 export interface SimulatedDevice {

@@ -1,6 +1,7 @@
 // @wasmfleet/workloads — example functions, guest SDKs and the tools around them.
 export {
   EXAMPLES,
+  EXAMPLES_DIR,
   artifactOf,
   buildExample,
   ensureBuilt,

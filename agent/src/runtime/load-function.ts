@@ -42,8 +42,15 @@ export const loadFunction: LoadFunction = async (bytes, options) => {
     throw error;
   }
   if (kind === 'component') {
-    if (!componentLoader)
-      throw new LoadError('InvalidModule', 'this agent was built without the component runtime');
+    // Imported on the first component: core-only devices never pay for loading jco.
+    componentLoader ??= await import('./component/index.ts').then(
+      (m) => m.loadComponent,
+      (error: unknown) => {
+        throw new LoadError('InvalidModule', 'this agent was built without the component runtime', {
+          cause: error,
+        });
+      },
+    );
     return componentLoader(sandboxed, options);
   }
   const key = createHash('sha256').update(sandboxed).digest('hex');

@@ -602,6 +602,21 @@ export type NodeFunctionStatus = Static<typeof NodeFunctionStatus>;
 
 export const RolloutStatus = Type.Object(
   {
+    revision: Type.Optional(
+      Type.String({ maxLength: 128, description: 'The revision this rollout is taking to the devices.' }),
+    ),
+    phase: Type.Optional(
+      StringEnum(['Progressing', 'Paused', 'Complete', 'Degraded', 'RolledBack', 'Aborted'], {
+        description: 'Where the rollout stands.',
+      }),
+    ),
+    stepHealthyAt: Type.Optional(Timestamp()),
+    failedRevision: Type.Optional(
+      Type.String({
+        maxLength: 128,
+        description: 'A revision that failed its health gate; not retried until the spec changes.',
+      }),
+    ),
     step: Type.Optional(
       Type.Integer({ minimum: 0, format: 'int32', description: 'Index of the current canary step.' }),
     ),

@@ -107,7 +107,9 @@ export function renderSummary(
   for (const [phase, nodes] of groups) {
     const shown = nodes.slice(0, MAX_NAMES).join(', ');
     const more = nodes.length > MAX_NAMES ? ` and ${nodes.length - MAX_NAMES} more` : '';
-    lines.push(`  ${padColoured(phase, 10, phaseColour)}${String(nodes.length).padStart(4)}  ${shown}${more}`);
+    lines.push(
+      `  ${padColoured(phase, 10, phaseColour)}${String(nodes.length).padStart(4)}  ${shown}${more}`,
+    );
   }
   for (const failed of (s.nodes ?? []).filter((n) => n.phase === 'Failed' && n.message).slice(0, 5)) {
     lines.push(`  ${style.bad('!')} ${failed.node}: ${failed.message ?? ''}`);
@@ -142,7 +144,7 @@ export function renderLine(fn: FunctionObject, verdict: RolloutVerdict): string 
 }
 
 function stepLine(step: StepProgress, chars: BarChars): string {
-  const mark = step.done ? style.ok('✓') : step.current ? style.warn('▶') : ' ';
+  const mark = step.current ? style.warn('▶') : step.done ? style.ok('✓') : ' ';
   const label = `${mark} ${String(step.number).padStart(2)}  ${`${step.percent}%`.padStart(4)}`;
   const wait = step.wait ? `  (${step.wait})` : '';
   return `${label}  ${bar(step.updated, step.target, BAR_WIDTH, chars, step.done)}  ${step.updated}/${step.target}${wait}`;

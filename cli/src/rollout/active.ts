@@ -13,9 +13,12 @@ export function activeRevision(fn: FunctionObject, verb: 'promote' | 'abort', ns
     });
   }
   if (update === status.currentRevision && status.phase === 'Ready') {
-    throw new UserError(`nothing to ${verb}: revision ${update} of "${name}" is already rolled out to every device`, {
-      hint: `start a new rollout by changing the spec, or go back with \`wasmfleet rollout undo ${name}${nsHint}\``,
-    });
+    throw new UserError(
+      `nothing to ${verb}: revision ${update} of "${name}" is already rolled out to every device`,
+      {
+        hint: `start a new rollout by changing the spec, or go back with \`wasmfleet rollout undo ${name}${nsHint}\``,
+      },
+    );
   }
   return update;
 }

@@ -1,13 +1,13 @@
 // Shared by every `wasmfleet rollout …` command: the function argument, and reading it with
 // errors that say what to do next.
-import { Args } from '@oclif/core';
+import { Args, type Command } from '@oclif/core';
 import { WasmfleetCommand } from '../base-command.ts';
 import { readFunction, type FunctionObject } from '../functions/read.ts';
 import type { KubeContext } from '../kube/context.ts';
 
 export const functionArg = { fn: Args.string({ required: true, description: 'WasmFunction name' }) };
 
-export abstract class RolloutCommand<T extends typeof RolloutCommand> extends WasmfleetCommand<T> {
+export abstract class RolloutCommand<T extends typeof Command> extends WasmfleetCommand<T> {
   protected get namespace(): string {
     return this.kube().namespace;
   }

@@ -42,7 +42,7 @@ export function toRevisions(items: readonly V1ControllerRevision[], fn: Function
         number: cr.revision,
         name,
         hash,
-        created: created instanceof Date ? created.toISOString() : (created as string | undefined),
+        created: created?.toISOString(),
         changeCause: cr.metadata?.annotations?.[CHANGE_CAUSE],
         spec: isSpec(data.spec) ? data.spec : undefined,
         current: matches(status.currentRevision),

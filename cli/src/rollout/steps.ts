@@ -53,9 +53,7 @@ export function devicesByPhase(fn: FunctionObject): Map<string, string[]> {
     list.push(n.node);
     groups.set(n.phase, list);
   }
-  return new Map(
-    [...groups].sort(([a], [b]) => rank(order, a) - rank(order, b) || a.localeCompare(b)),
-  );
+  return new Map([...groups].sort(([a], [b]) => rank(order, a) - rank(order, b) || a.localeCompare(b)));
 }
 
 function rank(order: readonly string[], phase: string): number {

@@ -1,7 +1,8 @@
 // What the controllers share: caches, the device link, the documents and placement books, the
 // latest device reports. One object so the wiring (operator.ts) and the tests build it once.
 import type { CustomObjectsApi, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { EdgeNode, NodeStatus, WasmFunction } from '@wasmfleet/api';
+import type { EdgeNode, NodeStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
+import type { RevisionStore } from './revisions.ts';
 import type { FleetBridge } from '../bridge/fleet-bridge.ts';
 import type { NodeDocuments } from '../fleet/node-documents.ts';
 import type { PlacementBook } from '../fleet/placement-book.ts';
@@ -55,6 +56,12 @@ export interface FleetContext {
   readonly publishedModules: Set<string>;
   /** Digests not to collect even when no document references them yet. */
   readonly pinnedModules: Set<string>;
+  /** Function key → the status this process wrote last (newer than the cache until its watch event). */
+  readonly lastStatus: Map<
+    string,
+    { resourceVersion: number; generation: number | undefined; status: WasmFunctionStatus }
+  >;
+  readonly revisions: RevisionStore;
   readonly functionQueue: WorkQueue;
   readonly nodeQueue: WorkQueue;
   readonly resolveModule: (fn: WasmFunction) => Promise<ResolveResult>;

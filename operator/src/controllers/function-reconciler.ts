@@ -5,7 +5,6 @@ import {
   GROUP,
   VERSION,
   WASM_FUNCTION_PLURAL,
-  type DesiredFunction,
   type WasmFunction,
   type WasmFunctionStatus,
 } from '@wasmfleet/api';
@@ -21,6 +20,7 @@ import {
   type WithStatus,
 } from '../kube/index.ts';
 import { resolveConfig } from './config-values.ts';
+import { ANNOTATION, planRollout } from './rollout-plan.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
 import { withTimeout, type FleetContext } from './fleet-context.ts';
 import { functionStatus, type StatusParts } from './function-status.ts';
@@ -102,28 +102,94 @@ async function reconcileLive(
     ctx.publishedModules.add(module.sha256);
   }
 
+  // `rollout restart` salts the revision: same content, new revision, so devices restart it.
+  const restartedAt = fn.metadata.annotations?.[ANNOTATION.restartedAt];
   const desired = desiredFunction({
     namespace: namespace ?? 'default',
     name: fn.metadata.name ?? '',
     spec: fn.spec,
     module: { sha256: module.sha256, size: module.size },
     config: config.config,
+    ...(restartedAt ? { salt: restartedAt } : {}),
   });
   parts.updateRevision = desired.revision;
-  const perNode = new Map<string, DesiredFunction>(targets.map((node) => [node, desired]));
-  const touched = ctx.documents.assign(key, perNode);
-  ctx.pinnedModules.delete(module.sha256);
-  await publishDocuments(ctx, touched);
 
+  // The informer cache may not have our last status write yet; the rollout must never step
+  // back because of that, so prefer what we wrote last when it is newer.
+  const live = withNewestStatus(ctx, key, fn);
+  const currentRevision = live.status?.currentRevision;
+  await ctx.revisions.ensure(live, desired, new Set(currentRevision ? [currentRevision] : []));
+  const current =
+    currentRevision && currentRevision !== desired.revision
+      ? await ctx.revisions.get(live, currentRevision)
+      : undefined;
+  const plan = planRollout(ctx, live, key, desired, current, targets);
+  // The decision explains a failure only on the transition; keep that explanation (and the
+  // deadline reason) in status for as long as the same revision stays rolled back.
+  const previousRollout = live.status?.rollout;
+  const sameFailure =
+    plan.rollout.failedRevision !== undefined &&
+    previousRollout?.failedRevision === plan.rollout.failedRevision;
+  const previousReason = live.status?.conditions?.find((c) => c.type === 'Progressing')?.reason;
+  const deadline =
+    plan.decision.events.some((e) => e.reason === 'ProgressDeadlineExceeded') ||
+    (sameFailure && previousReason === 'ProgressDeadlineExceeded');
+  if (sameFailure && previousRollout.message && plan.rollout.phase === previousRollout.phase) {
+    plan.rollout.message = previousRollout.message;
+  }
+  parts.rollout = {
+    status: plan.rollout,
+    complete: plan.decision.complete,
+    currentRevision:
+      current?.revision ?? (currentRevision === desired.revision ? desired.revision : undefined),
+    failureReason: deadline
+      ? 'ProgressDeadlineExceeded'
+      : plan.rollout.phase === 'RolledBack'
+        ? 'RolledBack'
+        : undefined,
+  };
   parts.aggregate = aggregateFunctionStatus({
     updateRevision: desired.revision,
     targets,
     nodes: nodeViews(ctx, fn, targets),
     maxListed: ctx.settings.maxNodeStatuses,
   });
-  await writeStatus(ctx, fn, parts);
-  const wake = ctx.placement.nextWakeAt;
-  return wake !== undefined ? { requeueAfter: Math.max(1000, wake - ctx.now()) } : undefined;
+  parts.fn = live;
+  // Status first, documents second: a crash in between resumes from the persisted step and
+  // publishes the same documents once — a step never runs twice.
+  await writeStatus(ctx, live, parts);
+  for (const event of plan.decision.events) {
+    ctx.recordEvent({
+      regarding: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'WasmFunction',
+        name: fn.metadata.name ?? '',
+        namespace: fn.metadata.namespace,
+        uid: fn.metadata.uid,
+      },
+      type: event.type,
+      reason: event.reason,
+      action: 'Rollout',
+      note: event.message.slice(0, 1000),
+    });
+  }
+  const touched = ctx.documents.assign(key, plan.perNode);
+  ctx.pinnedModules.delete(module.sha256);
+  await publishDocuments(ctx, touched);
+
+  const wakes = [ctx.placement.nextWakeAt, plan.decision.wakeAt].filter((w): w is number => w !== undefined);
+  return wakes.length > 0 ? { requeueAfter: Math.max(100, Math.min(...wakes) - ctx.now()) } : undefined;
+}
+
+function withNewestStatus(ctx: FleetContext, key: string, fn: WasmFunction): WasmFunction {
+  const memo = ctx.lastStatus.get(key);
+  if (!memo) return fn;
+  // resourceVersions are etcd revisions in practice; a cached copy older than our own write
+  // would make the rollout step back.
+  const cached = Number(fn.metadata.resourceVersion ?? 0);
+  return memo.resourceVersion > cached && memo.generation === fn.metadata.generation
+    ? { ...fn, status: memo.status }
+    : fn;
 }
 
 async function finalize(
@@ -250,6 +316,13 @@ async function writeStatus(ctx: FleetContext, fn: WasmFunction, parts: StatusPar
       }),
     { current: fn as WithStatus<WasmFunctionStatus>, fieldManager: 'wasmfleet-operator' },
   );
+  if (result.written && result.object.status) {
+    ctx.lastStatus.set(`${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`, {
+      resourceVersion: Number(result.object.metadata?.resourceVersion ?? 0),
+      generation: fn.metadata.generation,
+      status: result.object.status,
+    });
+  }
   const before = fn.status?.phase;
   const after = result.object.status?.phase;
   if (result.written && after !== undefined && after !== before) {

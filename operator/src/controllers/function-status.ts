@@ -1,6 +1,6 @@
 // Builds a WasmFunction's status from what the reconciler learned. Pure: the same inputs give
 // the same status, so an unchanged world writes nothing.
-import type { WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
+import type { RolloutStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
 import type { Aggregate } from '../fleet/function-status.ts';
 import { setCondition, type Condition, type ConditionInput } from '../kube/index.ts';
 
@@ -20,6 +20,13 @@ export interface StatusParts {
   readonly updateRevision?: string;
   readonly aggregate?: Aggregate;
   readonly terminating?: { readonly message: string };
+  readonly rollout?: {
+    readonly status: RolloutStatus;
+    readonly complete: boolean;
+    readonly currentRevision: string | undefined;
+    /** The reason of the failure that rolled back or paused, when there was one. */
+    readonly failureReason?: string | undefined;
+  };
 }
 
 export function functionStatus(parts: StatusParts): WasmFunctionStatus {
@@ -117,6 +124,27 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
         : { type: 'Degraded', status: 'False', reason: 'Healthy', message: 'no device reports a failure' },
     );
   }
+  const rollout = parts.rollout;
+  if (rollout && !blocked && !parts.terminating) {
+    const rp = rollout.status.phase;
+    if (rp === 'RolledBack' || rp === 'Aborted' || rp === 'Degraded') {
+      phase = 'Degraded';
+      const reason = rp === 'Aborted' ? 'Aborted' : (rollout.failureReason ?? 'RolledBack');
+      set({ type: 'Progressing', status: 'False', reason, message: rollout.status.message ?? reason });
+      set({ type: 'Degraded', status: 'True', reason, message: rollout.status.message ?? reason });
+    } else if (rp === 'Paused') {
+      phase = 'Paused';
+      set({
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'Paused',
+        message: rollout.status.message ?? 'rollout paused',
+      });
+    } else if (rp === 'Progressing' && phase === 'Ready') {
+      // Every device is healthy but the rollout still has steps to take.
+      phase = 'Progressing';
+    }
+  }
   const readyCondition: Omit<ConditionInput, 'observedGeneration'> = parts.terminating
     ? { type: 'Ready', status: 'False', reason: 'Terminating', message: parts.terminating.message }
     : parts.module && !parts.module.ok
@@ -147,6 +175,7 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
   };
   if (parts.module?.ok) status.moduleDigest = `sha256:${parts.module.sha256}`;
   if (parts.updateRevision) status.updateRevision = parts.updateRevision;
+  if (rollout && !parts.terminating) status.rollout = rollout.status;
   if (agg) {
     status.desiredNodes = agg.desiredNodes;
     status.updatedNodes = agg.updatedNodes;
@@ -155,7 +184,10 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
     status.ready = `${agg.readyNodes}/${agg.desiredNodes}`;
     status.nodes = agg.nodes;
     status.nodesOmitted = agg.nodesOmitted;
-    if (agg.desiredNodes > 0 && agg.updatedNodes === agg.desiredNodes && parts.updateRevision) {
+    if (rollout) {
+      if (rollout.complete && parts.updateRevision) status.currentRevision = parts.updateRevision;
+      else if (rollout.currentRevision) status.currentRevision = rollout.currentRevision;
+    } else if (agg.desiredNodes > 0 && agg.updatedNodes === agg.desiredNodes && parts.updateRevision) {
       status.currentRevision = parts.updateRevision;
     }
   }

@@ -13,6 +13,8 @@ export interface ResolvedInputs {
   readonly module: { readonly sha256: string; readonly size: number; readonly url?: string };
   /** spec.config merged over configMapRef and secretRef values. */
   readonly config: Readonly<Record<string, string>>;
+  /** Changes the revision without changing what devices run (`wasmfleet rollout restart`). */
+  readonly salt?: string;
 }
 
 export function desiredFunction(input: ResolvedInputs): DesiredFunction {
@@ -45,7 +47,7 @@ export function desiredFunction(input: ResolvedInputs): DesiredFunction {
       timeoutMs: Math.max(1, Math.round(timeoutMs)),
     },
   };
-  return { ...content, revision: revisionOf(content) };
+  return { ...content, revision: revisionOf(input.salt ? { ...content, salt: input.salt } : content) };
 }
 
 function sortedRecord(record: Readonly<Record<string, string>>): Record<string, string> {

@@ -6,7 +6,7 @@ import type { DesiredFunction } from '@wasmfleet/api';
 
 export type RevisionContent = Omit<DesiredFunction, 'revision'>;
 
-export function revisionOf(content: RevisionContent): string {
+export function revisionOf(content: RevisionContent & { readonly salt?: string }): string {
   return createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 12);
 }
 

@@ -24,8 +24,9 @@ export default class RolloutHistory extends RolloutCommand<typeof RolloutHistory
   public async run(): Promise<void> {
     const { args } = await this.parse(RolloutHistory);
     const fn = await this.readTarget(args.fn);
-    const revisions = await this.call({ what: `revisions of "${args.fn}"`, namespace: this.namespace }, (kube) =>
-      listRevisions(kube, fn),
+    const revisions = await this.call(
+      { what: `revisions of "${args.fn}"`, namespace: this.namespace },
+      (kube) => listRevisions(kube, fn),
     );
     const wanted = this.flags.revision;
     const shown = wanted === undefined ? revisions : revisions.filter((r) => r.number === wanted);
@@ -39,7 +40,9 @@ export default class RolloutHistory extends RolloutCommand<typeof RolloutHistory
     }
     const format = this.flags.output;
     if (format === 'json') {
-      process.stdout.write(`${JSON.stringify(wanted ? historyData(shown)[0] : historyData(shown), null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(wanted ? historyData(shown)[0] : historyData(shown), null, 2)}\n`,
+      );
       return;
     }
     if (format === 'yaml') {

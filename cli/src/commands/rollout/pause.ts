@@ -4,7 +4,8 @@ import { RolloutCommand, functionArg } from '../../rollout/command.ts';
 import { patchFunction } from '../../rollout/patch.ts';
 
 export default class RolloutPause extends RolloutCommand<typeof RolloutPause> {
-  static override summary = 'Pause a rollout: no further devices move to the new revision (sets spec.paused).';
+  static override summary =
+    'Pause a rollout: no further devices move to the new revision (sets spec.paused).';
   static override description =
     'Devices keep running what they run now. `wasmfleet rollout resume` continues from the same step.';
   static override examples = ['<%= config.bin %> rollout pause temp-alert -n plant-1'];

@@ -17,9 +17,13 @@ export default class RolloutPromote extends RolloutCommand<typeof RolloutPromote
     await this.change(args.fn, (kube) =>
       patchFunction(kube, args.fn, this.namespace, { annotations: { [PROMOTE]: update } }),
     );
-    this.log(`${functionRef(args.fn)} promoted: revision ${update} goes to every device without further steps`);
+    this.log(
+      `${functionRef(args.fn)} promoted: revision ${update} goes to every device without further steps`,
+    );
     if (fn.spec.paused) {
-      this.logToStderr(`note: the function is paused; run \`wasmfleet rollout resume ${args.fn}${this.nsHint}\` too`);
+      this.logToStderr(
+        `note: the function is paused; run \`wasmfleet rollout resume ${args.fn}${this.nsHint}\` too`,
+      );
     }
   }
 }

@@ -37,6 +37,9 @@ export default class RolloutResume extends RolloutCommand<typeof RolloutResume> 
       }),
     );
     if (paused) this.log(`${functionRef(args.fn)} resumed`);
-    if (atGate) this.log(`${functionRef(args.fn)} passed the manual gate of step ${step + 1} (revision ${update ?? ''})`);
+    if (atGate)
+      this.log(
+        `${functionRef(args.fn)} passed the manual gate of step ${step + 1} (revision ${update ?? ''})`,
+      );
   }
 }

@@ -1,0 +1,99 @@
+// Connects to the MQTT broker named by --broker / WASMFLEET_BROKER, with errors that say which
+// URL failed and how to pass another. MQTT 5 first, 3.1.1 when the broker only speaks that
+// (aedes, the embedded broker of `wasmfleet dev up`).
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { UserError } from '../errors.ts';
+
+const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'];
+const HOW =
+  'pass --broker mqtt://host:1883 (or set WASMFLEET_BROKER); user and password go in the URL, mqtt://user:pass@host';
+
+export function requireBroker(url: string | undefined): string {
+  if (url === undefined || url.trim() === '') {
+    throw new UserError('no MQTT broker given', { hint: `${HOW}; use the broker your devices connect to` });
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UserError(`--broker ${JSON.stringify(url)} is not a URL`, { hint: HOW });
+  }
+  if (!SCHEMES.includes(parsed.protocol)) {
+    throw new UserError(`--broker ${redact(url)} has an unsupported scheme ${parsed.protocol}`, {
+      hint: 'use mqtt://, mqtts://, ws:// or wss://',
+    });
+  }
+  return url;
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+export async function connectBroker(url: string, purpose: string, timeoutMs = 5_000): Promise<MqttClient> {
+  const options = {
+    clientId: `wasmfleet-cli-${purpose}-${randomBytes(4).toString('hex')}`,
+    clean: true,
+    connectTimeout: timeoutMs,
+    reconnectPeriod: 0,
+  };
+  try {
+    return await mqtt.connectAsync(url, { ...options, protocolVersion: 5 }, false);
+  } catch (first) {
+    if (networkCode(first) !== undefined || isAuthRefusal(first)) throw explainBrokerError(first, url);
+    try {
+      return await mqtt.connectAsync(url, { ...options, protocolVersion: 4 }, false);
+    } catch (second) {
+      throw explainBrokerError(second, url);
+    }
+  }
+}
+
+export function explainBrokerError(error: unknown, url: string): UserError {
+  const code = networkCode(error);
+  if (code !== undefined) {
+    return new UserError(`cannot reach the MQTT broker at ${redact(url)} (${code})`, {
+      hint: `check that the broker runs and the URL is right; ${HOW}`,
+      cause: error,
+    });
+  }
+  if (isAuthRefusal(error)) {
+    return new UserError(`the MQTT broker at ${redact(url)} refused the connection: not authorized`, {
+      hint: 'put a user and password that the broker accepts in the URL: mqtt://user:pass@host:1883',
+      cause: error,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new UserError(`cannot connect to the MQTT broker at ${redact(url)}: ${message}`, {
+    hint: `check the URL and that it is an MQTT broker; ${HOW}`,
+    cause: error,
+  });
+}
+
+function networkCode(error: unknown): string | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+    if (/connack timeout|connect timeout/i.test(e.message)) return 'timed out';
+  }
+  return undefined;
+}
+
+function isAuthRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  // MQTT 5: 134 bad user name or password, 135 not authorized; 3.1.1: 4 and 5.
+  return typeof code === 'number' && [4, 5, 134, 135].includes(code);
+}
+
+/** Ends the connection; never throws. */
+export async function disconnect(client: MqttClient): Promise<void> {
+  await client.endAsync().catch(() => undefined);
+}

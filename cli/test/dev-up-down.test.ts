@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { processExists, waitFor } from '@wasmfleet/test-support';
+import { cli } from './helpers.ts';
+
+describe('wasmfleet dev up / dev down', () => {
+  it('brings up devices and sample functions that produce outputs, and dev down leaves no process behind', async () => {
+    const env = { WASMFLEET_DEV_DIR: await mkdtemp(path.join(tmpdir(), 'dev-up-')) };
+    const up = await cli(
+      ['dev', 'up', '--detach', '--broker-port', '0', '--devices', '2', '--cameras', '1'],
+      undefined,
+      env,
+    );
+    assert.equal(up.exitCode, 0, up.stderr + up.stdout);
+    const state = JSON.parse(await readFile(path.join(env.WASMFLEET_DEV_DIR, 'state.json'), 'utf8')) as {
+      pid: number;
+      pids: number[];
+      kubeconfig: string;
+    };
+    try {
+      // The new user's first look: devices, functions, then outputs in the live log.
+      const functions = await waitFor(
+        'every sample function Ready on its devices',
+        async () => {
+          const r = await cli(['get', 'functions', '-o', 'json'], state.kubeconfig);
+          const list = JSON.parse(r.stdout) as {
+            items: { metadata: { name: string }; status?: { ready?: string; phase?: string } }[];
+          };
+          return list.items.length === 3 && list.items.every((f) => f.status?.phase === 'Ready')
+            ? list.items
+            : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      assert.deepEqual(Object.fromEntries(functions.map((f) => [f.metadata.name, f.status?.ready])), {
+        'anomaly-zscore': '3/3',
+        grayscale: '1/1',
+        'temp-alert': '2/2',
+      });
+      const nodes = await cli(['get', 'nodes'], state.kubeconfig);
+      assert.match(nodes.stdout, /dev-sensor-1\s+Online\s+temperature,humidity/);
+      await waitFor(
+        'outputs in the live view',
+        async () => {
+          const log = await readFile(path.join(env.WASMFLEET_DEV_DIR, 'dev-up.log'), 'utf8');
+          const rates = [...log.matchAll(/([\d.]+) msg\/s out/g)].map((m) => Number(m[1]));
+          return rates.some((r) => r > 0) ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+    } finally {
+      const down = await cli(['dev', 'down'], undefined, env);
+      assert.equal(down.exitCode, 0, down.stderr);
+      assert.match(down.stdout, /no process left behind/);
+    }
+    for (const pid of [state.pid, ...state.pids])
+      assert.equal(processExists(pid), false, `pid ${pid} still running`);
+  });
+
+  it('dev down with nothing running says so', async () => {
+    const env = { WASMFLEET_DEV_DIR: await mkdtemp(path.join(tmpdir(), 'dev-none-')) };
+    const r = await cli(['dev', 'down'], undefined, env);
+    assert.equal(r.exitCode, 0);
+    assert.match(r.stdout, /no dev stack is running/);
+  });
+});
