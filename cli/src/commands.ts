@@ -1,16 +1,19 @@
 // Every command, listed explicitly (oclif's "explicit" strategy): no file-system scan at start-up,
 // and Node runs these TypeScript files directly.
+import Agent from './commands/agent.ts';
 import Apply from './commands/apply.ts';
 import Completion from './commands/completion.ts';
 import Describe from './commands/describe.ts';
 import DevDown from './commands/dev/down.ts';
 import DevUp from './commands/dev/up.ts';
 import Get from './commands/get.ts';
+import Init from './commands/init.ts';
 import Invoke from './commands/invoke.ts';
 import Logs from './commands/logs.ts';
 import NodesCordon from './commands/nodes/cordon.ts';
 import NodesLabel from './commands/nodes/label.ts';
 import NodesUncordon from './commands/nodes/uncordon.ts';
+import Operator from './commands/operator.ts';
 import Push from './commands/push.ts';
 import RolloutAbort from './commands/rollout/abort.ts';
 import RolloutHistory from './commands/rollout/history.ts';
@@ -20,8 +23,13 @@ import RolloutRestart from './commands/rollout/restart.ts';
 import RolloutResume from './commands/rollout/resume.ts';
 import RolloutStatus from './commands/rollout/status.ts';
 import RolloutUndo from './commands/rollout/undo.ts';
+import SimSensors from './commands/sim/sensors.ts';
 
 export const COMMANDS = {
+  agent: Agent,
+  init: Init,
+  operator: Operator,
+  'sim:sensors': SimSensors,
   apply: Apply,
   completion: Completion,
   describe: Describe,

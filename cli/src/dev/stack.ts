@@ -23,7 +23,7 @@ import {
 } from '@wasmfleet/test-support';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 import { sampleManifests } from './samples.ts';
-import { startSensors, type SensorPlan } from './sensors.ts';
+import { startSensors, type SensorPlan } from '@wasmfleet/agent/sim';
 
 const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
 export const DEV_NAMESPACE = 'default';

@@ -76,7 +76,7 @@ describe('helm template', () => {
     assert.equal((sim.spec as { replicas: number }).replicas, 2);
     const simPod = podSpec(sim);
     const agent = simPod.containers[0]!;
-    assert.deepEqual(agent.args, ['--simulate']);
+    assert.equal(agent.args, undefined);
     const env = Object.fromEntries((agent.env ?? []).map((e) => [e.name, e.value]));
     assert.equal(env.WASMFLEET_NODE, '$(POD_NAME)', 'a device is named after its stable pod name');
     assert.equal(env.WASMFLEET_SENSORS, 'temperature,camera');

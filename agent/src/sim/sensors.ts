@@ -1,4 +1,4 @@
-// Simulated sensors for the dev stack: realistic SenML temperature and humidity readings (a slow
+// Simulated sensors for `wasmfleet dev up`, `wasmfleet sim sensors` and the chart's simulated devices: realistic SenML temperature and humidity readings (a slow
 // daily-ish drift, noise and the occasional spike that trips the alert and anomaly examples),
 // and small camera frames (PPM) for the grayscale example.
 import type { MqttClient } from 'mqtt';
