@@ -46,7 +46,6 @@ try {
   await plane.stop();
 }
 
-const s = (p: Phase) => (p.ms / 1000).toFixed(2);
 console.log(
   '\nkubectl apply → all devices Ready (real API server, Mosquitto, operator; simulated devices)\n',
 );
@@ -77,6 +76,11 @@ await writeFile(
   new URL('../results/operator.json', import.meta.url),
   JSON.stringify({ date: new Date().toISOString(), rows }, null, 2),
 );
+
+/** Seconds, two decimals. */
+function s(p: Phase): string {
+  return (p.ms / 1000).toFixed(2);
+}
 
 /** The write count once it has stopped moving for 2 s: everything a phase caused. */
 async function settled(count: () => Promise<number>): Promise<number> {
