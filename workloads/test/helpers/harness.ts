@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
   loadFunction,
-  isLoadError,
   type FunctionOutput,
   type FunctionState,
   type InvokeResult,
@@ -14,7 +13,6 @@ import {
   type LogLevel,
 } from '@wasmfleet/agent';
 import { ensureBuilt } from '../../src/examples.ts';
-import { loadComponentLocally } from './local-component-host.ts';
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
@@ -78,15 +76,8 @@ export async function loadModule(bytes: Uint8Array, o: HarnessOptions = {}): Pro
     log: (level, text) => logs.push({ level, text }),
     state,
   };
-  let fn: LoadedFunction;
-  try {
-    fn = await loadFunction(bytes, options);
-  } catch (error) {
-    // Until the agent registers its component runtime, components run on a local stand-in
-    // (local-component-host.ts); core modules always go through the agent.
-    if (!(isLoadError(error) && /without the component runtime/.test(error.message))) throw error;
-    fn = await loadComponentLocally(bytes, options);
-  }
+  // Core modules and components alike run in the real agent runtime.
+  const fn: LoadedFunction = await loadFunction(bytes, options);
   const call = (payload: string | Uint8Array, topic = DEFAULT_INPUT_TOPIC): Promise<InvokeResult> =>
     fn.invoke({
       topic,
