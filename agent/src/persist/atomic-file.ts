@@ -25,7 +25,8 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
   await syncDir(dir);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsyncs a directory, so a rename inside it survives a power cut. */
+export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

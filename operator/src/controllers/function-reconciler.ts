@@ -17,6 +17,7 @@ import {
   TerminalError,
   type ReconcileRequest,
   type ReconcileResult,
+  type EventRegarding,
   type WithStatus,
 } from '../kube/index.ts';
 import { resolveConfig } from './config-values.ts';
@@ -160,13 +161,7 @@ async function reconcileLive(
   await writeStatus(ctx, live, parts);
   for (const event of plan.decision.events) {
     ctx.recordEvent({
-      regarding: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'WasmFunction',
-        name: fn.metadata.name ?? '',
-        namespace: fn.metadata.namespace,
-        uid: fn.metadata.uid,
-      },
+      regarding: regardingFunction(fn),
       type: event.type,
       reason: event.reason,
       action: 'Rollout',
@@ -218,7 +213,6 @@ async function finalize(
       throw error;
     }
   }
-  const { name } = splitKey(key);
   const pending = published
     ? previouslyOn.filter((node) => {
         const report = ctx.reports.get(node);
@@ -240,13 +234,7 @@ async function finalize(
   }
   if (pending.length > 0) {
     ctx.recordEvent({
-      regarding: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'WasmFunction',
-        name,
-        namespace: fn.metadata.namespace,
-        uid: fn.metadata.uid,
-      },
+      regarding: regardingFunction(fn),
       type: 'Warning',
       reason: 'CleanupTimedOut',
       action: 'Finalize',
@@ -329,17 +317,22 @@ async function writeStatus(ctx: FleetContext, fn: WasmFunction, parts: StatusPar
     // One Event per phase transition: what `kubectl describe` and `wasmfleet describe` show.
     const ready = result.object.status?.conditions?.find((c) => c.type === 'Ready');
     ctx.recordEvent({
-      regarding: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'WasmFunction',
-        name: fn.metadata.name ?? '',
-        namespace: fn.metadata.namespace,
-        uid: fn.metadata.uid,
-      },
+      regarding: regardingFunction(fn),
       type: after === 'Failed' || after === 'Degraded' ? 'Warning' : 'Normal',
       reason: after,
       action: 'Reconcile',
       note: `${before ?? 'New'} → ${after}: ${ready?.message ?? ''}`.slice(0, 1000),
     });
   }
+}
+
+/** The `regarding` of an Event about a WasmFunction. */
+function regardingFunction(fn: WasmFunction): EventRegarding {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'WasmFunction',
+    name: fn.metadata.name ?? '',
+    namespace: fn.metadata.namespace,
+    uid: fn.metadata.uid,
+  };
 }

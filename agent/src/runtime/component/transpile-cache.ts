@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TranspileReply, TranspileRequest } from './transpile-worker.ts';
+import { syncDir } from '../../persist/atomic-file.ts';
 
 /** Bumped when the layout or the transpile options change, so old entries are not reused. */
 const FORMAT = 1;
@@ -214,17 +215,6 @@ async function writeFileSynced(file: string, data: Uint8Array | string): Promise
   try {
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic there.
   } finally {
     await handle.close();
   }
