@@ -23,11 +23,23 @@ const agent = new Agent(options);
 await agent.start();
 process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
 
+/** stop() is bounded step by step; this is the last resort so a signal always ends the process. */
+const EXIT_DEADLINE_MS = 10_000;
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    void agent.stop().then(() => process.exit(0));
+    setTimeout(() => {
+      process.stderr.write(`wasmfleet-agent: did not stop within ${EXIT_DEADLINE_MS} ms; exiting\n`);
+      process.exit(1);
+    }, EXIT_DEADLINE_MS).unref();
+    void agent.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`wasmfleet-agent: stopping failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
   });
 }

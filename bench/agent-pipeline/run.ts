@@ -1,7 +1,9 @@
 // Pipeline benchmark: sensor → Mosquitto → (agent + wasm | plain mqtt.js) → Mosquitto → sink.
-// Short and bounded (2-core machines are shared). Prints one JSON object with ratios.
-//   node bench/agent-pipeline/run.ts [--messages 2000]
+// Short and bounded (2-core machines are shared): at most 20,000 messages per case, and the whole
+// run gives up after 10 minutes. Prints one JSON object with ratios.
+//   node bench/agent-pipeline/run.ts [--messages 20000] [--only throughput|latency|memory]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +21,22 @@ import { loadFunction } from '@wasmfleet/agent';
 import { startMosquitto } from '@wasmfleet/test-support';
 import { createHash } from 'node:crypto';
 
-const MESSAGES = Number(process.argv[process.argv.indexOf('--messages') + 1] || 2000);
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const MESSAGES = Math.min(20_000, Number(arg('--messages') ?? 20_000));
+const ONLY = arg('--only');
+const RUN_DEADLINE_MS = 10 * 60_000;
+// The run must end by itself even if a process under test hangs.
+setTimeout(() => {
+  process.stderr.write(`the benchmark did not finish within ${RUN_DEADLINE_MS / 60_000} min\n`);
+  process.exit(1);
+}, RUN_DEADLINE_MS).unref();
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 const here = path.dirname(new URL(import.meta.url).pathname);
 const agentBin = path.join(here, '../../agent/bin/wasmfleet-agent.ts');
 
@@ -87,6 +104,7 @@ async function startAgent(
     [agentBin, '--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'],
     { stdio: 'ignore' },
   );
+  children.add(child);
   await waitRunning(node, functions);
   return { child, dir };
 }
@@ -97,13 +115,29 @@ async function startBaseline(node: string, qos: 0 | 1): Promise<{ child: ChildPr
     [path.join(here, 'baseline.ts'), broker.url, `sensors/${node}/in`, `out/${node}/in`, String(qos)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  children.add(child);
   await once(child.stdout, 'data');
   return { child };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  if (child.exitCode === null) await once(child, 'exit');
+/** SIGTERM, and SIGKILL after 10 s: a process that ignores SIGTERM is reported, never waited on. */
+async function stop(child: ChildProcess): Promise<number> {
+  const t0 = performance.now();
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      process.stderr.write(`pid ${child.pid} ignored SIGTERM for 10 s; killing it\n`);
+      child.kill('SIGKILL');
+    }, 10_000);
+    await once(child, 'exit');
+    clearTimeout(timer);
+  }
+  children.delete(child);
+  return Math.round(performance.now() - t0);
+}
+
+function noDelay(client: mqtt.MqttClient): void {
+  (client.stream as Partial<{ setNoDelay(on: boolean): void }>).setNoDelay?.(true);
 }
 
 /** Sustained throughput: QoS 0 fire-and-forget, QoS 1 with a window of 64 unacknowledged. */
@@ -114,6 +148,8 @@ async function throughput(
 ): Promise<{ msgPerSec: number; lossPct: number }> {
   const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
   const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  noDelay(sink);
+  noDelay(sensor);
   let received = 0;
   let lastAt = 0;
   sink.on('message', () => {
@@ -150,27 +186,25 @@ async function throughput(
   };
 }
 
-/** End-to-end latency at 1k msg/s for 3 s (QoS 0, 16 B + timestamp). */
-async function latency(node: string): Promise<{ p50Us: number; p99Us: number }> {
+/** End-to-end latency at 1k msg/s for 3 s (QoS 0, 16 B carrying the send time), paced exactly. */
+async function latency(node: string): Promise<{ p50Us: number; p99Us: number; received: number }> {
   const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
-  const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  noDelay(sink);
   const samples: number[] = [];
-  sink.on('message', (_t, p) => samples.push((performance.now() - p.readDoubleLE(0)) * 1000));
+  sink.on('message', (_t, p) =>
+    samples.push((performance.timeOrigin + performance.now() - p.readDoubleLE(0)) * 1000),
+  );
   await sink.subscribeAsync(`out/${node}/in`, { qos: 0 });
-  const t0 = performance.now();
-  for (let i = 0; i < 3000; i++) {
-    const b = Buffer.alloc(16);
-    b.writeDoubleLE(performance.now(), 0);
-    sensor.publish(`sensors/${node}/in`, b, { qos: 0 });
-    const ahead = t0 + i + 1 - performance.now();
-    if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
-  }
+  const pacer = new Worker(new URL('./pacer.ts', import.meta.url), {
+    workerData: { url: broker.url, topic: `sensors/${node}/in`, perSecond: 1000, count: 3000 },
+  });
+  await once(pacer, 'message');
   await new Promise((r) => setTimeout(r, 300));
-  await Promise.all([sink.endAsync(), sensor.endAsync()]);
+  await sink.endAsync();
   samples.sort((a, b) => a - b);
   const at = (p: number): number =>
     Math.round(samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] ?? NaN);
-  return { p50Us: at(50), p99Us: at(99) };
+  return { p50Us: at(50), p99Us: at(99), received: samples.length };
 }
 
 async function rssKb(pid: number): Promise<number> {
@@ -178,22 +212,27 @@ async function rssKb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
-const results: Record<string, unknown> = {};
-for (const qos of [0, 1] as const) {
+const results: Record<string, unknown> = { messagesPerCase: MESSAGES };
+for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const) : []) {
   for (const size of [16, 1024]) {
     const key = `qos${qos}-${size}B`;
     process.stderr.write(`${key}\n`);
     const a = await startAgent(`bench-a-${qos}-${size}`, qos);
     const agent = await throughput(`bench-a-${qos}-${size}`, qos, size);
-    await stop(a.child);
+    const sigtermMs = await stop(a.child);
     await rm(a.dir, { recursive: true, force: true });
     const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
     const baseline = await throughput(`bench-b-${qos}-${size}`, qos, size);
     await stop(b.child);
-    results[key] = { agent, baseline, ratio: +(agent.msgPerSec / baseline.msgPerSec).toFixed(2) };
+    results[key] = {
+      agent,
+      baseline,
+      ratio: +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
+      agentSigtermMs: sigtermMs,
+    };
   }
 }
-{
+if (ONLY === undefined || ONLY === 'latency') {
   const a = await startAgent('lat-a', 0);
   const agent = await latency('lat-a');
   const idleRssMb = +((await rssKb(a.child.pid!)) / 1024).toFixed(1);
@@ -204,7 +243,7 @@ for (const qos of [0, 1] as const) {
   results.latencyAt1k = { agent, baseline };
   results.agentRssAfterLatencyRunMb = idleRssMb;
 }
-{
+if (ONLY === undefined || ONLY === 'memory') {
   // Idle RSS with one function, then per extra function (10 more).
   const one = await startAgent('rss-1', 0, 1);
   await new Promise((r) => setTimeout(r, 1000));
@@ -217,7 +256,7 @@ for (const qos of [0, 1] as const) {
   results.idleRssMbOneFunction = +(rss1 / 1024).toFixed(1);
   results.rssPerExtraFunctionMb = +((rss11 - rss1) / 10 / 1024).toFixed(2);
 }
-{
+if (ONLY === undefined || ONLY === 'memory') {
   // Desired document → first output, module cached (a running agent gets a new function).
   const a = await startAgent('ttfo', 0, 1);
   const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
@@ -236,7 +275,7 @@ for (const qos of [0, 1] as const) {
   await stop(a.child);
   await rm(a.dir, { recursive: true, force: true });
 }
-{
+if (ONLY === undefined || ONLY === 'memory') {
   // Instantiating a cached (already compiled) module inside its worker.
   const opts = { outputs: ['o'], config: {}, limits: { memoryBytes: 1 << 20, timeoutMs: 100 } };
   const first = await loadFunction(echo, opts);

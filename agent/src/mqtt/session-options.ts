@@ -20,6 +20,11 @@ export interface SessionSettings {
   readonly keepaliveSeconds?: number;
   /** How long the broker keeps the session (and queues QoS 1 messages) while we are away. */
   readonly sessionExpirySeconds?: number;
+  /**
+   * MQTT 5 Receive Maximum: unacknowledged QoS 1 messages the broker may send us. This is the
+   * protocol's own flow control, so the agent never has to stop reading the socket for QoS 1.
+   */
+  readonly receiveMaximum?: number;
 }
 
 export function offlineStatus(nodeId: string): NodeStatus {
@@ -53,7 +58,14 @@ export function clientOptions(s: SessionSettings): IClientOptions {
     connectTimeout: 10_000,
     resubscribe: true,
     ...(protocolVersion === 5
-      ? { properties: { sessionExpiryInterval: s.sessionExpirySeconds ?? 7 * 24 * 3600 } }
+      ? {
+          properties: {
+            sessionExpiryInterval: s.sessionExpirySeconds ?? 7 * 24 * 3600,
+            ...(s.receiveMaximum !== undefined
+              ? { receiveMaximum: Math.max(1, Math.min(65_535, Math.round(s.receiveMaximum))) }
+              : {}),
+          },
+        }
       : {}),
     ...(s.username !== undefined ? { username: s.username } : {}),
     ...(password !== undefined ? { password } : {}),

@@ -1,6 +1,9 @@
 // One function revision on this node: drives its lifecycle (fetch → start → run, crash-loop
 // backoff), owns the loaded instance, its metrics and its persisted state, and queues inputs that
 // arrive while it is still starting so none is dropped across a start or a replacement.
+// Inputs reach the instance in batches, one batch at a time: what arrives while a batch runs is
+// coalesced into the next one. Every batch settles: the runtime's own per-call deadline is backed
+// by a watchdog here, and stop() waits a bounded time.
 import path from 'node:path';
 import { expandNode, functionKey, type DesiredFunction, type FunctionStatusReport } from '@wasmfleet/api';
 import {
@@ -37,6 +40,42 @@ const FATAL = new Set([
 const CRASHING = new Set(['Trap', 'Timeout', 'OutOfMemory']);
 export const CRASH_AFTER_FAILURES = 5;
 const MAX_QUEUED = 10_000;
+/**
+ * A runtime answers every call within its deadline (the core runtime terminates an overrunning
+ * worker and starts a fresh one, bounded by the compile timeout). This watchdog only catches a
+ * runtime bug: without it one unsettled call would hold every later QoS 1 acknowledgement.
+ */
+export const WATCHDOG_GRACE_MS = 15_000;
+/** stop() lets accepted inputs finish, but not for longer than their deadlines plus this. */
+const STOP_GRACE_MS = 2_000;
+
+/** A runtime that takes many inputs per call (the core runtime does); others get one at a time. */
+interface BatchingFunction extends LoadedFunction {
+  invokeBatch(inputs: readonly FunctionMessage[]): InvokeResult[] | Promise<InvokeResult[]>;
+}
+
+function canBatch(fn: LoadedFunction): fn is BatchingFunction {
+  return typeof (fn as Partial<BatchingFunction>).invokeBatch === 'function';
+}
+
+export type BatchAnswer = readonly InvokeResult[] | Promise<readonly InvokeResult[]>;
+
+interface Waiting {
+  readonly inputs: FunctionMessage[];
+  readonly parts: {
+    readonly from: number;
+    readonly count: number;
+    resolve(r: readonly InvokeResult[]): void;
+  }[];
+}
+
+function notRunning(phase: string): InvokeResult {
+  return { ok: false, reason: 'Trap', message: `the function is ${phase}; input dropped` };
+}
+
+function runtimeFailure(error: unknown): InvokeResult {
+  return { ok: false, reason: 'Trap', message: `the runtime failed: ${String(error)}` };
+}
 
 export interface FunctionContext {
   readonly nodeId: string;
@@ -58,23 +97,33 @@ export interface Route {
 }
 
 interface Queued {
-  readonly input: FunctionMessage;
-  readonly resolve: (r: InvokeResult) => void;
+  readonly inputs: readonly FunctionMessage[];
+  readonly resolve: (r: BatchAnswer) => void;
 }
 
 export class ManagedFunction {
   readonly spec: DesiredFunction;
   readonly key: string;
   readonly routes: readonly Route[];
-  readonly outputs: readonly { topic: string; qos: 0 | 1; retain: boolean }[];
+  readonly outputs: readonly {
+    topic: string;
+    qos: 0 | 1;
+    retain: boolean;
+    /** mqtt.js publish options, built once (mqtt.js copies them, so sharing is safe). */
+    publish: { readonly qos: 0 | 1; readonly retain: boolean };
+  }[];
   readonly metrics = new FunctionMetrics();
   #state: LifecycleState;
   #instance: LoadedFunction | undefined;
   #queue: Queued[] = [];
+  #queuedInputs = 0;
   #failuresInRow = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
-  readonly #inFlight = new Set<Promise<InvokeResult>>();
+  /** The batch the instance is running (asynchronously), if any. */
+  #running: Promise<unknown> | undefined;
+  /** Inputs that arrived while a batch ran: the next batch. */
+  #waiting: Waiting | undefined;
   readonly #ctx: FunctionContext;
   readonly #now: () => number;
 
@@ -93,6 +142,7 @@ export class ManagedFunction {
       topic: expandNode(o.topic, ctx.nodeId),
       qos: o.qos,
       retain: o.retain,
+      publish: { qos: o.qos, retain: o.retain },
     }));
   }
 
@@ -178,86 +228,180 @@ export class ManagedFunction {
     }, delay);
   }
 
-  /**
-   * Invokes the function, or queues the input while it starts. A function that cannot run
-   * (Failed, CrashLoopBackOff, stopped) answers with an error at once, so the input is acked.
-   */
+  /** One input; see invokeBatch. */
   invoke(input: FunctionMessage): Promise<InvokeResult> {
+    return Promise.resolve(this.invokeBatch([input])).then((r) => r[0] ?? notRunning('stopped'));
+  }
+
+  /**
+   * Invokes the function on every input, in order, one answer each; or queues the inputs while it
+   * starts. A function that cannot run (Failed, CrashLoopBackOff, stopped) answers with errors at
+   * once, so the inputs are acked. Synchronous when the runtime answers at once.
+   */
+  invokeBatch(inputs: readonly FunctionMessage[]): BatchAnswer {
     const phase = this.#state.phase;
-    if (phase === 'Running' && this.#instance) return this.#call(this.#instance, input);
+    const instance = this.#instance;
+    if (phase === 'Running' && instance) {
+      if (this.#running) return this.#coalesce(inputs);
+      return this.#run(instance, inputs);
+    }
     if (
       !this.#stopped &&
       (phase === 'Pending' || phase === 'Fetching' || phase === 'Starting') &&
-      this.#queue.length < MAX_QUEUED
+      this.#queuedInputs + inputs.length <= MAX_QUEUED
     ) {
-      return new Promise((resolve) => this.#queue.push({ input, resolve }));
+      this.#queuedInputs += inputs.length;
+      return new Promise((resolve) => this.#queue.push({ inputs, resolve }));
     }
-    return Promise.resolve({ ok: false, reason: 'Trap', message: `the function is ${phase}; input dropped` });
+    return inputs.map(() => notRunning(phase));
   }
 
-  #call(instance: LoadedFunction, input: FunctionMessage): Promise<InvokeResult> {
-    const call = this.#callAndRecord(instance, input);
-    this.#inFlight.add(call);
-    void call.finally(() => this.#inFlight.delete(call));
-    return call;
+  /** Adds inputs to the batch that runs after the current one. */
+  #coalesce(inputs: readonly FunctionMessage[]): Promise<readonly InvokeResult[]> {
+    const waiting = (this.#waiting ??= { inputs: [], parts: [] });
+    return new Promise((resolve) => {
+      waiting.parts.push({ from: waiting.inputs.length, count: inputs.length, resolve });
+      for (const input of inputs) waiting.inputs.push(input);
+    });
   }
 
-  async #callAndRecord(instance: LoadedFunction, input: FunctionMessage): Promise<InvokeResult> {
+  /** Runs the coalesced inputs, if any, once the current batch is done. */
+  #next(): void {
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    this.#waiting = undefined;
+    const instance = this.#instance;
+    const answer: BatchAnswer = instance
+      ? this.#run(instance, waiting.inputs)
+      : waiting.inputs.map(() => notRunning(this.#stopped ? 'stopped' : this.#state.phase));
+    const deliver = (results: readonly InvokeResult[]): void => {
+      for (const p of waiting.parts) p.resolve(results.slice(p.from, p.from + p.count));
+    };
+    if (answer instanceof Promise) void answer.then(deliver);
+    else deliver(answer);
+  }
+
+  #run(instance: LoadedFunction, inputs: readonly FunctionMessage[]): BatchAnswer {
     const t0 = performance.now();
-    const result = await instance.invoke(input);
-    this.metrics.recordCall(
-      (performance.now() - t0) * 1000,
-      result.ok,
-      result.ok ? undefined : `${result.reason}: ${result.message}`,
-    );
-    if (result.ok || !CRASHING.has(result.reason)) {
-      if (this.#failuresInRow > 0 || this.#state.crashes > 0) {
-        this.#failuresInRow = 0;
-        this.#state = healthy(this.#state);
-      }
-    } else if (
-      ++this.#failuresInRow >= CRASH_AFTER_FAILURES &&
-      this.#instance === instance &&
-      this.#state.phase === 'Running'
-    ) {
-      this.#failuresInRow = 0;
-      this.#instance = undefined;
-      void instance.close();
-      this.#fail(
-        result.reason,
-        `${CRASH_AFTER_FAILURES} calls in a row failed; last: ${result.message}`,
-        false,
-      );
+    let answer: BatchAnswer;
+    try {
+      answer = canBatch(instance)
+        ? instance.invokeBatch(inputs)
+        : Promise.all(inputs.map((input) => instance.invoke(input)));
+    } catch (error) {
+      answer = inputs.map(() => runtimeFailure(error));
     }
-    return result;
+    if (!(answer instanceof Promise)) {
+      this.#record(instance, answer, t0);
+      return answer;
+    }
+    const running = this.#watch(instance, inputs.length, answer).then((results) => {
+      this.#record(instance, results, t0);
+      return results;
+    });
+    this.#running = running;
+    void running.then(() => {
+      if (this.#running === running) this.#running = undefined;
+      this.#next();
+    });
+    return running;
+  }
+
+  /** Settles the batch even if the runtime never answers (see WATCHDOG_GRACE_MS). */
+  #watch(
+    instance: LoadedFunction,
+    count: number,
+    answer: Promise<readonly InvokeResult[]>,
+  ): Promise<readonly InvokeResult[]> {
+    return new Promise((resolve) => {
+      const limitMs = this.spec.limits.timeoutMs * (count + 1) + WATCHDOG_GRACE_MS;
+      const timer = setTimeout(() => {
+        const message = `the runtime did not answer ${count} calls within ${limitMs} ms; the instance was stopped`;
+        resolve(Array.from({ length: count }, () => ({ ok: false, reason: 'Timeout', message }) as const));
+        void instance.close().catch(() => undefined);
+      }, limitMs);
+      answer.then(
+        (results) => {
+          clearTimeout(timer);
+          resolve(results);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          resolve(Array.from({ length: count }, () => runtimeFailure(error)));
+        },
+      );
+    });
+  }
+
+  #record(instance: LoadedFunction, results: readonly InvokeResult[], t0: number): void {
+    // One hand-off runs the whole batch: each call is charged its share of the batch's time.
+    const micros = ((performance.now() - t0) * 1000) / Math.max(1, results.length);
+    for (const result of results) {
+      this.metrics.recordCall(
+        micros,
+        result.ok,
+        result.ok ? undefined : `${result.reason}: ${result.message}`,
+      );
+      if (result.ok || !CRASHING.has(result.reason)) {
+        if (this.#failuresInRow > 0 || this.#state.crashes > 0) {
+          this.#failuresInRow = 0;
+          this.#state = healthy(this.#state);
+        }
+      } else if (
+        ++this.#failuresInRow >= CRASH_AFTER_FAILURES &&
+        this.#instance === instance &&
+        this.#state.phase === 'Running'
+      ) {
+        this.#failuresInRow = 0;
+        this.#instance = undefined;
+        void instance.close();
+        this.#fail(
+          result.reason,
+          `${CRASH_AFTER_FAILURES} calls in a row failed; last: ${result.message}`,
+          false,
+        );
+      }
+    }
   }
 
   #drain(): void {
     const queued = this.#queue;
     this.#queue = [];
-    const instance = this.#instance;
-    for (const q of queued) {
-      if (instance) void this.#call(instance, q.input).then(q.resolve);
-      else q.resolve({ ok: false, reason: 'Trap', message: 'the function is not running; input dropped' });
-    }
+    this.#queuedInputs = 0;
+    for (const q of queued) q.resolve(this.invokeBatch(q.inputs));
   }
 
   #flushQueue(message: string): void {
     const queued = this.#queue;
     this.#queue = [];
-    for (const q of queued) q.resolve({ ok: false, reason: 'Trap', message });
+    this.#queuedInputs = 0;
+    for (const q of queued) q.resolve(q.inputs.map(() => ({ ok: false, reason: 'Trap', message }) as const));
   }
 
-  /** Stops taking inputs; queued ones are answered; in-flight calls finish on the old instance. */
+  /**
+   * Stops taking inputs; queued ones are answered; accepted ones finish on this revision (closing
+   * mid-call would lose them), but stop() never waits longer than their deadlines allow.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
     this.#flushQueue('the function was stopped');
+    const limitMs = this.spec.limits.timeoutMs * ((this.#waiting?.inputs.length ?? 0) + 2) + STOP_GRACE_MS;
+    const until = Date.now() + limitMs;
+    while (this.#running && Date.now() < until) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#running,
+        new Promise((resolve) => (timer = setTimeout(resolve, until - Date.now()))),
+      ]);
+      clearTimeout(timer);
+      // #running is replaced by the coalesced batch, if there was one.
+      await Promise.resolve();
+    }
     const instance = this.#instance;
     this.#instance = undefined;
-    // Let accepted inputs finish on this revision: closing mid-call would lose them.
-    await Promise.allSettled([...this.#inFlight]);
     await instance?.close();
+    this.#next(); // anything still coalesced is answered (as stopped) rather than left hanging
   }
 
   report(): FunctionStatusReport {

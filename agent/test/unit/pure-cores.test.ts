@@ -85,15 +85,29 @@ describe('ordered acknowledgements', () => {
     const sent: number[] = [];
     const acks = new OrderedAcks((id) => sent.push(id));
     const [t1, t2, t3] = [acks.open(1), acks.open(2), acks.open(3)];
-    acks.complete(t3);
-    acks.complete(t2);
+    acks.release(t3);
+    acks.release(t2);
     assert.deepEqual(sent, []);
-    acks.complete(t1);
+    acks.release(t1);
     assert.deepEqual(sent, [1, 2, 3]);
     const t4 = acks.open(4);
     acks.reset();
-    acks.complete(t4);
+    acks.release(t4);
     assert.deepEqual(sent, [1, 2, 3]);
+  });
+
+  it('holds an input until every output is acknowledged, across ring growth (no PUBACK before its outputs)', () => {
+    const sent: number[] = [];
+    const acks = new OrderedAcks((id) => sent.push(id));
+    const seqs = Array.from({ length: 5000 }, (_, i) => acks.open((i % 65535) + 1));
+    for (const seq of seqs) acks.hold(seq); // one QoS 1 output each, still unacknowledged
+    for (const seq of seqs) acks.release(seq); // dispatch done
+    assert.equal(sent.length, 0);
+    for (const seq of seqs.slice(1)) acks.release(seq);
+    assert.equal(sent.length, 0, 'the oldest input still waits for its output');
+    acks.release(seqs[0]!);
+    assert.equal(sent.length, 5000);
+    assert.equal(acks.pending, 0);
   });
 });
 

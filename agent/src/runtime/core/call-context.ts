@@ -1,5 +1,7 @@
-// What one invocation accumulates inside the worker: the input topic, queued outputs, the error
-// text a guest set, and its log lines. Reset before every call; all or nothing on failure.
+// What one invocation accumulates inside the worker: the input topic, its outputs, the error
+// text a guest set, and its log lines. Outputs go straight into the response buffer (no copy
+// per emit); a failed call rewinds them, so it is all or nothing.
+import type { Writer } from './channel.ts';
 
 export const MAX_OUTPUTS = 64;
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -13,19 +15,42 @@ export interface LogLine {
 
 export class CallContext {
   topic: Uint8Array = new Uint8Array(0);
-  readonly outputs: { index: number; payload: Uint8Array }[] = [];
+  outputCount = 0;
   outputBytes = 0;
   error: string | undefined;
   readonly logs: LogLine[] = [];
   droppedLogs = 0;
+  #out: Writer | undefined;
+  /** Where this call's answer starts in the response, and where its output count goes. */
+  recordStart = 0;
+  #countAt = 0;
 
-  reset(topic: Uint8Array): void {
+  /** Starts the answer of one input: [ok=1][output count, patched at the end]. */
+  begin(topic: Uint8Array, out: Writer): void {
     this.topic = topic;
-    this.outputs.length = 0;
+    this.outputCount = 0;
     this.outputBytes = 0;
     this.error = undefined;
     this.logs.length = 0;
     this.droppedLogs = 0;
+    this.#out = out;
+    this.recordStart = out.pos;
+    // RECORD_RESERVE was checked before the call began, so these 8 bytes always fit.
+    out.reserve(8);
+    out.u32(1);
+    this.#countAt = out.pos;
+    out.u32(0);
+  }
+
+  /** The guest returned normally: the outputs stand. */
+  commit(): void {
+    this.#out?.patch(this.#countAt, this.outputCount);
+  }
+
+  /** The call failed: drop its outputs (the caller writes the failure record). */
+  rewind(): void {
+    if (this.#out) this.#out.pos = this.recordStart;
+    this.outputCount = 0;
   }
 
   /** Guests are rate-limited per call so a log flood cannot starve the agent. */
@@ -39,8 +64,17 @@ export class CallContext {
 
   /** 0 queued, -2 limit reached (guest-abi.md). */
   emit(index: number, payload: Uint8Array): number {
-    if (this.outputs.length >= MAX_OUTPUTS || this.outputBytes + payload.length > MAX_OUTPUT_BYTES) return -2;
-    this.outputs.push({ index, payload: payload.slice() });
+    const out = this.#out;
+    if (
+      !out ||
+      this.outputCount >= MAX_OUTPUTS ||
+      this.outputBytes + payload.length > MAX_OUTPUT_BYTES ||
+      !out.reserve(payload.length + 8)
+    )
+      return -2;
+    out.u32(index);
+    out.bytes(payload);
+    this.outputCount++;
     this.outputBytes += payload.length;
     return 0;
   }

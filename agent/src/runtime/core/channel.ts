@@ -1,15 +1,30 @@
 // The shared-memory channel between the agent's main thread and one function's worker.
-// A call is a hand-off through one growable SharedArrayBuffer, woken with Atomics.notify, so a
-// message costs no postMessage, no structured clone and no event-loop turn on either side.
+// A hand-off carries a whole batch of inputs (everything that arrived in one socket read): the
+// main thread writes them into the request buffer, wakes the worker once, and the worker
+// answers every input into the response buffer before it wakes the main thread once. Per
+// message this costs no postMessage, no structured clone, no event-loop turn and no futex.
 // Both threads import this file; it holds only the layout, the hand-off states and a small
 // byte codec.
 
-/** Index of each Int32 control word at the start of the buffer. */
-export const CTRL = { state: 0, op: 1, len: 2, result: 3 } as const;
+/** Index of each Int32 control word. */
+export const CTRL = {
+  state: 0,
+  op: 1,
+  /** Inputs of the batch in the request. */
+  count: 2,
+  /** Index of the input the worker is running now (the watchdog's deadline follows it). */
+  progress: 3,
+  /** Inputs whose answer is complete in the response buffer (readable after a termination). */
+  done: 4,
+  /** Host call result. */
+  result: 5,
+} as const;
+/** Float64 slot (byte offset 32): Date.now() when the current input started (deadlines). */
+const STARTED_AT_BYTE = 32;
 const CONTROL_BYTES = 64;
 
 /**
- * Who holds the buffer. Each side waits while the word still has the value it wrote:
+ * Who holds the buffers. Each side waits while the word still has the value it wrote:
  * main writes REQUEST → worker answers RESPONSE (or HOSTCALL, main answers HOSTREPLY, …) →
  * main writes IDLE.
  */
@@ -18,54 +33,79 @@ export const STATE = { idle: 0, request: 1, response: 2, hostCall: 3, hostReply:
 export const OP = { init: 1, handle: 2, stateGet: 10, stateSet: 11 } as const;
 
 export const INITIAL_BYTES = 64 * 1024;
-/** Room for a 1 MiB input or 1 MiB of outputs plus topics, logs and framing. */
-export const MAX_BYTES = 4 * 1024 * 1024;
+/** Inputs of one hand-off: a batch that does not fit goes in several. */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Answers of one hand-off. The worker stops a batch early (the main thread sends the rest
+ * again) once less than one worst-case answer (RECORD_RESERVE) is left.
+ */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** 1 MiB of outputs (call-context.ts) plus 32 log lines and framing, with room to spare. */
+export const RECORD_RESERVE = 1024 * 1024 + 256 * 1024;
+export const MAX_HOST_BYTES = 1024 * 1024 + 4096;
 
-export function createChannelBuffer(): SharedArrayBuffer {
-  return new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_BYTES });
+export interface ChannelBuffers {
+  readonly ctrl: SharedArrayBuffer;
+  readonly request: SharedArrayBuffer;
+  readonly response: SharedArrayBuffer;
+  readonly host: SharedArrayBuffer;
 }
 
-export interface ChannelViews {
-  readonly sab: SharedArrayBuffer;
-  readonly ctrl: Int32Array;
+export function createChannel(): ChannelBuffers {
+  // Growable: an idle function costs 64 KiB per direction, a 1 MiB message still fits.
+  return {
+    ctrl: new SharedArrayBuffer(CONTROL_BYTES),
+    request: new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_REQUEST_BYTES }),
+    response: new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES }),
+    host: new SharedArrayBuffer(4096, { maxByteLength: MAX_HOST_BYTES }),
+  };
 }
 
-export function channelViews(sab: SharedArrayBuffer): ChannelViews {
-  return { sab, ctrl: new Int32Array(sab, 0, CONTROL_BYTES / 4) };
+export interface ControlViews {
+  readonly words: Int32Array;
+  readonly startedAt: Float64Array;
 }
 
-/** Makes room for `bytes` of data; returns false when the channel cannot hold that much. */
-export function ensureCapacity(sab: SharedArrayBuffer, bytes: number): boolean {
-  const needed = CONTROL_BYTES + bytes;
-  if (needed <= sab.byteLength) return true;
-  if (needed > MAX_BYTES) return false;
-  sab.grow(Math.min(MAX_BYTES, Math.max(needed, sab.byteLength * 2)));
-  return true;
+export function controlViews(ctrl: SharedArrayBuffer): ControlViews {
+  return {
+    words: new Int32Array(ctrl, 0, STARTED_AT_BYTE / 4),
+    startedAt: new Float64Array(ctrl, STARTED_AT_BYTE, 1),
+  };
 }
 
-/** Sequential writer over the data region. Callers ensureCapacity first. */
+/**
+ * Sequential writer over one growable buffer. Views over a growable SharedArrayBuffer created
+ * without a length track its size, so growing never invalidates them.
+ */
 export class Writer {
   readonly #sab: SharedArrayBuffer;
-  #bytes: Uint8Array;
-  #view: DataView;
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
   pos = 0;
   constructor(sab: SharedArrayBuffer) {
     this.#sab = sab;
-    this.#bytes = new Uint8Array(sab, CONTROL_BYTES);
-    this.#view = new DataView(sab, CONTROL_BYTES);
+    this.#bytes = new Uint8Array(sab);
+    this.#view = new DataView(sab);
   }
-  /** Grows the channel when needed; false when the data would not fit at all. */
+  /** Grows the buffer when needed; false when `n` more bytes would not fit at all. */
   reserve(n: number): boolean {
-    if (!ensureCapacity(this.#sab, this.pos + n)) return false;
-    if (this.#bytes.length < this.pos + n) {
-      this.#bytes = new Uint8Array(this.#sab, CONTROL_BYTES);
-      this.#view = new DataView(this.#sab, CONTROL_BYTES);
-    }
+    const needed = this.pos + n;
+    if (needed <= this.#sab.byteLength) return true;
+    if (needed > this.#sab.maxByteLength) return false;
+    this.#sab.grow(Math.min(this.#sab.maxByteLength, Math.max(needed, this.#sab.byteLength * 2)));
     return true;
+  }
+  /** Bytes this buffer could still take after growing. */
+  get room(): number {
+    return this.#sab.maxByteLength - this.pos;
   }
   u32(v: number): void {
     this.#view.setUint32(this.pos, v, true);
     this.pos += 4;
+  }
+  /** Overwrites a u32 written earlier (a count known only at the end). */
+  patch(at: number, v: number): void {
+    this.#view.setUint32(at, v, true);
   }
   f64(v: number): void {
     this.#view.setFloat64(this.pos, v, true);
@@ -83,8 +123,8 @@ export class Reader {
   readonly #view: DataView;
   pos = 0;
   constructor(sab: SharedArrayBuffer) {
-    this.#bytes = new Uint8Array(sab, CONTROL_BYTES);
-    this.#view = new DataView(sab, CONTROL_BYTES);
+    this.#bytes = new Uint8Array(sab);
+    this.#view = new DataView(sab);
   }
   u32(): number {
     const v = this.#view.getUint32(this.pos, true);
@@ -96,7 +136,7 @@ export class Reader {
     this.pos += 8;
     return v;
   }
-  /** A copy: the channel is reused by the next call. */
+  /** A copy with its own ArrayBuffer: the channel is reused by the next hand-off. */
   bytes(): Uint8Array {
     const n = this.u32();
     const out = this.#bytes.slice(this.pos, this.pos + n);
@@ -139,7 +179,7 @@ export type WorkerStartMessage =
   | { readonly type: 'failed'; readonly reason: (typeof REASONS)[number]; readonly message: string };
 
 export interface WorkerInit {
-  readonly sab: SharedArrayBuffer;
+  readonly channel: ChannelBuffers;
   readonly module?: WebAssembly.Module;
   readonly bytes?: Uint8Array;
   readonly outputs: readonly string[];
@@ -149,12 +189,12 @@ export interface WorkerInit {
 
 /**
  * Polls the state word for up to `micros` before the caller sleeps on it: a futex wake-up costs
- * ~10 µs on a loaded 2-core device, far more than most core-module calls.
+ * ~10 µs on a loaded 2-core device, more than a small batch of core-module calls.
  */
-export function spinUntilChanged(ctrl: Int32Array, state: number, micros: number): boolean {
+export function spinUntilChanged(words: Int32Array, state: number, micros: number): boolean {
   const until = performance.now() + micros / 1000;
   for (;;) {
-    for (let i = 0; i < 256; i++) if (Atomics.load(ctrl, CTRL.state) !== state) return true;
+    for (let i = 0; i < 256; i++) if (Atomics.load(words, CTRL.state) !== state) return true;
     if (performance.now() >= until) return false;
   }
 }

@@ -6,6 +6,8 @@ import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from 
 import { COMPILE_TIMEOUT_MS, initTimeoutMs } from '../limits.ts';
 import { StartFailure, WorkerSlot, type SlotStarted } from './worker-slot.ts';
 
+const CLOSED: InvokeResult = { ok: false, reason: 'Trap', message: 'the function was closed' };
+
 export interface CoreStart {
   readonly fn: CoreFunction;
   readonly started: SlotStarted;
@@ -48,44 +50,86 @@ export class CoreFunction implements LoadedFunction {
   }
 
   invoke(input: FunctionMessage): Promise<InvokeResult> {
+    const answered = this.invokeBatch([input]);
+    if (answered instanceof Promise) return answered.then((a) => a[0] ?? CLOSED);
+    return Promise.resolve(answered[0] ?? CLOSED);
+  }
+
+  /**
+   * Runs inputs in order, one answer per input. Batches go to the worker in as few hand-offs as
+   * the channel allows; a deadline overrun fails only the input that overran, and the rest run
+   * on a fresh worker. Synchronous when nothing is queued and the worker answers at once.
+   */
+  invokeBatch(inputs: readonly FunctionMessage[]): InvokeResult[] | Promise<InvokeResult[]> {
+    if (inputs.length === 0) return [];
     const slot = this.#slot;
-    if (!this.#busy && slot && !slot.exited && !this.#closed) {
-      // Fast path: nothing queued and a live worker. Most calls complete synchronously here.
-      this.#busy = true;
-      let result: InvokeResult | Promise<InvokeResult>;
-      try {
-        result = slot.invoke(input, this.#options.limits.timeoutMs);
-      } catch (error) {
-        this.#release();
-        return Promise.reject(new Error('invoking the function failed', { cause: error }));
-      }
-      if (!(result instanceof Promise)) {
-        this.#release();
-        return Promise.resolve(result);
-      }
-      return result.finally(() => this.#afterCall(slot));
-    }
-    return this.#invokeQueued(input);
-  }
-
-  async #invokeQueued(input: FunctionMessage): Promise<InvokeResult> {
-    await this.#acquire();
-    let slot: WorkerSlot | undefined;
+    if (this.#busy || !slot || slot.exited || this.#closed) return this.#invokeQueued(inputs);
+    // Fast path: nothing queued and a live worker.
+    this.#busy = true;
+    const results: InvokeResult[] = [];
+    let from = 0;
+    // A call, not the property: the worker can exit during a hand-off, which narrowing cannot see.
+    const alive = (): boolean => !slot.exited;
     try {
-      if (this.#closed) return { ok: false, reason: 'Trap', message: 'the function was closed' };
-      slot = await this.#liveSlot();
-      return await slot.invoke(input, this.#options.limits.timeoutMs);
+      while (from < inputs.length && alive()) {
+        const answered = slot.invokeBatch(inputs, from, this.#options.limits.timeoutMs);
+        if (answered instanceof Promise) return this.#continue(inputs, results, from, answered);
+        for (const a of answered) results.push(a);
+        from += answered.length;
+      }
     } catch (error) {
-      if (error instanceof StartFailure) return { ok: false, reason: error.reason, message: error.message };
-      throw error;
+      this.#release();
+      return Promise.reject(new Error('invoking the function failed', { cause: error }));
+    }
+    if (from < inputs.length) return this.#continue(inputs, results, from, undefined);
+    this.#afterCall();
+    return results;
+  }
+
+  async #invokeQueued(inputs: readonly FunctionMessage[]): Promise<InvokeResult[]> {
+    await this.#acquire();
+    return this.#continue(inputs, [], 0, undefined);
+  }
+
+  /** Finishes a batch asynchronously; the caller holds the busy flag, which this releases. */
+  async #continue(
+    inputs: readonly FunctionMessage[],
+    results: InvokeResult[],
+    start: number,
+    pending: Promise<InvokeResult[]> | undefined,
+  ): Promise<InvokeResult[]> {
+    let from = start;
+    try {
+      if (pending) {
+        const answered = await pending;
+        for (const a of answered) results.push(a);
+        from += answered.length;
+      }
+      while (from < inputs.length) {
+        if (this.#closed) break;
+        let slot: WorkerSlot;
+        try {
+          slot = await this.#liveSlot();
+        } catch (error) {
+          if (!(error instanceof StartFailure)) throw error;
+          while (from < inputs.length)
+            results[from++] = { ok: false, reason: error.reason, message: error.message };
+          break;
+        }
+        const answered = await slot.invokeBatch(inputs, from, this.#options.limits.timeoutMs);
+        for (const a of answered) results.push(a);
+        from += answered.length;
+      }
+      while (results.length < inputs.length) results.push(CLOSED);
+      return results;
     } finally {
-      if (slot) this.#afterCall(slot);
-      else this.#release();
+      this.#afterCall();
     }
   }
 
-  #afterCall(slot: WorkerSlot): void {
-    if (slot.exited && this.#slot === slot) {
+  #afterCall(): void {
+    const slot = this.#slot;
+    if (slot?.exited) {
       this.#slot = undefined;
       if (!this.#closed) void this.#liveSlot().catch(() => undefined); // warm the replacement now
     }

@@ -10,6 +10,8 @@ export class HostTrap extends Error {
 
 export class GuestMemory {
   #memory: WebAssembly.Memory | undefined;
+  #buffer: ArrayBuffer | undefined;
+  #bytes = new Uint8Array(0);
 
   attach(memory: WebAssembly.Memory): void {
     this.#memory = memory;
@@ -17,8 +19,14 @@ export class GuestMemory {
 
   get bytes(): Uint8Array {
     if (!this.#memory) throw new HostTrap('the module has no exported memory');
-    // Re-read every time: memory.grow detaches the previous buffer.
-    return new Uint8Array(this.#memory.buffer);
+    // memory.grow detaches the previous buffer, so the view is rebuilt when the buffer changes
+    // (and only then: a view per host call was a measurable share of a small call).
+    const buffer = this.#memory.buffer;
+    if (buffer !== this.#buffer) {
+      this.#buffer = buffer;
+      this.#bytes = new Uint8Array(buffer);
+    }
+    return this.#bytes;
   }
 
   get view(): DataView {

@@ -1,17 +1,18 @@
 // Entry of one function's worker thread. It compiles (or receives the cached compiled module),
-// links it against our host imports only, reports back once, then serves calls over the shared
-// channel until the main thread terminates it. The main thread's watchdog may terminate it at
+// links it against our host imports only, reports back once, then serves batches of calls over
+// the shared channel until the main thread terminates it. The main thread's watchdog may terminate it at
 // any moment (deadline overrun, compile timeout, close); nothing here needs cleaning up.
 import { parentPort, workerData } from 'node:worker_threads';
 import { CallContext } from './call-context.ts';
 import {
   CTRL,
   OP,
+  RECORD_RESERVE,
   REASONS,
   Reader,
   STATE,
   Writer,
-  channelViews,
+  controlViews,
   spinUntilChanged,
   type WorkerInit,
   type WorkerStartMessage,
@@ -31,7 +32,8 @@ class CallFailure extends Error {
 }
 
 const init = workerData as WorkerInit;
-const { sab, ctrl } = channelViews(init.sab);
+const { words: ctrl, startedAt } = controlViews(init.channel.ctrl);
+const { request, response, host } = init.channel;
 const memory = new GuestMemory();
 const call = new CallContext();
 const maxMemoryBytes = init.memoryBytes;
@@ -42,14 +44,13 @@ function post(message: WorkerStartMessage): void {
 
 /** Hands the channel to the main thread and blocks until it answers a host call. */
 function hostCall(op: number, write: (w: Writer) => boolean): Reader | undefined {
-  const w = new Writer(sab);
+  const w = new Writer(host);
   if (!write(w)) return undefined;
   Atomics.store(ctrl, CTRL.op, op);
-  Atomics.store(ctrl, CTRL.len, w.pos);
   Atomics.store(ctrl, CTRL.state, STATE.hostCall);
   Atomics.notify(ctrl, CTRL.state);
   Atomics.wait(ctrl, CTRL.state, STATE.hostCall);
-  return new Reader(sab);
+  return new Reader(host);
 }
 
 const bridge: HostBridge = {
@@ -174,46 +175,64 @@ function classify(error: unknown): CallFailure {
 
 const encoder = new TextEncoder();
 
-function respond(failure: CallFailure | undefined): void {
-  const w = new Writer(sab);
-  const message = failure ? encoder.encode(failure.message) : undefined;
-  let size = 16 + (message?.length ?? 0);
-  for (const o of call.outputs) size += 8 + o.payload.length;
-  const logs = call.logs.map((l) => ({ level: l.level, text: encoder.encode(l.text) }));
-  if (call.droppedLogs > 0)
-    logs.push({
-      level: 2,
-      text: encoder.encode(`${call.droppedLogs} more log lines dropped (limit per call)`),
-    });
-  for (const l of logs) size += 8 + l.text.length;
-  if (!w.reserve(size)) {
-    failure = new CallFailure('OutputRejected', 'the outputs do not fit the channel');
-    call.outputs.length = 0;
-  }
-  w.u32(failure ? 0 : 1);
-  if (failure) {
-    w.u32(REASONS.indexOf(failure.reason));
-    w.bytes(encoder.encode(failure.message));
-    w.u32(0); // all or nothing: a failed call publishes nothing
-  } else {
-    w.u32(call.outputs.length);
-    for (const o of call.outputs) {
-      w.u32(o.index);
-      w.bytes(o.payload);
-    }
-  }
-  w.u32(logs.length);
-  for (const l of logs) {
-    w.u32(l.level);
-    w.bytes(l.text);
-  }
-  Atomics.store(ctrl, CTRL.len, w.pos);
-  Atomics.store(ctrl, CTRL.state, STATE.response);
-  Atomics.notify(ctrl, CTRL.state);
+/** Appends the log lines of the call just made to its answer. */
+function writeLogs(w: Writer): void {
+  const dropped = call.droppedLogs;
+  const count = call.logs.length + (dropped > 0 ? 1 : 0);
+  w.reserve(4);
+  w.u32(count);
+  for (const l of call.logs) writeLog(w, l.level, l.text);
+  if (dropped > 0) writeLog(w, 2, `${dropped} more log lines dropped (limit per call)`);
 }
 
-/** After answering, the worker polls briefly: under a stream the next input is already close. */
-const SPIN_WORKER_US = 50;
+function writeLog(w: Writer, level: number, text: string): void {
+  const bytes = encoder.encode(text);
+  w.reserve(bytes.length + 8);
+  w.u32(level);
+  w.bytes(bytes);
+}
+
+function writeFailure(w: Writer, failure: CallFailure): void {
+  const message = encoder.encode(failure.message);
+  w.reserve(message.length + 12);
+  w.u32(0);
+  w.u32(REASONS.indexOf(failure.reason));
+  w.bytes(message);
+}
+
+/**
+ * Runs one input and appends its answer: [1][n][index, payload]×n or [0][reason][message], then
+ * its log lines. All or nothing: a failed call publishes nothing.
+ */
+function runOne(instance: WebAssembly.Instance, op: number, w: Writer, r: Reader | undefined): void {
+  let failure: CallFailure | undefined;
+  try {
+    if (op === OP.init || !r) {
+      call.begin(new Uint8Array(0), w);
+      runInit(instance);
+    } else {
+      const topic = r.view();
+      const payload = r.view();
+      r.pos += 8; // the timestamp: not part of ABI v1 yet
+      call.begin(topic, w);
+      runHandle(instance, payload);
+    }
+  } catch (error) {
+    failure = classify(error);
+    if (op === OP.init && failure.reason !== 'OutOfMemory')
+      failure = new CallFailure('InitFailed', failure.message);
+  }
+  if (failure) {
+    call.rewind();
+    writeFailure(w, failure);
+  } else {
+    call.commit();
+  }
+  writeLogs(w);
+}
+
+/** After answering, the worker polls briefly: under a stream the next batch is often close. */
+const SPIN_WORKER_US = 20;
 
 function serve(instance: WebAssembly.Instance): never {
   for (;;) {
@@ -223,24 +242,29 @@ function serve(instance: WebAssembly.Instance): never {
       continue;
     }
     const op = Atomics.load(ctrl, CTRL.op);
-    let failure: CallFailure | undefined;
-    try {
-      if (op === OP.init) {
-        call.reset(new Uint8Array(0));
-        runInit(instance);
-      } else {
-        const r = new Reader(sab);
-        const topic = r.bytes();
-        const payload = r.view();
-        call.reset(topic);
-        runHandle(instance, payload);
+    const w = new Writer(response);
+    if (op === OP.init) {
+      startedAt[0] = Date.now();
+      Atomics.store(ctrl, CTRL.progress, 0);
+      runOne(instance, op, w, undefined);
+      Atomics.store(ctrl, CTRL.done, 1);
+    } else {
+      const r = new Reader(request);
+      const count = Atomics.load(ctrl, CTRL.count);
+      for (let i = 0; i < count; i++) {
+        // Stop early rather than fail an input whose answer might not fit: the main thread
+        // sends the unanswered rest again. The first input always runs (its outputs are
+        // rejected inside the call if they cannot fit).
+        if (i > 0 && w.room < RECORD_RESERVE) break;
+        // The watchdog reads these to give every input its own deadline.
+        startedAt[0] = Date.now();
+        Atomics.store(ctrl, CTRL.progress, i);
+        runOne(instance, op, w, r);
+        Atomics.store(ctrl, CTRL.done, i + 1);
       }
-    } catch (error) {
-      failure = classify(error);
-      if (op === OP.init && failure.reason !== 'OutOfMemory')
-        failure = new CallFailure('InitFailed', failure.message);
     }
-    respond(failure);
+    Atomics.store(ctrl, CTRL.state, STATE.response);
+    Atomics.notify(ctrl, CTRL.state);
   }
 }
 

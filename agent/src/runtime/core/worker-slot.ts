@@ -1,7 +1,8 @@
-// The main thread's side of one function worker: starts it, hands it calls through the shared
-// channel and is its watchdog. A call first waits synchronously (Atomics.wait, a few ms at most:
-// core-module calls take micro-seconds, so the common case costs no event-loop turn at all), then
-// asynchronously (Atomics.waitAsync) until the deadline, and on overrun terminates the worker.
+// The main thread's side of one function worker: starts it, hands it batches of calls through
+// the shared channel and is its watchdog. A hand-off first waits synchronously (Atomics.wait, a
+// few ms at most: core-module calls take micro-seconds, so the common case costs no event-loop
+// turn at all), then asynchronously (Atomics.waitAsync) until the deadline of the input the
+// worker is running, and on overrun terminates the worker.
 import { Worker } from 'node:worker_threads';
 import type { FailureReason, FunctionMessage, FunctionState, InvokeResult, LogLevel } from '../types.ts';
 import {
@@ -12,18 +13,21 @@ import {
   Reader,
   STATE,
   Writer,
-  channelViews,
-  createChannelBuffer,
+  controlViews,
+  createChannel,
   spinUntilChanged,
+  type ChannelBuffers,
   type WorkerInit,
   type WorkerStartMessage,
 } from './channel.ts';
+import { workerEntry } from './worker-entry.ts';
 
-const WORKER_URL = new URL('./worker-main.ts', import.meta.url);
 /** How long a call may block the main thread before the wait turns asynchronous. */
 const SYNC_WAIT_MS = 2;
 /** Polls this long before sleeping: most core-module calls finish faster than a futex wake-up. */
-const SPIN_MAIN_US = 50;
+const SPIN_MAIN_US = 30;
+/** Topics are encoded once; a device sees few distinct ones. */
+const TOPIC_CACHE_ENTRIES = 256;
 
 export interface SlotOptions {
   readonly module?: WebAssembly.Module;
@@ -51,29 +55,37 @@ export class StartFailure extends Error {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NO_OUTPUTS: InvokeResult = Object.freeze({ ok: true, outputs: Object.freeze([]) });
 
 export class WorkerSlot {
   readonly #worker: Worker;
-  readonly #sab: SharedArrayBuffer;
+  readonly #channel: ChannelBuffers;
   readonly #ctrl: Int32Array;
+  readonly #startedAt: Float64Array;
+  readonly #request: Writer;
   readonly #options: SlotOptions;
+  readonly #topics = new Map<string, Uint8Array>();
   #exited = false;
   #exitListeners: (() => void)[] = [];
-  #lastTopic = '';
-  #lastTopicBytes = new Uint8Array(0);
+  /** Settles when the worker is gone (a dead worker never writes the state word again). */
+  readonly #gone: Promise<void>;
 
   constructor(options: SlotOptions) {
     this.#options = options;
-    this.#sab = createChannelBuffer();
-    this.#ctrl = channelViews(this.#sab).ctrl;
+    this.#channel = createChannel();
+    const views = controlViews(this.#channel.ctrl);
+    this.#ctrl = views.words;
+    this.#startedAt = views.startedAt;
+    this.#request = new Writer(this.#channel.request);
     const init: WorkerInit = {
-      sab: this.#sab,
+      channel: this.#channel,
       outputs: options.outputs,
       config: options.config,
       memoryBytes: options.memoryBytes,
       ...(options.module ? { module: options.module } : { bytes: options.bytes ?? new Uint8Array() }),
     };
-    this.#worker = new Worker(WORKER_URL, {
+    this.#worker = new Worker(workerEntry(), {
       workerData: init,
       env: {}, // the guest cannot see the agent's environment, not even through a bug of ours
       stdout: false,
@@ -83,10 +95,13 @@ export class WorkerSlot {
     });
     this.#worker.unref();
     this.#worker.on('error', () => undefined); // reported through 'exit' and the watchdog
-    this.#worker.once('exit', () => {
-      this.#exited = true;
-      for (const l of this.#exitListeners) l();
-      this.#exitListeners = [];
+    this.#gone = new Promise((resolve) => {
+      this.#worker.once('exit', () => {
+        this.#exited = true;
+        for (const l of this.#exitListeners) l();
+        this.#exitListeners = [];
+        resolve();
+      });
     });
   }
 
@@ -122,7 +137,9 @@ export class WorkerSlot {
       throw new StartFailure(started.reason, started.message);
     }
     Atomics.store(this.#ctrl, CTRL.op, OP.init);
-    const result = await this.#exchange(initTimeoutMs);
+    Atomics.store(this.#ctrl, CTRL.count, 1);
+    const answered = await this.#handOff(1, initTimeoutMs);
+    const result = answered[0] ?? { ok: false, reason: 'Trap', message: 'no answer' };
     if (!result.ok) {
       await this.terminate();
       throw new StartFailure(
@@ -133,74 +150,110 @@ export class WorkerSlot {
     return { module: started.module, compileMs: started.compileMs, instantiateUs: started.instantiateUs };
   }
 
-  /** One invocation. Returns synchronously when the guest answers within SYNC_WAIT_MS. */
-  invoke(input: FunctionMessage, timeoutMs: number): InvokeResult | Promise<InvokeResult> {
-    if (this.#exited) return { ok: false, reason: 'Trap', message: 'the function worker is not running' };
-    if (input.topic !== this.#lastTopic) {
-      this.#lastTopic = input.topic;
-      this.#lastTopicBytes = encoder.encode(input.topic);
+  /**
+   * Runs inputs[from…] in one hand-off: as many as fit the channel. Returns the answers of a
+   * prefix (at least one input): the caller sends the rest again. After a deadline overrun the
+   * last answer is the Timeout and the worker is gone. Synchronous when the worker answers
+   * within SYNC_WAIT_MS.
+   */
+  invokeBatch(
+    inputs: readonly FunctionMessage[],
+    from: number,
+    timeoutMs: number,
+  ): InvokeResult[] | Promise<InvokeResult[]> {
+    if (this.#exited) return [{ ok: false, reason: 'Trap', message: 'the function worker is not running' }];
+    const w = this.#request;
+    w.pos = 0;
+    let count = 0;
+    for (let i = from; i < inputs.length; i++) {
+      const input = inputs[i];
+      if (!input) break;
+      const topic = this.#topicBytes(input.topic);
+      if (!w.reserve(topic.length + input.payload.length + 16)) break;
+      w.bytes(topic);
+      w.bytes(input.payload);
+      w.f64(input.timestampMs);
+      count++;
     }
-    const w = new Writer(this.#sab);
-    if (!w.reserve(this.#lastTopicBytes.length + input.payload.length + 16)) {
-      return {
-        ok: false,
-        reason: 'OutputRejected',
-        message: `the input of ${input.payload.length} bytes is too large for the function channel`,
-      };
+    if (count === 0) {
+      return [
+        {
+          ok: false,
+          reason: 'OutputRejected',
+          message: `the input of ${inputs[from]?.payload.length ?? 0} bytes is too large for the function channel`,
+        },
+      ];
     }
-    w.bytes(this.#lastTopicBytes);
-    w.bytes(input.payload);
-    w.f64(input.timestampMs);
     Atomics.store(this.#ctrl, CTRL.op, OP.handle);
-    return this.#exchange(timeoutMs);
+    Atomics.store(this.#ctrl, CTRL.count, count);
+    return this.#handOff(count, timeoutMs);
   }
 
-  #exchange(timeoutMs: number): InvokeResult | Promise<InvokeResult> {
+  #topicBytes(topic: string): Uint8Array {
+    let bytes = this.#topics.get(topic);
+    if (!bytes) {
+      if (this.#topics.size >= TOPIC_CACHE_ENTRIES) this.#topics.clear();
+      bytes = encoder.encode(topic);
+      this.#topics.set(topic, bytes);
+    }
+    return bytes;
+  }
+
+  #handOff(count: number, timeoutMs: number): InvokeResult[] | Promise<InvokeResult[]> {
     const ctrl = this.#ctrl;
-    const deadline = performance.now() + timeoutMs;
+    Atomics.store(ctrl, CTRL.done, 0);
+    Atomics.store(ctrl, CTRL.progress, 0);
+    // The worker overwrites this when it begins each input; until then the clock runs from now.
+    this.#startedAt[0] = Date.now();
     const syncUntil = performance.now() + Math.min(SYNC_WAIT_MS, timeoutMs);
     Atomics.store(ctrl, CTRL.state, STATE.request);
     Atomics.notify(ctrl, CTRL.state);
     for (;;) {
       const state = Atomics.load(ctrl, CTRL.state);
-      if (state === STATE.response) return this.#readResponse();
+      if (state === STATE.response) return this.#readAnswers(Atomics.load(ctrl, CTRL.done));
       if (state === STATE.hostCall) {
         this.#serveHostCall();
         continue;
       }
       const now = performance.now();
-      if (now >= syncUntil) return this.#exchangeAsync(deadline, timeoutMs);
+      if (now >= syncUntil) return this.#handOffAsync(count, timeoutMs);
       if (spinUntilChanged(ctrl, state, SPIN_MAIN_US)) continue;
       Atomics.wait(ctrl, CTRL.state, state, syncUntil - now);
     }
   }
 
-  async #exchangeAsync(deadline: number, timeoutMs: number): Promise<InvokeResult> {
+  async #handOffAsync(count: number, timeoutMs: number): Promise<InvokeResult[]> {
     const ctrl = this.#ctrl;
     for (;;) {
       const state = Atomics.load(ctrl, CTRL.state);
-      if (state === STATE.response) return this.#readResponse();
+      if (state === STATE.response) return this.#readAnswers(Atomics.load(ctrl, CTRL.done));
       if (state === STATE.hostCall) {
         this.#serveHostCall();
         continue;
       }
-      const remaining = deadline - performance.now();
+      // Every input has its own deadline, counted from when the worker began it.
+      const remaining = (this.#startedAt[0] ?? 0) + timeoutMs - Date.now();
       if (remaining <= 0 || this.#exited) {
         const exited = this.#exited;
         await this.terminate();
-        return exited
-          ? { ok: false, reason: 'Trap', message: 'the function worker exited during the call' }
-          : {
-              ok: false,
-              reason: 'Timeout',
-              message: `the call did not finish within its ${timeoutMs} ms deadline; the function was stopped`,
-            };
+        // Answers the worker completed before it stopped are valid; the one it was running fails.
+        const answers = this.#readAnswers(Math.min(count, Atomics.load(ctrl, CTRL.done)));
+        answers.push(
+          exited
+            ? { ok: false, reason: 'Trap', message: 'the function worker exited during the call' }
+            : {
+                ok: false,
+                reason: 'Timeout',
+                message: `the call did not finish within its ${timeoutMs} ms deadline; the function was stopped`,
+              },
+        );
+        return answers;
       }
-      const wait = Atomics.waitAsync(ctrl, CTRL.state, state, remaining);
+      const wait = Atomics.waitAsync(ctrl, CTRL.state, state, remaining + 1);
       if (wait.async) {
         // waitAsync alone does not keep Node's event loop alive; the watchdog timer does.
-        const watchdog = setTimeout(() => undefined, remaining + 1);
-        await wait.value;
+        const watchdog = setTimeout(() => undefined, remaining + 2);
+        await Promise.race([wait.value, this.#gone]);
         clearTimeout(watchdog);
       }
     }
@@ -209,14 +262,15 @@ export class WorkerSlot {
   #serveHostCall(): void {
     const ctrl = this.#ctrl;
     const op = Atomics.load(ctrl, CTRL.op);
-    const r = new Reader(this.#sab);
-    const key = new TextDecoder().decode(r.bytes());
+    const host = this.#channel.host;
+    const r = new Reader(host);
+    const key = decoder.decode(r.bytes());
     const state = this.#options.state;
     let result = -1;
     if (op === OP.stateGet) {
       const value = state?.get(key);
       if (value) {
-        const w = new Writer(this.#sab);
+        const w = new Writer(host);
         if (w.reserve(value.length + 8)) {
           w.bytes(value);
           result = value.length;
@@ -231,33 +285,38 @@ export class WorkerSlot {
     Atomics.notify(ctrl, CTRL.state);
   }
 
-  #readResponse(): InvokeResult {
-    const r = new Reader(this.#sab);
-    const ok = r.u32() === 1;
-    let result: InvokeResult;
-    if (ok) {
-      const count = r.u32();
-      const outputs = [];
-      for (let i = 0; i < count; i++) {
-        const topic = this.#options.outputs[r.u32()] ?? '';
-        outputs.push({ topic, payload: r.bytes() });
-      }
-      result = { ok: true, outputs };
-    } else {
-      const reason = REASONS[r.u32()] ?? 'Trap';
-      const message = new TextDecoder().decode(r.view());
-      r.u32();
-      result = { ok: false, reason, message };
-    }
-    const logs = r.u32();
+  #readAnswers(done: number): InvokeResult[] {
+    const r = new Reader(this.#channel.response);
+    const answers: InvokeResult[] = [];
     const log = this.#options.log;
-    for (let i = 0; i < logs; i++) {
-      const level = LOG_LEVELS[r.u32()] ?? 'info';
-      const text = new TextDecoder().decode(r.view());
-      log?.(level, text);
+    const outputs = this.#options.outputs;
+    for (let i = 0; i < done; i++) {
+      let result: InvokeResult;
+      if (r.u32() === 1) {
+        const n = r.u32();
+        if (n === 0) result = NO_OUTPUTS;
+        else {
+          const list = [];
+          for (let j = 0; j < n; j++) {
+            const topic = outputs[r.u32()] ?? '';
+            list.push({ topic, payload: r.bytes() });
+          }
+          result = { ok: true, outputs: list };
+        }
+      } else {
+        const reason = REASONS[r.u32()] ?? 'Trap';
+        result = { ok: false, reason, message: decoder.decode(r.view()) };
+      }
+      const logs = r.u32();
+      for (let j = 0; j < logs; j++) {
+        const level = LOG_LEVELS[r.u32()] ?? 'info';
+        const text = decoder.decode(r.view());
+        log?.(level, text);
+      }
+      answers.push(result);
     }
     Atomics.store(this.#ctrl, CTRL.state, STATE.idle);
-    return result;
+    return answers;
   }
 
   async terminate(): Promise<void> {
