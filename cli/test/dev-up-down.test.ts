@@ -3,7 +3,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { processExists, waitFor } from '@wasmfleet/test-support';
+import { processExists, startControlPlane, waitFor } from '@wasmfleet/test-support';
 import { cli } from './helpers.ts';
 
 describe('wasmfleet dev up / dev down', () => {
@@ -58,6 +58,52 @@ describe('wasmfleet dev up / dev down', () => {
     }
     for (const pid of [state.pid, ...state.pids])
       assert.equal(processExists(pid), false, `pid ${pid} still running`);
+  });
+
+  it('--kubeconfig uses an existing cluster: installs the CRDs there and runs the same stack', async () => {
+    // A cluster of its own, without CRDs, so nothing else shares it.
+    const cluster = await startControlPlane({ crdsDir: false });
+    const env = { WASMFLEET_DEV_DIR: await mkdtemp(path.join(tmpdir(), 'dev-existing-')) };
+    try {
+      const up = await cli(
+        [
+          'dev',
+          'up',
+          '--detach',
+          '--broker-port',
+          '0',
+          '--devices',
+          '1',
+          '--cameras',
+          '0',
+          '--kubeconfig',
+          cluster.kubeconfigPath,
+        ],
+        undefined,
+        env,
+      );
+      assert.equal(up.exitCode, 0, up.stderr + up.stdout);
+      assert.match(up.stdout, new RegExp(`KUBECONFIG=${cluster.kubeconfigPath.replaceAll('/', '\\/')}`));
+      const crds = await cluster.kubectl(['get', 'crd', '-o', 'name']);
+      assert.match(crds.stdout, /wasmfunctions\.wasmfleet\.io/);
+      await waitFor(
+        'temp-alert Ready on the existing cluster',
+        async () => {
+          const r = await cluster.kubectl([
+            'get',
+            'wasmfunction',
+            'temp-alert',
+            '-o',
+            'jsonpath={.status.ready}',
+          ]);
+          return r.stdout === '1/1' ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+    } finally {
+      assert.equal((await cli(['dev', 'down'], undefined, env)).exitCode, 0);
+      await cluster.stop();
+    }
   });
 
   it('dev down with nothing running says so', async () => {

@@ -2,17 +2,14 @@
 // or an existing cluster), an embedded MQTT broker (or a given one), the real operator, real
 // agents as device processes with simulated sensors, and the sample functions. Every child is
 // tied to this process (setpriv --pdeathsig), so nothing outlives it.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import mqtt, { type MqttClient } from 'mqtt';
+import { parse } from 'yaml';
 import { startOperator, type RunningOperator } from '@wasmfleet/operator';
 import {
   REPO_CRDS_DIR,
@@ -173,13 +170,50 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   }
 }
 
+/**
+ * Server-side applies the repository's CRDs to an existing cluster. The YAML goes to the API
+ * server as written: client-node's typed serializer drops `x-kubernetes-int-or-string`, which
+ * makes the CRD invalid, so this one request bypasses it.
+ */
 async function installCrds(kube: KubeConfig, progress: (line: string) => void): Promise<void> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  const { parse } = await import('yaml');
-  const objects = KubernetesObjectApi.makeApiClient(kube);
+  const cluster = kube.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
   for (const file of (await readdir(REPO_CRDS_DIR)).filter((f) => f.endsWith('.yaml'))) {
-    const crd = parse(await readFile(path.join(REPO_CRDS_DIR, file), 'utf8')) as KubernetesObject;
-    await objects.patch(crd, undefined, undefined, 'wasmfleet-dev', true, PatchStrategy.ServerSideApply);
+    const text = await readFile(path.join(REPO_CRDS_DIR, file), 'utf8');
+    const name = (parse(text) as { metadata: { name: string } }).metadata.name;
+    const url = new URL(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`, cluster.server);
+    url.searchParams.set('fieldManager', 'wasmfleet-dev');
+    url.searchParams.set('force', 'true');
+    const options: https.RequestOptions = {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/apply-patch+yaml' },
+    };
+    await kube.applyToHTTPSOptions(options);
+    const status = await new Promise<{ code: number; body: string }>((resolve, reject) => {
+      const req = https.request(url, options, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end(text);
+    });
+    if (status.code >= 300)
+      throw new Error(`installing ${name} failed (${status.code}): ${status.body.slice(0, 500)}`);
+  }
+  // Wait until the new types are served before anything is created with them.
+  const objects = KubernetesObjectApi.makeApiClient(kube);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await objects.list('wasmfleet.io/v1alpha1', 'EdgeNode');
+      break;
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error('the WasmFleet CRDs did not become served within 60 s', { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
   progress('installed the WasmFleet CRDs into the existing cluster');
 }
