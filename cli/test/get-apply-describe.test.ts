@@ -40,6 +40,24 @@ describe('wasmfleet apply / get / describe against a real API server', () => {
     assert.equal(seen.stdout, 'temperature');
   });
 
+  it('applies CRDs as written (regression: the typed client dropped x-kubernetes-int-or-string)', async () => {
+    const crds = new URL('../../crds/', import.meta.url).pathname;
+    const r = await cli(['apply', '-f', crds], plane.kubeconfigPath);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /customresourcedefinition\.apiextensions\.k8s\.io\/wasmfunctions\.wasmfleet\.io (unchanged|configured)/,
+    );
+    const schema = await plane.kubectl([
+      'get',
+      'crd',
+      'wasmfunctions.wasmfleet.io',
+      '-o',
+      'jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.rollout.properties.maxUnavailable}',
+    ]);
+    assert.match(schema.stdout, /"x-kubernetes-int-or-string":true/);
+  });
+
   it('lists functions with the same columns as kubectl get', async () => {
     const ours = await cli(['get', 'fn', '-n', ns], plane.kubeconfigPath);
     assert.equal(ours.exitCode, 0, ours.stderr);

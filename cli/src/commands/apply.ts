@@ -1,8 +1,9 @@
 import { Flags } from '@oclif/core';
-import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand } from '../base-command.ts';
 import { readManifests } from '../manifests.ts';
 import { explainKubeError } from '../kube/explain.ts';
+import { serverSideApply, type ApplyObject } from '../kube/server-side-apply.ts';
 
 export default class Apply extends WasmfleetCommand<typeof Apply> {
   static override summary = 'Create or update objects from manifests (server-side apply).';
@@ -50,14 +51,11 @@ export default class Apply extends WasmfleetCommand<typeof Apply> {
             if ((e as { code?: number }).code === 404) return undefined;
             throw e;
           });
-        const after = await objects.patch(
-          spec,
-          undefined,
-          this.flags['dry-run'] ? 'All' : undefined,
-          'wasmfleet',
-          this.flags['force-conflicts'],
-          PatchStrategy.ServerSideApply,
-        );
+        const after = (await serverSideApply(this.kube().config, spec as ApplyObject, {
+          fieldManager: 'wasmfleet',
+          force: this.flags['force-conflicts'],
+          dryRun: this.flags['dry-run'],
+        })) as KubernetesObject;
         const verb = !before
           ? 'created'
           : before.metadata?.resourceVersion === after.metadata?.resourceVersion

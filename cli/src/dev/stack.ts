@@ -3,11 +3,10 @@
 // agents as device processes with simulated sensors, and the sample functions. Every child is
 // tied to this process (setpriv --pdeathsig), so nothing outlives it.
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import mqtt, { type MqttClient } from 'mqtt';
 import { parse } from 'yaml';
 import { startOperator, type RunningOperator } from '@wasmfleet/operator';
@@ -18,6 +17,7 @@ import {
   type ControlPlane,
   type ManagedProcess,
 } from '@wasmfleet/test-support';
+import { serverSideApply, type ApplyObject } from '../kube/server-side-apply.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 import { sampleManifests } from './samples.ts';
 import { startSensors, type SensorPlan } from '@wasmfleet/agent/sim';
@@ -86,9 +86,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         kind: 'camera' as const,
       })),
     ];
-    const objects = KubernetesObjectApi.makeApiClient(kube);
     const apply = (object: Record<string, unknown>) =>
-      objects.patch(object, undefined, undefined, 'wasmfleet-dev', true, PatchStrategy.ServerSideApply);
+      serverSideApply(kube, object as unknown as ApplyObject, { fieldManager: 'wasmfleet-dev', force: true });
     // Devices are admitted the way an admin would: EdgeNodes with labels, before they connect.
     for (const d of devices) {
       await apply({
@@ -170,37 +169,11 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   }
 }
 
-/**
- * Server-side applies the repository's CRDs to an existing cluster. The YAML goes to the API
- * server as written: client-node's typed serializer drops `x-kubernetes-int-or-string`, which
- * makes the CRD invalid, so this one request bypasses it.
- */
+/** Server-side applies the repository's CRDs to an existing cluster, then waits until served. */
 async function installCrds(kube: KubeConfig, progress: (line: string) => void): Promise<void> {
-  const cluster = kube.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
   for (const file of (await readdir(REPO_CRDS_DIR)).filter((f) => f.endsWith('.yaml'))) {
-    const text = await readFile(path.join(REPO_CRDS_DIR, file), 'utf8');
-    const name = (parse(text) as { metadata: { name: string } }).metadata.name;
-    const url = new URL(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`, cluster.server);
-    url.searchParams.set('fieldManager', 'wasmfleet-dev');
-    url.searchParams.set('force', 'true');
-    const options: https.RequestOptions = {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/apply-patch+yaml' },
-    };
-    await kube.applyToHTTPSOptions(options);
-    const status = await new Promise<{ code: number; body: string }>((resolve, reject) => {
-      const req = https.request(url, options, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      req.end(text);
-    });
-    if (status.code >= 300)
-      throw new Error(`installing ${name} failed (${status.code}): ${status.body.slice(0, 500)}`);
+    const crd = parse(await readFile(path.join(REPO_CRDS_DIR, file), 'utf8')) as ApplyObject;
+    await serverSideApply(kube, crd, { fieldManager: 'wasmfleet-dev', force: true });
   }
   // Wait until the new types are served before anything is created with them.
   const objects = KubernetesObjectApi.makeApiClient(kube);

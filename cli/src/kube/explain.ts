@@ -1,6 +1,7 @@
 // Turns what @kubernetes/client-node throws into a UserError that says what to do next.
 import { ApiException } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
+import { ApplyError } from './server-side-apply.ts';
 
 export interface Target {
   readonly server: string;
@@ -17,7 +18,7 @@ export function explainKubeError(error: unknown, target: Target): UserError {
       cause: error,
     });
   }
-  if (error instanceof ApiException) {
+  if (error instanceof ApiException || error instanceof ApplyError) {
     const message = serverMessage(error.body) ?? error.message;
     switch (error.code) {
       case 401:

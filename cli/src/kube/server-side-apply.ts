@@ -1,0 +1,121 @@
+// Server-side apply that sends the object exactly as written. client-node's typed serializer
+// rewrites built-in kinds through its models, and drops keys such as `x-kubernetes-int-or-string`
+// in a CRD's schema — which makes the API server reject the CRD — so apply goes over HTTPS here.
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export interface ApplyObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string | undefined };
+}
+
+export interface ApplyOptions {
+  readonly fieldManager: string;
+  readonly force?: boolean | undefined;
+  readonly dryRun?: boolean | undefined;
+}
+
+export class ApplyError extends Error {
+  readonly code: number;
+  readonly body: unknown;
+  constructor(code: number, body: unknown) {
+    const message =
+      typeof body === 'object' && body !== null && 'message' in body
+        ? String((body).message)
+        : `HTTP ${code}`;
+    super(message);
+    this.code = code;
+    this.body = body;
+  }
+}
+
+interface ResourceInfo {
+  readonly name: string;
+  readonly namespaced: boolean;
+}
+
+const discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+
+export async function serverSideApply(
+  kube: KubeConfig,
+  object: ApplyObject,
+  options: ApplyOptions,
+): Promise<Record<string, unknown>> {
+  const resource = await resourceFor(kube, object.apiVersion, object.kind);
+  const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+  const ns = resource.namespaced ? `/namespaces/${object.metadata.namespace ?? 'default'}` : '';
+  const query = new URLSearchParams({ fieldManager: options.fieldManager });
+  if (options.force) query.set('force', 'true');
+  if (options.dryRun) query.set('dryRun', 'All');
+  const { code, body } = await request(
+    kube,
+    'PATCH',
+    `${base}${ns}/${resource.name}/${object.metadata.name}?${query.toString()}`,
+    JSON.stringify(object),
+  );
+  if (code >= 300) throw new ApplyError(code, body);
+  return body as Record<string, unknown>;
+}
+
+function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promise<ResourceInfo> {
+  let resources = discovery.get(apiVersion);
+  if (!resources) {
+    const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    resources = request(kube, 'GET', path).then(({ code, body }) => {
+      if (code >= 300) throw new ApplyError(code, body);
+      const list =
+        (body as { resources?: { name: string; kind: string; namespaced: boolean }[] }).resources ?? [];
+      return new Map(
+        list
+          .filter((r) => !r.name.includes('/'))
+          .map((r) => [r.kind, { name: r.name, namespaced: r.namespaced }]),
+      );
+    });
+    discovery.set(apiVersion, resources);
+  }
+  return resources.then((map) => {
+    const info = map.get(kind);
+    if (!info)
+      throw new ApplyError(404, {
+        message: `the server doesn't have a resource type for kind ${kind} in ${apiVersion}`,
+      });
+    return info;
+  });
+}
+
+async function request(
+  kube: KubeConfig,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ code: number; body: unknown }> {
+  const cluster = kube.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const options: https.RequestOptions = {
+    method,
+    headers:
+      body === undefined
+        ? { accept: 'application/json' }
+        : { accept: 'application/json', 'content-type': 'application/apply-patch+yaml' },
+  };
+  await kube.applyToHTTPSOptions(options);
+  return new Promise((resolve, reject) => {
+    const req = https.request(new URL(path, cluster.server), options, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON: keep the text for the error message
+        }
+        resolve({ code: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
