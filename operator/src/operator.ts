@@ -45,7 +45,7 @@ import {
   WorkQueue,
   type RunningLoop,
 } from './kube/index.ts';
-import { ModuleCache, kubeReaderFromConfig, resolveModule } from './modules/index.ts';
+import { ModuleCache, resolveModule, type KubeReader } from './modules/index.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
 export interface OperatorOptions {
@@ -230,7 +230,12 @@ async function run(
   );
 
   const moduleCache = new ModuleCache();
-  const kubeReader = kubeReaderFromConfig(kc);
+  // Module sources read ConfigMaps and pull Secrets from the informer caches, not the API server:
+  // a reconcile per device report must not cost an API read each.
+  const kubeReader: KubeReader = {
+    getConfigMap: (namespace, name) => Promise.resolve(configMapInformer.get(namespace, name)),
+    getSecret: (namespace, name) => Promise.resolve(secretInformer.get(namespace, name)),
+  };
   const recorder = new EventRecorder(kc.makeApiClient(EventsV1Api), {
     reportingController: 'wasmfleet.io/operator',
     reportingInstance: `wasmfleet-operator-${process.pid}`,
