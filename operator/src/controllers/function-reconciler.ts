@@ -35,6 +35,8 @@ export function functionReconciler(ctx: FleetContext) {
       // Deleted without our finalizer (or we never saw it): make sure devices stop it.
       ctx.placement.apply({ removeFunctions: [request.key], now: ctx.now() });
       await publishDocuments(ctx, ctx.documents.remove(request.key));
+      ctx.revisions.forget(request.key);
+      ctx.lastStatus.delete(request.key);
       return undefined;
     }
     if (fn.metadata.deletionTimestamp) return finalize(ctx, request.key, fn);
