@@ -12,7 +12,7 @@ export const WireQos = Type.Union([Type.Literal(0), Type.Literal(1)], {
 export const WirePayloadFormat = Type.Union(
   [Type.Literal('raw'), Type.Literal('json'), Type.Literal('senml')],
   {
-    description: 'raw: any bytes; json: must parse as JSON; senml: RFC 8428 SenML JSON.',
+    description: 'raw: arbitrary bytes; json: must parse as JSON; senml: RFC 8428 SenML JSON.',
   },
 );
 

@@ -33,7 +33,7 @@ export default class DevUp extends WasmfleetCommand<typeof DevUp> {
     }),
     cameras: Flags.integer({ description: 'Simulated camera devices.', default: 1, min: 0, max: 20 }),
     'broker-port': Flags.integer({
-      description: 'Port of the embedded broker (0: any free port).',
+      description: 'Port of the embedded broker (0 picks a free port).',
       default: 1883,
       min: 0,
       max: 65535,
