@@ -1,5 +1,6 @@
 // The WebAssembly JS API types, taken from TypeScript's lib.dom.d.ts (which also carries the
 // whole DOM we do not want in a Node project). @types/node does not declare them.
+// `any` in the original is `unknown` here: callers narrow what they read from tables/exceptions.
 /* eslint-disable */
 type BufferSource = ArrayBufferView | ArrayBuffer;
 
@@ -31,7 +32,7 @@ declare namespace WebAssembly {
          *
          * [MDN Reference](https://developer.mozilla.org/docs/WebAssembly/Reference/JavaScript_interface/Exception/getArg)
          */
-        getArg(exceptionTag: Tag, index: number): any;
+        getArg(exceptionTag: Tag, index: number): unknown;
         /**
          * The **`is()`** prototype method of the Exception object can be used to test if the Exception matches a given tag.
          *
@@ -42,7 +43,7 @@ declare namespace WebAssembly {
 
     var Exception: {
         prototype: Exception;
-        new(exceptionTag: Tag, payload: any[], options?: ExceptionOptions): Exception;
+        new(exceptionTag: Tag, payload: unknown[], options?: ExceptionOptions): Exception;
     };
 
     /**
@@ -174,24 +175,24 @@ declare namespace WebAssembly {
          *
          * [MDN Reference](https://developer.mozilla.org/docs/WebAssembly/Reference/JavaScript_interface/Table/get)
          */
-        get(index: AddressValue): any;
+        get(index: AddressValue): unknown;
         /**
          * The **`grow()`** prototype method of the WebAssembly.Table object increases the size of the Table instance by a specified number of elements, filled with the provided value.
          *
          * [MDN Reference](https://developer.mozilla.org/docs/WebAssembly/Reference/JavaScript_interface/Table/grow)
          */
-        grow(delta: AddressValue, value?: any): AddressValue;
+        grow(delta: AddressValue, value?: unknown): AddressValue;
         /**
          * The **`set()`** prototype method of the WebAssembly.Table object mutates a reference stored at a given index to a different value.
          *
          * [MDN Reference](https://developer.mozilla.org/docs/WebAssembly/Reference/JavaScript_interface/Table/set)
          */
-        set(index: AddressValue, value?: any): void;
+        set(index: AddressValue, value?: unknown): void;
     }
 
     var Table: {
         prototype: Table;
-        new(descriptor: TableDescriptor, value?: any): Table;
+        new(descriptor: TableDescriptor, value?: unknown): Table;
     };
 
     /**
@@ -247,7 +248,7 @@ declare namespace WebAssembly {
 
     interface ValueTypeMap {
         anyfunc: Function;
-        externref: any;
+        externref: unknown;
         f32: number;
         f64: number;
         i32: number;
