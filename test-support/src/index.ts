@@ -23,3 +23,11 @@ export {
   type SimulatedDevice,
   type SimulatedDeviceOptions,
 } from './simulated-device.ts';
+export { type MosquittoTlsOptions } from './mosquitto.ts';
+export {
+  generateTestCertificates,
+  writeMosquittoPasswordFile,
+  type ClientCertificate,
+  type TestCertificates,
+  type TestCertificateOptions,
+} from './tls.ts';

@@ -10,6 +10,10 @@ export interface Mosquitto {
   /** `mqtt://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** `mqtts://127.0.0.1:<tlsPort>` when started with `tls`, else undefined. */
+  readonly tlsUrl: string | undefined;
+  /** The TLS listener's port when started with `tls`, else undefined. */
+  readonly tlsPort: number | undefined;
   /** Holds mosquitto.conf, the persistence database and mosquitto.log. */
   readonly dataDir: string;
   readonly pid: number | undefined;
@@ -32,12 +36,31 @@ export interface MosquittoOptions {
   readonly extraConfig?: readonly string[];
   /** Seconds between persistence autosaves (default 1, so SIGKILL tests lose little). */
   readonly autosaveIntervalSeconds?: number;
+  /**
+   * Adds a second listener on 127.0.0.1 that speaks TLS (see `tlsUrl`); the plain one stays.
+   * With `requireCertificate`, clients must present a certificate signed by `caFile` (mutual
+   * TLS), and its CN becomes their user name.
+   */
+  readonly tls?: MosquittoTlsOptions;
+  /** A Mosquitto password file (see writeMosquittoPasswordFile); anonymous clients are refused. */
+  readonly passwordFile?: string;
+}
+
+export interface MosquittoTlsOptions {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly requireCertificate?: boolean;
+  /** Default: a free port. */
+  readonly port?: number;
 }
 
 const MOSQUITTO_BIN = process.env.WASMFLEET_MOSQUITTO ?? '/usr/sbin/mosquitto';
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = options.port ?? (await freePort());
+  const tls = options.tls;
+  const tlsPort = tls ? (tls.port ?? (await freePort())) : undefined;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-mosquitto-'));
   const configFile = path.join(dataDir, 'mosquitto.conf');
   const logFile = path.join(dataDir, 'mosquitto.log');
@@ -47,7 +70,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       `listener ${port} 127.0.0.1`,
       // Started as root, mosquitto would drop to user 'mosquitto' and could not write dataDir.
       `user ${userInfo().username}`,
-      'allow_anonymous true',
+      `allow_anonymous ${options.passwordFile === undefined ? 'true' : 'false'}`,
+      ...(options.passwordFile === undefined ? [] : [`password_file ${options.passwordFile}`]),
       'persistence true',
       `persistence_location ${dataDir}/`,
       `autosave_interval ${options.autosaveIntervalSeconds ?? 1}`,
@@ -61,6 +85,16 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       'log_type notice',
       'log_timestamp_format %Y-%m-%dT%H:%M:%S',
       ...(options.extraConfig ?? []),
+      // Last, so listener-scoped lines above (from extraConfig) keep applying to what they did.
+      ...(tls && tlsPort !== undefined
+        ? [
+            `listener ${tlsPort} 127.0.0.1`,
+            `cafile ${tls.caFile}`,
+            `certfile ${tls.certFile}`,
+            `keyfile ${tls.keyFile}`,
+            ...(tls.requireCertificate ? ['require_certificate true', 'use_identity_as_username true'] : []),
+          ]
+        : []),
       '',
     ].join('\n'),
   );
@@ -78,7 +112,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
           if (started.child.exitCode !== null) {
             throw new Error(`mosquitto exited with code ${started.child.exitCode}`);
           }
-          return (await canConnect(port)) ? true : undefined;
+          if (!(await canConnect(port))) return undefined;
+          return tlsPort === undefined || (await canConnect(tlsPort)) ? true : undefined;
         },
         { timeoutMs: 10_000, intervalMs: 20 },
       );
@@ -104,6 +139,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    tlsUrl: tlsPort === undefined ? undefined : `mqtts://127.0.0.1:${tlsPort}`,
+    tlsPort,
     dataDir,
     get pid() {
       return proc?.pid;

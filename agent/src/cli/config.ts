@@ -1,6 +1,6 @@
 // The agent's settings from flags, environment and an optional JSON config file, in that order
-// of precedence. Pure apart from reading the config file; every bad value gets an error that
-// says which flag or variable to fix.
+// of precedence. Pure apart from reading the config file and checking that the credential files
+// it names can be read; every bad value gets an error that says which flag or variable to fix.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isNodeId } from '@wasmfleet/api';
@@ -78,6 +78,41 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
   }
   const pick = (flag: string | undefined, envName: string, key: string): string | undefined =>
     flag ?? env[envName] ?? file[key];
+  /**
+   * A setting naming a credential file, checked now: a missing CA or key file is a setup mistake
+   * to report at start (exit 2), not a crash on the first connection attempt.
+   */
+  const credentialFile = (
+    flag: string | undefined,
+    flagName: string,
+    envName: string,
+    key: string,
+    what: string,
+  ): string | undefined => {
+    const value = pick(flag, envName, key);
+    if (value === undefined) return undefined;
+    const source =
+      flag !== undefined
+        ? flagName
+        : env[envName] !== undefined
+          ? envName
+          : `"${key}" in the config file ${flags.config ?? ''}`;
+    try {
+      readFileSync(value);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : code === 'EISDIR'
+              ? 'it is a directory'
+              : (error as Error).message;
+      throw new ConfigError(`${source} ${value}: cannot read the ${what} file (${why})`);
+    }
+    return value;
+  };
   const brokerUrl = pick(flags.broker, 'WASMFLEET_BROKER', 'broker');
   const nodeId = pick(flags.node, 'WASMFLEET_NODE', 'node');
   if (!brokerUrl) throw new ConfigError('no broker: pass --broker mqtt://host:1883 or set WASMFLEET_BROKER');
@@ -109,16 +144,31 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
   const optional = (key: string, value: string | undefined): Record<string, string> =>
     value === undefined ? {} : { [key]: value };
   const sensors = pick(flags.sensors, 'WASMFLEET_SENSORS', 'sensors');
+  const passwordFile = credentialFile(
+    flags['password-file'],
+    '--password-file',
+    'WASMFLEET_MQTT_PASSWORD_FILE',
+    'passwordFile',
+    'MQTT password',
+  );
+  const caFile = credentialFile(flags.ca, '--ca', 'WASMFLEET_MQTT_CA', 'ca', 'CA certificate');
+  const certFile = credentialFile(flags.cert, '--cert', 'WASMFLEET_MQTT_CERT', 'cert', 'client certificate');
+  const keyFile = credentialFile(flags.key, '--key', 'WASMFLEET_MQTT_KEY', 'key', 'client key');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new ConfigError(
+      'mutual TLS needs both a client certificate and its key: pass --cert <file> and --key <file> ' +
+        '(or set WASMFLEET_MQTT_CERT and WASMFLEET_MQTT_KEY)',
+    );
   return {
     brokerUrl,
     nodeId,
     dataDir: pick(flags['data-dir'], 'WASMFLEET_DATA_DIR', 'dataDir') ?? '.wasmfleet/agent',
     ...optional('username', pick(flags.username, 'WASMFLEET_MQTT_USERNAME', 'username')),
-    ...optional('passwordFile', pick(flags['password-file'], 'WASMFLEET_MQTT_PASSWORD_FILE', 'passwordFile')),
+    ...optional('passwordFile', passwordFile),
     ...optional('password', env.WASMFLEET_MQTT_PASSWORD),
-    ...optional('caFile', pick(flags.ca, 'WASMFLEET_MQTT_CA', 'ca')),
-    ...optional('certFile', pick(flags.cert, 'WASMFLEET_MQTT_CERT', 'cert')),
-    ...optional('keyFile', pick(flags.key, 'WASMFLEET_MQTT_KEY', 'key')),
+    ...optional('caFile', caFile),
+    ...optional('certFile', certFile),
+    ...optional('keyFile', keyFile),
     ...(version === 4 || version === 5 ? { protocolVersion: version } : {}),
     ...(heartbeat !== undefined ? { heartbeatSeconds: heartbeat } : {}),
     ...(maxFunctions !== undefined ? { maxFunctions } : {}),

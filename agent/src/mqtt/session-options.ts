@@ -55,6 +55,10 @@ export function clientOptions(s: SessionSettings): IClientOptions {
     clean: false,
     keepalive: s.keepaliveSeconds ?? 30,
     reconnectPeriod: 1_000, // replaced after every disconnect by backoff with jitter (session.ts)
+    // A refused CONNACK (wrong password, not authorized) is retried too, with the same backoff:
+    // mqtt.js would otherwise stop for good, and a device must recover once its credentials are
+    // fixed on the broker without someone restarting it.
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
     resubscribe: true,
     ...(protocolVersion === 5
@@ -84,4 +88,73 @@ export function clientOptions(s: SessionSettings): IClientOptions {
 export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
   const cap = Math.min(30_000, 500 * 2 ** Math.min(attempt, 16));
   return Math.round(250 + random() * cap);
+}
+
+/** CONNACK reason codes for bad credentials: MQTT 5 (134, 135) and 3.1.1 (4, 5). */
+const CREDENTIALS_REFUSED = new Set([134, 135, 4, 5]);
+/** Node's codes for a broker certificate that the CA we were given (or the system's) cannot vouch for. */
+const UNTRUSTED_BROKER = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/**
+ * One log line for a failed connection attempt that names the broker and, where the cause is a
+ * setting, the setting to fix. Never includes a secret.
+ */
+export function describeConnectionError(error: Error, s: SessionSettings): string {
+  const code = (error as { code?: unknown }).code;
+  const broker = s.brokerUrl;
+  const retrying = 'retrying with backoff';
+  if (typeof code === 'number' && CREDENTIALS_REFUSED.has(code)) {
+    const user = s.username === undefined ? 'no user name set' : `user name ${JSON.stringify(s.username)}`;
+    const password =
+      s.passwordFile !== undefined
+        ? `the password in ${s.passwordFile} (--password-file / WASMFLEET_MQTT_PASSWORD_FILE)`
+        : s.password !== undefined
+          ? 'the password in WASMFLEET_MQTT_PASSWORD'
+          : 'a password: none set, pass --password-file <file>';
+    return (
+      `the broker ${broker} refused the user name or password (${error.message}; ${user}): check ` +
+      `--username (WASMFLEET_MQTT_USERNAME) and ${password}; ${retrying}`
+    );
+  }
+  if (typeof code === 'string') {
+    if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' && s.certFile === undefined)
+      return (
+        `the broker ${broker} requires a client certificate (mutual TLS): pass --cert <file> and ` +
+        `--key <file> (or set WASMFLEET_MQTT_CERT and WASMFLEET_MQTT_KEY); ${retrying}`
+      );
+    if (
+      /^ERR_SSL_(TLSV1|TLSV13|SSLV3)_ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_|HANDSHAKE_FAILURE)/.test(
+        code,
+      )
+    )
+      return (
+        `the broker ${broker} rejected this device's TLS handshake (${code})` +
+        (s.certFile === undefined
+          ? ': if it requires mutual TLS, pass --cert <file> and --key <file>'
+          : `: is the client certificate ${s.certFile} (--cert) signed by a CA the broker trusts, unexpired, and matched by --key?`) +
+        `; ${retrying}`
+      );
+    if (UNTRUSTED_BROKER.has(code))
+      return (
+        `cannot verify the TLS certificate of the broker ${broker} (${code}): ` +
+        (s.caFile === undefined
+          ? 'pass the CA certificate that signed it with --ca <file> (or WASMFLEET_MQTT_CA)'
+          : `it is not signed by the CA in ${s.caFile} (--ca)`) +
+        `; ${retrying}`
+      );
+    if (
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+      code === 'CERT_HAS_EXPIRED' ||
+      code === 'CERT_NOT_YET_VALID'
+    )
+      return `the TLS certificate of the broker ${broker} is not valid for it (${error.message}); ${retrying}`;
+  }
+  return `MQTT ${broker}: ${error.message.trim()}`;
 }

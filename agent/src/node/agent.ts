@@ -20,6 +20,7 @@ import { checkPayload } from '../io/payload-check.ts';
 import { OrderedAcks } from '../mqtt/ordered-acks.ts';
 import {
   clientOptions,
+  describeConnectionError,
   offlineStatus,
   reconnectDelayMs,
   type SessionSettings,
@@ -228,7 +229,7 @@ export class Agent {
         fallingBack = true;
         return;
       }
-      this.#log('warn', `MQTT: ${error.message}`);
+      this.#log('warn', describeConnectionError(error, this.#o));
     });
   }
 
