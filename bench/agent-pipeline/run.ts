@@ -1,13 +1,18 @@
-// Pipeline benchmark: sensor → Mosquitto → (agent + wasm | plain mqtt.js) → Mosquitto → sink.
+// Pipeline benchmark: sensor → Mosquitto → (agent + wasm | plain mqtt.js | Node-RED) → Mosquitto → sink.
+// The Node-RED peer (node-red.ts) runs mqtt in → function → mqtt out; every contender turns
+// Nagle off. Besides msg/s and loss, each throughput case reports the CPU time the process under
+// test spent per delivered message (from /proc), which the shared sensor/sink/broker do not cap.
 // Short and bounded (2-core machines are shared): at most 20,000 messages per case, and the whole
 // run gives up after 10 minutes. Prints one JSON object with ratios.
 //   node bench/agent-pipeline/run.ts [--messages 20000] [--only throughput|latency|memory]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import mqtt from 'mqtt';
 import wabtInit from 'wabt';
 import {
@@ -34,8 +39,11 @@ setTimeout(() => {
   process.exit(1);
 }, RUN_DEADLINE_MS).unref();
 const children = new Set<ChildProcess>();
+/** Data directories of the agents and Node-RED instances started here; removed on exit. */
+const scratch = new Set<string>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 const here = path.dirname(new URL(import.meta.url).pathname);
 const agentBin = path.join(here, '../../agent/bin/wasmfleet-agent.ts');
@@ -95,6 +103,7 @@ async function startAgent(
   functions = 1,
 ): Promise<{ child: ChildProcess; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-'));
+  scratch.add(dir);
   await control.publishAsync(desiredTopic(node), JSON.stringify(desired(node, qos, functions)), {
     qos: 1,
     retain: true,
@@ -118,6 +127,34 @@ async function startBaseline(node: string, qos: 0 | 1): Promise<{ child: ChildPr
   children.add(child);
   await once(child.stdout, 'data');
   return { child };
+}
+
+/** Node-RED embedded in a child (node-red.ts): mqtt in → function → mqtt out, ready after a probe. */
+async function startNodeRed(node: string, qos: 0 | 1): Promise<{ child: ChildProcess; dir: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-node-red-'));
+  scratch.add(dir);
+  const child = spawn(
+    process.execPath,
+    [path.join(here, 'node-red.ts'), dir, broker.url, `sensors/${node}/in`, `out/${node}/in`, String(qos)],
+    // stdin stays open: node-red.ts stops by itself when it closes (this process went away).
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  children.add(child);
+  const lines = createInterface({ input: child.stdout });
+  const ready = new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => {
+      if (line === 'ready') resolve();
+      else process.stderr.write(`node-red: ${line}\n`);
+    });
+    child.once('exit', (code) => reject(new Error(`node-red.ts exited with ${code} before it was ready`)));
+  });
+  try {
+    await ready;
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return { child, dir };
 }
 
 /** SIGTERM, and SIGKILL after 10 s: a process that ignores SIGTERM is reported, never waited on. */
@@ -207,6 +244,28 @@ async function latency(node: string): Promise<{ p50Us: number; p99Us: number; re
   return { p50Us: at(50), p99Us: at(99), received: samples.length };
 }
 
+/** CPU time (user + system, all threads) a process has used so far, in µs. */
+async function cpuUs(pid: number): Promise<number> {
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock
+  // ticks (USER_HZ, 100 on Linux), so the resolution is 10 ms: ±0.5 µs/msg over 20,000 messages.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** Throughput, plus the CPU the process under test spent per message it delivered. */
+async function measured(
+  child: ChildProcess,
+  node: string,
+  qos: 0 | 1,
+  size: number,
+): Promise<{ msgPerSec: number; lossPct: number; cpuUsPerMsg: number }> {
+  const before = await cpuUs(child.pid!);
+  const result = await throughput(node, qos, size);
+  const received = MESSAGES * (1 - result.lossPct / 100);
+  return { ...result, cpuUsPerMsg: +(((await cpuUs(child.pid!)) - before) / received).toFixed(1) };
+}
+
 async function rssKb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
@@ -218,17 +277,27 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
     const key = `qos${qos}-${size}B`;
     process.stderr.write(`${key}\n`);
     const a = await startAgent(`bench-a-${qos}-${size}`, qos);
-    const agent = await throughput(`bench-a-${qos}-${size}`, qos, size);
+    const agent = await measured(a.child, `bench-a-${qos}-${size}`, qos, size);
     const sigtermMs = await stop(a.child);
     await rm(a.dir, { recursive: true, force: true });
     const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
-    const baseline = await throughput(`bench-b-${qos}-${size}`, qos, size);
+    const baseline = await measured(b.child, `bench-b-${qos}-${size}`, qos, size);
     await stop(b.child);
+    const n = await startNodeRed(`bench-n-${qos}-${size}`, qos);
+    const nodeRed = await measured(n.child, `bench-n-${qos}-${size}`, qos, size);
+    const nodeRedSigtermMs = await stop(n.child);
+    await rm(n.dir, { recursive: true, force: true });
     results[key] = {
       agent,
       baseline,
-      ratio: +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
+      nodeRed,
+      ratioVsBaseline: +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
+      ratioVsNodeRed: +(agent.msgPerSec / nodeRed.msgPerSec).toFixed(2),
+      // CPU per message, the other side's over the agent's: > 1 means the agent is cheaper.
+      cpuRatioVsBaseline: +(baseline.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
+      cpuRatioVsNodeRed: +(nodeRed.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       agentSigtermMs: sigtermMs,
+      nodeRedSigtermMs,
     };
   }
 }

@@ -21,9 +21,7 @@ export class ApplyError extends Error {
   readonly body: unknown;
   constructor(code: number, body: unknown) {
     const message =
-      typeof body === 'object' && body !== null && 'message' in body
-        ? String((body).message)
-        : `HTTP ${code}`;
+      typeof body === 'object' && body !== null && 'message' in body ? String(body.message) : `HTTP ${code}`;
     super(message);
     this.code = code;
     this.body = body;
