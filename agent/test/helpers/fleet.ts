@@ -12,6 +12,7 @@ import {
   type FunctionStatusReport,
   type NodeStatus,
 } from '@wasmfleet/api';
+import { Agent } from '../../src/node/agent.ts';
 import { sha256Hex } from '../../src/store/module-store.ts';
 
 export async function connect(url: string, clientId?: string): Promise<MqttClient> {
@@ -120,4 +121,11 @@ export async function until(what: string, check: () => boolean, timeoutMs = 15_0
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A started in-process agent with a 1 s heartbeat and a silent log, as most tests want it. */
+export async function startAgent(brokerUrl: string, nodeId: string, dataDir: string): Promise<Agent> {
+  const agent = new Agent({ brokerUrl, nodeId, dataDir, heartbeatSeconds: 1, log: () => undefined });
+  await agent.start();
+  return agent;
 }

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { startMosquitto, type Mosquitto } from '@wasmfleet/test-support';
-import { Agent } from '../../src/node/agent.ts';
 import {
+  startAgent,
   collect,
   connect,
   fnSpec,
@@ -36,14 +36,7 @@ describe('agent pipeline with a real broker', () => {
 
   it('a core module processes every QoS 1 sensor message end to end and reports Running with counts', async () => {
     await using dir = await tempDir();
-    const agent = new Agent({
-      brokerUrl: broker.url,
-      nodeId: 'dev-1',
-      dataDir: dir.path,
-      heartbeatSeconds: 1,
-      log: () => undefined,
-    });
-    await agent.start();
+    const agent = await startAgent(broker.url, 'dev-1', dir.path);
     try {
       await publishDesired(
         operator,
@@ -81,14 +74,7 @@ describe('agent pipeline with a real broker', () => {
 
   it('malformed payloads are counted and reported, and good ones keep flowing', async () => {
     await using dir = await tempDir();
-    const agent = new Agent({
-      brokerUrl: broker.url,
-      nodeId: 'dev-2',
-      dataDir: dir.path,
-      heartbeatSeconds: 1,
-      log: () => undefined,
-    });
-    await agent.start();
+    const agent = await startAgent(broker.url, 'dev-2', dir.path);
     try {
       await publishDesired(
         operator,
@@ -145,14 +131,7 @@ describe('agent pipeline with a real broker', () => {
     const echoV2 = await fixture('healthy/features.wat');
     const { sha256Hex } = await import('../../src/store/module-store.ts');
     await publishModule(operator, tamperedSource, sha256Hex(echoV2));
-    const agent = new Agent({
-      brokerUrl: broker.url,
-      nodeId: 'dev-3',
-      dataDir: dir.path,
-      heartbeatSeconds: 1,
-      log: () => undefined,
-    });
-    await agent.start();
+    const agent = await startAgent(broker.url, 'dev-3', dir.path);
     try {
       await publishDesired(
         operator,

@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { startMosquitto, type Mosquitto } from '@wasmfleet/test-support';
-import { Agent } from '../../src/node/agent.ts';
 import {
+  startAgent,
   collect,
   connect,
   fnSpec,
@@ -72,14 +72,7 @@ describe('agent resilience with a real broker', () => {
 
   it('replacing a function with a new revision under a steady QoS 1 stream loses no message and repeats none', async () => {
     await using dir = await tempDir();
-    const agent = new Agent({
-      brokerUrl: broker.url,
-      nodeId: 'rev-1',
-      dataDir: dir.path,
-      heartbeatSeconds: 1,
-      log: () => undefined,
-    });
-    await agent.start();
+    const agent = await startAgent(broker.url, 'rev-1', dir.path);
     try {
       const v1 = fnSpec('f', echo, { revision: 'r1' });
       await publishDesired(operator, 'rev-1', [v1], 1);
@@ -139,27 +132,13 @@ describe('agent resilience with a real broker', () => {
 
   it('an agent restarted while the broker is down runs its functions from the cache, and messages flow once the broker is back', async () => {
     await using dir = await tempDir();
-    const first = new Agent({
-      brokerUrl: broker.url,
-      nodeId: 'offline-1',
-      dataDir: dir.path,
-      heartbeatSeconds: 1,
-      log: () => undefined,
-    });
-    await first.start();
+    const first = await startAgent(broker.url, 'offline-1', dir.path);
     await publishDesired(operator, 'offline-1', [fnSpec('f', echo)], 1);
     await waitForStatus(operator, 'offline-1', (s) => fnStatus(s, 'f')?.phase === 'Running');
     await first.stop();
 
     await broker.stop();
-    const second = new Agent({
-      brokerUrl: broker.url,
-      nodeId: 'offline-1',
-      dataDir: dir.path,
-      heartbeatSeconds: 1,
-      log: () => undefined,
-    });
-    await second.start();
+    const second = await startAgent(broker.url, 'offline-1', dir.path);
     try {
       // No broker: the function comes back from the on-disk desired state and module cache.
       assert.equal(second.status().functions?.[0]?.phase, 'Running');
