@@ -17,7 +17,11 @@ const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
 
 const requested = process.argv.slice(2);
-const patterns = requested.length > 0 ? requested : WORKSPACES.map((w) => `${w}/test/**/*.test.ts`);
+// test/ holds the cross-cutting reliability suites (faults, fuzz, soak; see docs/reliability.md).
+const patterns =
+  requested.length > 0
+    ? requested
+    : [...WORKSPACES.map((w) => `${w}/test/**/*.test.ts`), 'test/**/*.test.ts'];
 const files: string[] = [];
 for (const pattern of patterns) {
   for await (const file of glob(pattern, { exclude: (f) => f.includes('node_modules') })) files.push(file);
