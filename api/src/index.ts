@@ -1,3 +1,4 @@
 // @wasmfleet/api — the single source of truth for resource shapes and the MQTT wire contract.
 export * from './resources/index.ts';
 export * from './wire/index.ts';
+export * from './signing/index.ts';

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isNodeId } from '@wasmfleet/api';
 import type { AgentOptions } from '../node/agent.ts';
+import { loadTrustedKeys } from '../signing/trusted-keys.ts';
 
 export const HELP = `wasmfleet-agent — runs WasmFleet functions on this device
 
@@ -25,6 +26,13 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
   --heartbeat <seconds>   status heartbeat interval (default 30)             env WASMFLEET_HEARTBEAT
   --sensors <a,b,...>     sensors this device has (others are learned)       env WASMFLEET_SENSORS
   --max-functions <n>     functions this device runs at most (default 64)    env WASMFLEET_MAX_FUNCTIONS
+  --trusted-keys <paths>  comma-separated public-key files or directories  env WASMFLEET_TRUSTED_KEYS
+                          of <key-id>.pub (PEM: Ed25519, ECDSA P-256, RSA);
+                          modules must be signed by one of them
+  --unsigned-modules <allow|refuse>                                          env WASMFLEET_UNSIGNED_MODULES
+                          run modules no trusted key vouches for? (default:
+                          refuse when --trusted-keys is set, allow otherwise;
+                          a signature that fails to verify is always refused)
   -h, --help              this help
 `;
 
@@ -56,6 +64,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         heartbeat: { type: 'string' },
         sensors: { type: 'string' },
         'max-functions': { type: 'string' },
+        'trusted-keys': { type: 'string' },
+        'unsigned-modules': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -159,9 +169,35 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
       'mutual TLS needs both a client certificate and its key: pass --cert <file> and --key <file> ' +
         '(or set WASMFLEET_MQTT_CERT and WASMFLEET_MQTT_KEY)',
     );
+  const trustedKeyPaths = pick(flags['trusted-keys'], 'WASMFLEET_TRUSTED_KEYS', 'trustedKeys');
+  let trustedKeys: AgentOptions['trustedKeys'] = [];
+  if (trustedKeyPaths !== undefined) {
+    const paths = trustedKeyPaths
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    try {
+      trustedKeys = loadTrustedKeys(paths);
+    } catch (error) {
+      throw new ConfigError(`--trusted-keys ${trustedKeyPaths}: ${(error as Error).message}`);
+    }
+    if (trustedKeys.length === 0)
+      throw new ConfigError(
+        `--trusted-keys ${trustedKeyPaths}: no <key-id>.pub file found; a device that names no key cannot verify any signature`,
+      );
+  }
+  const unsigned = pick(flags['unsigned-modules'], 'WASMFLEET_UNSIGNED_MODULES', 'unsignedModules');
+  if (unsigned !== undefined && unsigned !== 'allow' && unsigned !== 'refuse')
+    throw new ConfigError(`--unsigned-modules ${unsigned}: expected allow or refuse`);
+  if (unsigned === 'refuse' && trustedKeys.length === 0)
+    throw new ConfigError(
+      '--unsigned-modules refuse needs --trusted-keys: with no trusted key every module would be refused',
+    );
   return {
     brokerUrl,
     nodeId,
+    ...(trustedKeys.length > 0 ? { trustedKeys } : {}),
+    ...(unsigned !== undefined ? { allowUnsigned: unsigned === 'allow' } : {}),
     dataDir: pick(flags['data-dir'], 'WASMFLEET_DATA_DIR', 'dataDir') ?? '.wasmfleet/agent',
     ...optional('username', pick(flags.username, 'WASMFLEET_MQTT_USERNAME', 'username')),
     ...optional('passwordFile', passwordFile),

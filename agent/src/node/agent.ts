@@ -15,6 +15,7 @@ import {
   type DesiredState,
   type LogLine,
   type NodeStatus,
+  type TrustedKey,
 } from '@wasmfleet/api';
 import { checkPayload } from '../io/payload-check.ts';
 import { OrderedAcks } from '../mqtt/ordered-acks.ts';
@@ -45,6 +46,10 @@ export interface AgentOptions extends SessionSettings {
   readonly sensors?: readonly string[];
   readonly maxFunctions?: number;
   readonly maxStoreBytes?: number;
+  /** Public keys whose module signatures this device accepts (ADR 0011). */
+  readonly trustedKeys?: readonly TrustedKey[];
+  /** Run modules no trusted key vouches for; default: only when no key is trusted. */
+  readonly allowUnsigned?: boolean;
   /**
    * Unacknowledged QoS 1 inputs the broker may send before it waits for our PUBACKs (MQTT 5
    * Receive Maximum), and inputs waiting for a running function before the agent stops reading.
@@ -439,6 +444,10 @@ export class Agent {
       ],
       referenced: () => new Set((this.#desired?.functions ?? []).map((f) => f.module.sha256)),
       load: this.#o.load ?? loadFunction,
+      signatures: {
+        trusted: this.#o.trustedKeys ?? [],
+        allowUnsigned: this.#o.allowUnsigned ?? (this.#o.trustedKeys ?? []).length === 0,
+      },
       log: (fn, level, text) => this.#functionLog(fn, level, text),
       changed: () => this.#statusChanged(),
     };

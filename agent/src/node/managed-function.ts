@@ -5,7 +5,15 @@
 // coalesced into the next one. Every batch settles: the runtime's own per-call deadline is backed
 // by a watchdog here, and stop() waits a bounded time.
 import path from 'node:path';
-import { expandNode, functionKey, type DesiredFunction, type FunctionStatusReport } from '@wasmfleet/api';
+import {
+  expandNode,
+  functionKey,
+  SIGNATURE_REASONS,
+  verifyModuleSignatures,
+  type DesiredFunction,
+  type FunctionStatusReport,
+  type SignaturePolicy,
+} from '@wasmfleet/api';
 import {
   initialState,
   transition,
@@ -35,6 +43,8 @@ const FATAL = new Set([
   'OutOfMemory',
   'DigestMismatch',
   'StoreFull',
+  // A signature verdict is about these bytes and these signatures: a new revision must change them.
+  ...SIGNATURE_REASONS,
 ]);
 /** Consecutive failed calls of these kinds count as a crash. Guest errors do not: they are answers. */
 const CRASHING = new Set(['Trap', 'Timeout', 'OutOfMemory']);
@@ -84,6 +94,8 @@ export interface FunctionContext {
   readonly sources: readonly ModuleSource[];
   readonly referenced: () => ReadonlySet<string>;
   readonly load: LoadFunction;
+  /** The device's own trust: checked after the digest, before anything is compiled. */
+  readonly signatures: SignaturePolicy;
   readonly log: (fn: ManagedFunction, level: LogLevel, text: string) => void;
   /** Something visible changed: phase, reason. */
   readonly changed: () => void;
@@ -181,6 +193,20 @@ export class ManagedFunction {
       return;
     }
     if (this.#isStopped()) return;
+    // The store has checked the bytes against spec.module.sha256; the signature check binds that
+    // digest to a key this device trusts. Nothing reaches the compiler before both pass.
+    const verdict = verifyModuleSignatures(
+      this.spec.module.sha256,
+      this.spec.module.signatures,
+      this.#ctx.signatures,
+    );
+    if (!verdict.ok) {
+      this.#ctx.log(this, 'error', `refused: ${verdict.reason}: ${verdict.message}`);
+      this.#fail(verdict.reason, verdict.message);
+      return;
+    }
+    if (verdict.keyId !== undefined)
+      this.#ctx.log(this, 'info', `module signature verified (${verdict.kind}, key ${verdict.keyId})`);
     this.#to({ type: 'fetched' });
     try {
       const state = await FileState.open(

@@ -14,6 +14,7 @@ import {
   Timestamp,
 } from './common.ts';
 import { API_VERSION, LIMITS, WASM_FUNCTION_KIND } from './constants.ts';
+import { KEY_ID_PATTERN } from '../wire/topics.ts';
 
 const strict = { additionalProperties: false } as const;
 const has = (o: object, key: string): boolean => Object.hasOwn(o, key);
@@ -21,6 +22,78 @@ const has = (o: object, key: string): boolean => Object.hasOwn(o, key);
 // ---------------------------------------------------------------- module
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
+const KEY_ID_RE = new RegExp(KEY_ID_PATTERN);
+const ED25519_SIGNATURE_RE = /^[A-Za-z0-9+/]{86}==$/;
+
+const KeyId = (what: string) =>
+  Type.String({
+    maxLength: 63,
+    description: 'Name of a signing key: a device trusts it when it holds <keyId>.pub.',
+    ...validations(
+      cel<string>(
+        `self.matches('${KEY_ID_PATTERN}')`,
+        `${what} must be a key name: lower-case letters, digits, '-', '.' and '_', starting and ending with a letter or digit (e.g. release-2026)`,
+        (s) => KEY_ID_RE.test(s),
+      ),
+    ),
+  });
+
+/** A detached WasmFleet signature, as `wasmfleet sign` prints it (ADR 0011). */
+export const ModuleSignatureSpec = Type.Object(
+  {
+    keyId: KeyId('module.signatures[].keyId'),
+    ed25519: Type.String({
+      maxLength: 88,
+      description: "Base64 Ed25519 signature of the module's signing statement (`wasmfleet sign`).",
+      ...validations(
+        cel<string>(
+          "self.matches('^[A-Za-z0-9+/]{86}==$')",
+          'module.signatures[].ed25519 must be the 88-character base64 signature `wasmfleet sign` prints',
+          (s) => ED25519_SIGNATURE_RE.test(s),
+        ),
+      ),
+    }),
+  },
+  {
+    ...strict,
+    description: 'A signature of the module by one key; devices verify it with their own copy of the key.',
+  },
+);
+export type ModuleSignatureSpec = Static<typeof ModuleSignatureSpec>;
+
+export const SIGNATURE_MODES = ['Required', 'None'] as const;
+
+export const ModuleVerification = Type.Object(
+  {
+    mode: Type.Optional(
+      StringEnum(SIGNATURE_MODES, {
+        description:
+          "Required: deliver the module only with a signature (by one of keys, when listed). None: do not ask for one. Default: the operator's --module-signatures policy. Devices apply their own policy either way.",
+      }),
+    ),
+    keys: Type.Optional(
+      Type.Array(KeyId('module.verify.keys[]'), {
+        minItems: 1,
+        maxItems: 8,
+        'x-kubernetes-list-type': 'set',
+        description: 'Key names one of which must have signed the module (module.signatures keyId).',
+      }),
+    ),
+  },
+  {
+    ...strict,
+    description: 'Signature policy of this function, on top of what each device requires.',
+    ...validations(
+      cel<Record<string, unknown>>(
+        "!has(self.keys) || !has(self.mode) || self.mode != 'None'",
+        'module.verify.keys names required keys but mode is None: remove keys or set mode: Required',
+        (s) => !has(s, 'keys') || s.mode !== 'None',
+        { fieldPath: '.keys', reason: 'FieldValueForbidden' },
+      ),
+    ),
+  },
+);
+export type ModuleVerification = Static<typeof ModuleVerification>;
 
 export const ModuleSource = Type.Object(
   {
@@ -81,6 +154,16 @@ export const ModuleSource = Type.Object(
       }),
     ),
     pullSecretRef: Type.Optional(LocalObjectReference),
+    signatures: Type.Optional(
+      Type.Array(ModuleSignatureSpec, {
+        maxItems: 4,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['keyId'],
+        description:
+          'Detached signatures of the module (`wasmfleet sign`), at most one per key. OCI modules may instead carry a cosign signature in the registry.',
+      }),
+    ),
+    verify: Type.Optional(ModuleVerification),
   },
   {
     ...strict,

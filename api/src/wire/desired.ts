@@ -2,7 +2,7 @@
 // operator, read by the agent. It lists EVERYTHING the node should run; the agent converges on
 // the latest one it saw (level-triggered), so a lost or repeated message is harmless.
 import Type, { type Static } from 'typebox';
-import { NODE_ID_PATTERN, SHA256_PATTERN } from './topics.ts';
+import { KEY_ID_PATTERN, NODE_ID_PATTERN, SHA256_PATTERN } from './topics.ts';
 
 const strict = { additionalProperties: false } as const;
 
@@ -15,6 +15,59 @@ export const WirePayloadFormat = Type.Union(
     description: 'raw: arbitrary bytes; json: must parse as JSON; senml: RFC 8428 SenML JSON.',
   },
 );
+
+const BASE64 = '^[A-Za-z0-9+/]*={0,2}$';
+
+/**
+ * A detached WasmFleet signature (`wasmfleet sign`): Ed25519 over the statement
+ * `signingStatement(sha256)` (api/src/signing/statement.ts, ADR 0011). `keyId` names the public
+ * key the device should check it with; the device's own trust list decides whether that key counts.
+ */
+export const WasmfleetSignature = Type.Object(
+  {
+    keyId: Type.String({ pattern: KEY_ID_PATTERN, description: 'Name of the signing key.' }),
+    ed25519: Type.String({
+      pattern: '^[A-Za-z0-9+/]{86}==$',
+      description: 'Base64 of the 64-byte Ed25519 signature.',
+    }),
+  },
+  strict,
+);
+export type WasmfleetSignature = Static<typeof WasmfleetSignature>;
+
+/**
+ * A cosign signature of the OCI artifact the module came from, passed on unchanged by the
+ * operator: the device checks signature → payload → manifest → wasm layer itself (ADR 0011).
+ */
+export const CosignSignature = Type.Object(
+  {
+    cosign: Type.Object(
+      {
+        payload: Type.String({
+          pattern: BASE64,
+          maxLength: 16_384,
+          description: 'Base64 of the simple-signing payload (the signature layer blob).',
+        }),
+        signature: Type.String({
+          pattern: BASE64,
+          maxLength: 1024,
+          description: 'Base64 signature over the payload (annotation dev.cosignproject.cosign/signature).',
+        }),
+        manifest: Type.String({
+          pattern: BASE64,
+          maxLength: 65_536,
+          description: "Base64 of the artifact's manifest bytes, exactly as the registry served them.",
+        }),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+export type CosignSignature = Static<typeof CosignSignature>;
+
+export const ModuleSignature = Type.Union([WasmfleetSignature, CosignSignature]);
+export type ModuleSignature = Static<typeof ModuleSignature>;
 
 export const ModuleRef = Type.Object(
   {
@@ -31,6 +84,14 @@ export const ModuleRef = Type.Object(
         pattern: '^https?://',
         maxLength: 2048,
         description: 'Direct download; otherwise wasmfleet/v1/modules/<sha256>.',
+      }),
+    ),
+    signatures: Type.Optional(
+      Type.Array(ModuleSignature, {
+        minItems: 1,
+        maxItems: 8,
+        description:
+          'Signature material for sha256 (optional; new in v1.1). A device checks it against its own trusted keys.',
       }),
     ),
   },

@@ -8,6 +8,8 @@ export const WIRE_PREFIX = 'wasmfleet/v1';
 export const NODE_ID_PATTERN = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';
 const nodeId = new RegExp(NODE_ID_PATTERN);
 export const SHA256_PATTERN = '^[a-f0-9]{64}$';
+/** A signing key's name: a trusted-key file is `<keyId>.pub` on the device. */
+export const KEY_ID_PATTERN = '^[a-z0-9]([-a-z0-9._]{0,61}[a-z0-9])?$';
 const sha256 = new RegExp(SHA256_PATTERN);
 
 export function isNodeId(value: string): boolean {
