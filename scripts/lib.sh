@@ -59,6 +59,7 @@ ensure_npm_deps() {
 ensure_control_plane() {
   node "$WASMFLEET_ROOT/test-support/bin/control-plane-binaries.ts" --print-dir >/dev/null
   ensure_helm
+  ensure_cosign
 }
 
 # ensure_helm builds the real `helm` the chart tests use from the Go module proxy
@@ -70,6 +71,21 @@ ensure_helm() {
     try {
       const h = await ensureHelmBinary({ progress: (line) => console.error(`  ${line}`) });
       console.log(h.helm);
+    } catch (error) {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }') >/dev/null
+}
+
+# ensure_cosign builds the real `cosign` the module-signing tests sign OCI artifacts with, from
+# the Go module proxy (test-support/cosign/go.mod), cached like helm; WASMFLEET_COSIGN points at
+# one you already have. Called by ensure_control_plane so CI builds it in the same timed phase.
+ensure_cosign() {
+  (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
+    import { ensureCosignBinary } from "./test-support/src/control-plane/binaries.ts";
+    try {
+      const c = await ensureCosignBinary({ progress: (line) => console.error(`  ${line}`) });
+      console.log(c.cosign);
     } catch (error) {
       console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;

@@ -23,6 +23,8 @@ import RolloutRestart from './commands/rollout/restart.ts';
 import RolloutResume from './commands/rollout/resume.ts';
 import RolloutStatus from './commands/rollout/status.ts';
 import RolloutUndo from './commands/rollout/undo.ts';
+import Sign from './commands/sign/index.ts';
+import SignKeygen from './commands/sign/keygen.ts';
 import SimSensors from './commands/sim/sensors.ts';
 
 export const COMMANDS = {
@@ -42,6 +44,8 @@ export const COMMANDS = {
   'nodes:uncordon': NodesUncordon,
   'nodes:label': NodesLabel,
   push: Push,
+  sign: Sign,
+  'sign:keygen': SignKeygen,
   'rollout:status': RolloutStatus,
   'rollout:pause': RolloutPause,
   'rollout:resume': RolloutResume,

@@ -68,6 +68,7 @@ const operator = startOperator({
   settings: { autoRegister: options.autoRegister },
   workers: options.workers,
   plainHttpRegistries: options.plainHttpRegistries,
+  moduleSignatures: options.moduleSignatures,
   log,
 });
 

@@ -19,6 +19,7 @@ export interface OperatorCliOptions {
   readonly autoRegister: boolean;
   readonly workers: number;
   readonly plainHttpRegistries: string[];
+  readonly moduleSignatures: 'Required' | 'Optional';
 }
 
 export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes and delivers them over MQTT
@@ -41,6 +42,10 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
   --no-auto-register             only serve pre-created EdgeNodes; report unknown devices
   --workers N                    concurrent reconciles per controller (default 4)
   --plain-http-registry HOST     OCI registry reached over plain HTTP (repeatable)
+  --module-signatures POLICY     Required: deliver only modules with a signature (module.signatures
+                                 or a cosign signature in the registry); Optional (default).
+                                 module.verify.mode overrides it per function. Devices check
+                                 signatures with their own --trusted-keys either way.   [$WASMFLEET_MODULE_SIGNATURES]
   -h, --help                     show this help
 `;
 
@@ -71,6 +76,7 @@ export function parseOperatorArgs(
         'no-auto-register': { type: 'boolean', default: false },
         workers: { type: 'string' },
         'plain-http-registry': { type: 'string', multiple: true },
+        'module-signatures': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -105,6 +111,10 @@ export function parseOperatorArgs(
       'leader election needs retry period < renew deadline < lease duration, e.g. 2s < 10s < 15s',
     );
   }
+  const moduleSignatures = v['module-signatures'] ?? env.WASMFLEET_MODULE_SIGNATURES ?? 'Optional';
+  if (moduleSignatures !== 'Required' && moduleSignatures !== 'Optional') {
+    throw new UsageError(`--module-signatures ${moduleSignatures} must be Required or Optional`);
+  }
   const opsAddress = parseHostPort(
     v['ops-bind-address'] ?? env.WASMFLEET_OPS_BIND_ADDRESS ?? '127.0.0.1:8080',
   );
@@ -125,6 +135,7 @@ export function parseOperatorArgs(
     autoRegister: !v['no-auto-register'],
     workers,
     plainHttpRegistries: v['plain-http-registry'] ?? [],
+    moduleSignatures,
   };
 }
 

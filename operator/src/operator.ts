@@ -45,7 +45,7 @@ import {
   WorkQueue,
   type RunningLoop,
 } from './kube/index.ts';
-import { ModuleCache, resolveModule, type KubeReader } from './modules/index.ts';
+import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
 export interface OperatorOptions {
@@ -74,6 +74,8 @@ export interface OperatorOptions {
   readonly scope?: { readonly namespace?: string; readonly fleet?: string };
   /** Registries reachable over plain HTTP (tests, local dev). */
   readonly plainHttpRegistries?: readonly string[];
+  /** Cluster-wide signature policy; `module.verify.mode` overrides it per function (ADR 0011). */
+  readonly moduleSignatures?: ClusterSignaturePolicy;
 }
 
 export interface RunningOperator {
@@ -270,6 +272,7 @@ async function run(
         kube: kubeReader,
         cache: moduleCache,
         plainHttpRegistries: options.plainHttpRegistries,
+        signaturePolicy: options.moduleSignatures,
       }),
     recordEvent: (event) => recorder.record(event),
     now: () => Date.now(),

@@ -11,7 +11,9 @@ export { sharedControlPlane, publishControlPlane, SHARED_ENV } from './control-p
 export {
   ensureControlPlaneBinaries,
   ensureHelmBinary,
+  ensureCosignBinary,
   type ControlPlaneBinaries,
+  type CosignBinary,
   type HelmBinary,
 } from './control-plane/binaries.ts';
 export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';

@@ -72,6 +72,15 @@ export function checkCosignChain(material: CosignSignature['cosign'], sha256: st
       ok: false,
       problem: `the signature covers manifest ${signedDigest}, but the manifest delivered with the module is ${manifestDigest}`,
     };
+  return checkManifestLayer(manifestBytes, manifestDigest, sha256);
+}
+
+/** The last link of every OCI chain: the signed manifest holds the module as a layer. */
+export function checkManifestLayer(
+  manifestBytes: Uint8Array,
+  manifestDigest: string,
+  sha256: string,
+): ChainResult {
   const layers = record(parseJson(manifestBytes))?.layers;
   const want = `sha256:${sha256}`;
   if (!Array.isArray(layers) || !layers.some((l) => record(l)?.digest === want))

@@ -2,7 +2,7 @@
 //
 //   "wasmfleet-module-signature/v1\n" + "sha256:" + <64 lower-case hex> + "\n"
 //
-// ASCII, 101 bytes. The first line separates the domain (a signature made for anything else —
+// ASCII, 102 bytes. The first line separates the domain (a signature made for anything else —
 // a TLS handshake, a git commit, a cosign payload — never reads as a module signature) and carries
 // the version; the second names the module by the digest every device already checks. Signing
 // the digest rather than the module keeps signing and verification cheap and offline.

@@ -4,6 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ModuleSignature } from '../wire/desired.ts';
 import { checkCosignChain, verifyCosignBlob } from './cosign.ts';
+import { bundleSigner, checkBundleChain } from './sigstore-bundle.ts';
 import { verifyModuleDigest } from './statement.ts';
 
 export interface TrustedKey {
@@ -70,6 +71,17 @@ export function verifyModuleSignatures(
           ? `signature by key ${trusted.id} (${trusted.fingerprint}) does not verify for sha256:${sha256}`
           : `trusted key ${trusted.id} is a ${trusted.key.asymmetricKeyType ?? 'unknown'} key; WasmFleet signatures need an Ed25519 key`,
       );
+      continue;
+    }
+    if ('sigstoreBundle' in sig) {
+      const signer = bundleSigner(sig.sigstoreBundle, policy.trusted);
+      if (!signer) {
+        untrusted.push('a cosign (Sigstore bundle) signature no trusted key verifies');
+        continue;
+      }
+      const chain = checkBundleChain(sig.sigstoreBundle, sha256);
+      if (chain.ok) return { ok: true, keyId: signer.id, kind: 'cosign' };
+      invalid.push(`cosign signature by key ${signer.id} (${signer.fingerprint}): ${chain.problem}`);
       continue;
     }
     const payload = Buffer.from(sig.cosign.payload, 'base64');

@@ -66,7 +66,33 @@ export const CosignSignature = Type.Object(
 );
 export type CosignSignature = Static<typeof CosignSignature>;
 
-export const ModuleSignature = Type.Union([WasmfleetSignature, CosignSignature]);
+/**
+ * A Sigstore bundle (v0.3, DSSE envelope) as cosign 3 attaches it to an OCI artifact by default,
+ * passed on unchanged with the artifact's manifest; the device checks the chain itself.
+ */
+export const SigstoreBundleSignature = Type.Object(
+  {
+    sigstoreBundle: Type.Object(
+      {
+        bundle: Type.String({
+          pattern: BASE64,
+          maxLength: 65_536,
+          description: 'Base64 of the bundle JSON (application/vnd.dev.sigstore.bundle.v0.3+json).',
+        }),
+        manifest: Type.String({
+          pattern: BASE64,
+          maxLength: 65_536,
+          description: "Base64 of the artifact's manifest bytes, exactly as the registry served them.",
+        }),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+export type SigstoreBundleSignature = Static<typeof SigstoreBundleSignature>;
+
+export const ModuleSignature = Type.Union([WasmfleetSignature, CosignSignature, SigstoreBundleSignature]);
 export type ModuleSignature = Static<typeof ModuleSignature>;
 
 export const ModuleRef = Type.Object(

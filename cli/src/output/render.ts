@@ -71,7 +71,7 @@ function cell(object: Record<string, unknown>, column: Column, now?: number): st
 }
 
 /** kubectl-style: no borders, three spaces between columns, bold header on a terminal. */
-function borderless(head: string[]): Table.Table {
+export function borderless(head: string[]): Table.Table {
   const none = {
     top: '',
     'top-mid': '',

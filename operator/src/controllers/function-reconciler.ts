@@ -111,7 +111,7 @@ async function reconcileLive(
     namespace: namespace ?? 'default',
     name: fn.metadata.name ?? '',
     spec: fn.spec,
-    module: { sha256: module.sha256, size: module.size },
+    module: { sha256: module.sha256, size: module.size, signatures: resolved.signatures },
     config: config.config,
     ...(restartedAt ? { salt: restartedAt } : {}),
   });

@@ -162,7 +162,11 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
               type: 'Ready',
               status: 'False',
               reason: phase === 'Degraded' ? 'InstancesFailed' : 'NotAllDevicesReady',
-              message: agg ? `${agg.readyNodes}/${agg.desiredNodes} devices ready` : 'waiting for devices',
+              // The failure reasons go into the message, so the phase-change Event says why
+              // (a refused signature reads "SignatureInvalid on 1 device").
+              message: agg
+                ? `${agg.readyNodes}/${agg.desiredNodes} devices ready${phase === 'Degraded' && agg.failureSummary ? `; ${agg.failureSummary}` : ''}`
+                : 'waiting for devices',
             };
   set(readyCondition);
 

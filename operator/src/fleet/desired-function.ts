@@ -1,6 +1,12 @@
 // WasmFunction spec + what the operator resolved (module digest, config values) → the wire
 // document a device receives. Pure; defaults here match the CRD's defaults.
-import { parseDuration, parseQuantity, type DesiredFunction, type WasmFunctionSpec } from '@wasmfleet/api';
+import {
+  parseDuration,
+  parseQuantity,
+  type DesiredFunction,
+  type ModuleSignature,
+  type WasmFunctionSpec,
+} from '@wasmfleet/api';
 import { revisionOf, type RevisionContent } from './revision.ts';
 
 export const DEFAULT_MEMORY = '16Mi';
@@ -10,7 +16,13 @@ export interface ResolvedInputs {
   readonly namespace: string;
   readonly name: string;
   readonly spec: WasmFunctionSpec;
-  readonly module: { readonly sha256: string; readonly size: number; readonly url?: string };
+  readonly module: {
+    readonly sha256: string;
+    readonly size: number;
+    readonly url?: string;
+    /** Passed on unchanged; devices verify them with their own keys. */
+    readonly signatures?: readonly ModuleSignature[];
+  };
   /** spec.config merged over configMapRef and secretRef values. */
   readonly config: Readonly<Record<string, string>>;
   /** Changes the revision without changing what devices run (`wasmfleet rollout restart`). */
@@ -34,6 +46,9 @@ export function desiredFunction(input: ResolvedInputs): DesiredFunction {
       sha256: input.module.sha256,
       size: input.module.size,
       ...(input.module.url ? { url: input.module.url } : {}),
+      // Absent, not empty, when unsigned: documents (and revisions) of unsigned functions stay
+      // exactly what agents without signature support accept.
+      ...(input.module.signatures?.length ? { signatures: [...input.module.signatures] } : {}),
     },
     inputs: spec.inputs.map((i) => ({ topic: i.topic, qos: i.qos ?? 1, format: i.format ?? 'raw' })),
     outputs: (spec.outputs ?? []).map((o) => ({

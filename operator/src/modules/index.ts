@@ -1,5 +1,6 @@
 // Module resolution: WasmFunction `spec.module` → verified wasm bytes (see resolve.ts).
 export { resolveModule, type ResolveContext } from './resolve.ts';
+export { type ClusterSignaturePolicy } from './signature-policy.ts';
 export { ModuleCache, DEFAULT_CACHE_BYTES } from './cache.ts';
 export {
   kubeReaderFromConfig,

@@ -4,7 +4,11 @@ import type { ModuleCache } from './cache.ts';
 import { readConfigMapModule } from './configmap-source.ts';
 import type { KubeReader } from './kube.ts';
 import { pullOciModule } from './oci/pull.ts';
-import { parseOciReference } from './oci/reference.ts';
+import type { ModuleSignature } from '@wasmfleet/api';
+import { RegistryClient, usesPlainHttp } from './oci/client.ts';
+import { formatReference, parseOciReference } from './oci/reference.ts';
+import { fetchCosignSignatures, fetchSigstoreBundles } from './oci/signatures.ts';
+import { assertSignaturePolicy, type ClusterSignaturePolicy } from './signature-policy.ts';
 import { readPullSecret } from './pull-secret.ts';
 import {
   DEFAULT_MAX_MODULE_BYTES,
@@ -26,11 +30,26 @@ export interface ResolveContext {
   readonly timeoutMs?: number | undefined;
   /** Registries to reach over plain HTTP besides loopback ones. */
   readonly plainHttpRegistries?: readonly string[] | undefined;
+  /** Cluster-wide signature policy (`--module-signatures`); default Optional. */
+  readonly signaturePolicy?: ClusterSignaturePolicy | undefined;
 }
 
 export async function resolveModule(source: ModuleSourceSpec, ctx: ResolveContext): Promise<ResolveResult> {
   try {
-    return await resolveOrThrow(source, ctx);
+    const resolved = await resolveOrThrow(source, ctx);
+    if (!resolved.ok) return resolved;
+    const signatures: ModuleSignature[] = (source.signatures ?? []).map((s) => ({
+      keyId: s.keyId,
+      ed25519: s.ed25519,
+    }));
+    if (
+      resolved.module.ociManifest !== undefined &&
+      source.oci !== undefined &&
+      source.verify?.mode !== 'None'
+    )
+      signatures.push(...(await ociSignatures(source.oci, resolved.module.ociManifest, source, ctx)));
+    assertSignaturePolicy(source, signatures, ctx.signaturePolicy ?? 'Optional');
+    return { ...resolved, signatures };
   } catch (error) {
     if (error instanceof ModuleResolutionError) return { ok: false, failure: error.toFailure() };
     // A bug, not a bad source: still reported, and retried in case it was transient.
@@ -70,10 +89,10 @@ async function resolveOrThrow(source: ModuleSourceSpec, ctx: ResolveContext): Pr
     const key = `url ${source.url}`;
     const digest = source.sha256 ?? '';
     const hit = ctx.cache?.get(key, digest);
-    if (hit) return { ok: true, module: hit, cached: true };
+    if (hit) return { ok: true, module: hit, cached: true, signatures: [] };
     const module = await fetchUrlModule(source.url, source.sha256, { maxBytes, timeoutMs });
     ctx.cache?.set(key, digest, module);
-    return { ok: true, module, cached: false };
+    return { ok: true, module, cached: false, signatures: [] };
   }
 
   if (source.configMap !== undefined) {
@@ -86,7 +105,7 @@ async function resolveOrThrow(source: ModuleSourceSpec, ctx: ResolveContext): Pr
       source.sha256,
       maxBytes,
     );
-    return { ok: true, module, cached: false };
+    return { ok: true, module, cached: false, signatures: [] };
   }
 
   const oci = source.oci ?? '';
@@ -107,5 +126,33 @@ async function resolveOrThrow(source: ModuleSourceSpec, ctx: ResolveContext): Pr
     expectedSha256: source.sha256,
     cache: ctx.cache,
   });
-  return { ok: true, module: pulled.module, cached: pulled.cached };
+  return { ok: true, module: pulled.module, cached: pulled.cached, signatures: [] };
+}
+
+/**
+ * Cosign signatures of the artifact, read on every resolution (not cached): signing usually
+ * happens after the push, and one small manifest request is cheap next to a device refusing.
+ */
+async function ociSignatures(
+  oci: string,
+  manifest: { readonly digest: string; readonly bytes: Uint8Array },
+  source: ModuleSourceSpec,
+  ctx: ResolveContext,
+): Promise<ModuleSignature[]> {
+  const ref = parseOciReference(oci);
+  const secretName = source.pullSecretRef?.name;
+  const credentials =
+    secretName === undefined
+      ? undefined
+      : await readPullSecret(ctx.kube, ctx.namespace, secretName, ref.registry);
+  const client = new RegistryClient({
+    registry: ref.registry,
+    scope: `repository:${ref.repository}:pull`,
+    credentials,
+    credentialsFrom: secretName === undefined ? undefined : `Secret ${ctx.namespace}/${secretName}`,
+    plainHttp: usesPlainHttp(ref.registry, ctx.plainHttpRegistries),
+    timeoutMs: ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+  const lookup = { client, ref, manifest, shown: `module.oci ${formatReference(ref)}` };
+  return [...(await fetchCosignSignatures(lookup)), ...(await fetchSigstoreBundles(lookup))];
 }

@@ -1,5 +1,6 @@
 // The shapes module resolution speaks: what a source is, what a resolved module is, and the
 // typed failures a reconciler turns into `ModuleResolved=False` with a reason a user can act on.
+import type { ModuleSignature } from '@wasmfleet/api';
 
 /** `spec.module` of a WasmFunction (kept structural so this folder does not depend on api/). */
 export interface ModuleSourceSpec {
@@ -10,6 +11,9 @@ export interface ModuleSourceSpec {
   readonly sha256?: string;
   /** A `kubernetes.io/dockerconfigjson` Secret in the function's namespace, for oci. */
   readonly pullSecretRef?: { readonly name: string };
+  /** Detached WasmFleet signatures (`wasmfleet sign`), passed on to devices. */
+  readonly signatures?: readonly { readonly keyId: string; readonly ed25519: string }[];
+  readonly verify?: { readonly mode?: 'Required' | 'None'; readonly keys?: readonly string[] };
 }
 
 export interface ResolvedModule {
@@ -21,6 +25,8 @@ export interface ResolvedModule {
   readonly mediaType: string;
   /** Core module (version 1) or component (layer 1); agents run them through different paths. */
   readonly kind: WasmKind;
+  /** OCI sources: the manifest holding the module as its layer, as the registry served it. */
+  readonly ociManifest?: { readonly digest: string; readonly bytes: Uint8Array };
 }
 
 export type WasmKind = 'module' | 'component';
@@ -34,6 +40,7 @@ export const FAILURE_REASONS = [
   'Unauthorized',
   'MissingReference',
   'InvalidSource',
+  'Unsigned',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -51,7 +58,13 @@ export interface ModuleFailure {
 }
 
 export type ResolveResult =
-  | { readonly ok: true; readonly module: ResolvedModule; readonly cached: boolean }
+  | {
+      readonly ok: true;
+      readonly module: ResolvedModule;
+      readonly cached: boolean;
+      /** Signature material for devices: the spec's own, then any cosign signatures found. */
+      readonly signatures: readonly ModuleSignature[];
+    }
   | { readonly ok: false; readonly failure: ModuleFailure };
 
 /**

@@ -205,3 +205,46 @@ export async function ensureHelmBinary(options: EnsureOptions = {}): Promise<Hel
   await buildGoTools(HELM_MODULE_DIR, [HELM_TOOL], dir, options.progress);
   return describeHelm('built');
 }
+
+const COSIGN_TOOL = { binary: 'cosign', goPackage: 'github.com/sigstore/cosign/v3/cmd/cosign' } as const;
+/** The wrapper module that builds `cosign` for the module-signing tests. */
+export const COSIGN_MODULE_DIR = fileURLToPath(new URL('../../cosign/', import.meta.url));
+
+export interface CosignBinary {
+  /** Absolute path of the cosign executable. */
+  readonly cosign: string;
+  /** The github.com/sigstore/cosign/v3 module version it was built from ('unknown' for WASMFLEET_COSIGN). */
+  readonly version: string;
+  readonly source: 'WASMFLEET_COSIGN' | 'cache' | 'built';
+}
+
+/**
+ * Finds or builds the real `cosign` the signing tests sign OCI artifacts with, from
+ * test-support/cosign/go.mod, cached like helm. WASMFLEET_COSIGN=/path/to/cosign uses one you
+ * already have (its major version must be the pinned one: the tests assert on what it writes).
+ */
+export async function ensureCosignBinary(options: EnsureOptions = {}): Promise<CosignBinary> {
+  const own = process.env.WASMFLEET_COSIGN;
+  if (own) {
+    try {
+      await access(own, constants.X_OK);
+    } catch (cause) {
+      throw new Error(
+        `WASMFLEET_COSIGN=${own} is not an executable cosign; unset it to build cosign from the Go module proxy`,
+        { cause },
+      );
+    }
+    return { cosign: own, version: 'unknown', source: 'WASMFLEET_COSIGN' };
+  }
+  const pins = await wrapperPins(COSIGN_MODULE_DIR, ['github.com/sigstore/cosign/v3']);
+  const version = pins.version('github.com/sigstore/cosign/v3');
+  const dir = path.join(cacheRoot(), 'cosign', `cosign-${version}-${pins.digest}`);
+  const describeCosign = (source: CosignBinary['source']): CosignBinary => ({
+    cosign: path.join(dir, COSIGN_TOOL.binary),
+    version,
+    source,
+  });
+  if (await allPresent(dir, [COSIGN_TOOL])) return describeCosign('cache');
+  await buildGoTools(COSIGN_MODULE_DIR, [COSIGN_TOOL], dir, options.progress);
+  return describeCosign('built');
+}

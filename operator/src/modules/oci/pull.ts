@@ -40,6 +40,8 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 interface FetchedManifest {
   readonly digest: string;
   readonly parsed: ParsedManifest;
+  /** The bytes as served: what a cosign signature's payload names by digest. */
+  readonly bytes: Uint8Array;
 }
 
 async function fetchManifest(
@@ -89,6 +91,7 @@ async function fetchManifest(
   return {
     digest,
     parsed: parseManifest(body.bytes, response.headers.get('content-type') ?? undefined, where),
+    bytes: body.bytes,
   };
 }
 
@@ -198,6 +201,9 @@ export async function pullOciModule(raw: string, options: OciPullOptions): Promi
     bytes: body.bytes,
     mediaType: layer.mediaType,
     kind,
+    // Signatures name the top-level manifest; the chain to the layer is checked on the device,
+    // which needs these bytes (an index would need a second link: not supported, ADR 0011).
+    ...(top.parsed.kind === 'manifest' ? { ociManifest: { digest: top.digest, bytes: top.bytes } } : {}),
   };
   options.cache?.set(sourceKey, top.digest, module);
   return { module, manifestDigest: top.digest, cached: false };
