@@ -35,7 +35,15 @@ function readKey(file: string): TrustedKey {
 export function loadTrustedKeys(paths: readonly string[]): TrustedKey[] {
   const keys = new Map<string, TrustedKey>();
   for (const p of paths) {
-    const files = statSync(p).isDirectory()
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(p).isDirectory();
+    } catch (cause) {
+      throw new Error(`${p}: no such file or directory (give <key-id>.pub files or a directory of them)`, {
+        cause,
+      });
+    }
+    const files = isDirectory
       ? readdirSync(p)
           .filter((n) => n.endsWith('.pub'))
           .sort()

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { startMosquitto, spawnManaged, type ManagedProcess, type Mosquitto } from '@wasmfleet/test-support';
 import type { DesiredFunction } from '@wasmfleet/api';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import {
   collect,
   connect,
@@ -26,6 +26,7 @@ import {
   wasmfleetSignature,
   writeTrustedKeys,
 } from '../helpers/signing.ts';
+import { ConfigError, parseConfig } from '../../src/cli/config.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { fixture } from '../helpers/wasm.ts';
 
@@ -205,5 +206,51 @@ describe('signed modules on a device that requires signatures', () => {
     } finally {
       await agent.stop();
     }
+  });
+});
+
+describe('the agent refuses a signature configuration it cannot honour (exit 2, naming the setting)', () => {
+  it('--trusted-keys: a missing path, a directory with no .pub file, a bad key name or a non-key file', async () => {
+    await using dir = await tempDir();
+    const base = ['--broker', 'mqtt://127.0.0.1:1', '--node', 'n1'];
+    assert.throws(
+      () => parseConfig([...base, '--trusted-keys', path.join(dir.path, 'nope')], {}),
+      ConfigError,
+    );
+    assert.throws(
+      () => parseConfig([...base, '--trusted-keys', dir.path], {}),
+      /no <key-id>\.pub file found/,
+    );
+    await writeFile(path.join(dir.path, 'Bad Name.pub'), 'x');
+    assert.throws(
+      () => parseConfig([...base, '--trusted-keys', path.join(dir.path, 'Bad Name.pub')], {}),
+      /its name must be <key-id>\.pub/,
+    );
+    await writeFile(path.join(dir.path, 'garbage.pub'), 'not a key');
+    assert.throws(
+      () => parseConfig([...base, '--trusted-keys', path.join(dir.path, 'garbage.pub')], {}),
+      /garbage\.pub is not a PEM public key/,
+    );
+  });
+
+  it('--unsigned-modules refuse needs trusted keys; keys default to refusing unsigned modules; env and flags agree', async () => {
+    await using dir = await tempDir();
+    const base = ['--broker', 'mqtt://127.0.0.1:1', '--node', 'n1'];
+    assert.throws(() => parseConfig([...base, '--unsigned-modules', 'refuse'], {}), /needs --trusted-keys/);
+    assert.throws(
+      () => parseConfig([...base, '--unsigned-modules', 'maybe'], {}),
+      /expected allow or refuse/,
+    );
+    await writeTrustedKeys(dir.path, [release]);
+    const o = parseConfig(base, { WASMFLEET_TRUSTED_KEYS: dir.path });
+    assert.ok(o !== 'help');
+    assert.deepEqual(
+      o.trustedKeys?.map((k) => k.id),
+      ['release-2026'],
+    );
+    assert.equal(o.allowUnsigned, undefined); // the Agent then refuses: keys are configured
+    const lax = parseConfig([...base, '--trusted-keys', dir.path, '--unsigned-modules', 'allow'], {});
+    assert.ok(lax !== 'help');
+    assert.equal(lax.allowUnsigned, true);
   });
 });
