@@ -1,7 +1,11 @@
 // Resolutions remembered by (source, digest): an unchanged spec resolves without downloading
 // again on every reconcile. Bytes are stored once per sha256 however many sources point at
 // them, and the least recently used are evicted past a byte budget.
+import type { ModuleSignature } from '@wasmfleet/api';
 import type { ResolvedModule } from './types.ts';
+
+/** Signature lookups remembered per artifact manifest, for when the registry is unreachable. */
+const MAX_SIGNATURE_ENTRIES = 1024;
 
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
@@ -11,6 +15,8 @@ export class ModuleCache {
   readonly #resolutions = new Map<string, string>();
   /** sha256 → module; Map order is the LRU order (oldest first). */
   readonly #modules = new Map<string, ResolvedModule>();
+  /** `oci source \n manifest digest` → the signatures last found for it (LRU order). */
+  readonly #signatures = new Map<string, readonly ModuleSignature[]>();
   #bytes = 0;
   #hits = 0;
   #misses = 0;
@@ -49,6 +55,21 @@ export class ModuleCache {
       this.#modules.delete(sha);
       this.#bytes -= old.size;
       for (const [key, value] of this.#resolutions) if (value === sha) this.#resolutions.delete(key);
+    }
+  }
+
+  /** The signatures last found for an artifact manifest, if it was ever looked up. */
+  signatures(source: string, manifestDigest: string): readonly ModuleSignature[] | undefined {
+    return this.#signatures.get(ModuleCache.key(source, manifestDigest));
+  }
+
+  setSignatures(source: string, manifestDigest: string, signatures: readonly ModuleSignature[]): void {
+    const key = ModuleCache.key(source, manifestDigest);
+    this.#signatures.delete(key);
+    this.#signatures.set(key, signatures);
+    for (const oldest of this.#signatures.keys()) {
+      if (this.#signatures.size <= MAX_SIGNATURE_ENTRIES) break;
+      this.#signatures.delete(oldest);
     }
   }
 

@@ -3,12 +3,16 @@
 import type { ModuleCache } from './cache.ts';
 import { readConfigMapModule } from './configmap-source.ts';
 import type { KubeReader } from './kube.ts';
-import { pullOciModule } from './oci/pull.ts';
+import { ociSourceKey, pullOciModule } from './oci/pull.ts';
 import type { ModuleSignature } from '@wasmfleet/api';
 import { RegistryClient, usesPlainHttp } from './oci/client.ts';
 import { formatReference, parseOciReference } from './oci/reference.ts';
 import { fetchCosignSignatures, fetchSigstoreBundles } from './oci/signatures.ts';
-import { assertSignaturePolicy, type ClusterSignaturePolicy } from './signature-policy.ts';
+import {
+  assertSignaturePolicy,
+  signaturesRequired,
+  type ClusterSignaturePolicy,
+} from './signature-policy.ts';
 import { readPullSecret } from './pull-secret.ts';
 import {
   DEFAULT_MAX_MODULE_BYTES,
@@ -42,13 +46,16 @@ export async function resolveModule(source: ModuleSourceSpec, ctx: ResolveContex
       keyId: s.keyId,
       ed25519: s.ed25519,
     }));
+    const policy = ctx.signaturePolicy ?? 'Optional';
     if (
       resolved.module.ociManifest !== undefined &&
       source.oci !== undefined &&
       source.verify?.mode !== 'None'
     )
-      signatures.push(...(await ociSignatures(source.oci, resolved.module.ociManifest, source, ctx)));
-    assertSignaturePolicy(source, signatures, ctx.signaturePolicy ?? 'Optional');
+      signatures.push(
+        ...(await ociSignaturesOrLastKnown(source.oci, resolved.module.ociManifest, source, ctx, policy)),
+      );
+    assertSignaturePolicy(source, signatures, policy);
     return { ...resolved, signatures };
   } catch (error) {
     if (error instanceof ModuleResolutionError) return { ok: false, failure: error.toFailure() };
@@ -130,9 +137,33 @@ async function resolveOrThrow(source: ModuleSourceSpec, ctx: ResolveContext): Pr
 }
 
 /**
- * Cosign signatures of the artifact, read on every resolution (not cached): signing usually
- * happens after the push, and one small manifest request is cheap next to a device refusing.
+ * Cosign signatures of the artifact, read on every resolution: signing usually happens after the
+ * push, and one small manifest request is cheap next to a device refusing. When the registry
+ * cannot be reached and the operator's policy does not require signatures, the last signatures
+ * found for this manifest are used (none if it was never read), so a registry outage does not
+ * stop a running fleet — the devices still verify whatever arrives.
  */
+async function ociSignaturesOrLastKnown(
+  oci: string,
+  manifest: { readonly digest: string; readonly bytes: Uint8Array },
+  source: ModuleSourceSpec,
+  ctx: ResolveContext,
+  policy: ClusterSignaturePolicy,
+): Promise<readonly ModuleSignature[]> {
+  const key = ociSourceKey(parseOciReference(oci));
+  try {
+    const found = await ociSignatures(oci, manifest, source, ctx);
+    ctx.cache?.setSignatures(key, manifest.digest, found);
+    return found;
+  } catch (error) {
+    const known = ctx.cache?.signatures(key, manifest.digest);
+    const unreachable = error instanceof ModuleResolutionError && error.reason === 'Unreachable';
+    if (!unreachable || (signaturesRequired(source, policy) && !known?.length)) throw error;
+    return known ?? [];
+  }
+}
+
+/** One lookup of the artifact's cosign signatures, both storage formats. */
 async function ociSignatures(
   oci: string,
   manifest: { readonly digest: string; readonly bytes: Uint8Array },
