@@ -2,6 +2,7 @@
 // operator, read by the agent. It lists EVERYTHING the node should run; the agent converges on
 // the latest one it saw (level-triggered), so a lost or repeated message is harmless.
 import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { KEY_ID_PATTERN, NODE_ID_PATTERN, SHA256_PATTERN } from './topics.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -95,6 +96,18 @@ export type SigstoreBundleSignature = Static<typeof SigstoreBundleSignature>;
 export const ModuleSignature = Type.Union([WasmfleetSignature, CosignSignature, SigstoreBundleSignature]);
 export type ModuleSignature = Static<typeof ModuleSignature>;
 
+/** At most this many signatures travel with one module (`module.signatures` maxItems). */
+export const MAX_MODULE_SIGNATURES = 8;
+const checkModuleSignature = Compile(ModuleSignature);
+
+/**
+ * True when `value` fits the wire schema. A sender drops signatures that do not: one bad entry
+ * would make receivers reject the whole desired-state document, not just that signature.
+ */
+export function isWireModuleSignature(value: unknown): value is ModuleSignature {
+  return checkModuleSignature.Check(value);
+}
+
 export const ModuleRef = Type.Object(
   {
     sha256: Type.String({
@@ -115,7 +128,7 @@ export const ModuleRef = Type.Object(
     signatures: Type.Optional(
       Type.Array(ModuleSignature, {
         minItems: 1,
-        maxItems: 8,
+        maxItems: MAX_MODULE_SIGNATURES,
         description:
           'Signature material for sha256 (optional; new in v1.1). A device checks it against its own trusted keys.',
       }),

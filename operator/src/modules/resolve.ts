@@ -4,7 +4,7 @@ import type { ModuleCache } from './cache.ts';
 import { readConfigMapModule } from './configmap-source.ts';
 import type { KubeReader } from './kube.ts';
 import { ociSourceKey, pullOciModule } from './oci/pull.ts';
-import type { ModuleSignature } from '@wasmfleet/api';
+import { isWireModuleSignature, MAX_MODULE_SIGNATURES, type ModuleSignature } from '@wasmfleet/api';
 import { RegistryClient, usesPlainHttp } from './oci/client.ts';
 import { formatReference, parseOciReference } from './oci/reference.ts';
 import { fetchCosignSignatures, fetchSigstoreBundles } from './oci/signatures.ts';
@@ -55,8 +55,11 @@ export async function resolveModule(source: ModuleSourceSpec, ctx: ResolveContex
       signatures.push(
         ...(await ociSignaturesOrLastKnown(source.oci, resolved.module.ociManifest, source, ctx, policy)),
       );
-    assertSignaturePolicy(source, signatures, policy);
-    return { ...resolved, signatures };
+    // Only what the wire schema accepts travels (a malformed registry signature would otherwise
+    // make devices reject their whole document); the spec's own signatures come first.
+    const deliverable = signatures.filter(isWireModuleSignature).slice(0, MAX_MODULE_SIGNATURES);
+    assertSignaturePolicy(source, deliverable, policy);
+    return { ...resolved, signatures: deliverable };
   } catch (error) {
     if (error instanceof ModuleResolutionError) return { ok: false, failure: error.toFailure() };
     // A bug, not a bad source: still reported, and retried in case it was transient.
@@ -139,9 +142,9 @@ async function resolveOrThrow(source: ModuleSourceSpec, ctx: ResolveContext): Pr
 /**
  * Cosign signatures of the artifact, read on every resolution: signing usually happens after the
  * push, and one small manifest request is cheap next to a device refusing. When the registry
- * cannot be reached and the operator's policy does not require signatures, the last signatures
- * found for this manifest are used (none if it was never read), so a registry outage does not
- * stop a running fleet — the devices still verify whatever arrives.
+ * cannot be reached, the last signatures found for this manifest are used; when the lookup fails
+ * otherwise and the policy does not require signatures, none — so a registry outage or a broken
+ * signature does not stop a running fleet, and the devices still verify whatever arrives.
  */
 async function ociSignaturesOrLastKnown(
   oci: string,
@@ -156,9 +159,12 @@ async function ociSignaturesOrLastKnown(
     ctx.cache?.setSignatures(key, manifest.digest, found);
     return found;
   } catch (error) {
+    if (!(error instanceof ModuleResolutionError)) throw error;
     const known = ctx.cache?.signatures(key, manifest.digest);
-    const unreachable = error instanceof ModuleResolutionError && error.reason === 'Unreachable';
-    if (!unreachable || (signaturesRequired(source, policy) && !known?.length)) throw error;
+    if (error.reason === 'Unreachable' && known?.length) return known;
+    // Unreadable or malformed signature material never blocks a module the policy lets through
+    // unsigned: the devices decide with what arrives.
+    if (signaturesRequired(source, policy)) throw error;
     return known ?? [];
   }
 }

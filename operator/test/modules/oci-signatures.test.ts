@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseDesiredState } from '@wasmfleet/api';
 import { ensureCosignBinary, sharedControlPlane, startRegistry } from '@wasmfleet/test-support';
 import {
   kubeReaderFromConfig,
@@ -81,6 +82,82 @@ describe('cosign signatures in module resolution', () => {
       assert.equal(required.ok ? '' : required.failure.reason, 'Unreachable');
     } finally {
       if (!stopped) await registry.stop();
+    }
+  });
+});
+
+describe('malformed signature material in the registry', () => {
+  it('is dropped, never delivered: one bad entry would make devices reject their whole desired document', async () => {
+    const cp = await sharedControlPlane();
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    const registry = await startRegistry();
+    try {
+      const pushed = await pushModule(`${registry.host}/acme/garbage:1`, WASM);
+      const manifest = (await (
+        await fetch(`${registry.url}/v2/acme/garbage/manifests/${pushed.digest}`, {
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        })
+      ).json()) as { layers: { digest: string; size: number }[] };
+      const layer = manifest.layers[0];
+      assert.ok(layer);
+      // A `.sig` manifest whose signature annotation is not base64 (its payload blob exists).
+      const sig = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: layer.digest,
+          size: layer.size,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+            digest: layer.digest,
+            size: layer.size,
+            annotations: { 'dev.cosignproject.cosign/signature': 'not base64 at all!' },
+          },
+        ],
+      };
+      const put = await fetch(
+        `${registry.url}/v2/acme/garbage/manifests/${pushed.digest.replace(':', '-')}.sig`,
+        {
+          method: 'PUT',
+          headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+          body: JSON.stringify(sig),
+        },
+      );
+      assert.equal(put.status, 201);
+      const resolved = await resolveModule(
+        { oci: pushed.reference },
+        { namespace: 'default', kube: kubeReaderFromConfig(kc), timeoutMs: 10_000 },
+      );
+      assert.ok(resolved.ok, JSON.stringify(resolved));
+      assert.deepEqual(resolved.signatures, []);
+      const desired = {
+        version: 1,
+        node: 'n1',
+        generation: 1,
+        functions: [
+          {
+            ...{
+              namespace: 'ns',
+              name: 'f',
+              revision: 'r1',
+              inputs: [{ topic: 't', qos: 1, format: 'raw' }],
+            },
+            ...{ outputs: [], config: {}, limits: { memoryBytes: 65_536, timeoutMs: 10 } },
+            module: {
+              sha256: resolved.module.sha256,
+              size: resolved.module.size,
+              ...(resolved.signatures.length > 0 ? { signatures: resolved.signatures } : {}),
+            },
+          },
+        ],
+      };
+      assert.ok(parseDesiredState(JSON.stringify(desired)).ok);
+    } finally {
+      await registry.stop();
     }
   });
 });

@@ -27,8 +27,9 @@ import { MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST } from './manifest.ts';
 import type { OciReference } from './reference.ts';
 
 const MAX_SIGNATURE_MANIFEST = 256 * 1024;
-const MAX_PAYLOAD = 16 * 1024;
-const MAX_BUNDLE = 64 * 1024;
+// Raw caps below the wire schema's base64 caps (payload 16 KiB, bundle 64 KiB of base64).
+const MAX_PAYLOAD = 8 * 1024;
+const MAX_BUNDLE = 32 * 1024;
 const MAX_SIGNATURES = 8;
 
 /** The tag cosign stores signatures of `manifestDigest` under. */
