@@ -35,7 +35,8 @@ import { ModuleStore } from '../store/module-store.ts';
 import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
 import { ModuleTopicSource } from './module-topic-source.ts';
 
-export const AGENT_VERSION = '0.1.0';
+/** 0.2.0: understands module.signatures (the operator sends them only from this version on). */
+export const AGENT_VERSION = '0.2.0';
 
 const QOS1 = { qos: 1, retain: false } as const;
 

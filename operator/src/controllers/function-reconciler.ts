@@ -9,6 +9,7 @@ import {
   type WasmFunctionStatus,
 } from '@wasmfleet/api';
 import { desiredFunction } from '../fleet/desired-function.ts';
+import { forAgent } from '../fleet/signature-support.ts';
 import { aggregateFunctionStatus, type NodeView } from '../fleet/function-status.ts';
 import { schedulableFunction } from '../fleet/scheduling-view.ts';
 import {
@@ -170,7 +171,10 @@ async function reconcileLive(
       note: event.message.slice(0, 1000),
     });
   }
-  const touched = ctx.documents.assign(key, plan.perNode);
+  const perNode = new Map(
+    [...plan.perNode].map(([node, fn]) => [node, forAgent(fn, ctx.reports.get(node)?.agentVersion)] as const),
+  );
+  const touched = ctx.documents.assign(key, perNode);
   ctx.pinnedModules.delete(module.sha256);
   await publishDocuments(ctx, touched);
 

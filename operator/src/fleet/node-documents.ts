@@ -73,7 +73,10 @@ export class NodeDocuments {
         functions = new Map();
         this.byNode.set(node, functions);
       }
-      if (functions.get(functionKey)?.revision !== fn.revision) touched.add(node);
+      // Same revision can still differ in what the device can accept (signatures added once it
+      // reports a newer agent), so compare the content, not just the revision.
+      const before = functions.get(functionKey);
+      if (before?.revision !== fn.revision || canonicalJson(before) !== canonicalJson(fn)) touched.add(node);
       functions.set(functionKey, fn);
     }
     return touched;

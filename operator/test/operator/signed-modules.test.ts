@@ -180,6 +180,30 @@ describe('signed modules: operator + a device that requires signatures + real co
     await runsOnDevice('signed');
   });
 
+  it('a device whose agent predates signatures (agentVersion < 0.2.0) gets the signed function without them, so it can accept its document', async () => {
+    const old = await h.device('old', { labels: { signing: 'legacy' } });
+    const wasm = path.join(dir, 'for-old.wasm');
+    await writeFile(wasm, await paddedModule(303));
+    await h.moduleConfigMap('for-old-wasm', await paddedModule(303));
+    const signed = JSON.parse(
+      await wasmfleet(['sign', wasm, '--key', path.join(dir, 'release-2026.key'), '-o', 'json']),
+    ) as { signature: { keyId: string; ed25519: string } };
+    await h.apply(
+      functionYaml('for-old', {
+        module: { configMap: { name: 'for-old-wasm', key: 'module.wasm' }, signatures: [signed.signature] },
+        placement: { nodeSelector: { matchLabels: { signing: 'legacy' } } },
+        inputs: [{ topic: 'sensors/{node}/for-old' }],
+      }),
+    );
+    const doc = await waitFor(
+      'the old device told to run it',
+      () => old.desired()?.functions.find((f) => f.name === 'for-old'),
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(doc.module.signatures, undefined);
+    assert.equal(doc.revision, (await h.fn('for-old')).status?.updateRevision);
+  });
+
   it('module.verify requires a signature by a named key: the operator refuses before delivering (ModuleResolved=False, Unsigned)', async () => {
     await h.moduleConfigMap('verify-wasm', await paddedModule(302));
     await h.apply(
