@@ -68,6 +68,17 @@ const operator = startOperator({
   settings: { autoRegister: options.autoRegister },
   workers: options.workers,
   plainHttpRegistries: options.plainHttpRegistries,
+  ...(options.deviceIdentity
+    ? {
+        identity: {
+          namespace: options.deviceIdentity.namespace,
+          ...(options.deviceIdentity.deviceBrokerUrl
+            ? { deviceBrokerUrl: options.deviceIdentity.deviceBrokerUrl }
+            : {}),
+          ...(ca ? { ca: ca.toString('utf8') } : {}),
+        },
+      }
+    : {}),
   log,
 });
 

@@ -19,6 +19,8 @@ export interface OperatorCliOptions {
   readonly autoRegister: boolean;
   readonly workers: number;
   readonly plainHttpRegistries: string[];
+  /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
+  readonly deviceIdentity: { namespace: string; deviceBrokerUrl: string | undefined } | undefined;
 }
 
 export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes and delivers them over MQTT
@@ -41,6 +43,10 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
   --no-auto-register             only serve pre-created EdgeNodes; report unknown devices
   --workers N                    concurrent reconciles per controller (default 4)
   --plain-http-registry HOST     OCI registry reached over plain HTTP (repeatable)
+  --device-identity              one MQTT identity and ACL per EdgeNode via Mosquitto's dynamic
+                                 security plugin (the broker user must be its admin)  [$WASMFLEET_DEVICE_IDENTITY=true]
+  --identity-namespace NS        where the per-device credential Secrets live (default: $POD_NAMESPACE or default)
+  --device-broker-url URL        the broker URL devices use, written into their Secrets
   -h, --help                     show this help
 `;
 
@@ -71,6 +77,9 @@ export function parseOperatorArgs(
         'no-auto-register': { type: 'boolean', default: false },
         workers: { type: 'string' },
         'plain-http-registry': { type: 'string', multiple: true },
+        'device-identity': { type: 'boolean', default: false },
+        'identity-namespace': { type: 'string' },
+        'device-broker-url': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -125,6 +134,13 @@ export function parseOperatorArgs(
     autoRegister: !v['no-auto-register'],
     workers,
     plainHttpRegistries: v['plain-http-registry'] ?? [],
+    deviceIdentity:
+      v['device-identity'] || env.WASMFLEET_DEVICE_IDENTITY === 'true'
+        ? {
+            namespace: v['identity-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+            deviceBrokerUrl: v['device-broker-url'] ?? env.WASMFLEET_DEVICE_BROKER_URL,
+          }
+        : undefined,
   };
 }
 
