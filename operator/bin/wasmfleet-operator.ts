@@ -76,6 +76,7 @@ const operator = startOperator({
             ? { deviceBrokerUrl: options.deviceIdentity.deviceBrokerUrl }
             : {}),
           ...(ca ? { ca: ca.toString('utf8') } : {}),
+          devicePublish: options.deviceIdentity.devicePublish,
         },
       }
     : {}),

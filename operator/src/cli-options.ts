@@ -20,7 +20,8 @@ export interface OperatorCliOptions {
   readonly workers: number;
   readonly plainHttpRegistries: string[];
   /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
-  readonly deviceIdentity: { namespace: string; deviceBrokerUrl: string | undefined } | undefined;
+  readonly deviceIdentity:
+    { namespace: string; deviceBrokerUrl: string | undefined; devicePublish: string[] } | undefined;
 }
 
 export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes and delivers them over MQTT
@@ -47,6 +48,8 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
                                  security plugin (the broker user must be its admin)  [$WASMFLEET_DEVICE_IDENTITY=true]
   --identity-namespace NS        where the per-device credential Secrets live (default: $POD_NAMESPACE or default)
   --device-broker-url URL        the broker URL devices use, written into their Secrets
+  --device-publish TOPIC         a topic every device may publish besides its functions' outputs,
+                                 {node} = its id, e.g. sensors/{node}/# (repeatable)
   -h, --help                     show this help
 `;
 
@@ -80,6 +83,7 @@ export function parseOperatorArgs(
         'device-identity': { type: 'boolean', default: false },
         'identity-namespace': { type: 'string' },
         'device-broker-url': { type: 'string' },
+        'device-publish': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -139,6 +143,7 @@ export function parseOperatorArgs(
         ? {
             namespace: v['identity-namespace'] ?? env.POD_NAMESPACE ?? 'default',
             deviceBrokerUrl: v['device-broker-url'] ?? env.WASMFLEET_DEVICE_BROKER_URL,
+            devicePublish: v['device-publish'] ?? [],
           }
         : undefined,
   };

@@ -87,6 +87,8 @@ export interface OperatorOptions {
     readonly deviceBrokerUrl?: string;
     /** The CA devices verify the broker with (PEM), copied into each Secret. */
     readonly ca?: string;
+    /** Topics (with `{node}`) every device may publish besides its outputs, e.g. `sensors/{node}/#`. */
+    readonly devicePublish?: readonly string[];
   };
 }
 
@@ -249,6 +251,7 @@ async function run(
       },
       edgeNodeUid: (node) => nodes.get(undefined, node)?.metadata.uid,
       log,
+      ...(identity.devicePublish ? { extraPublish: identity.devicePublish } : {}),
     });
     const known = identities;
     bridge.on('connection', (state) => {

@@ -50,11 +50,13 @@ export interface MosquittoOptions {
   /** A Mosquitto password file (see writeMosquittoPasswordFile); anonymous clients are refused. */
   readonly passwordFile?: string;
   /**
-   * Loads Mosquitto's dynamic security plugin with a fresh configuration made by
-   * `mosquitto_ctrl dynsec init` (as the chart's init container does): one admin client that may
-   * send `$CONTROL/dynamic-security/v1` commands; anonymous clients are refused.
+   * Loads Mosquitto's dynamic security plugin (this machine's build) with a fresh configuration
+   * made by `mosquitto_ctrl dynsec init` (as the chart's init container does): one admin client
+   * that may send `$CONTROL/dynamic-security/v1` commands; or with an existing `configFile`.
+   * Anonymous clients are refused.
    */
-  readonly dynamicSecurity?: { readonly adminUsername: string; readonly adminPassword: string };
+  readonly dynamicSecurity?:
+    { readonly adminUsername: string; readonly adminPassword: string } | { readonly configFile: string };
   /**
    * false: no plain-text listener, only the TLS one (needs `tls`). `url` then names the TLS
    * port with `mqtt://`, i.e. what a client that does not speak TLS would try.
@@ -83,7 +85,7 @@ const DYNSEC_PLUGIN_CANDIDATES = [
 
 async function dynamicSecurityLines(
   dataDir: string,
-  admin: { readonly adminUsername: string; readonly adminPassword: string },
+  settings: NonNullable<MosquittoOptions['dynamicSecurity']>,
 ): Promise<string[]> {
   const plugin = DYNSEC_PLUGIN_CANDIDATES.find((p) => p !== undefined && existsSync(p));
   if (plugin === undefined) {
@@ -91,9 +93,10 @@ async function dynamicSecurityLines(
       `Mosquitto's dynamic security plugin is not installed (looked in ${DYNSEC_PLUGIN_CANDIDATES.filter(Boolean).join(', ')}); install the Debian package mosquitto or set WASMFLEET_MOSQUITTO_DYNSEC_PLUGIN`,
     );
   }
+  if ('configFile' in settings) return [`plugin ${plugin}`, `plugin_opt_config_file ${settings.configFile}`];
   const file = path.join(dataDir, 'dynamic-security.json');
   try {
-    await run(MOSQUITTO_CTRL_BIN, ['dynsec', 'init', file, admin.adminUsername, admin.adminPassword]);
+    await run(MOSQUITTO_CTRL_BIN, ['dynsec', 'init', file, settings.adminUsername, settings.adminPassword]);
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
     throw new Error(`mosquitto_ctrl dynsec init failed (is mosquitto-clients installed?)\n${stderr}`, {
@@ -113,7 +116,10 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-mosquitto-'));
   const dynsec = options.dynamicSecurity ? await dynamicSecurityLines(dataDir, options.dynamicSecurity) : [];
+  const extra = options.extraConfig ?? [];
   const anonymous = options.passwordFile === undefined && options.dynamicSecurity === undefined;
+  // A caller's own allow_anonymous (e.g. a rendered chart config) replaces the default.
+  const ownAnonymous = extra.some((line) => /^\s*allow_anonymous\b/.test(line));
   const configFile = path.join(dataDir, 'mosquitto.conf');
   const logFile = path.join(dataDir, 'mosquitto.log');
   await writeFile(
@@ -123,7 +129,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       ...(plaintext ? [`listener ${port} 127.0.0.1`] : []),
       // Started as root, mosquitto would drop to user 'mosquitto' and could not write dataDir.
       `user ${userInfo().username}`,
-      `allow_anonymous ${anonymous ? 'true' : 'false'}`,
+      ...(ownAnonymous ? [] : [`allow_anonymous ${anonymous ? 'true' : 'false'}`]),
       ...dynsec,
       ...(options.passwordFile === undefined ? [] : [`password_file ${options.passwordFile}`]),
       'persistence true',
@@ -138,7 +144,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       'log_type warning',
       'log_type notice',
       'log_timestamp_format %Y-%m-%dT%H:%M:%S',
-      ...(options.extraConfig ?? []),
+      ...extra,
       // Last, so listener-scoped lines above (from extraConfig) keep applying to what they did.
       ...(tls && tlsPort !== undefined
         ? [

@@ -15,6 +15,8 @@ export interface DeviceIdentitiesOptions {
   /** The EdgeNode's uid (owner of its Secret), or undefined when there is no EdgeNode. */
   readonly edgeNodeUid: (node: string) => string | undefined;
   readonly log: (line: string) => void;
+  /** Topics (with `{node}`) every device may publish besides its outputs, e.g. its own sensors. */
+  readonly extraPublish?: readonly string[];
 }
 
 const fnKey = (f: Pick<DesiredFunction, 'namespace' | 'name' | 'revision'>): string =>
@@ -109,6 +111,7 @@ export class DeviceIdentities {
     return deviceAcls(
       node,
       dedupe([...(this.#current.get(node)?.functions ?? []), ...(this.#leaving.get(node) ?? [])]),
+      this.#o.extraPublish,
     );
   }
 

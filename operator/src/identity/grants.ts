@@ -47,7 +47,15 @@ export function nodeOfRole(rolename: string): string | undefined {
   return rolename.startsWith('wasmfleet-device-') ? rolename.slice('wasmfleet-device-'.length) : undefined;
 }
 
-export function deviceAcls(node: string, functions: readonly DesiredFunction[]): Acl[] {
+/**
+ * `extraPublish`: topics (with `{node}`) every device may publish besides its functions'
+ * outputs, e.g. `sensors/{node}/#` when a device publishes its own sensor readings.
+ */
+export function deviceAcls(
+  node: string,
+  functions: readonly DesiredFunction[],
+  extraPublish: readonly string[] = [],
+): Acl[] {
   const acls = new Map<string, Acl>();
   const add = (acltype: AclType, topic: string, priority: number, allow = true): void => {
     acls.set(aclKey({ acltype, topic }), { acltype, topic, priority, allow });
@@ -79,6 +87,11 @@ export function deviceAcls(node: string, functions: readonly DesiredFunction[]):
       if (!acls.has(aclKey({ acltype: 'publishClientSend', topic })))
         add('publishClientSend', topic, DATA_PRIORITY);
     }
+  }
+  for (const topic of extraPublish) {
+    const expanded = expandNode(topic, node);
+    if (!acls.has(aclKey({ acltype: 'publishClientSend', topic: expanded })))
+      add('publishClientSend', expanded, DATA_PRIORITY);
   }
   return [...acls.values()].sort((a, b) => (aclKey(a) < aclKey(b) ? -1 : 1));
 }
