@@ -2,12 +2,15 @@
 // operator and real agents: each EdgeNode gets its own credentials and a role that lets it read
 // only its own desired document and the inputs of the functions placed on it, and write only
 // its own status, logs and those functions' outputs. Grants follow placement.
+// KEEP_SCRATCH=1 keeps the scratch directory (agent and operator logs, the broker's full log).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -29,6 +32,8 @@ import { startOperator, type RunningOperator } from '../../src/operator.ts';
 import { credentialsSecretName } from '../../src/identity/credentials-secret.ts';
 
 const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
+const CLI_BIN = fileURLToPath(new URL('../../../cli/bin/wasmfleet.ts', import.meta.url));
+const runFile = promisify(execFile);
 const ADMIN = 'wasmfleet-operator';
 const ADMIN_PASSWORD = 'operator-test-password';
 const NOT_AUTHORIZED = 135; // 0x87
@@ -143,13 +148,19 @@ before(
       dynamicSecurity: { adminUsername: ADMIN, adminPassword: ADMIN_PASSWORD },
       tls: { caFile: certs.caFile, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile },
       plaintext: false,
+      ...(process.env.KEEP_SCRATCH ? { extraConfig: ['log_type all'] } : {}),
     });
-    cleanups.push(() => broker.dispose());
+    cleanups.push(async () => {
+      if (process.env.KEEP_SCRATCH) await writeFile(path.join(scratch, 'mosquitto.log'), await broker.log());
+      await broker.dispose();
+    });
     plane = await sharedControlPlane();
     namespace = uniqueName('identity');
     fleet = uniqueName('fleet');
     scratch = await mkdtemp(path.join(tmpdir(), 'device-identity-'));
-    cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+    cleanups.push(() =>
+      process.env.KEEP_SCRATCH ? Promise.resolve() : rm(scratch, { recursive: true, force: true }),
+    );
     await kubectl(['create', 'namespace', namespace]);
     const kc = new KubeConfig();
     kc.loadFromFile(plane.kubeconfigPath);
@@ -159,7 +170,8 @@ before(
       identity: { namespace, deviceBrokerUrl: broker.tlsUrl ?? '', ca: ca.toString('utf8') },
       leaderElection: false,
       scope: { namespace, fleet },
-      log: () => undefined,
+      log: (line) =>
+        void appendFile(path.join(scratch, 'operator.log'), `${new Date().toISOString()} ${line}\n`),
     });
     cleanups.push(() => operator.stop());
     await operator.ready;
@@ -204,7 +216,7 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-const tempAlert = (devices: readonly string[]) =>
+const tempAlert = (devices: readonly string[], output = 'alerts/{node}/temperature') =>
   JSON.stringify({
     apiVersion: 'wasmfleet.io/v1alpha1',
     kind: 'WasmFunction',
@@ -215,7 +227,7 @@ const tempAlert = (devices: readonly string[]) =>
         nodeSelector: { matchExpressions: [{ key: 'device', operator: 'In', values: devices }] },
       },
       inputs: [{ topic: 'sensors/{node}/temperature', qos: 1, format: 'senml' }],
-      outputs: [{ topic: 'alerts/{node}/temperature', qos: 1 }],
+      outputs: [{ topic: output, qos: 1 }],
       config: { THRESHOLD: '30', HYSTERESIS: '1', SENSOR: 'temperature' },
       limits: { memory: '1Mi', timeout: '50ms' },
     },
@@ -297,9 +309,9 @@ describe('the broker with per-device identity', () => {
 
       const alerts: string[] = [];
       admin.on('message', (topic) => {
-        if (topic.startsWith('alerts/')) alerts.push(topic);
+        if (topic.startsWith('alerts/') || topic.startsWith('alerts-v2/')) alerts.push(topic);
       });
-      await admin.subscribeAsync('alerts/#', { qos: 1 });
+      await admin.subscribeAsync(['alerts/#', 'alerts-v2/#'], { qos: 1 });
       await kubectl(['apply', '-f', '-'], tempAlert(['a']));
       await waitFor(
         'the agent on A to run temp-alert and publish an alert for a hot reading',
@@ -326,6 +338,28 @@ describe('the broker with per-device identity', () => {
         await b.endAsync();
       }
 
+      // A new revision that publishes elsewhere: granted before its document is published (its
+      // alerts flow), and the old output is taken back once the device stopped the old revision.
+      await kubectl(['apply', '-f', '-'], tempAlert(['a'], 'alerts-v2/{node}/temperature'));
+      await waitFor(
+        'the new revision to publish on its new output',
+        async () => {
+          await admin.publishAsync(`sensors/${node('a')}/temperature`, senml(20), { qos: 1 });
+          await admin.publishAsync(`sensors/${node('a')}/temperature`, senml(36), { qos: 1 });
+          return alerts.includes(`alerts-v2/${node('a')}/temperature`) ? true : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 1_000 },
+      );
+      await waitFor(
+        'the old output grant to be gone once the old revision stopped',
+        async () =>
+          (await publishCode(a, `alerts/${node('a')}/temperature`, 'x')) === NOT_AUTHORIZED
+            ? true
+            : undefined,
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      assert.equal(await subscribeCode(a, `sensors/${node('a')}/temperature`), 1, 'the input stays granted');
+
       await kubectl(['delete', 'wasmfunction', 'temp-alert', '-n', namespace, '--wait=true']);
       await waitFor(
         'A’s grant for the input to be gone',
@@ -337,5 +371,48 @@ describe('the broker with per-device identity', () => {
     } finally {
       await a.endAsync();
     }
+  });
+
+  it('an installer provisions a new device with `wasmfleet nodes credentials`, and it comes online', async () => {
+    const device = node('c');
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: wasmfleet.io/v1alpha1\nkind: EdgeNode\nmetadata: { name: ${device}, labels: { wasmfleet.io/fleet: ${fleet} } }\nspec: {}\n`,
+    );
+    await passwordOf(device); // the operator made its Secret
+    const wasmfleet = (args: string[]) =>
+      runFile(process.execPath, [CLI_BIN, ...args, '-n', namespace, '--kubeconfig', plane.kubeconfigPath], {
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+    const json = JSON.parse(
+      (await wasmfleet(['nodes', 'credentials', device, '-o', 'json'])).stdout,
+    ) as Record<string, string>;
+    assert.equal(json.node, device);
+    assert.equal(json.username, device);
+    assert.equal(json.broker, broker.tlsUrl);
+    assert.equal(json.ca, ca.toString('utf8'));
+    assert.equal(json.password, await passwordOf(device));
+
+    const dir = path.join(scratch, 'provisioned', device);
+    await wasmfleet(['nodes', 'credentials', device, '--dir', dir]);
+    // The device's environment is exactly agent.env: nothing else tells it where or who it is.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '' };
+    for (const line of (await readFile(path.join(dir, 'agent.env'), 'utf8')).split('\n')) {
+      const eq = line.indexOf('=');
+      if (eq > 0 && !line.startsWith('#')) env[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+    assert.ok(!Object.values(env).includes(json.password), 'the password stays in its file');
+    agents.push(
+      spawnManaged(`agent ${device}`, process.execPath, {
+        args: [AGENT_BIN, '--data-dir', path.join(scratch, device), '--heartbeat', '1'],
+        env,
+        logFile: path.join(scratch, `${device}.log`),
+      }),
+    );
+    await waitFor(
+      `${device} Online`,
+      async () => ((await edgeNode(device)).status?.phase === 'Online' ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
   });
 });
