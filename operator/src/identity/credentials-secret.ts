@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, EDGE_NODE_KIND } from '@wasmfleet/api';
-import { isAlreadyExists, isNotFound } from '../kube/index.ts';
+import { describeError, isAlreadyExists, isNotFound, statusCodeOf } from '../kube/index.ts';
 
 export const NODE_ANNOTATION = 'wasmfleet.io/node';
 export const CREDENTIALS_LABEL = 'wasmfleet.io/mqtt-credentials';
@@ -74,9 +74,15 @@ export async function ensureCredentials(
       if (theirs)
         return { username: node, password: Buffer.from(theirs, 'base64').toString('utf8'), created: false };
     }
+    const why =
+      statusCodeOf(error) === 403
+        ? `the operator's ServiceAccount may not create Secrets in ${options.namespace} (the chart's Role grants it; --identity-namespace names the namespace)`
+        : `${describeError(error)}; retrying with the next reconcile`;
     throw new Error(
-      `cannot create the MQTT credentials Secret ${options.namespace}/${name} for device ${node}: may the operator's ServiceAccount create Secrets in ${options.namespace}? (the chart's Role grants it)`,
-      { cause: error },
+      `cannot create the MQTT credentials Secret ${options.namespace}/${name} for device ${node}: ${why}`,
+      {
+        cause: error,
+      },
     );
   }
   return { username: node, password: fresh, created: true };

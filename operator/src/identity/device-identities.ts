@@ -116,20 +116,17 @@ export class DeviceIdentities {
   }
 
   async #sync(node: string): Promise<void> {
-    if (!this.#ready.has(node)) await this.#create(node);
     const wanted = this.wanted(node);
+    if (!this.#ready.has(node)) await this.#create(node, wanted);
     const current = this.#applied.get(node) ?? (await this.#o.dynsec.roleAcls(deviceRoleName(node))) ?? [];
     const { add, remove } = diffAcls(current, wanted);
     if (add.length + remove.length > 0) {
-      const rolename = deviceRoleName(node);
-      // Additions first: a topic whose priority changes is never briefly unprotected.
-      await this.#o.dynsec.run([
-        ...add.map((a) => ({ command: 'addRoleACL', rolename, ...a })),
-        ...remove.map((a) => ({ command: 'removeRoleACL', rolename, acltype: a.acltype, topic: a.topic })),
-      ]);
-      const changed = add.length + remove.length;
+      // One modifyRole replaces the whole list at once: no moment with half the change, and one
+      // write of the plugin's configuration file instead of one per ACL. It does not disconnect
+      // the device (Mosquitto 2.0); grants take effect on its next subscribe and delivery.
+      await this.#o.dynsec.run([{ command: 'modifyRole', rolename: deviceRoleName(node), acls: wanted }]);
       this.#o.log(
-        `device ${node}: ${changed} ACL change(s), now ${wanted.length} (${
+        `device ${node}: +${add.length} -${remove.length} ACLs, now ${wanted.length} (${
           wanted
             .filter((a) => a.priority === 0)
             .map((a) => aclKey(a))
@@ -140,12 +137,12 @@ export class DeviceIdentities {
     this.#applied.set(node, wanted);
   }
 
-  async #create(node: string): Promise<void> {
+  async #create(node: string, acls: readonly Acl[]): Promise<void> {
     const credentials = await ensureCredentials(this.#o.secrets, node, { uid: this.#o.edgeNodeUid(node) });
     const rolename = deviceRoleName(node);
-    const [, client] = await this.#o.dynsec.run(
+    const [role, client] = await this.#o.dynsec.run(
       [
-        { command: 'createRole', rolename, textname: `WasmFleet device ${node}` },
+        { command: 'createRole', rolename, textname: `WasmFleet device ${node}`, acls },
         {
           command: 'createClient',
           username: node,
@@ -156,6 +153,7 @@ export class DeviceIdentities {
       ],
       isAlreadyThere,
     );
+    if (role?.error === undefined) this.#applied.set(node, acls);
     if (client?.error !== undefined && credentials.created) {
       // The client outlived its Secret (someone deleted the Secret): the new password wins.
       await this.#o.dynsec.run([
