@@ -28,7 +28,7 @@ import {
   type TestCertificates,
 } from '@wasmfleet/test-support';
 import { ensureBuilt } from '@wasmfleet/workloads';
-import { startOperator, type RunningOperator } from '../../src/operator.ts';
+import { startOperator, type OperatorOptions, type RunningOperator } from '../../src/operator.ts';
 import { credentialsSecretName } from '../../src/identity/credentials-secret.ts';
 
 const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
@@ -128,6 +128,18 @@ function startAgent(device: string, passwordFile: string): ManagedProcess {
   return proc;
 }
 
+function operatorOptions(kc: KubeConfig): OperatorOptions {
+  return {
+    kubeConfig: kc,
+    broker: { url: broker.tlsUrl ?? '', username: ADMIN, password: ADMIN_PASSWORD, ca, syncQuietMs: 100 },
+    identity: { namespace, deviceBrokerUrl: broker.tlsUrl ?? '', ca: ca.toString('utf8') },
+    leaderElection: false,
+    scope: { namespace, fleet },
+    log: (line) =>
+      void appendFile(path.join(scratch, 'operator.log'), `${new Date().toISOString()} ${line}\n`),
+  };
+}
+
 async function edgeNode(name: string): Promise<EdgeNode> {
   const kc = new KubeConfig();
   kc.loadFromFile(plane.kubeconfigPath);
@@ -164,15 +176,7 @@ before(
     await kubectl(['create', 'namespace', namespace]);
     const kc = new KubeConfig();
     kc.loadFromFile(plane.kubeconfigPath);
-    operator = startOperator({
-      kubeConfig: kc,
-      broker: { url: broker.tlsUrl ?? '', username: ADMIN, password: ADMIN_PASSWORD, ca, syncQuietMs: 100 },
-      identity: { namespace, deviceBrokerUrl: broker.tlsUrl ?? '', ca: ca.toString('utf8') },
-      leaderElection: false,
-      scope: { namespace, fleet },
-      log: (line) =>
-        void appendFile(path.join(scratch, 'operator.log'), `${new Date().toISOString()} ${line}\n`),
-    });
+    operator = startOperator(operatorOptions(kc));
     cleanups.push(() => operator.stop());
     await operator.ready;
     admin = await mqtt.connectAsync(
@@ -337,6 +341,26 @@ describe('the broker with per-device identity', () => {
       } finally {
         await b.endAsync();
       }
+
+      // A restarted operator adopts what the broker's retained documents say each device runs:
+      // it keeps A's grants instead of narrowing A to its control topics.
+      await operator.stop();
+      const kc = new KubeConfig();
+      kc.loadFromFile(plane.kubeconfigPath);
+      operator = startOperator(operatorOptions(kc));
+      await operator.ready;
+      await waitFor(
+        'the restarted operator to sync A',
+        async () => ((await edgeNode(node('a'))).status?.phase === 'Online' ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2_000)); // a few heartbeats: A's node reconciles
+      assert.equal(await subscribeCode(a, `sensors/${node('a')}/temperature`), 1, 'input kept after restart');
+      assert.equal(
+        await publishCode(a, `alerts/${node('a')}/temperature`, 'x'),
+        0,
+        'output kept after restart',
+      );
 
       // A new revision that publishes elsewhere: granted before its document is published (its
       // alerts flow), and the old output is taken back once the device stopped the old revision.
