@@ -99,9 +99,12 @@ async function dynamicSecurityLines(
     await run(MOSQUITTO_CTRL_BIN, ['dynsec', 'init', file, settings.adminUsername, settings.adminPassword]);
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`mosquitto_ctrl dynsec init failed (is mosquitto-clients installed?)\n${stderr}`, {
-      cause: error,
-    });
+    throw new Error(
+      `mosquitto_ctrl dynsec init failed (is the Debian package mosquitto installed?)\n${stderr}`,
+      {
+        cause: error,
+      },
+    );
   }
   return [`plugin ${plugin}`, `plugin_opt_config_file ${file}`];
 }

@@ -277,6 +277,41 @@ describe('the broker with per-device identity', () => {
     }
   });
 
+  it('an agent started with another device’s credentials says its subscription was refused', async () => {
+    const device = node('impostor');
+    const log = path.join(scratch, `${device}.log`);
+    const agent = spawnManaged(`agent ${device}`, process.execPath, {
+      args: [
+        AGENT_BIN,
+        ...['--broker', broker.tlsUrl ?? '', '--node', device, '--data-dir', path.join(scratch, device)],
+        ...[
+          '--ca',
+          certs.caFile,
+          '--username',
+          node('a'),
+          '--password-file',
+          path.join(scratch, 'a.password'),
+        ],
+      ],
+      logFile: log,
+    });
+    try {
+      const line = await waitFor(
+        'the agent to report the refused subscription',
+        async () =>
+          (await readFile(log, 'utf8').catch(() => ''))
+            .split('\n')
+            .find((l) => l.includes('refused the subscription')),
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      assert.ok(line.includes(desiredTopic(device)), line);
+      assert.match(line, /--node/, 'it says which setting to check');
+      assert.equal((await edgeNode(node('a'))).status?.phase, 'Online', 'the real A is undisturbed');
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it("a device cannot read another device's desired state nor forge its status", async () => {
     const a = await loginAs(node('a'));
     try {
