@@ -11,6 +11,7 @@ import Init from './commands/init.ts';
 import Invoke from './commands/invoke.ts';
 import Logs from './commands/logs.ts';
 import NodesCordon from './commands/nodes/cordon.ts';
+import NodesCredentials from './commands/nodes/credentials.ts';
 import NodesLabel from './commands/nodes/label.ts';
 import NodesUncordon from './commands/nodes/uncordon.ts';
 import Operator from './commands/operator.ts';
@@ -43,6 +44,7 @@ export const COMMANDS = {
   'nodes:cordon': NodesCordon,
   'nodes:uncordon': NodesUncordon,
   'nodes:label': NodesLabel,
+  'nodes:credentials': NodesCredentials,
   push: Push,
   sign: Sign,
   'sign:keygen': SignKeygen,

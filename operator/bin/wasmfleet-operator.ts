@@ -69,6 +69,18 @@ const operator = startOperator({
   workers: options.workers,
   plainHttpRegistries: options.plainHttpRegistries,
   moduleSignatures: options.moduleSignatures,
+  ...(options.deviceIdentity
+    ? {
+        identity: {
+          namespace: options.deviceIdentity.namespace,
+          ...(options.deviceIdentity.deviceBrokerUrl
+            ? { deviceBrokerUrl: options.deviceIdentity.deviceBrokerUrl }
+            : {}),
+          ...(ca ? { ca: ca.toString('utf8') } : {}),
+          devicePublish: options.deviceIdentity.devicePublish,
+        },
+      }
+    : {}),
   log,
 });
 

@@ -20,6 +20,9 @@ export interface OperatorCliOptions {
   readonly workers: number;
   readonly plainHttpRegistries: string[];
   readonly moduleSignatures: 'Required' | 'Optional';
+  /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
+  readonly deviceIdentity:
+    { namespace: string; deviceBrokerUrl: string | undefined; devicePublish: string[] } | undefined;
 }
 
 export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes and delivers them over MQTT
@@ -46,6 +49,12 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
                                  or a cosign signature in the registry); Optional (default).
                                  module.verify.mode overrides it per function. Devices check
                                  signatures with their own --trusted-keys either way.   [$WASMFLEET_MODULE_SIGNATURES]
+  --device-identity              one MQTT identity and ACL per EdgeNode via Mosquitto's dynamic
+                                 security plugin (the broker user must be its admin)  [$WASMFLEET_DEVICE_IDENTITY=true]
+  --identity-namespace NS        where the per-device credential Secrets live (default: $POD_NAMESPACE or default)
+  --device-broker-url URL        the broker URL devices use, written into their Secrets
+  --device-publish TOPIC         a topic every device may publish besides its functions' outputs,
+                                 {node} = its id, e.g. sensors/{node}/# (repeatable)
   -h, --help                     show this help
 `;
 
@@ -77,6 +86,10 @@ export function parseOperatorArgs(
         workers: { type: 'string' },
         'plain-http-registry': { type: 'string', multiple: true },
         'module-signatures': { type: 'string' },
+        'device-identity': { type: 'boolean', default: false },
+        'identity-namespace': { type: 'string' },
+        'device-broker-url': { type: 'string' },
+        'device-publish': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -136,6 +149,14 @@ export function parseOperatorArgs(
     workers,
     plainHttpRegistries: v['plain-http-registry'] ?? [],
     moduleSignatures,
+    deviceIdentity:
+      v['device-identity'] || env.WASMFLEET_DEVICE_IDENTITY === 'true'
+        ? {
+            namespace: v['identity-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+            deviceBrokerUrl: v['device-broker-url'] ?? env.WASMFLEET_DEVICE_BROKER_URL,
+            devicePublish: v['device-publish'] ?? [],
+          }
+        : undefined,
   };
 }
 

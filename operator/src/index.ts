@@ -6,3 +6,4 @@ export {
   UsageError as OperatorUsageError,
 } from './cli-options.ts';
 export { pushModule, describeBytes, wasmKind, type PushResult } from './modules/index.ts';
+export { credentialsSecretName } from './identity/credentials-secret.ts';

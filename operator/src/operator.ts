@@ -2,6 +2,7 @@
 // the scheduler, leader election and metrics. Everything here is plumbing; decisions live in
 // fleet/ (pure) and controllers/.
 import {
+  CoreV1Api,
   CoordinationV1Api,
   CustomObjectsApi,
   EventsV1Api,
@@ -46,6 +47,7 @@ import {
   type RunningLoop,
 } from './kube/index.ts';
 import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
+import { DeviceIdentities } from './identity/device-identities.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
 export interface OperatorOptions {
@@ -76,6 +78,20 @@ export interface OperatorOptions {
   readonly plainHttpRegistries?: readonly string[];
   /** Cluster-wide signature policy; `module.verify.mode` overrides it per function (ADR 0011). */
   readonly moduleSignatures?: ClusterSignaturePolicy;
+  /**
+   * Per-device MQTT identity (ADR 0012): a dynamic-security client and role per EdgeNode, its
+   * password in the Secret `wasmfleet-mqtt-<node>` in `namespace`. Needs Mosquitto's dynamic
+   * security plugin with the operator's user as its admin.
+   */
+  readonly identity?: {
+    readonly namespace: string;
+    /** The broker URL devices use, copied into each Secret for the installer. */
+    readonly deviceBrokerUrl?: string;
+    /** The CA devices verify the broker with (PEM), copied into each Secret. */
+    readonly ca?: string;
+    /** Topics (with `{node}`) every device may publish besides its outputs, e.g. `sensors/{node}/#`. */
+    readonly devicePublish?: readonly string[];
+  };
 }
 
 export interface RunningOperator {
@@ -210,17 +226,45 @@ async function run(
   const functions = typedCache<WasmFunction>(functionInformer);
   const nodes = typedCache<EdgeNode>(nodeInformer);
 
-  const bridge = await FleetBridge.connect(options.broker, (b) => {
-    b.on('desired', (doc) => documents.recordPublished(doc));
-    b.on('status', (node, status) => {
-      reports.set(node, status);
-      nodeQueue.add(node);
-      for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
-      for (const f of status.functions ?? []) functionQueue.add(`${f.namespace}/${f.name}`);
-    });
-    b.on('malformed', (topic, error) => log(`ignored a malformed message on ${topic}: ${error}`));
-  });
+  const identity = options.identity;
+  let identities: DeviceIdentities | undefined;
+  const bridge = await FleetBridge.connect(
+    { ...options.broker, dynamicSecurity: identity !== undefined },
+    (b) => {
+      b.on('desired', (doc) => documents.recordPublished(doc));
+      b.on('status', (node, status) => {
+        reports.set(node, status);
+        nodeQueue.add(node);
+        for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
+        for (const f of status.functions ?? []) functionQueue.add(`${f.namespace}/${f.name}`);
+      });
+      b.on('malformed', (topic, error) => log(`ignored a malformed message on ${topic}: ${error}`));
+    },
+  );
   cleanups.push(() => bridge.close());
+  if (identity && bridge.dynsec) {
+    identities = new DeviceIdentities({
+      dynsec: bridge.dynsec,
+      secrets: {
+        core: kc.makeApiClient(CoreV1Api),
+        namespace: identity.namespace,
+        ...(identity.deviceBrokerUrl ? { brokerUrl: identity.deviceBrokerUrl } : {}),
+        ...(identity.ca ? { ca: identity.ca } : {}),
+      },
+      edgeNodeUid: (node) => nodes.get(undefined, node)?.metadata.uid,
+      log,
+      ...(identity.devicePublish ? { extraPublish: identity.devicePublish } : {}),
+    });
+    const known = identities;
+    bridge.on('connection', (state) => {
+      if (state !== 'connected') return;
+      // The broker may have restarted without its state: check every device again.
+      known.forgetBrokerState();
+      for (const node of nodes.list()) nodeQueue.add(node.metadata.name ?? '');
+    });
+    const removed = await identities.sweep((node) => nodes.get(undefined, node) !== undefined);
+    if (removed.length > 0) log(`removed the broker identities of deleted devices: ${removed.join(', ')}`);
+  }
 
   const placement = new PlacementBook(options.scheduler);
   const adopted = documents.adoptPublished();
@@ -256,6 +300,7 @@ async function run(
     configMaps: configMapInformer,
     secrets: secretInformer,
     bridge,
+    ...(identities ? { identities } : {}),
     documents,
     placement,
     reports,
@@ -283,6 +328,10 @@ async function run(
   );
   nodeInformer.on((type, obj) => {
     const name = obj.metadata?.name ?? '';
+    if (type === 'delete')
+      void identities
+        ?.remove(name)
+        .catch((e: unknown) => log(`removing the identity of ${name}: ${String(e)}`));
     const changed =
       type === 'delete'
         ? placement.apply({ removeNodes: [name], now: Date.now() })

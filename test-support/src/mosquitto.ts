@@ -1,13 +1,18 @@
 // A real Mosquitto 2 broker on a free loopback port, with persistence, for tests and benchmarks.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { spawnManaged, type ManagedProcess } from './processes.ts';
 import { freePort, waitFor } from './util.ts';
 
+const run = promisify(execFile);
+
 export interface Mosquitto {
-  /** `mqtt://127.0.0.1:<port>` */
+  /** `mqtt://127.0.0.1:<port>` (with `plaintext: false`, the TLS port: what a non-TLS client tries). */
   readonly url: string;
   readonly port: number;
   /** `mqtts://127.0.0.1:<tlsPort>` when started with `tls`, else undefined. */
@@ -44,6 +49,19 @@ export interface MosquittoOptions {
   readonly tls?: MosquittoTlsOptions;
   /** A Mosquitto password file (see writeMosquittoPasswordFile); anonymous clients are refused. */
   readonly passwordFile?: string;
+  /**
+   * Loads Mosquitto's dynamic security plugin (this machine's build) with a fresh configuration
+   * made by `mosquitto_ctrl dynsec init` (as the chart's init container does): one admin client
+   * that may send `$CONTROL/dynamic-security/v1` commands; or with an existing `configFile`.
+   * Anonymous clients are refused.
+   */
+  readonly dynamicSecurity?:
+    { readonly adminUsername: string; readonly adminPassword: string } | { readonly configFile: string };
+  /**
+   * false: no plain-text listener, only the TLS one (needs `tls`). `url` then names the TLS
+   * port with `mqtt://`, i.e. what a client that does not speak TLS would try.
+   */
+  readonly plaintext?: boolean;
 }
 
 export interface MosquittoTlsOptions {
@@ -56,21 +74,66 @@ export interface MosquittoTlsOptions {
 }
 
 const MOSQUITTO_BIN = process.env.WASMFLEET_MOSQUITTO ?? '/usr/sbin/mosquitto';
+const MOSQUITTO_CTRL_BIN = process.env.WASMFLEET_MOSQUITTO_CTRL ?? 'mosquitto_ctrl';
+/** Where Debian (multiarch) and the upstream build put the plugin. */
+const DYNSEC_PLUGIN_CANDIDATES = [
+  process.env.WASMFLEET_MOSQUITTO_DYNSEC_PLUGIN,
+  `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/mosquitto_dynamic_security.so`,
+  '/usr/lib/mosquitto_dynamic_security.so',
+  '/usr/local/lib/mosquitto_dynamic_security.so',
+];
+
+async function dynamicSecurityLines(
+  dataDir: string,
+  settings: NonNullable<MosquittoOptions['dynamicSecurity']>,
+): Promise<string[]> {
+  const plugin = DYNSEC_PLUGIN_CANDIDATES.find((p) => p !== undefined && existsSync(p));
+  if (plugin === undefined) {
+    throw new Error(
+      `Mosquitto's dynamic security plugin is not installed (looked in ${DYNSEC_PLUGIN_CANDIDATES.filter(Boolean).join(', ')}); install the Debian package mosquitto or set WASMFLEET_MOSQUITTO_DYNSEC_PLUGIN`,
+    );
+  }
+  if ('configFile' in settings) return [`plugin ${plugin}`, `plugin_opt_config_file ${settings.configFile}`];
+  const file = path.join(dataDir, 'dynamic-security.json');
+  try {
+    await run(MOSQUITTO_CTRL_BIN, ['dynsec', 'init', file, settings.adminUsername, settings.adminPassword]);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(
+      `mosquitto_ctrl dynsec init failed (is the Debian package mosquitto installed?)\n${stderr}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return [`plugin ${plugin}`, `plugin_opt_config_file ${file}`];
+}
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = options.port ?? (await freePort());
   const tls = options.tls;
   const tlsPort = tls ? (tls.port ?? (await freePort())) : undefined;
+  const plaintext = options.plaintext ?? true;
+  if (!plaintext && tlsPort === undefined) {
+    throw new Error('startMosquitto: plaintext: false needs tls (the broker would have no listener)');
+  }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-mosquitto-'));
+  const dynsec = options.dynamicSecurity ? await dynamicSecurityLines(dataDir, options.dynamicSecurity) : [];
+  const extra = options.extraConfig ?? [];
+  const anonymous = options.passwordFile === undefined && options.dynamicSecurity === undefined;
+  // A caller's own allow_anonymous (e.g. a rendered chart config) replaces the default.
+  const ownAnonymous = extra.some((line) => /^\s*allow_anonymous\b/.test(line));
   const configFile = path.join(dataDir, 'mosquitto.conf');
   const logFile = path.join(dataDir, 'mosquitto.log');
   await writeFile(
     configFile,
     [
-      `listener ${port} 127.0.0.1`,
+      // Global settings first (per_listener_settings false): the plugin applies to every listener.
+      ...(plaintext ? [`listener ${port} 127.0.0.1`] : []),
       // Started as root, mosquitto would drop to user 'mosquitto' and could not write dataDir.
       `user ${userInfo().username}`,
-      `allow_anonymous ${options.passwordFile === undefined ? 'true' : 'false'}`,
+      ...(ownAnonymous ? [] : [`allow_anonymous ${anonymous ? 'true' : 'false'}`]),
+      ...dynsec,
       ...(options.passwordFile === undefined ? [] : [`password_file ${options.passwordFile}`]),
       'persistence true',
       `persistence_location ${dataDir}/`,
@@ -84,7 +147,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       'log_type warning',
       'log_type notice',
       'log_timestamp_format %Y-%m-%dT%H:%M:%S',
-      ...(options.extraConfig ?? []),
+      ...extra,
       // Last, so listener-scoped lines above (from extraConfig) keep applying to what they did.
       ...(tls && tlsPort !== undefined
         ? [
@@ -112,7 +175,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
           if (started.child.exitCode !== null) {
             throw new Error(`mosquitto exited with code ${started.child.exitCode}`);
           }
-          if (!(await canConnect(port))) return undefined;
+          if (plaintext && !(await canConnect(port))) return undefined;
           return tlsPort === undefined || (await canConnect(tlsPort)) ? true : undefined;
         },
         { timeoutMs: 10_000, intervalMs: 20 },
@@ -137,8 +200,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
 
   await start();
   return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
+    url: `mqtt://127.0.0.1:${plaintext ? port : (tlsPort ?? port)}`,
+    port: plaintext ? port : (tlsPort ?? port),
     tlsUrl: tlsPort === undefined ? undefined : `mqtts://127.0.0.1:${tlsPort}`,
     tlsPort,
     dataDir,

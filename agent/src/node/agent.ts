@@ -163,6 +163,18 @@ export class Agent {
     return path.join(this.#o.dataDir, 'desired.json');
   }
 
+  /** Subscribes, and says so when the broker refuses (an ACL that does not grant the filter). */
+  #subscribe(client: MqttClient, filter: string, qos: 0 | 1): void {
+    client.subscribe(filter, { qos }, (error) => {
+      // Only a SUBACK that refuses (mqtt.js attaches it); a connection lost meanwhile resubscribes.
+      if (!error || !('packet' in error) || this.#stopping) return;
+      this.#log(
+        'error',
+        `the broker refused the subscription to ${filter} (${error.message}): MQTT user ${JSON.stringify(client.options.username ?? '')} may not read it — check that --node (${this.#o.nodeId}) is the device these credentials belong to (with per-device identity they are its node id), and the broker's ACL`,
+      );
+    });
+  }
+
   #log(level: LogLevel, text: string): void {
     (this.#o.log ?? ((l, t) => process.stderr.write(`${new Date().toISOString()} ${l} ${t}\n`)))(level, text);
   }
@@ -207,8 +219,8 @@ export class Agent {
         'info',
         `connected to ${this.#o.brokerUrl} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
       );
-      client.subscribe(desiredTopic(this.#o.nodeId), { qos: 1 });
-      for (const [filter, qos] of this.#subscribed) client.subscribe(filter, { qos });
+      this.#subscribe(client, desiredTopic(this.#o.nodeId), 1);
+      for (const [filter, qos] of this.#subscribed) this.#subscribe(client, filter, qos);
       this.#publishStatus();
     });
     let fallingBack = false;
@@ -467,7 +479,7 @@ export class Agent {
     for (const [filter, qos] of wanted) {
       if (this.#subscribed.get(filter) === qos) continue;
       this.#subscribed.set(filter, qos);
-      if (client?.connected) client.subscribe(filter, { qos });
+      if (client?.connected) this.#subscribe(client, filter, qos);
     }
     for (const filter of [...this.#subscribed.keys()]) {
       if (wanted.has(filter)) continue;

@@ -53,7 +53,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-mosquitto" (include "wasmfleet.fullname" .) }}
 {{- end }}
 
-{{/* The Secret of MQTT credentials: one key per user name, the value is its password. */}}
+{{/* The Secret of the operator's MQTT password: one key, broker.username. */}}
 {{- define "wasmfleet.credentialsSecret" -}}
 {{- default (printf "%s-mqtt-credentials" (include "wasmfleet.fullname" .)) .Values.mosquitto.auth.existingSecret }}
 {{- end }}
@@ -70,15 +70,34 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* The broker URL: broker.url, else the bundled Mosquitto, else a clear failure. */}}
+{{/* The broker URL: broker.url, else the bundled Mosquitto (TLS only), else a clear failure. */}}
 {{- define "wasmfleet.brokerUrl" -}}
 {{- if .Values.broker.url }}
 {{- .Values.broker.url }}
 {{- else if .Values.mosquitto.enabled }}
-{{- printf "mqtt://%s.%s.svc:%d" (include "wasmfleet.mosquittoName" .) .Release.Namespace (int .Values.mosquitto.port) }}
+{{- printf "mqtts://%s.%s.svc:%d" (include "wasmfleet.mosquittoName" .) .Release.Namespace (int .Values.mosquitto.port) }}
 {{- else }}
 {{- fail "broker.url is required when mosquitto.enabled is false (e.g. --set broker.url=mqtts://broker.example:8883)" }}
 {{- end }}
+{{- end }}
+
+{{/* The bundled broker's TLS Secret (tls.crt, tls.key, ca.crt): the user's or the generated one. */}}
+{{- define "wasmfleet.tlsSecret" -}}
+{{- default (printf "%s-mqtt-tls" (include "wasmfleet.fullname" .)) .Values.mosquitto.tls.existingSecret }}
+{{- end }}
+
+{{/* The Secret whose ca.crt verifies the broker: broker.caSecret, else the bundled broker's. */}}
+{{- define "wasmfleet.caSecret" -}}
+{{- if .Values.broker.caSecret }}
+{{- .Values.broker.caSecret }}
+{{- else if .Values.mosquitto.enabled }}
+{{- include "wasmfleet.tlsSecret" . }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret the operator reads a device's credentials from (see operator credentials-secret.ts). */}}
+{{- define "wasmfleet.deviceSecret" -}}
+{{- printf "wasmfleet-mqtt-%s" . }}
 {{- end }}
 
 {{/* Secret name and key of the operator's MQTT password, or nothing when it has none. */}}
@@ -128,29 +147,21 @@ affinity:
 {{- define "wasmfleet.mosquittoConf" -}}
 # Rendered by the WasmFleet chart.
 per_listener_settings false
+allow_anonymous false
+# Every client is a dynamic-security client: the operator (its admin, written by the init
+# container) and one per EdgeNode, created by the operator with a role holding that device's ACLs.
+plugin {{ .Values.mosquitto.dynamicSecurityPlugin }}
+plugin_opt_config_file /mosquitto/data/dynamic-security.json
+# TLS only: there is no plain-text listener.
 listener {{ .Values.mosquitto.port }}
 protocol mqtt
-allow_anonymous false
-# Written by the init container from the credentials Secret (hashed by mosquitto_passwd).
-password_file /mosquitto/auth/passwd
-acl_file /mosquitto/config/acl
+certfile /mosquitto/tls/tls.crt
+keyfile /mosquitto/tls/tls.key
+tls_version tlsv1.2
 persistence {{ .Values.mosquitto.persistence.enabled }}
 persistence_location /mosquitto/data/
 log_dest stdout
 log_type error
 log_type warning
 log_type notice
-{{- end }}
-
-{{- define "wasmfleet.mosquittoAcl" -}}
-pattern read wasmfleet/v1/nodes/%u/desired
-pattern readwrite wasmfleet/v1/nodes/%u/status
-pattern read wasmfleet/v1/modules/#
-pattern write wasmfleet/v1/logs/+/+/%u
-{{- range .Values.mosquitto.auth.devicePatterns }}
-pattern {{ . }}
-{{- end }}
-
-user {{ .Values.broker.username }}
-topic readwrite #
 {{- end }}

@@ -16,6 +16,8 @@ import {
   type DesiredState,
   type NodeStatus,
 } from '@wasmfleet/api';
+import { prepareBroker } from '../identity/broker-setup.ts';
+import { DYNSEC_RESPONSE_TOPIC, Dynsec } from '../identity/dynsec.ts';
 
 const ALL_DESIRED_FILTER = `${WIRE_PREFIX}/nodes/+/desired`;
 
@@ -40,21 +42,37 @@ export interface FleetBridgeOptions {
   /** Quiet time after subscribing that ends the initial retained sync. */
   readonly syncQuietMs?: number;
   readonly syncMaxMs?: number;
+  /**
+   * Manage per-device identities through Mosquitto's dynamic security plugin (the operator's user
+   * must be its admin): the broker is set up first, and `dynsec` sends commands.
+   */
+  readonly dynamicSecurity?: boolean;
 }
 
 export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   private readonly client: MqttClient;
   private lastMessageAt = 0;
+  /** Dynamic-security commands over this connection, when `dynamicSecurity` is on. */
+  readonly dynsec: Dynsec | undefined;
 
-  private constructor(client: MqttClient) {
+  private constructor(client: MqttClient, dynamicSecurity: boolean) {
     super();
     this.client = client;
+    const dynsec = dynamicSecurity ? new Dynsec(client) : undefined;
+    this.dynsec = dynsec;
     client.on('message', (topic, payload) => {
+      if (topic === DYNSEC_RESPONSE_TOPIC) {
+        dynsec?.handle(payload);
+        return;
+      }
       this.lastMessageAt = Date.now();
       this.dispatch(topic, payload);
     });
     client.on('connect', () => this.emit('connection', 'connected'));
-    client.on('close', () => this.emit('connection', 'disconnected'));
+    client.on('close', () => {
+      dynsec?.close('the connection to the broker closed');
+      this.emit('connection', 'disconnected');
+    });
   }
 
   /** Connects, subscribes and waits until the broker's retained documents have arrived. */
@@ -74,6 +92,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       ...(options.cert ? { cert: options.cert } : {}),
       ...(options.key ? { key: options.key } : {}),
     };
+    if (options.dynamicSecurity) await prepareBroker(options.url, clientOptions);
     let client: MqttClient;
     try {
       client = await mqtt.connectAsync(options.url, clientOptions, false);
@@ -84,9 +103,12 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       }
       client = await mqtt.connectAsync(options.url, { ...clientOptions, protocolVersion: 4 }, false);
     }
-    const bridge = new FleetBridge(client);
+    const bridge = new FleetBridge(client, options.dynamicSecurity ?? false);
     onEvents?.(bridge);
-    await client.subscribeAsync([ALL_DESIRED_FILTER, ALL_STATUS_FILTER], { qos: 1 });
+    await client.subscribeAsync(
+      [ALL_DESIRED_FILTER, ALL_STATUS_FILTER, ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : [])],
+      { qos: 1 },
+    );
     await bridge.quiet(options.syncQuietMs ?? 300, options.syncMaxMs ?? 10_000);
     return bridge;
   }

@@ -9,6 +9,7 @@ import type { PlacementBook } from '../fleet/placement-book.ts';
 import type { EventInput, Informer, WorkQueue } from '../kube/index.ts';
 import type { Cache } from './typed-cache.ts';
 import type { ResolveResult } from '../modules/index.ts';
+import type { DeviceIdentities } from '../identity/device-identities.ts';
 
 export interface FleetSettings {
   /** Remove the finalizer after this long even if devices never confirmed (broker down). */
@@ -48,6 +49,8 @@ export interface FleetContext {
   readonly configMaps: Informer<V1ConfigMap>;
   readonly secrets: Informer<V1Secret>;
   readonly bridge: FleetBridge;
+  /** Per-device MQTT identities and ACLs (dynamic security), when the operator manages them. */
+  readonly identities?: DeviceIdentities;
   readonly documents: NodeDocuments;
   readonly placement: PlacementBook;
   /** node → its latest status document. */

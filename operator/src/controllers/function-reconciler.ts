@@ -266,6 +266,8 @@ export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string
   const docs = ctx.documents.changedDocuments(nodes);
   await Promise.all(
     docs.map(async (doc) => {
+      // The device may use what the document asks for before it reads it.
+      await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
       await withTimeout(
         ctx.bridge.publishDesired(doc),
         ctx.settings.publishTimeoutMs,

@@ -64,6 +64,7 @@ export function nodeReconciler(ctx: FleetContext, hooks: NodeReconcilerHooks = {
       // The informer's add event brings the new object (with its resourceVersion) back here.
       return undefined;
     }
+    await ctx.identities?.sync(name, ctx.documents.publishedFor(name), report);
     const now = ctx.now();
     const { status, staleAt } = edgeNodeStatus({
       report,

@@ -38,6 +38,7 @@ describe('helm template', () => {
       'Role/wasmfleet-operator-leader-election',
       'RoleBinding/wasmfleet-operator-leader-election',
       'Secret/wasmfleet-mqtt-credentials',
+      'Secret/wasmfleet-mqtt-tls',
       'Service/wasmfleet-mosquitto',
       'Service/wasmfleet-operator-metrics',
       'ServiceAccount/wasmfleet-operator',
@@ -56,9 +57,20 @@ describe('helm template', () => {
       container.ports?.map((p) => [p.name, p.containerPort]),
       [['ops', 8080]],
     );
-    assert.deepEqual(container.args, ['--leader-elect'], 'leader election is on by default');
+    assert.deepEqual(
+      container.args,
+      ['--leader-elect', '--device-identity', '--device-publish=sensors/{node}/#'],
+      'leader election is on by default, and per-device identity with the bundled broker',
+    );
     const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? 'from field']));
-    assert.equal(env.WASMFLEET_BROKER, 'mqtt://wasmfleet-mosquitto.wasmfleet.svc:1883');
+    assert.equal(env.WASMFLEET_BROKER, 'mqtts://wasmfleet-mosquitto.wasmfleet.svc:8883', 'TLS only');
+    assert.equal(env.WASMFLEET_DEVICE_BROKER_URL, env.WASMFLEET_BROKER);
+    assert.equal(env.WASMFLEET_BROKER_CA_FILE, '/var/run/secrets/wasmfleet/mqtt-ca/ca.crt');
+    assert.equal(
+      (operator.volumes ?? []).find((v) => v.name === 'mqtt-ca')?.secret?.secretName,
+      'wasmfleet-mqtt-tls',
+      'the operator verifies the bundled broker with the generated CA',
+    );
     assert.equal(env.WASMFLEET_BROKER_PASSWORD_FILE, '/var/run/secrets/wasmfleet/mqtt/password');
     assert.equal(env.WASMFLEET_OPS_BIND_ADDRESS, '0.0.0.0:8080');
     assert.equal(env.POD_NAMESPACE, 'from field');
@@ -83,21 +95,30 @@ describe('helm template', () => {
     assert.equal(simPod.automountServiceAccountToken, false, 'devices hold no Kubernetes credentials');
     const mounted = simPod.volumes
       ?.find((v) => v.name === 'mqtt-passwords')
-      ?.secret?.items?.map((i) => i.key);
-    assert.deepEqual(mounted, ['fleet-wasmfleet-sim-0', 'fleet-wasmfleet-sim-1'], 'only the simulated keys');
+      ?.projected?.sources?.map((source) => [source.secret?.name, source.secret?.items]);
+    assert.deepEqual(
+      mounted,
+      [0, 1].map((i) => [
+        `wasmfleet-mqtt-fleet-wasmfleet-sim-${i}`,
+        [{ key: 'password', path: `fleet-wasmfleet-sim-${i}` }],
+      ]),
+      'only the simulated devices’ own Secrets',
+    );
 
     const secret = find(manifests, 'Secret', '-mqtt-credentials') as Manifest & {
       data: Record<string, string>;
     };
-    assert.deepEqual(Object.keys(secret.data).sort(), [
-      'fleet-wasmfleet-sim-0',
-      'fleet-wasmfleet-sim-1',
-      'gw-1',
-      'pump-7',
-      'wasmfleet-operator',
-    ]);
-    assert.equal(Buffer.from(secret.data['gw-1']!, 'base64').toString(), 'given', 'a given password is kept');
-    assert.equal(Buffer.from(secret.data['pump-7']!, 'base64').length, 32, 'a missing one is generated');
+    assert.deepEqual(Object.keys(secret.data), ['wasmfleet-operator'], 'only the operator’s password');
+    assert.equal(Buffer.from(secret.data['wasmfleet-operator']!, 'base64').length, 32, 'generated');
+    // Devices are registered as EdgeNodes; the operator makes their identities.
+    const nodes = manifests.filter((m) => m.kind === 'EdgeNode');
+    assert.deepEqual(
+      nodes.map((n) => n.metadata.name),
+      ['fleet-wasmfleet-sim-0', 'fleet-wasmfleet-sim-1', 'pump-7', 'gw-1'],
+    );
+    assert.equal((nodes[3]?.metadata.labels as Record<string, string>).site, 'plant-1');
+    const tls = find(manifests, 'Secret', '-mqtt-tls') as Manifest & { data: Record<string, string> };
+    assert.deepEqual(Object.keys(tls.data).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
     for (const m of manifests) assert.equal((m.metadata.labels as Record<string, string>).team, 'edge');
   });
 
@@ -191,7 +212,11 @@ interface Container {
 interface PodSpec {
   containers: Container[];
   automountServiceAccountToken?: boolean;
-  volumes?: { name: string; secret?: { items?: { key: string; path: string }[] } }[];
+  volumes?: {
+    name: string;
+    secret?: { secretName?: string; items?: { key: string; path: string }[] };
+    projected?: { sources?: { secret?: { name?: string; items?: { key: string; path: string }[] } }[] };
+  }[];
 }
 
 function podSpec(workload: Manifest): PodSpec {

@@ -116,6 +116,14 @@ async function installAndCheck(found: ContainerEngine): Promise<void> {
       NAMESPACE,
       ...Object.entries(passwords).map(([u, p]) => `--from-literal=${u}=${p}`),
     ]);
+    // Each simulated device reads its password from its own Secret (what the operator makes with
+    // the bundled broker; with your own broker you make them).
+    for (let i = 0; i < SIMULATED; i++) {
+      await kubectl([
+        ...['create', 'secret', 'generic', `wasmfleet-mqtt-wasmfleet-sim-${i}`, '-n', NAMESPACE],
+        ...[`--from-literal=username=wasmfleet-sim-${i}`, `--from-literal=password=device-secret-${i}`],
+      ]);
+    }
 
     const installed = await helm([
       'install',

@@ -138,6 +138,10 @@ export const ALL_OPTIONS: Record<string, unknown> = {
   },
   serviceAccount: { annotations: { 'example.com/owner': 'platform' } },
   broker: { caSecret: 'broker-ca' },
-  mosquitto: { enabled: true, auth: { devices: [{ name: 'pump-7' }, { name: 'gw-1', password: 'given' }] } },
+  mosquitto: {
+    enabled: true,
+    tls: { extraDnsNames: ['mqtt.example.com'] },
+    auth: { devices: [{ name: 'pump-7' }, { name: 'gw-1', labels: { site: 'plant-1' } }] },
+  },
   simulator: { enabled: true, replicas: 2, sensors: ['temperature', 'camera'] },
 };

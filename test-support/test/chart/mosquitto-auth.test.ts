@@ -1,7 +1,8 @@
 // The chart's Mosquitto as it will run in the cluster, minus the container: its rendered
-// mosquitto.conf and ACL, and its init container's script turning the credentials Secret into a
-// hashed password file, run against the real Mosquitto. Proves per-device credentials: each
-// device logs in with its own password and reaches only its own topics; the operator sees all.
+// mosquitto.conf, its generated TLS certificate, and its init container's script (the operator
+// becomes the dynamic-security admin), run against the real Mosquitto. Proves the broker serves
+// TLS only, refuses anonymous clients and wrong passwords, and lets the operator create a device
+// whose role keeps it on its own topics.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,57 +10,82 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startMosquitto, type Mosquitto } from '../../src/index.ts';
 import { ALL_OPTIONS, find, render } from './helm.ts';
 
 const run = promisify(execFile);
+const NOT_AUTHORIZED = 135;
+/** The name the generated certificate must carry: the Service, as pods and devices reach it. */
+const SERVICE_HOST = 'fleet-wasmfleet-mosquitto.edge.svc';
 let broker: Mosquitto;
 let dir: string;
-let passwords: Record<string, string>;
+let operatorPassword: string;
+let ca: string;
 
 before(
   async () => {
-    const { manifests } = await render({ release: 'fleet', values: ALL_OPTIONS });
+    const { manifests } = await render({ release: 'fleet', namespace: 'edge', values: ALL_OPTIONS });
     const config = find(manifests, 'ConfigMap', '-mosquitto') as { data?: Record<string, string> };
     const secret = find(manifests, 'Secret', '-mqtt-credentials') as { data?: Record<string, string> };
+    const tls = find(manifests, 'Secret', '-mqtt-tls') as { data?: Record<string, string> };
     const deployment = find(manifests, 'Deployment', '-mosquitto') as {
       spec?: { template?: { spec?: { initContainers?: { command?: string[] }[] } } };
     };
     const script = deployment.spec?.template?.spec?.initContainers?.[0]?.command?.[2];
-    assert.ok(
-      config.data?.['mosquitto.conf'] && config.data.acl && secret.data && script,
-      'rendered broker parts',
+    const conf = config.data?.['mosquitto.conf'];
+    const password = secret.data?.['wasmfleet-operator'];
+    assert.ok(conf && password && tls.data && script, 'rendered broker parts');
+    operatorPassword = Buffer.from(password, 'base64').toString();
+    const pem = (key: string) => Buffer.from(tls.data?.[key] ?? '', 'base64').toString();
+    ca = pem('ca.crt');
+
+    // The rendered configuration serves one listener, with TLS, and nobody anonymous.
+    const lines = conf.split('\n').map((l) => l.trim());
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('listener ')),
+      ['listener 8883'],
     );
+    for (const expected of [
+      'allow_anonymous false',
+      'certfile /mosquitto/tls/tls.crt',
+      'keyfile /mosquitto/tls/tls.key',
+    ])
+      assert.ok(lines.includes(expected), `${expected} in\n${conf}`);
 
     dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-chart-mosquitto-'));
-    // The Secret volume: one file per key, as the kubelet would project it.
-    passwords = Object.fromEntries(
-      Object.entries(secret.data).map(([user, b64]) => [user, Buffer.from(b64, 'base64').toString()]),
-    );
+    // The volumes: the operator's password (one key, mounted as `password`), the TLS Secret.
     await mkdir(path.join(dir, 'credentials'));
-    await mkdir(path.join(dir, 'auth'));
-    for (const [user, password] of Object.entries(passwords)) {
-      await writeFile(path.join(dir, 'credentials', user), password);
-    }
+    await mkdir(path.join(dir, 'data'));
+    await writeFile(path.join(dir, 'credentials', 'password'), operatorPassword);
+    for (const key of ['tls.crt', 'tls.key', 'ca.crt']) await writeFile(path.join(dir, key), pem(key));
     const at = (p: string): string =>
       p
         .replaceAll('/credentials', path.join(dir, 'credentials'))
-        .replaceAll('/mosquitto/auth', path.join(dir, 'auth'))
-        .replaceAll('/mosquitto/config', dir);
-    // The init container's own script, with the volume paths moved into the scratch directory.
-    await run('/bin/sh', ['-ec', at(script)], {
-      env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/bin` },
+        .replaceAll('/mosquitto/data', path.join(dir, 'data'));
+    // The init container's own script, with the volume paths moved into the scratch directory;
+    // run twice, as on a container restart: the second run keeps the existing configuration.
+    for (let i = 0; i < 2; i++) {
+      await run('/bin/sh', ['-ec', at(script)], {
+        env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/bin` },
+      });
+    }
+    // The rendered settings that decide who gets in. The plugin is this machine's build (the
+    // rendered path is the image's); listener and persistence stay test-support's (loopback port,
+    // scratch directory).
+    const anonymous = lines.filter((line) => line.startsWith('allow_anonymous'));
+    const configFile = lines.find((line) => line.startsWith('plugin_opt_config_file '))?.split(' ')[1];
+    assert.ok(configFile && lines.some((line) => line.startsWith('plugin ')), conf);
+    broker = await startMosquitto({
+      extraConfig: anonymous,
+      dynamicSecurity: { configFile: at(configFile) },
+      tls: {
+        caFile: path.join(dir, 'ca.crt'),
+        certFile: path.join(dir, 'tls.crt'),
+        keyFile: path.join(dir, 'tls.key'),
+      },
+      plaintext: false,
     });
-    await writeFile(path.join(dir, 'acl'), config.data.acl);
-    // The rendered settings that decide who gets in and where; listener, persistence and logging
-    // stay test-support's (loopback port, scratch directory).
-    const settings = config.data['mosquitto.conf']
-      .split('\n')
-      .filter((line) => /^(allow_anonymous|password_file|acl_file)\b/.test(line))
-      .map(at);
-    assert.equal(settings.length, 3, config.data['mosquitto.conf']);
-    broker = await startMosquitto({ extraConfig: settings });
   },
   { timeout: 15 * 60_000 },
 );
@@ -69,81 +95,101 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function login(username: string | undefined, password: string | undefined): Promise<MqttClient> {
-  return mqtt.connectAsync(broker.url, {
+function tlsOptions(extra: IClientOptions = {}): IClientOptions {
+  return {
     protocolVersion: 5,
     reconnectPeriod: 0,
     connectTimeout: 5_000,
-    ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password }),
-  });
+    ca,
+    // Devices reach the broker by its Service name: the generated certificate must name it (Node
+    // checks the certificate against servername when one is given, not the address dialled).
+    servername: SERVICE_HOST,
+    ...extra,
+  };
+}
+
+function login(username?: string, password?: string): Promise<MqttClient> {
+  return mqtt.connectAsync(
+    broker.tlsUrl ?? '',
+    tlsOptions({ ...(username ? { username } : {}), ...(password ? { password } : {}) }),
+  );
+}
+
+async function dynsec(client: MqttClient, commands: Record<string, unknown>[]): Promise<unknown[]> {
+  const answer = new Promise<unknown[]>((resolve) =>
+    client.on('message', (topic, payload) => {
+      if (topic === '$CONTROL/dynamic-security/v1/response')
+        resolve((JSON.parse(payload.toString()) as { responses: unknown[] }).responses);
+    }),
+  );
+  await client.publishAsync('$CONTROL/dynamic-security/v1', JSON.stringify({ commands }), { qos: 1 });
+  return answer;
 }
 
 describe('the chart Mosquitto (rendered config, real broker)', () => {
+  it('serves TLS only, with a certificate for its Service name signed by the generated CA', async () => {
+    await assert.rejects(
+      mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 3_000 }),
+      'a plain-text client gets no session',
+    );
+    const operator = await login('wasmfleet-operator', operatorPassword);
+    await operator.endAsync();
+  });
+
   it('refuses anonymous clients and wrong passwords', async () => {
-    await assert.rejects(login(undefined, undefined), /Not authorized|Bad User Name or Password|connack/i);
-    await assert.rejects(
-      login('fleet-wasmfleet-sim-0', 'wrong'),
-      /Not authorized|Bad User Name or Password/i,
-    );
-    await assert.rejects(
-      login('fleet-wasmfleet-sim-0', passwords['fleet-wasmfleet-sim-1']),
-      /Not authorized|Bad User Name or Password/i,
-    );
-  });
-
-  it('lets a device read only its own desired state, and the operator write everyone’s', async () => {
-    const operator = await login('wasmfleet-operator', passwords['wasmfleet-operator']);
-    const sim0 = await login('fleet-wasmfleet-sim-0', passwords['fleet-wasmfleet-sim-0']);
-    try {
-      const own = await sim0.subscribeAsync('wasmfleet/v1/nodes/fleet-wasmfleet-sim-0/desired', { qos: 1 });
-      assert.equal(own[0]?.qos, 1);
-      // Mosquitto grants the subscription and applies the ACL to each message it would deliver.
-      await sim0.subscribeAsync('wasmfleet/v1/nodes/fleet-wasmfleet-sim-1/desired', { qos: 1 });
-      const received = new Promise<string>((resolve) => sim0.once('message', (topic) => resolve(topic)));
-      await operator.publishAsync('wasmfleet/v1/nodes/fleet-wasmfleet-sim-1/desired', '{}', {
-        qos: 1,
-        retain: true,
+    for (const [user, password] of [
+      [undefined, undefined],
+      ['wasmfleet-operator', 'wrong'],
+    ] as const) {
+      await assert.rejects(login(user, password), (error: { code?: number }) => {
+        assert.equal(error.code, NOT_AUTHORIZED);
+        return true;
       });
-      await operator.publishAsync('wasmfleet/v1/nodes/fleet-wasmfleet-sim-0/desired', '{}', {
-        qos: 1,
-        retain: true,
-      });
-      // In order on one connection: had the other device's document passed, it would come first.
-      assert.equal(await received, 'wasmfleet/v1/nodes/fleet-wasmfleet-sim-0/desired');
-    } finally {
-      await Promise.all([operator.endAsync(), sim0.endAsync()]);
     }
   });
 
-  it('drops a device’s status published under another device’s id', async () => {
-    const operator = await login('wasmfleet-operator', passwords['wasmfleet-operator']);
-    const sim0 = await login('fleet-wasmfleet-sim-0', passwords['fleet-wasmfleet-sim-0']);
+  it('makes the operator the dynamic-security admin, whose devices stay on their own topics', async () => {
+    const operator = await login('wasmfleet-operator', operatorPassword);
     try {
-      await operator.subscribeAsync('wasmfleet/v1/nodes/+/status', { qos: 1 });
-      const first = new Promise<string>((resolve) => operator.once('message', (topic) => resolve(topic)));
-      // Same connection, same QoS: had the forged one passed, it would arrive first.
-      await sim0
-        .publishAsync('wasmfleet/v1/nodes/fleet-wasmfleet-sim-1/status', 'forged', { qos: 1 })
-        .catch(() => undefined);
-      await sim0.publishAsync('wasmfleet/v1/nodes/fleet-wasmfleet-sim-0/status', 'mine', { qos: 1 });
-      assert.equal(await first, 'wasmfleet/v1/nodes/fleet-wasmfleet-sim-0/status');
+      await operator.subscribeAsync('$CONTROL/dynamic-security/v1/response', { qos: 1 });
+      const responses = await dynsec(operator, [
+        {
+          command: 'createRole',
+          rolename: 'wasmfleet-device-pump-7',
+          acls: [
+            { acltype: 'subscribeLiteral', topic: 'wasmfleet/v1/nodes/pump-7/desired', allow: true },
+            { acltype: 'publishClientSend', topic: 'wasmfleet/v1/nodes/pump-7/status', allow: true },
+          ],
+        },
+        {
+          command: 'createClient',
+          username: 'pump-7',
+          password: 'pump-7-secret',
+          roles: [{ rolename: 'wasmfleet-device-pump-7' }],
+        },
+      ]);
+      assert.deepEqual(
+        responses.map((r) => (r as { error?: string }).error),
+        [undefined, undefined],
+        JSON.stringify(responses),
+      );
+      const device = await login('pump-7', 'pump-7-secret');
+      try {
+        const own = await device.subscribeAsync('wasmfleet/v1/nodes/pump-7/desired', { qos: 1 });
+        assert.equal(own[0]?.qos, 1);
+        await assert.rejects(device.subscribeAsync('wasmfleet/v1/nodes/gw-1/desired', { qos: 1 }));
+        await assert.rejects(
+          device.publishAsync('wasmfleet/v1/nodes/gw-1/status', 'forged', { qos: 1 }),
+          (error: { code?: number }) => {
+            assert.equal(error.code, NOT_AUTHORIZED);
+            return true;
+          },
+        );
+      } finally {
+        await device.endAsync();
+      }
     } finally {
-      await Promise.all([operator.endAsync(), sim0.endAsync()]);
-    }
-  });
-
-  it('gives a real device its given password and the sensor topics of the devicePatterns', async () => {
-    const device = await login('gw-1', 'given');
-    const operator = await login('wasmfleet-operator', passwords['wasmfleet-operator']);
-    try {
-      await device.subscribeAsync(['sensors/gw-1/temperature', 'sensors/pump-7/temperature'], { qos: 1 });
-      const first = new Promise<string>((resolve) => device.once('message', (topic) => resolve(topic)));
-      await operator.publishAsync('sensors/pump-7/temperature', '20', { qos: 1 });
-      await operator.publishAsync('sensors/gw-1/temperature', '21', { qos: 1 });
-      assert.equal(await first, 'sensors/gw-1/temperature');
-    } finally {
-      await Promise.all([device.endAsync(), operator.endAsync()]);
+      await operator.endAsync();
     }
   });
 });

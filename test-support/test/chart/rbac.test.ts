@@ -20,7 +20,19 @@ const CLUSTER_RULES = [
   'wasmfunctions.wasmfleet.io/finalizers [update]',
   'wasmfunctions.wasmfleet.io/status [get patch update]',
 ];
-const RELEASE_NAMESPACE_RULES = ['leases.coordination.k8s.io [create get update]'];
+const RELEASE_NAMESPACE_RULES = ['leases.coordination.k8s.io [create get update]', 'secrets [create]'];
+
+/** can-i --list shows one row per resource: the union of the verbs of every rule that names it. */
+function mergeRules(rules: readonly string[]): string[] {
+  const verbs = new Map<string, Set<string>>();
+  for (const rule of rules) {
+    const [resource = '', list = ''] = rule.split(' [');
+    const set = verbs.get(resource) ?? new Set<string>();
+    for (const verb of list.replace(']', '').split(' ')) set.add(verb);
+    verbs.set(resource, set);
+  }
+  return [...verbs].map(([resource, set]) => `${resource} [${[...set].sort().join(' ')}]`).sort();
+}
 
 interface Fixture {
   readonly plane: ControlPlane;
@@ -68,7 +80,7 @@ describe('the chart ServiceAccount (real RBAC, a real token)', () => {
     const granted = await canIList(plane, operator, namespace);
     const baseline = await canIList(plane, nobody, namespace);
     const extra = granted.filter((rule) => !baseline.includes(rule));
-    assert.deepEqual(extra, [...CLUSTER_RULES, ...RELEASE_NAMESPACE_RULES].sort());
+    assert.deepEqual(extra, mergeRules([...CLUSTER_RULES, ...RELEASE_NAMESPACE_RULES]));
     // The baseline holds the built-in discovery URLs (/api/*, …) every authenticated user gets;
     // nothing the chart adds may contain a wildcard.
     for (const rule of extra) assert.doesNotMatch(rule, /\*/, `wildcard in ${rule}`);
@@ -82,7 +94,7 @@ describe('the chart ServiceAccount (real RBAC, a real token)', () => {
     );
   });
 
-  it('holds leases only in the release namespace; everything else applies cluster-wide', async () => {
+  it('holds leases and creates Secrets only in the release namespace; everything else applies cluster-wide', async () => {
     const { plane, namespace, otherNamespace, operator, nobody } = fixture;
     const granted = await canIList(plane, operator, otherNamespace);
     const baseline = await canIList(plane, nobody, otherNamespace);
@@ -98,6 +110,9 @@ describe('the chart ServiceAccount (real RBAC, a real token)', () => {
       await canI(plane, operator, ['create', 'leases.coordination.k8s.io', '-n', otherNamespace]),
       'no',
     );
+    // Device credentials Secrets: created in the release namespace only.
+    assert.equal(await canI(plane, operator, ['create', 'secrets', '-n', namespace]), 'yes');
+    assert.equal(await canI(plane, operator, ['create', 'secrets', '-n', otherNamespace]), 'no');
   });
 
   it('is refused what the operator never does', async () => {
@@ -106,7 +121,8 @@ describe('the chart ServiceAccount (real RBAC, a real token)', () => {
       ['delete', 'wasmfunctions.wasmfleet.io'],
       ['create', 'wasmfunctions.wasmfleet.io'],
       ['delete', 'edgenodes.wasmfleet.io'],
-      ['create', 'secrets'],
+      ['update', 'secrets'],
+      ['delete', 'secrets'],
       ['update', 'configmaps'],
       ['delete', 'leases.coordination.k8s.io'],
       ['list', 'leases.coordination.k8s.io'],
