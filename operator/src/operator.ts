@@ -1,6 +1,7 @@
 // Wires the operator together: informers → work queues → reconcilers, the MQTT fleet bridge,
 // the scheduler, leader election and metrics. Everything here is plumbing; decisions live in
 // fleet/ (pure) and controllers/.
+import { hostname } from 'node:os';
 import {
   CoordinationV1Api,
   CustomObjectsApi,
@@ -40,10 +41,13 @@ import {
   Informer,
   LeaderElector,
   OperatorMetrics,
+  FencedKubeConfig,
   reconcileLoop,
   secretSource,
+  unfenced,
   WorkQueue,
   type RunningLoop,
+  type WriteFence,
 } from './kube/index.ts';
 import { ModuleCache, resolveModule, type KubeReader } from './modules/index.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
@@ -100,16 +104,23 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const stopped = new Promise<string>((resolve) => (stopReason = resolve));
   const cleanups: (() => Promise<void>)[] = [];
 
+  const identity =
+    (options.leaderElection ? options.leaderElection.identity : undefined) ??
+    `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  // Names this replica in the API server's audit log.
+  const userAgent = `wasmfleet-operator (${identity})`;
   const leading = new Promise<void>((resolve, reject) => {
     if (!options.leaderElection) {
       resolve();
       return;
     }
     const le = options.leaderElection;
-    elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), {
+    // The Lease itself is guarded by its resourceVersion, not by the fence.
+    const leaseClient = new FencedKubeConfig(kc, { userAgent, fence: unfenced });
+    elector = new LeaderElector(leaseClient.makeApiClient(CoordinationV1Api), {
       namespace: le.namespace,
       name: le.name ?? 'wasmfleet-operator',
-      identity: le.identity ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      identity,
       ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
       ...(le.renewDeadlineMs ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
       ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
@@ -132,7 +143,29 @@ export function startOperator(options: OperatorOptions): RunningOperator {
 
   const readyPromise = leading.then(async () => {
     if (abort.signal.aborted) return;
-    context = await run(options, metrics, log, cleanups);
+    // Every write this replica makes goes through the fence (see kube/fence.ts): a leader that
+    // lost its Lease without noticing yet writes nothing. The User-Agent names the replica.
+    const leader = elector;
+    const fence: WriteFence = leader
+      ? {
+          check: (what) => {
+            try {
+              leader.check(what);
+            } catch (error) {
+              metrics.writesRefused.inc();
+              log(`write refused: ${(error as Error).message}`);
+              throw error;
+            }
+          },
+        }
+      : unfenced;
+    const client = new FencedKubeConfig(kc, { userAgent, fence });
+    context = await run(
+      { ...options, kubeConfig: client, broker: { ...options.broker, fence } },
+      metrics,
+      log,
+      cleanups,
+    );
     ready = true;
     log('operator ready');
   });

@@ -16,6 +16,7 @@ import {
   type DesiredState,
   type NodeStatus,
 } from '@wasmfleet/api';
+import { unfenced, type WriteFence } from '../kube/fence.ts';
 
 const ALL_DESIRED_FILTER = `${WIRE_PREFIX}/nodes/+/desired`;
 
@@ -40,15 +41,19 @@ export interface FleetBridgeOptions {
   /** Quiet time after subscribing that ends the initial retained sync. */
   readonly syncQuietMs?: number;
   readonly syncMaxMs?: number;
+  /** Asked before every publish: a replica that lost its Lease must not touch retained state. */
+  readonly fence?: WriteFence;
 }
 
 export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   private readonly client: MqttClient;
+  private readonly fence: WriteFence;
   private lastMessageAt = 0;
 
-  private constructor(client: MqttClient) {
+  private constructor(client: MqttClient, fence: WriteFence) {
     super();
     this.client = client;
+    this.fence = fence;
     client.on('message', (topic, payload) => {
       this.lastMessageAt = Date.now();
       this.dispatch(topic, payload);
@@ -84,7 +89,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       }
       client = await mqtt.connectAsync(options.url, { ...clientOptions, protocolVersion: 4 }, false);
     }
-    const bridge = new FleetBridge(client);
+    const bridge = new FleetBridge(client, options.fence ?? unfenced);
     onEvents?.(bridge);
     await client.subscribeAsync([ALL_DESIRED_FILTER, ALL_STATUS_FILTER], { qos: 1 });
     await bridge.quiet(options.syncQuietMs ?? 300, options.syncMaxMs ?? 10_000);
@@ -96,15 +101,18 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   }
 
   async publishDesired(doc: DesiredState): Promise<void> {
+    this.fence.check(`publishing the desired state of ${doc.node}`);
     await this.client.publishAsync(desiredTopic(doc.node), JSON.stringify(doc), { qos: 1, retain: true });
   }
 
   /** Removes a device's desired document (the device was deleted). */
   async clearDesired(node: string): Promise<void> {
+    this.fence.check(`clearing the desired state of ${node}`);
     await this.client.publishAsync(desiredTopic(node), '', { qos: 1, retain: true });
   }
 
   async publishModule(sha256: string, bytes: Uint8Array): Promise<void> {
+    this.fence.check(`publishing module ${sha256}`);
     const envelope = encodeModuleEnvelope(
       { sha256, size: bytes.length, mediaType: 'application/wasm' },
       bytes,
@@ -114,6 +122,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   /** An empty retained message deletes the retained blob from the broker. */
   async clearModule(sha256: string): Promise<void> {
+    this.fence.check(`clearing module ${sha256}`);
     await this.client.publishAsync(moduleTopic(sha256), '', { qos: 1, retain: true });
   }
 

@@ -11,12 +11,21 @@
 //   steps down *before* anyone else may take over; a renew that finds another holder (someone
 //   won a conflict) steps down at once. Stepping down aborts `signal` and calls onStoppedLeading:
 //   the process must stop acting (the usual answer is to exit and let the Deployment restart it).
+// - Fencing (check(), a WriteFence): every write of the operator asks first. A write is refused
+//   — and the replica steps down — once the last successful renew was *sent* more than
+//   renewDeadline ago by the monotonic clock. Timers fire late after SIGSTOP/SIGCONT, a long GC
+//   pause or a VM migration, and the renew loop may not have run yet, but the clock has kept
+//   counting; the send time (not the reply's arrival) is when the Lease was last known to be
+//   ours. Since renewDeadline < leaseDuration, no other replica can have acquired the Lease
+//   while check() still passes. See docs/adr/0014-leader-write-fencing.md.
 // - stop() releases a held Lease (holder cleared), so a graceful restart hands over at once.
 // - The API reads Lease times back as strings and writes them only as V1MicroTime (a plain Date
 //   serialises with milliseconds, which the API server's MicroTime parser rejects).
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { performance } from 'node:perf_hooks';
 import { jittered, sleep, systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { describeError, isConflict, isNotFound } from './errors.ts';
+import { FencedError, type WriteFence } from './fence.ts';
 
 export type LeaseClient = Pick<
   CoordinationV1Api,
@@ -35,6 +44,11 @@ export interface LeaderElectionOptions {
   /** Time between attempts to acquire or renew. Default 2 s. */
   readonly retryPeriodMs?: number;
   readonly clock?: Clock;
+  /**
+   * Monotonic milliseconds for the renew deadline and the write fence. Default: the given
+   * clock's now() when a clock is given (tests), else performance.now().
+   */
+  readonly monotonic?: () => number;
   /** Leadership began; `signal` aborts when it ends. */
   readonly onStartedLeading?: (signal: AbortSignal) => void;
   /** Leadership ended (lost, deadline passed, or released by stop()). */
@@ -67,7 +81,7 @@ function timeKey(value: unknown): string | undefined {
   return ms === undefined ? undefined : String(value instanceof Date ? value.toISOString() : value);
 }
 
-export class LeaderElector {
+export class LeaderElector implements WriteFence {
   readonly identity: string;
   readonly #api: LeaseClient;
   readonly #o: Required<
@@ -82,7 +96,13 @@ export class LeaderElector {
   #observed: Observed | undefined;
   #lastPoll: number | undefined;
   #leading: AbortController | undefined;
-  #lastRenew = 0;
+  readonly #monotonic: () => number;
+  /** Monotonic time the last successful acquire/renew was sent. */
+  #renewedAt = 0;
+  #acquiredSentAt = 0;
+  /** Set when check() found the deadline passed; ends the renew loop. */
+  #fenced: string | undefined;
+  #wake = new AbortController();
   #known = false;
   #running: Promise<void> | undefined;
 
@@ -119,6 +139,23 @@ export class LeaderElector {
       retryPeriodMs,
     };
     this.#clock = options.clock ?? systemClock;
+    const clock = options.clock;
+    this.#monotonic = options.monotonic ?? (clock ? () => clock.now() : () => performance.now());
+  }
+
+  /**
+   * The write fence: returns while this replica leads and renewed its Lease within renewDeadline;
+   * otherwise steps down (if still leading) and throws FencedError naming `what`.
+   */
+  check(what: string): void {
+    if (!this.isLeader()) throw new FencedError(`refused ${what}: this replica does not hold the Lease`);
+    const sinceRenew = this.#monotonic() - this.#renewedAt;
+    if (sinceRenew <= this.#o.renewDeadlineMs) return;
+    const reason = `the Lease was last renewed ${Math.round(sinceRenew)} ms ago, beyond the renew deadline of ${this.#o.renewDeadlineMs} ms`;
+    this.#fenced ??= reason;
+    this.#leading?.abort(new Error(`leadership ended: ${reason}`));
+    this.#wake.abort();
+    throw new FencedError(`refused ${what}: ${reason}`);
   }
 
   isLeader(): boolean {
@@ -159,12 +196,15 @@ export class LeaderElector {
     const stop = this.#stopping.signal;
     // Acquire.
     while (!stop.aborted) {
+      this.#acquiredSentAt = this.#monotonic();
       const acquired = await this.#attempt();
       if (acquired) break;
       await this.#pause(this.#untilNextTry());
     }
     if (stop.aborted) return;
-    this.#lastRenew = this.#clock.now();
+    this.#renewedAt = this.#acquiredSentAt;
+    this.#fenced = undefined;
+    this.#wake = new AbortController();
     const leading = new AbortController();
     this.#leading = leading;
     this.#opts.onStartedLeading?.(leading.signal);
@@ -173,20 +213,36 @@ export class LeaderElector {
     let reason = 'stopped';
     // A function, not `stop.aborted` inline: TypeScript would keep its narrowing across awaits.
     const stopped = (): boolean => stop.aborted;
+    const fenced = (): string | undefined => this.#fenced;
     while (!stopped()) {
-      await this.#pause(jittered(this.#o.retryPeriodMs, 0.1));
+      await this.#pause(jittered(this.#o.retryPeriodMs, 0.1), this.#wake.signal);
       if (stopped()) break;
-      const deadline = this.#lastRenew + this.#o.renewDeadlineMs;
+      const deadline = this.#renewedAt + this.#o.renewDeadlineMs;
+      // Woken late (frozen, starved) past the deadline, or the fence already tripped: the Lease
+      // may be someone else's by now, so stop without trying (as client-go's renew context would).
+      const late =
+        fenced() ??
+        (this.#monotonic() > deadline ? `could not renew within ${this.#o.renewDeadlineMs} ms` : undefined);
+      if (late !== undefined) {
+        reason = late;
+        break;
+      }
+      const sentAt = this.#monotonic();
       const renewed = await this.#withDeadline(this.#attempt(), deadline);
+      const trippedMeanwhile = fenced();
+      if (trippedMeanwhile !== undefined) {
+        reason = trippedMeanwhile;
+        break;
+      }
       if (renewed) {
-        this.#lastRenew = this.#clock.now();
+        this.#renewedAt = sentAt;
         continue;
       }
       if (this.#observed?.holder !== undefined && this.#observed.holder !== this.identity) {
         reason = `lost the lease to ${this.#observed.holder}`;
         break;
       }
-      if (this.#clock.now() >= deadline) {
+      if (this.#monotonic() >= deadline) {
         reason = `could not renew within ${this.#o.renewDeadlineMs} ms`;
         break;
       }
@@ -206,13 +262,14 @@ export class LeaderElector {
     return Math.max(10, Math.min(period, expiresIn + 5));
   }
 
-  async #pause(ms: number): Promise<void> {
-    await sleep(this.#clock, ms, this.#stopping.signal).catch(() => undefined);
+  async #pause(ms: number, wake?: AbortSignal): Promise<void> {
+    const signal = wake ? AbortSignal.any([this.#stopping.signal, wake]) : this.#stopping.signal;
+    await sleep(this.#clock, ms, signal).catch(() => undefined);
   }
 
   /** Resolves to the attempt's result, or false once `deadline` passes first. */
   async #withDeadline(work: Promise<boolean>, deadline: number): Promise<boolean> {
-    const remaining = deadline - this.#clock.now();
+    const remaining = deadline - this.#monotonic();
     if (remaining <= 0) return work;
     let timer: TimerHandle | undefined;
     const timeout = new Promise<boolean>((resolve) => {

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { uniqueName, waitFor } from '@wasmfleet/test-support';
-import { LeaderElector, type LeaderElectionOptions } from '../../src/kube/index.ts';
+import { FencedError, LeaderElector, type LeaderElectionOptions } from '../../src/kube/index.ts';
 import { controlPlane, createNamespace, kubeConfigFor, startTcpProxy, type ControlPlane } from './helpers.ts';
 
 // Short timings so the suite stays fast; same ratios as client-go's 15/10/2 s defaults.
@@ -214,5 +214,48 @@ describe('LeaderElector', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('write fence: a leader frozen past renewDeadline refuses writes at once and steps down (SIGSTOP regression)', async () => {
+    // After SIGSTOP/SIGCONT the monotonic clock has moved on but no timer has fired yet: the
+    // renew loop has not noticed, and queued work would write. Simulated by skewing the
+    // elector's monotonic clock forward, as a freeze does.
+    let skew = 0;
+    const lease = uniqueName('lease');
+    const reasons: string[] = [];
+    const a = elector('replica-a', lease, {
+      monotonic: () => performance.now() + skew,
+      onStoppedLeading: (r) => reasons.push(r),
+    });
+    const run = a.run();
+    await waitFor('leading', () => (a.isLeader() ? true : undefined), { timeoutMs: 10_000 });
+    assert.doesNotThrow(() => a.check('a write while the Lease is fresh'));
+    skew = RENEW_DEADLINE_MS + 1000;
+    assert.throws(
+      () => a.check('PATCH /status'),
+      (error: unknown) => {
+        assert.ok(error instanceof FencedError);
+        assert.match(
+          error.message,
+          /refused PATCH \/status: the Lease was last renewed \d+ ms ago, beyond the renew deadline of 2000 ms/,
+        );
+        return true;
+      },
+    );
+    assert.equal(a.isLeader(), false, 'stepped down on the refused write, before any timer fired');
+    assert.throws(() => a.check('a later write'), FencedError);
+    await run;
+    assert.match(reasons[0] ?? '', /beyond the renew deadline/);
+  });
+
+  it('write fence: a follower never passes', async () => {
+    const lease = uniqueName('lease');
+    const a = elector('replica-a', lease);
+    const b = elector('replica-b', lease);
+    void a.run();
+    await waitFor('a leading', () => (a.isLeader() ? true : undefined), { timeoutMs: 10_000 });
+    void b.run();
+    await waitFor('b read the Lease', () => (b.leaderKnown() ? true : undefined), { timeoutMs: 10_000 });
+    assert.throws(() => b.check('create Event'), /does not hold the Lease/);
   });
 });
