@@ -10,47 +10,27 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sharedControlPlane, waitFor } from '@wasmfleet/test-support';
+import { CANARY, FleetModel, ROLLING, type FunctionSpec } from './support/fleet-model.ts';
 import type { OperatorProcess } from '../../operator/test/operator/operator-process.ts';
 import { recordDesired, type DesiredRecorder } from './support/desired-recorder.ts';
-import { startFaultFleet, wasmFunction, type FaultFleet } from './support/fleet.ts';
+import { startFaultFleet, type FaultFleet } from './support/fleet.ts';
 import { faultSeed, LONG, percentile, seededRandom, sleep } from './support/settings.ts';
 
 const KILLS = LONG ? 150 : 50;
 const DEVICES = LONG ? 16 : 8;
 
-type Labels = Record<string, string>;
-interface FunctionSpec {
-  readonly selector: Labels;
-  readonly rollout: Record<string, unknown>;
-  readonly version: string;
-}
-
-const ROLLING = { strategy: 'Rolling', maxUnavailable: '25%' };
-const CANARY = {
-  strategy: 'Canary',
-  steps: [
-    { percent: 34, pause: '1s' },
-    { percent: 67, pause: '1s' },
-  ],
-};
-
 describe('the operator SIGKILLed at random points of reconciles and rollouts', () => {
   let f: FaultFleet;
   let recorder: DesiredRecorder;
-  const labels = new Map<string, Labels>();
-  /** What the spec says now: function name → spec; deleted names are kept in `gone`. */
-  const live = new Map<string, FunctionSpec>();
-  const gone = new Set<string>();
-  const everCreated = new Set<string>();
+  let model: FleetModel;
 
   before(async () => {
     const plane = await sharedControlPlane();
     f = await startFaultFleet(plane, 'kill');
     recorder = await recordDesired(f.broker.url);
+    model = new FleetModel(f);
     for (let i = 0; i < DEVICES; i++) {
-      const l = { site: 'plant', ring: i < DEVICES / 2 ? 'a' : 'b' };
-      await f.device(`d${i}`, l);
-      labels.set(f.nodeName(`d${i}`), l);
+      await model.addDevice(`d${i}`, { site: 'plant', ring: i < DEVICES / 2 ? 'a' : 'b' });
     }
   });
   after(async () => {
@@ -58,70 +38,10 @@ describe('the operator SIGKILLed at random points of reconciles and rollouts', (
     await recorder.close();
   });
 
-  const put = async (name: string, spec: FunctionSpec) => {
-    live.set(name, spec);
-    gone.delete(name);
-    everCreated.add(name);
-    await f.apply({
-      ...wasmFunction(name, {
-        module: { configMap: { name: 'mod', key: 'module.wasm' } },
-        placement: { nodeSelector: { matchLabels: spec.selector } },
-        inputs: [{ topic: `in/${name}/{node}` }],
-        config: { V: spec.version },
-        rollout: spec.rollout,
-      }),
-      metadata: { name, namespace: f.namespace },
-    });
-  };
-  const update = (name: string, version: string) => {
-    const spec = live.get(name);
-    if (!spec) throw new Error(`${name} is not live`);
-    return put(name, { ...spec, version });
-  };
-  const remove = async (name: string) => {
-    live.delete(name);
-    gone.add(name);
-    await f.kubectl(['delete', 'wasmfunction', name, '-n', f.namespace, '--wait=false']);
-  };
-  const relabel = async (short: string, ring: string) => {
-    const node = f.nodeName(short);
-    const next = { ...labels.get(node), ring };
-    labels.set(node, next);
-    await f.kubectl(['label', 'edgenode', node, `ring=${ring}`, '--overwrite']);
-  };
-  const matches = (node: string, selector: Labels) =>
-    Object.entries(selector).every(([k, v]) => labels.get(node)?.[k] === v);
-
-  /** Undefined when the fleet matches the spec; otherwise what still differs. */
-  const divergence = async (): Promise<string | undefined> => {
-    for (const name of gone) {
-      if ((await f.fn(name)) !== undefined) return `${name} still exists (finalizer not removed)`;
-    }
-    for (const [name, spec] of live) {
-      const fn = await f.fn(name);
-      if (!fn) return `${name} does not exist`;
-      const s = fn.status;
-      if (!s) return `${name} has no status yet`;
-      const targets = [...labels.keys()].filter((n) => matches(n, spec.selector));
-      if (s.observedGeneration !== fn.metadata.generation)
-        return `${name}: observedGeneration ${s.observedGeneration} of ${fn.metadata.generation}`;
-      if (!s.updateRevision || s.currentRevision !== s.updateRevision)
-        return `${name}: rollout ${s.currentRevision} → ${s.updateRevision} not complete`;
-      if (s.readyNodes !== targets.length) return `${name}: ${s.readyNodes}/${targets.length} ready`;
-      for (const device of f.devices) {
-        const has = device.desired()?.functions.find((x) => x.name === name && x.namespace === f.namespace);
-        const want = targets.includes(device.node);
-        if (want && has?.revision !== s.updateRevision)
-          return `${device.node} runs ${name}@${has?.revision ?? 'nothing'}, not ${s.updateRevision}`;
-        if (!want && has) return `${device.node} still runs ${name}, which no longer selects it`;
-      }
-    }
-    for (const name of gone) {
-      const device = f.devices.find((d) => d.desired()?.functions.some((x) => x.name === name));
-      if (device) return `${device.node} still runs deleted ${name}`;
-    }
-    return undefined;
-  };
+  const put = (name: string, spec: FunctionSpec) => model.put(name, spec);
+  const update = (name: string, version: string) => model.update(name, version);
+  const remove = (name: string) => model.remove(name);
+  const relabel = (short: string, ring: string) => model.relabel(short, 'ring', ring);
 
   it('converges after every burst of kills, with no duplicate publish, no repeated step and no stuck finalizer', async () => {
     const seed = faultSeed('operator-kill');
@@ -184,29 +104,21 @@ describe('the operator SIGKILLed at random points of reconciles and rollouts', (
         kills.push({ op: op.what, delayMs, phase });
         operator = f.spawn();
       }
-      const restartedAt = Date.now();
-      let last: string | undefined;
-      await waitFor(
-        `convergence after "${op.what}"`,
-        async () => {
-          last = await divergence();
-          return last === undefined ? true : undefined;
-        },
-        { timeoutMs: 120_000, intervalMs: 250 },
-      ).catch((error: unknown) => {
+      try {
+        convergenceMs.push(await model.converge(`"${op.what}"`));
+      } catch (error) {
         throw new Error(
-          `${(error as Error).message}: ${last ?? ''}\nseed ${seed}; operator log:\n${operator.log.slice(-30).join('\n')}`,
+          `${(error as Error).message}\nseed ${seed}; operator log:\n${operator.log.slice(-30).join('\n')}`,
           { cause: error },
         );
-      });
-      convergenceMs.push(Date.now() - restartedAt);
+      }
     }
     await sleep(1000);
 
     const duplicates = recorder.duplicates();
     const repeated: string[] = [];
-    for (const node of labels.keys()) {
-      for (const name of everCreated) {
+    for (const node of model.labels.keys()) {
+      for (const name of model.everCreated) {
         const seq = recorder.transitions(node, `${f.namespace}/${name}`);
         if (new Set(seq).size !== seq.length) repeated.push(`${node} ${name}: ${seq.join(' → ')}`);
       }
