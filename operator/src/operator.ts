@@ -241,8 +241,24 @@ async function run(
   const functions = typedCache<WasmFunction>(functionInformer);
   const nodes = typedCache<EdgeNode>(nodeInformer);
 
+  // Until the retained documents are adopted, every one seen is a predecessor's to take over.
+  let started = false;
   const bridge = await FleetBridge.connect(options.broker, (b) => {
-    b.on('desired', (doc) => documents.recordPublished(doc));
+    b.on('desired', (doc) => {
+      if (!started) {
+        documents.recordPublished(doc);
+        return;
+      }
+      // Someone else (a deposed leader, a stray client) overwrote a device's document, or one
+      // arrived after the start-up read-back: the functions it names and the ones assigned
+      // there are reconciled, which republishes it if it is not what the spec says.
+      const seen = documents.observeRetained(doc);
+      if (seen === 'own') return;
+      if (seen === 'overwritten')
+        log(`the desired document of ${doc.node} was overwritten by another client`);
+      for (const key of documents.assignmentsOfNode(doc.node)) functionQueue.add(key);
+      for (const f of doc.functions) functionQueue.add(`${f.namespace}/${f.name}`);
+    });
     b.on('status', (node, status) => {
       reports.set(node, status);
       nodeQueue.add(node);
@@ -255,6 +271,7 @@ async function run(
 
   const placement = new PlacementBook(options.scheduler);
   const adopted = documents.adoptPublished();
+  started = true;
   placement.init(
     functions.list().map(schedulableFunction),
     nodes.list().map(schedulableNode),

@@ -262,6 +262,7 @@ export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string
   const docs = ctx.documents.changedDocuments(nodes);
   await Promise.all(
     docs.map(async (doc) => {
+      ctx.documents.publishing(doc);
       await withTimeout(
         ctx.bridge.publishDesired(doc),
         ctx.settings.publishTimeoutMs,
