@@ -12,12 +12,14 @@
 //   won a conflict) steps down at once. Stepping down aborts `signal` and calls onStoppedLeading:
 //   the process must stop acting (the usual answer is to exit and let the Deployment restart it).
 // - Fencing (check(), a WriteFence): every write of the operator asks first. A write is refused
-//   — and the replica steps down — once the last successful renew was *sent* more than
-//   renewDeadline ago by the monotonic clock. Timers fire late after SIGSTOP/SIGCONT, a long GC
-//   pause or a VM migration, and the renew loop may not have run yet, but the clock has kept
-//   counting; the send time (not the reply's arrival) is when the Lease was last known to be
-//   ours. Since renewDeadline < leaseDuration, no other replica can have acquired the Lease
-//   while check() still passes. See docs/adr/0014-leader-write-fencing.md.
+//   once the last successful renew was *sent* more than renewDeadline ago by the monotonic
+//   clock: timers fire late after SIGSTOP/SIGCONT, a long GC pause, a VM migration or CPU
+//   starvation, and the renew loop may not have run yet, but the clock has kept counting. The
+//   send time (not the reply's arrival) is when the Lease was last known to be ours. Since
+//   renewDeadline < leaseDuration, no other replica can have acquired the Lease while check()
+//   passes. A refused write wakes the renew loop, which renews only if the Lease is exactly as
+//   this replica last wrote it (same resourceVersion: nobody held it meanwhile) and otherwise
+//   steps down. See docs/adr/0014-leader-write-fencing.md.
 // - stop() releases a held Lease (holder cleared), so a graceful restart hands over at once.
 // - The API reads Lease times back as strings and writes them only as V1MicroTime (a plain Date
 //   serialises with milliseconds, which the API server's MicroTime parser rejects).
@@ -100,8 +102,9 @@ export class LeaderElector implements WriteFence {
   /** Monotonic time the last successful acquire/renew was sent. */
   #renewedAt = 0;
   #acquiredSentAt = 0;
-  /** Set when check() found the deadline passed; ends the renew loop. */
-  #fenced: string | undefined;
+  /** The Lease's resourceVersion after this replica's last successful write of it. */
+  #ownVersion: string | undefined;
+  /** Aborted by check() to renew at once instead of after the retry period. */
   #wake = new AbortController();
   #known = false;
   #running: Promise<void> | undefined;
@@ -145,17 +148,19 @@ export class LeaderElector implements WriteFence {
 
   /**
    * The write fence: returns while this replica leads and renewed its Lease within renewDeadline;
-   * otherwise steps down (if still leading) and throws FencedError naming `what`.
+   * otherwise throws FencedError naming `what` and wakes the renew loop (which renews if nobody
+   * touched the Lease meanwhile, and steps down otherwise).
    */
   check(what: string): void {
     if (!this.isLeader()) throw new FencedError(`refused ${what}: this replica does not hold the Lease`);
     const sinceRenew = this.#monotonic() - this.#renewedAt;
     if (sinceRenew <= this.#o.renewDeadlineMs) return;
-    const reason = `the Lease was last renewed ${Math.round(sinceRenew)} ms ago, beyond the renew deadline of ${this.#o.renewDeadlineMs} ms`;
-    this.#fenced ??= reason;
-    this.#leading?.abort(new Error(`leadership ended: ${reason}`));
-    this.#wake.abort();
-    throw new FencedError(`refused ${what}: ${reason}`);
+    const wake = this.#wake;
+    this.#wake = new AbortController();
+    wake.abort();
+    throw new FencedError(
+      `refused ${what}: the Lease was last renewed ${Math.round(sinceRenew)} ms ago, beyond the renew deadline of ${this.#o.renewDeadlineMs} ms`,
+    );
   }
 
   isLeader(): boolean {
@@ -198,13 +203,11 @@ export class LeaderElector implements WriteFence {
     while (!stop.aborted) {
       this.#acquiredSentAt = this.#monotonic();
       const acquired = await this.#attempt();
-      if (acquired) break;
+      if (acquired === true) break;
       await this.#pause(this.#untilNextTry());
     }
     if (stop.aborted) return;
     this.#renewedAt = this.#acquiredSentAt;
-    this.#fenced = undefined;
-    this.#wake = new AbortController();
     const leading = new AbortController();
     this.#leading = leading;
     this.#opts.onStartedLeading?.(leading.signal);
@@ -213,28 +216,27 @@ export class LeaderElector implements WriteFence {
     let reason = 'stopped';
     // A function, not `stop.aborted` inline: TypeScript would keep its narrowing across awaits.
     const stopped = (): boolean => stop.aborted;
-    const fenced = (): string | undefined => this.#fenced;
     while (!stopped()) {
       await this.#pause(jittered(this.#o.retryPeriodMs, 0.1), this.#wake.signal);
       if (stopped()) break;
-      const deadline = this.#renewedAt + this.#o.renewDeadlineMs;
-      // Woken late (frozen, starved) past the deadline, or the fence already tripped: the Lease
-      // may be someone else's by now, so stop without trying (as client-go's renew context would).
-      const late =
-        fenced() ??
-        (this.#monotonic() > deadline ? `could not renew within ${this.#o.renewDeadlineMs} ms` : undefined);
-      if (late !== undefined) {
-        reason = late;
-        break;
-      }
       const sentAt = this.#monotonic();
-      const renewed = await this.#withDeadline(this.#attempt(), deadline);
-      const trippedMeanwhile = fenced();
-      if (trippedMeanwhile !== undefined) {
-        reason = trippedMeanwhile;
+      const deadline = this.#renewedAt + this.#o.renewDeadlineMs;
+      if (sentAt > deadline) {
+        // Woken after the deadline (frozen, starved) or by a refused write: the Lease may have
+        // been someone else's meanwhile. Keep it only if it is exactly as we last wrote it.
+        const kept = await this.#attempt({ onlyIfUnchanged: true });
+        if (kept === true) {
+          this.#renewedAt = sentAt;
+          continue;
+        }
+        reason =
+          kept === 'changed'
+            ? `the Lease changed while this replica could not renew it for ${Math.round(sentAt - this.#renewedAt)} ms`
+            : `could not renew within ${this.#o.renewDeadlineMs} ms`;
         break;
       }
-      if (renewed) {
+      const renewed = await this.#withDeadline(this.#attempt(), deadline);
+      if (renewed === true) {
         this.#renewedAt = sentAt;
         continue;
       }
@@ -268,11 +270,11 @@ export class LeaderElector implements WriteFence {
   }
 
   /** Resolves to the attempt's result, or false once `deadline` passes first. */
-  async #withDeadline(work: Promise<boolean>, deadline: number): Promise<boolean> {
+  async #withDeadline(work: Promise<boolean | 'changed'>, deadline: number): Promise<boolean | 'changed'> {
     const remaining = deadline - this.#monotonic();
     if (remaining <= 0) return work;
     let timer: TimerHandle | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
+    const timeout = new Promise<false>((resolve) => {
       timer = this.#clock.setTimeout(() => resolve(false), remaining);
     });
     try {
@@ -282,8 +284,12 @@ export class LeaderElector implements WriteFence {
     }
   }
 
-  /** One try to acquire or renew; true when this replica holds the Lease afterwards. */
-  async #attempt(): Promise<boolean> {
+  /**
+   * One try to acquire or renew; true when this replica holds the Lease afterwards. With
+   * `onlyIfUnchanged`, renews only a Lease still at the resourceVersion of our own last write,
+   * and answers 'changed' otherwise.
+   */
+  async #attempt({ onlyIfUnchanged = false } = {}): Promise<boolean | 'changed'> {
     const { namespace, name } = this.#o;
     const now = this.#clock.now();
     const previousPoll = this.#lastPoll;
@@ -294,19 +300,31 @@ export class LeaderElector implements WriteFence {
         lease = await this.#api.readNamespacedLease({ namespace, name });
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        await this.#api.createNamespacedLease({ namespace, body: this.#leaseBody(undefined, now) });
+        if (onlyIfUnchanged) return 'changed';
+        const created = await this.#api.createNamespacedLease({
+          namespace,
+          body: this.#leaseBody(undefined, now),
+        });
+        this.#ownVersion = created.metadata?.resourceVersion;
         this.#observe(this.identity, new V1MicroTime(now).toISOString(), now, undefined);
         return true;
       }
       const spec = lease.spec ?? {};
       this.#observe(spec.holderIdentity || undefined, timeKey(spec.renewTime), now, previousPoll, spec);
+      if (onlyIfUnchanged && lease.metadata?.resourceVersion !== this.#ownVersion) return 'changed';
       const o = this.#observed;
       if (o?.holder && o.holder !== this.identity && o.at + o.durationMs > now) return false;
-      await this.#api.replaceNamespacedLease({ namespace, name, body: this.#leaseBody(lease, now) });
+      const replaced = await this.#api.replaceNamespacedLease({
+        namespace,
+        name,
+        body: this.#leaseBody(lease, now),
+      });
+      this.#ownVersion = replaced.metadata?.resourceVersion;
       this.#observe(this.identity, new V1MicroTime(now).toISOString(), now, undefined);
       return true;
     } catch (error) {
       // 409: another replica wrote first (created it, or updated it since our read).
+      if (onlyIfUnchanged && isConflict(error)) return 'changed';
       if (!isConflict(error)) {
         this.#opts.onError?.(
           new Error(`leader election on Lease ${namespace}/${name}: ${describeError(error)}`, {
