@@ -9,8 +9,11 @@ export class NodeDocuments {
   private readonly byNode = new Map<string, Map<string, DesiredFunction>>();
   /** node → the last document known to be on the broker (retained), ours or a predecessor's. */
   private readonly published = new Map<string, DesiredState>();
-  /** node → generation → content of the documents this process published (the latest few). */
-  private readonly own = new Map<string, Map<number, string>>();
+  /**
+   * node → `generation:content` of the documents this process published (the latest few). Two
+   * reconciles may publish the same generation with different content, so both are the key.
+   */
+  private readonly own = new Map<string, string[]>();
   /** Nodes whose retained document someone else overwrote: republished on the next assign(). */
   private readonly overwritten = new Set<string>();
 
@@ -18,16 +21,14 @@ export class NodeDocuments {
   recordPublished(doc: DesiredState): void {
     const current = this.published.get(doc.node);
     if (!current || doc.generation >= current.generation) this.published.set(doc.node, doc);
-    if (this.own.get(doc.node)?.get(doc.generation) === canonicalJson(doc.functions)) {
-      this.overwritten.delete(doc.node);
-    }
+    if (this.own.get(doc.node)?.includes(ownKey(doc))) this.overwritten.delete(doc.node);
   }
 
   /** Call before publishing `doc`, so its echo from the broker is known as ours. */
   publishing(doc: DesiredState): void {
-    const mine = this.own.get(doc.node) ?? new Map<number, string>();
-    mine.set(doc.generation, canonicalJson(doc.functions));
-    for (const generation of mine.keys()) if (mine.size > 8) mine.delete(generation);
+    const mine = this.own.get(doc.node) ?? [];
+    mine.push(ownKey(doc));
+    if (mine.length > 8) mine.shift();
     this.own.set(doc.node, mine);
   }
 
@@ -43,9 +44,9 @@ export class NodeDocuments {
   observeRetained(doc: DesiredState): 'own' | 'adopted' | 'overwritten' {
     const content = canonicalJson(doc.functions);
     const mine = this.own.get(doc.node);
-    if (mine?.get(doc.generation) === content) {
-      // An older echo of ours is followed by the newer one's.
-      if (doc.generation >= Math.max(...mine.keys())) this.recordPublished(doc);
+    if (mine?.includes(ownKey(doc))) {
+      // Echoes come in broker order: the last one seen is what the broker holds.
+      this.recordPublished(doc);
       return 'own';
     }
     if (!mine && !this.byNode.has(doc.node)) {
@@ -183,4 +184,8 @@ function byKey(a: DesiredFunction, b: DesiredFunction): number {
   const ka = `${a.namespace}/${a.name}`;
   const kb = `${b.namespace}/${b.name}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function ownKey(doc: DesiredState): string {
+  return `${doc.generation}:${canonicalJson(doc.functions)}`;
 }
