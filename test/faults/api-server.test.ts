@@ -13,7 +13,7 @@ import { micros, readAudit } from './support/audit.ts';
 import { FleetModel, ROLLING, CANARY } from './support/fleet-model.ts';
 import { startFaultFleet, type FaultFleet } from './support/fleet.ts';
 import { LONG } from './support/settings.ts';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -27,6 +27,7 @@ interface Setup {
   model: FleetModel;
   proxy: TcpProxy;
   pid: number;
+  close(): Promise<void>;
 }
 
 /** A control plane, a fleet, and one operator process that reaches the API server through a proxy. */
@@ -43,7 +44,19 @@ async function setUp(prefix: string, watchCache: boolean): Promise<Setup> {
   await model.put('edited', { selector: { ring: 'a' }, rollout: ROLLING, version: '1' });
   await model.put('deleted', { selector: { site: 'plant' }, rollout: ROLLING, version: '1' });
   await model.converge('the initial rollout');
-  return { plane, f, model, proxy, pid: operator.child.pid ?? 0 };
+  return {
+    plane,
+    f,
+    model,
+    proxy,
+    pid: operator.child.pid ?? 0,
+    async close() {
+      await f.close();
+      await proxy.close();
+      await plane.stop();
+      await rm(kubeconfig, { force: true });
+    },
+  };
 }
 
 /** Drift the operator cannot see: one edit, one delete, one create, one device moved. */
@@ -80,11 +93,7 @@ describe('the API server goes away under the operator', () => {
 
   it('kube-apiserver restarts while drift is made: the operator relists and repairs it all', async () => {
     const s = await setUp('apirestart', true);
-    teardown.push(
-      () => s.plane.stop(),
-      () => s.proxy.close(),
-      () => s.f.close(),
-    );
+    teardown.push(() => s.close());
     for (let round = 1; round <= ROUNDS; round++) {
       // The operator loses the API server for the restart and a little beyond (its connections
       // come back through a load balancer later than the server itself).
@@ -107,11 +116,7 @@ describe('the API server goes away under the operator', () => {
   it('watch expiry (410 Gone after etcd compaction): the operator relists and repairs the drift', async () => {
     // Watches served by etcd itself, so compaction past their resourceVersion expires them at once.
     const s = await setUp('apigone', false);
-    teardown.push(
-      () => s.plane.stop(),
-      () => s.proxy.close(),
-      () => s.f.close(),
-    );
+    teardown.push(() => s.close());
     for (let round = 1; round <= ROUNDS; round++) {
       s.proxy.pause();
       const down = Date.now();
