@@ -1,6 +1,7 @@
 // Wires the operator together: informers → work queues → reconcilers, the MQTT fleet bridge,
 // the scheduler, leader election and metrics. Everything here is plumbing; decisions live in
 // fleet/ (pure) and controllers/.
+import { hostname } from 'node:os';
 import {
   CoreV1Api,
   CoordinationV1Api,
@@ -41,10 +42,13 @@ import {
   Informer,
   LeaderElector,
   OperatorMetrics,
+  FencedKubeConfig,
   reconcileLoop,
   secretSource,
+  unfenced,
   WorkQueue,
   type RunningLoop,
+  type WriteFence,
 } from './kube/index.ts';
 import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
 import { DeviceIdentities } from './identity/device-identities.ts';
@@ -118,16 +122,23 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const stopped = new Promise<string>((resolve) => (stopReason = resolve));
   const cleanups: (() => Promise<void>)[] = [];
 
+  const identity =
+    (options.leaderElection ? options.leaderElection.identity : undefined) ??
+    `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  // Names this replica in the API server's audit log.
+  const userAgent = `wasmfleet-operator (${identity})`;
   const leading = new Promise<void>((resolve, reject) => {
     if (!options.leaderElection) {
       resolve();
       return;
     }
     const le = options.leaderElection;
-    elector = new LeaderElector(kc.makeApiClient(CoordinationV1Api), {
+    // The Lease itself is guarded by its resourceVersion, not by the fence.
+    const leaseClient = new FencedKubeConfig(kc, { userAgent, fence: unfenced });
+    elector = new LeaderElector(leaseClient.makeApiClient(CoordinationV1Api), {
       namespace: le.namespace,
       name: le.name ?? 'wasmfleet-operator',
-      identity: le.identity ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      identity,
       ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
       ...(le.renewDeadlineMs ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
       ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
@@ -150,7 +161,29 @@ export function startOperator(options: OperatorOptions): RunningOperator {
 
   const readyPromise = leading.then(async () => {
     if (abort.signal.aborted) return;
-    context = await run(options, metrics, log, cleanups);
+    // Every write this replica makes goes through the fence (see kube/fence.ts): a leader that
+    // lost its Lease without noticing yet writes nothing. The User-Agent names the replica.
+    const leader = elector;
+    const fence: WriteFence = leader
+      ? {
+          check: (what) => {
+            try {
+              leader.check(what);
+            } catch (error) {
+              metrics.writesRefused.inc();
+              log(`write refused: ${(error as Error).message}`);
+              throw error;
+            }
+          },
+        }
+      : unfenced;
+    const client = new FencedKubeConfig(kc, { userAgent, fence });
+    context = await run(
+      { ...options, kubeConfig: client, broker: { ...options.broker, fence } },
+      metrics,
+      log,
+      cleanups,
+    );
     ready = true;
     log('operator ready');
   });
@@ -226,12 +259,28 @@ async function run(
   const functions = typedCache<WasmFunction>(functionInformer);
   const nodes = typedCache<EdgeNode>(nodeInformer);
 
+  // Until the retained documents are adopted, every one seen is a predecessor's to take over.
+  let started = false;
   const identity = options.identity;
   let identities: DeviceIdentities | undefined;
   const bridge = await FleetBridge.connect(
     { ...options.broker, dynamicSecurity: identity !== undefined },
     (b) => {
-      b.on('desired', (doc) => documents.recordPublished(doc));
+      b.on('desired', (doc) => {
+        if (!started) {
+          documents.recordPublished(doc);
+          return;
+        }
+        // Someone else (a deposed leader, a stray client) overwrote a device's document, or one
+        // arrived after the start-up read-back: the functions it names and the ones assigned
+        // there are reconciled, which republishes it if it is not what the spec says.
+        const seen = documents.observeRetained(doc);
+        if (seen === 'own') return;
+        if (seen === 'overwritten')
+          log(`the desired document of ${doc.node} was overwritten by another client`);
+        for (const key of documents.assignmentsOfNode(doc.node)) functionQueue.add(key);
+        for (const f of doc.functions) functionQueue.add(`${f.namespace}/${f.name}`);
+      });
       b.on('status', (node, status) => {
         reports.set(node, status);
         nodeQueue.add(node);
@@ -268,6 +317,7 @@ async function run(
 
   const placement = new PlacementBook(options.scheduler);
   const adopted = documents.adoptPublished();
+  started = true;
   placement.init(
     functions.list().map(schedulableFunction),
     nodes.list().map(schedulableNode),

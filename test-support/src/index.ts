@@ -4,6 +4,7 @@ export {
   allExited,
   REPO_CRDS_DIR,
   type ControlPlane,
+  type OwnedControlPlane,
   type ControlPlaneOptions,
   type KubectlResult,
 } from './control-plane/control-plane.ts';

@@ -18,6 +18,7 @@ import {
 } from '@wasmfleet/api';
 import { prepareBroker } from '../identity/broker-setup.ts';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec } from '../identity/dynsec.ts';
+import { unfenced, type WriteFence } from '../kube/fence.ts';
 
 const ALL_DESIRED_FILTER = `${WIRE_PREFIX}/nodes/+/desired`;
 
@@ -47,18 +48,22 @@ export interface FleetBridgeOptions {
    * must be its admin): the broker is set up first, and `dynsec` sends commands.
    */
   readonly dynamicSecurity?: boolean;
+  /** Asked before every publish: a replica that lost its Lease must not touch retained state. */
+  readonly fence?: WriteFence;
 }
 
 export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   private readonly client: MqttClient;
+  private readonly fence: WriteFence;
   private lastMessageAt = 0;
   /** Dynamic-security commands over this connection, when `dynamicSecurity` is on. */
   readonly dynsec: Dynsec | undefined;
 
-  private constructor(client: MqttClient, dynamicSecurity: boolean) {
+  private constructor(client: MqttClient, dynamicSecurity: boolean, fence: WriteFence) {
     super();
     this.client = client;
-    const dynsec = dynamicSecurity ? new Dynsec(client) : undefined;
+    this.fence = fence;
+    const dynsec = dynamicSecurity ? new Dynsec(client, undefined, fence) : undefined;
     this.dynsec = dynsec;
     client.on('message', (topic, payload) => {
       if (topic === DYNSEC_RESPONSE_TOPIC) {
@@ -103,7 +108,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       }
       client = await mqtt.connectAsync(options.url, { ...clientOptions, protocolVersion: 4 }, false);
     }
-    const bridge = new FleetBridge(client, options.dynamicSecurity ?? false);
+    const bridge = new FleetBridge(client, options.dynamicSecurity ?? false, options.fence ?? unfenced);
     onEvents?.(bridge);
     await client.subscribeAsync(
       [ALL_DESIRED_FILTER, ALL_STATUS_FILTER, ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : [])],
@@ -118,15 +123,18 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   }
 
   async publishDesired(doc: DesiredState): Promise<void> {
+    this.fence.check(`publishing the desired state of ${doc.node}`);
     await this.client.publishAsync(desiredTopic(doc.node), JSON.stringify(doc), { qos: 1, retain: true });
   }
 
   /** Removes a device's desired document (the device was deleted). */
   async clearDesired(node: string): Promise<void> {
+    this.fence.check(`clearing the desired state of ${node}`);
     await this.client.publishAsync(desiredTopic(node), '', { qos: 1, retain: true });
   }
 
   async publishModule(sha256: string, bytes: Uint8Array): Promise<void> {
+    this.fence.check(`publishing module ${sha256}`);
     const envelope = encodeModuleEnvelope(
       { sha256, size: bytes.length, mediaType: 'application/wasm' },
       bytes,
@@ -136,6 +144,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   /** An empty retained message deletes the retained blob from the broker. */
   async clearModule(sha256: string): Promise<void> {
+    this.fence.check(`clearing module ${sha256}`);
     await this.client.publishAsync(moduleTopic(sha256), '', { qos: 1, retain: true });
   }
 

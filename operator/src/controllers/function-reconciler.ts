@@ -268,6 +268,7 @@ export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string
     docs.map(async (doc) => {
       // The device may use what the document asks for before it reads it.
       await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
+      ctx.documents.publishing(doc);
       await withTimeout(
         ctx.bridge.publishDesired(doc),
         ctx.settings.publishTimeoutMs,

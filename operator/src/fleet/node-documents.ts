@@ -9,11 +9,58 @@ export class NodeDocuments {
   private readonly byNode = new Map<string, Map<string, DesiredFunction>>();
   /** node → the last document known to be on the broker (retained), ours or a predecessor's. */
   private readonly published = new Map<string, DesiredState>();
+  /**
+   * node → `generation:content` of the documents this process published (the latest few). Two
+   * reconciles may publish the same generation with different content, so both are the key.
+   */
+  private readonly own = new Map<string, string[]>();
+  /** Nodes whose retained document someone else overwrote: republished on the next assign(). */
+  private readonly overwritten = new Set<string>();
 
   /** Seeds what the broker already holds (retained documents read at start-up). */
   recordPublished(doc: DesiredState): void {
     const current = this.published.get(doc.node);
     if (!current || doc.generation >= current.generation) this.published.set(doc.node, doc);
+    if (this.own.get(doc.node)?.includes(ownKey(doc))) this.overwritten.delete(doc.node);
+  }
+
+  /** Call before publishing `doc`, so its echo from the broker is known as ours. */
+  publishing(doc: DesiredState): void {
+    const mine = this.own.get(doc.node) ?? [];
+    mine.push(ownKey(doc));
+    if (mine.length > 8) mine.shift();
+    this.own.set(doc.node, mine);
+  }
+
+  /**
+   * A retained document seen on the broker after start-up. The broker delivers a topic's
+   * messages in order, so a document that is not one of ours is what the broker holds now:
+   * - `own`: the echo of something this process published;
+   * - `adopted`: the first document for a device this process has not dealt with yet (it came
+   *   after the start-up read-back): taken over as at start-up;
+   * - `overwritten`: a deposed leader or another client replaced what we told the device; the
+   *   node's next document replaces it, with a generation above both.
+   */
+  observeRetained(doc: DesiredState): 'own' | 'adopted' | 'overwritten' {
+    const content = canonicalJson(doc.functions);
+    const mine = this.own.get(doc.node);
+    if (mine?.includes(ownKey(doc))) {
+      // Echoes come in broker order: the last one seen is what the broker holds.
+      this.recordPublished(doc);
+      return 'own';
+    }
+    if (!mine && !this.byNode.has(doc.node)) {
+      this.recordPublished(doc);
+      this.byNode.set(doc.node, new Map(doc.functions.map((fn) => [`${fn.namespace}/${fn.name}`, fn])));
+      return 'adopted';
+    }
+    const current = this.published.get(doc.node);
+    if (current && canonicalJson(current.functions) === content && current.generation >= doc.generation) {
+      return 'own';
+    }
+    this.published.set(doc.node, { ...doc, generation: Math.max(doc.generation, current?.generation ?? 0) });
+    this.overwritten.add(doc.node);
+    return 'overwritten';
   }
 
   /**
@@ -60,7 +107,8 @@ export class NodeDocuments {
    * document content may have changed.
    */
   assign(functionKey: string, perNode: ReadonlyMap<string, DesiredFunction>): Set<string> {
-    const touched = new Set<string>();
+    // Overwritten documents are republished by whichever reconcile comes next.
+    const touched = new Set<string>(this.overwritten);
     for (const [node, functions] of this.byNode) {
       if (functions.has(functionKey) && !perNode.has(node)) {
         functions.delete(functionKey);
@@ -120,7 +168,10 @@ export class NodeDocuments {
       const functions = [...(this.byNode.get(node)?.values() ?? [])].sort(byKey);
       const previous = this.published.get(node);
       if (!previous && functions.length === 0) continue;
-      if (previous && canonicalJson(previous.functions) === canonicalJson(functions)) continue;
+      if (previous && canonicalJson(previous.functions) === canonicalJson(functions)) {
+        this.overwritten.delete(node);
+        continue;
+      }
       out.push({ version: 1, node, generation: (previous?.generation ?? 0) + 1, functions });
     }
     return out;
@@ -136,4 +187,8 @@ function byKey(a: DesiredFunction, b: DesiredFunction): number {
   const ka = `${a.namespace}/${a.name}`;
   const kb = `${b.namespace}/${b.name}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function ownKey(doc: DesiredState): string {
+  return `${doc.generation}:${canonicalJson(doc.functions)}`;
 }

@@ -3,6 +3,7 @@
 // operator's own MQTT connection, so managing identities needs no other channel or dependency.
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import { unfenced, type WriteFence } from '../kube/fence.ts';
 import type { Acl } from './grants.ts';
 
 export const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
@@ -38,12 +39,15 @@ interface Waiting {
 export class Dynsec {
   readonly #client: MqttClient;
   readonly #timeoutMs: number;
+  readonly #fence: WriteFence;
   readonly #waiting = new Map<string, Waiting>();
 
   /** `handle` must be fed every message on DYNSEC_RESPONSE_TOPIC (the caller subscribes). */
-  constructor(client: MqttClient, timeoutMs = 10_000) {
+  /** `fence` is asked before every command: a deposed leader must not change the broker's ACLs. */
+  constructor(client: MqttClient, timeoutMs = 10_000, fence: WriteFence = unfenced) {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
+    this.#fence = fence;
   }
 
   handle(payload: Buffer): void {
@@ -68,6 +72,7 @@ export class Dynsec {
   /** Sends the commands in one message (the broker runs them in order); one response each. */
   async send(commands: readonly DynsecCommand[]): Promise<DynsecResponse[]> {
     if (commands.length === 0) return [];
+    this.#fence.check(`sending dynamic-security commands (${commands.map((c) => c.command).join(', ')})`);
     const tagged = commands.map((c) => ({ ...c, correlationData: randomUUID() }));
     const answers = tagged.map(
       (c) =>

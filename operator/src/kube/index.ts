@@ -12,6 +12,8 @@ export * from './informer.ts';
 export * from './conditions.ts';
 export * from './status.ts';
 export * from './events.ts';
+export * from './fence.ts';
+export * from './fenced-kubeconfig.ts';
 export * from './leader.ts';
 export * from './shutdown.ts';
 export * from './server.ts';

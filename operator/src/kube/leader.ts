@@ -11,12 +11,23 @@
 //   steps down *before* anyone else may take over; a renew that finds another holder (someone
 //   won a conflict) steps down at once. Stepping down aborts `signal` and calls onStoppedLeading:
 //   the process must stop acting (the usual answer is to exit and let the Deployment restart it).
+// - Fencing (check(), a WriteFence): every write of the operator asks first. A write is refused
+//   once the last successful renew was *sent* more than renewDeadline ago by the monotonic
+//   clock: timers fire late after SIGSTOP/SIGCONT, a long GC pause, a VM migration or CPU
+//   starvation, and the renew loop may not have run yet, but the clock has kept counting. The
+//   send time (not the reply's arrival) is when the Lease was last known to be ours. Since
+//   renewDeadline < leaseDuration, no other replica can have acquired the Lease while check()
+//   passes. A refused write wakes the renew loop, which renews only if the Lease is exactly as
+//   this replica last wrote it (same resourceVersion: nobody held it meanwhile) and otherwise
+//   steps down. See docs/adr/0014-leader-write-fencing.md.
 // - stop() releases a held Lease (holder cleared), so a graceful restart hands over at once.
 // - The API reads Lease times back as strings and writes them only as V1MicroTime (a plain Date
 //   serialises with milliseconds, which the API server's MicroTime parser rejects).
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { performance } from 'node:perf_hooks';
 import { jittered, sleep, systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { describeError, isConflict, isNotFound } from './errors.ts';
+import { FencedError, type WriteFence } from './fence.ts';
 
 export type LeaseClient = Pick<
   CoordinationV1Api,
@@ -35,6 +46,11 @@ export interface LeaderElectionOptions {
   /** Time between attempts to acquire or renew. Default 2 s. */
   readonly retryPeriodMs?: number;
   readonly clock?: Clock;
+  /**
+   * Monotonic milliseconds for the renew deadline and the write fence. Default: the given
+   * clock's now() when a clock is given (tests), else performance.now().
+   */
+  readonly monotonic?: () => number;
   /** Leadership began; `signal` aborts when it ends. */
   readonly onStartedLeading?: (signal: AbortSignal) => void;
   /** Leadership ended (lost, deadline passed, or released by stop()). */
@@ -67,7 +83,7 @@ function timeKey(value: unknown): string | undefined {
   return ms === undefined ? undefined : String(value instanceof Date ? value.toISOString() : value);
 }
 
-export class LeaderElector {
+export class LeaderElector implements WriteFence {
   readonly identity: string;
   readonly #api: LeaseClient;
   readonly #o: Required<
@@ -82,7 +98,14 @@ export class LeaderElector {
   #observed: Observed | undefined;
   #lastPoll: number | undefined;
   #leading: AbortController | undefined;
-  #lastRenew = 0;
+  readonly #monotonic: () => number;
+  /** Monotonic time the last successful acquire/renew was sent. */
+  #renewedAt = 0;
+  #acquiredSentAt = 0;
+  /** The Lease's resourceVersion after this replica's last successful write of it. */
+  #ownVersion: string | undefined;
+  /** Aborted by check() to renew at once instead of after the retry period. */
+  #wake = new AbortController();
   #known = false;
   #running: Promise<void> | undefined;
 
@@ -119,6 +142,25 @@ export class LeaderElector {
       retryPeriodMs,
     };
     this.#clock = options.clock ?? systemClock;
+    const clock = options.clock;
+    this.#monotonic = options.monotonic ?? (clock ? () => clock.now() : () => performance.now());
+  }
+
+  /**
+   * The write fence: returns while this replica leads and renewed its Lease within renewDeadline;
+   * otherwise throws FencedError naming `what` and wakes the renew loop (which renews if nobody
+   * touched the Lease meanwhile, and steps down otherwise).
+   */
+  check(what: string): void {
+    if (!this.isLeader()) throw new FencedError(`refused ${what}: this replica does not hold the Lease`);
+    const sinceRenew = this.#monotonic() - this.#renewedAt;
+    if (sinceRenew <= this.#o.renewDeadlineMs) return;
+    const wake = this.#wake;
+    this.#wake = new AbortController();
+    wake.abort();
+    throw new FencedError(
+      `refused ${what}: the Lease was last renewed ${Math.round(sinceRenew)} ms ago, beyond the renew deadline of ${this.#o.renewDeadlineMs} ms`,
+    );
   }
 
   isLeader(): boolean {
@@ -159,12 +201,13 @@ export class LeaderElector {
     const stop = this.#stopping.signal;
     // Acquire.
     while (!stop.aborted) {
+      this.#acquiredSentAt = this.#monotonic();
       const acquired = await this.#attempt();
-      if (acquired) break;
+      if (acquired === true) break;
       await this.#pause(this.#untilNextTry());
     }
     if (stop.aborted) return;
-    this.#lastRenew = this.#clock.now();
+    this.#renewedAt = this.#acquiredSentAt;
     const leading = new AbortController();
     this.#leading = leading;
     this.#opts.onStartedLeading?.(leading.signal);
@@ -174,19 +217,34 @@ export class LeaderElector {
     // A function, not `stop.aborted` inline: TypeScript would keep its narrowing across awaits.
     const stopped = (): boolean => stop.aborted;
     while (!stopped()) {
-      await this.#pause(jittered(this.#o.retryPeriodMs, 0.1));
+      await this.#pause(jittered(this.#o.retryPeriodMs, 0.1), this.#wake.signal);
       if (stopped()) break;
-      const deadline = this.#lastRenew + this.#o.renewDeadlineMs;
+      const sentAt = this.#monotonic();
+      const deadline = this.#renewedAt + this.#o.renewDeadlineMs;
+      if (sentAt > deadline) {
+        // Woken after the deadline (frozen, starved) or by a refused write: the Lease may have
+        // been someone else's meanwhile. Keep it only if it is exactly as we last wrote it.
+        const kept = await this.#attempt({ onlyIfUnchanged: true });
+        if (kept === true) {
+          this.#renewedAt = sentAt;
+          continue;
+        }
+        reason =
+          kept === 'changed'
+            ? `the Lease changed while this replica could not renew it for ${Math.round(sentAt - this.#renewedAt)} ms`
+            : `could not renew within ${this.#o.renewDeadlineMs} ms`;
+        break;
+      }
       const renewed = await this.#withDeadline(this.#attempt(), deadline);
-      if (renewed) {
-        this.#lastRenew = this.#clock.now();
+      if (renewed === true) {
+        this.#renewedAt = sentAt;
         continue;
       }
       if (this.#observed?.holder !== undefined && this.#observed.holder !== this.identity) {
         reason = `lost the lease to ${this.#observed.holder}`;
         break;
       }
-      if (this.#clock.now() >= deadline) {
+      if (this.#monotonic() >= deadline) {
         reason = `could not renew within ${this.#o.renewDeadlineMs} ms`;
         break;
       }
@@ -206,16 +264,17 @@ export class LeaderElector {
     return Math.max(10, Math.min(period, expiresIn + 5));
   }
 
-  async #pause(ms: number): Promise<void> {
-    await sleep(this.#clock, ms, this.#stopping.signal).catch(() => undefined);
+  async #pause(ms: number, wake?: AbortSignal): Promise<void> {
+    const signal = wake ? AbortSignal.any([this.#stopping.signal, wake]) : this.#stopping.signal;
+    await sleep(this.#clock, ms, signal).catch(() => undefined);
   }
 
   /** Resolves to the attempt's result, or false once `deadline` passes first. */
-  async #withDeadline(work: Promise<boolean>, deadline: number): Promise<boolean> {
-    const remaining = deadline - this.#clock.now();
+  async #withDeadline(work: Promise<boolean | 'changed'>, deadline: number): Promise<boolean | 'changed'> {
+    const remaining = deadline - this.#monotonic();
     if (remaining <= 0) return work;
     let timer: TimerHandle | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
+    const timeout = new Promise<false>((resolve) => {
       timer = this.#clock.setTimeout(() => resolve(false), remaining);
     });
     try {
@@ -225,8 +284,12 @@ export class LeaderElector {
     }
   }
 
-  /** One try to acquire or renew; true when this replica holds the Lease afterwards. */
-  async #attempt(): Promise<boolean> {
+  /**
+   * One try to acquire or renew; true when this replica holds the Lease afterwards. With
+   * `onlyIfUnchanged`, renews only a Lease still at the resourceVersion of our own last write,
+   * and answers 'changed' otherwise.
+   */
+  async #attempt({ onlyIfUnchanged = false } = {}): Promise<boolean | 'changed'> {
     const { namespace, name } = this.#o;
     const now = this.#clock.now();
     const previousPoll = this.#lastPoll;
@@ -237,19 +300,31 @@ export class LeaderElector {
         lease = await this.#api.readNamespacedLease({ namespace, name });
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        await this.#api.createNamespacedLease({ namespace, body: this.#leaseBody(undefined, now) });
+        if (onlyIfUnchanged) return 'changed';
+        const created = await this.#api.createNamespacedLease({
+          namespace,
+          body: this.#leaseBody(undefined, now),
+        });
+        this.#ownVersion = created.metadata?.resourceVersion;
         this.#observe(this.identity, new V1MicroTime(now).toISOString(), now, undefined);
         return true;
       }
       const spec = lease.spec ?? {};
       this.#observe(spec.holderIdentity || undefined, timeKey(spec.renewTime), now, previousPoll, spec);
+      if (onlyIfUnchanged && lease.metadata?.resourceVersion !== this.#ownVersion) return 'changed';
       const o = this.#observed;
       if (o?.holder && o.holder !== this.identity && o.at + o.durationMs > now) return false;
-      await this.#api.replaceNamespacedLease({ namespace, name, body: this.#leaseBody(lease, now) });
+      const replaced = await this.#api.replaceNamespacedLease({
+        namespace,
+        name,
+        body: this.#leaseBody(lease, now),
+      });
+      this.#ownVersion = replaced.metadata?.resourceVersion;
       this.#observe(this.identity, new V1MicroTime(now).toISOString(), now, undefined);
       return true;
     } catch (error) {
       // 409: another replica wrote first (created it, or updated it since our read).
+      if (onlyIfUnchanged && isConflict(error)) return 'changed';
       if (!isConflict(error)) {
         this.#opts.onError?.(
           new Error(`leader election on Lease ${namespace}/${name}: ${describeError(error)}`, {

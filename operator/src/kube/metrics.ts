@@ -27,11 +27,18 @@ export class OperatorMetrics {
   readonly functionsByPhase: Gauge<'phase'>;
   /** For the device registry: devices that announced themselves but have no EdgeNode. */
   readonly unknownDevices: Counter;
+  /** Writes the fence refused: this replica's Lease was not renewed in time (kube/fence.ts). */
+  readonly writesRefused: Counter;
 
   constructor(options: OperatorMetricsOptions = {}) {
     const registry = options.registry ?? new Registry();
     this.registry = registry;
     const registers = [registry];
+    this.writesRefused = new Counter({
+      name: 'wasmfleet_leader_writes_refused_total',
+      help: 'Writes (API server or broker) refused because this replica may no longer hold the Lease.',
+      registers,
+    });
     this.reconcileTotal = new Counter({
       name: 'wasmfleet_reconcile_total',
       help: 'Reconciles by controller and result (success, requeue_after, error, terminal).',

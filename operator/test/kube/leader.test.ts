@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { uniqueName, waitFor } from '@wasmfleet/test-support';
-import { LeaderElector, type LeaderElectionOptions } from '../../src/kube/index.ts';
+import { FencedError, LeaderElector, type LeaderElectionOptions } from '../../src/kube/index.ts';
 import { controlPlane, createNamespace, kubeConfigFor, startTcpProxy, type ControlPlane } from './helpers.ts';
 
 // Short timings so the suite stays fast; same ratios as client-go's 15/10/2 s defaults.
@@ -214,5 +214,81 @@ describe('LeaderElector', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('write fence: a leader frozen past renewDeadline refuses writes at once, and writes again only after a renew proves the Lease untouched', async () => {
+    // After SIGSTOP/SIGCONT (or CPU starvation) the monotonic clock has moved on but no timer
+    // has fired yet: the renew loop has not run, and queued work would write. Simulated by
+    // skewing the elector's monotonic clock forward, as a freeze does.
+    let skew = 0;
+    const lease = uniqueName('lease');
+    const a = elector('replica-a', lease, { monotonic: () => performance.now() + skew });
+    const run = a.run();
+    await waitFor('leading', () => (a.isLeader() ? true : undefined), { timeoutMs: 10_000 });
+    assert.doesNotThrow(() => a.check('a write while the Lease is fresh'));
+    skew = RENEW_DEADLINE_MS + 1000;
+    assert.throws(
+      () => a.check('PATCH /status'),
+      (error: unknown) => {
+        assert.ok(error instanceof FencedError);
+        assert.match(
+          error.message,
+          /refused PATCH \/status: the Lease was last renewed \d+ ms ago, beyond the renew deadline of 2000 ms/,
+        );
+        return true;
+      },
+    );
+    // Nobody touched the Lease meanwhile: the renew the refusal triggered keeps it.
+    await waitFor('writes allowed again', () => {
+      try {
+        a.check('a write after the renew');
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    assert.equal(a.isLeader(), true);
+    await a.stop();
+    await run;
+  });
+
+  it('write fence: a leader frozen while another replica took the Lease refuses writes and steps down (SIGSTOP regression)', async () => {
+    let skew = 0;
+    const lease = uniqueName('lease');
+    const reasons: string[] = [];
+    const a = elector('replica-a', lease, {
+      monotonic: () => performance.now() + skew,
+      onStoppedLeading: (r) => reasons.push(r),
+    });
+    const run = a.run();
+    await waitFor('leading', () => (a.isLeader() ? true : undefined), { timeoutMs: 10_000 });
+    // While "frozen", another replica takes the Lease over (it expired from its point of view).
+    const current = await api.readNamespacedLease({ namespace, name: lease });
+    const now = new V1MicroTime();
+    await api.replaceNamespacedLease({
+      namespace,
+      name: lease,
+      body: {
+        metadata: { name: lease, namespace, resourceVersion: current.metadata?.resourceVersion },
+        spec: { holderIdentity: 'new-leader', leaseDurationSeconds: 3, acquireTime: now, renewTime: now },
+      },
+    });
+    skew = LEASE_MS + 1000;
+    assert.throws(() => a.check('POST /events'), FencedError);
+    await run;
+    assert.equal(a.isLeader(), false);
+    assert.throws(() => a.check('a later write'), /does not hold the Lease/);
+    assert.match(reasons[0] ?? '', /the Lease changed while this replica could not renew it/);
+  });
+
+  it('write fence: a follower never passes', async () => {
+    const lease = uniqueName('lease');
+    const a = elector('replica-a', lease);
+    const b = elector('replica-b', lease);
+    void a.run();
+    await waitFor('a leading', () => (a.isLeader() ? true : undefined), { timeoutMs: 10_000 });
+    void b.run();
+    await waitFor('b read the Lease', () => (b.leaderKnown() ? true : undefined), { timeoutMs: 10_000 });
+    assert.throws(() => b.check('create Event'), /does not hold the Lease/);
   });
 });

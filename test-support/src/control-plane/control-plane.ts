@@ -42,6 +42,20 @@ export interface ControlPlane {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** A control plane this process started, with the levers fault tests pull. */
+export interface OwnedControlPlane extends ControlPlane {
+  /** The kube-apiserver's audit log (JSON lines), when started with `auditLog`. */
+  readonly auditLogPath: string | undefined;
+  /**
+   * Stops kube-apiserver (SIGTERM, as a rolling upgrade would) and starts it again on the same
+   * port with the same certificates and etcd, resolving once it is ready. Clients keep working
+   * with the same kubeconfig; every watch is cut.
+   */
+  restartApiServer(options?: { downMs?: number }): Promise<void>;
+  /** Compacts etcd up to its current revision; returns that revision. Older watches get 410 Gone. */
+  compactEtcd(): Promise<number>;
+}
+
 export interface ControlPlaneOptions {
   /** Install every CRD in this directory (default: the repository's crds/) and wait until served. */
   readonly crdsDir?: string | false;
@@ -49,9 +63,25 @@ export interface ControlPlaneOptions {
   readonly unref?: boolean;
   /** Receives one line per startup phase. */
   readonly progress?: (line: string) => void;
+  /** Write an audit log (every request at Metadata level, see `auditLogPath`). */
+  readonly auditLog?: boolean;
+  /**
+   * Serve watches from the API server's watch cache (the default, as in a real cluster). Off,
+   * every watch is served by etcd directly, so compacting etcd past a client's resourceVersion
+   * makes its next watch fail with 410 Gone at once.
+   */
+  readonly watchCache?: boolean;
 }
 
-export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+// Every request, at Metadata level (who, what, when, response code; no bodies), once complete.
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+`;
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<OwnedControlPlane> {
   const progress = options.progress ?? (() => undefined);
   const binaries = await ensureControlPlaneBinaries({ progress });
   const dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-control-plane-'));
@@ -83,49 +113,60 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ],
     });
     processes.push(etcd);
-    const apiserver = spawnManaged('kube-apiserver', binaries.kubeApiserver, {
-      logFile: path.join(dir, 'kube-apiserver.log'),
-      args: [
-        `--etcd-servers=http://127.0.0.1:${etcdClientPort}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        `--cert-dir=${path.join(dir, 'certs')}`,
-        `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC',
-        `--service-account-issuer=https://127.0.0.1:${apiPort}`,
-        `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
-        `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
-        '--service-cluster-ip-range=10.96.0.0/24',
-        // No kubelet or controller-manager runs here; nothing needs the kubernetes Service.
-        '--endpoint-reconciler-type=none',
-        '--allow-privileged=false',
-        '--v=0',
-      ],
-    });
+    const auditLogPath = options.auditLog ? path.join(dir, 'audit.log') : undefined;
+    if (auditLogPath) await writeFile(path.join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
+    const apiserverArgs = [
+      `--etcd-servers=http://127.0.0.1:${etcdClientPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${path.join(dir, 'certs')}`,
+      `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      `--service-account-issuer=https://127.0.0.1:${apiPort}`,
+      `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
+      '--service-cluster-ip-range=10.96.0.0/24',
+      // No kubelet or controller-manager runs here; nothing needs the kubernetes Service.
+      '--endpoint-reconciler-type=none',
+      '--allow-privileged=false',
+      '--v=0',
+      ...(options.watchCache === false ? ['--watch-cache=false'] : []),
+      ...(auditLogPath
+        ? [`--audit-policy-file=${path.join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${auditLogPath}`]
+        : []),
+    ];
+    const startApiServer = (): ManagedProcess =>
+      spawnManaged('kube-apiserver', binaries.kubeApiserver, {
+        logFile: path.join(dir, 'kube-apiserver.log'),
+        args: apiserverArgs,
+      });
+    let apiserver = startApiServer();
     processes.push(apiserver);
     if (options.unref) for (const p of processes) unrefProcess(p);
 
     const server = `https://127.0.0.1:${apiPort}`;
     const started = Date.now();
-    await waitFor(
-      'kube-apiserver /readyz',
-      async () => {
-        for (const p of processes) {
-          if (p.child.exitCode !== null) throw new Error(`${p.name} exited with code ${p.child.exitCode}`);
-        }
-        return (await readyz(apiPort, token)) ? true : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 100 },
-    ).catch(async (error: unknown) => {
-      const logs = await Promise.all(
-        ['etcd', 'kube-apiserver'].map(async (n) => {
-          const text = await readFile(path.join(dir, `${n}.log`), 'utf8').catch(() => '');
-          return `--- ${n}.log (last 40 lines) ---\n${text.split('\n').slice(-40).join('\n')}`;
-        }),
-      );
-      throw new Error(`the control plane did not become ready:\n${logs.join('\n')}`, { cause: error });
-    });
+    const waitReady = () =>
+      waitFor(
+        'kube-apiserver /readyz',
+        async () => {
+          for (const p of processes) {
+            if (p.child.exitCode !== null) throw new Error(`${p.name} exited with code ${p.child.exitCode}`);
+          }
+          return (await readyz(apiPort, token)) ? true : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 100 },
+      ).catch(async (error: unknown) => {
+        const logs = await Promise.all(
+          ['etcd', 'kube-apiserver'].map(async (n) => {
+            const text = await readFile(path.join(dir, `${n}.log`), 'utf8').catch(() => '');
+            return `--- ${n}.log (last 40 lines) ---\n${text.split('\n').slice(-40).join('\n')}`;
+          }),
+        );
+        throw new Error(`the control plane did not become ready:\n${logs.join('\n')}`, { cause: error });
+      });
+    await waitReady();
     progress(`kube-apiserver ready at ${server} in ${Date.now() - started} ms`);
 
     const caPem = await readFile(path.join(dir, 'certs', 'apiserver.crt'), 'utf8');
@@ -143,15 +184,28 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       progress(`CRDs installed and established`);
     }
 
-    const plane: ControlPlane = {
+    const plane: OwnedControlPlane = {
       server,
       token,
       kubeconfigPath,
       caPem,
       binaries,
-      pids: processes.map((p) => p.pid),
+      get pids() {
+        return processes.map((p) => p.pid);
+      },
       kubectl,
       writeKubeconfig,
+      auditLogPath,
+      restartApiServer: async ({ downMs = 0 } = {}) => {
+        await apiserver.stop();
+        processes.splice(processes.indexOf(apiserver), 1);
+        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        apiserver = startApiServer();
+        processes.push(apiserver);
+        if (options.unref) unrefProcess(apiserver);
+        await waitReady();
+      },
+      compactEtcd: () => compactEtcd(etcdClientPort),
       stop,
       [Symbol.asyncDispose]: stop,
     };
@@ -164,6 +218,28 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await stop();
     throw error;
   }
+}
+
+/** Compacts etcd (through its JSON gateway) up to the current revision; returns the revision. */
+async function compactEtcd(port: number): Promise<number> {
+  const call = async (api: string, body: object): Promise<unknown> => {
+    const response = await fetch(`http://127.0.0.1:${port}/v3/${api}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`etcd ${api}: HTTP ${response.status}: ${await response.text()}`);
+    return response.json();
+  };
+  // A range read of any key reports the store's current revision in its header.
+  const range = (await call('kv/range', { key: Buffer.from('/').toString('base64') })) as {
+    header?: { revision?: string };
+  };
+  const revision = Number(range.header?.revision);
+  if (!Number.isInteger(revision) || revision < 1) {
+    throw new Error(`etcd reported no current revision: ${JSON.stringify(range)}`);
+  }
+  await call('kv/compaction', { revision: String(revision), physical: true });
+  return revision;
 }
 
 async function installCrds(
