@@ -25,6 +25,10 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
   --heartbeat <seconds>   status heartbeat interval (default 30)             env WASMFLEET_HEARTBEAT
   --sensors <a,b,...>     sensors this device has (others are learned)       env WASMFLEET_SENSORS
   --max-functions <n>     functions this device runs at most (default 64)    env WASMFLEET_MAX_FUNCTIONS
+  --output-buffer <n>     outputs held while the broker is out of reach or   env WASMFLEET_OUTPUT_BUFFER
+                          slow to acknowledge; beyond it new outputs are
+                          dropped and counted in status (default 10000)
+  --output-buffer-bytes <n>  the same bound in bytes (default 16777216)    env WASMFLEET_OUTPUT_BUFFER_BYTES
   -h, --help              this help
 `;
 
@@ -56,6 +60,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         heartbeat: { type: 'string' },
         sensors: { type: 'string' },
         'max-functions': { type: 'string' },
+        'output-buffer': { type: 'string' },
+        'output-buffer-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -141,6 +147,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     1,
     256,
   );
+  const outputBuffer = int(
+    pick(flags['output-buffer'], 'WASMFLEET_OUTPUT_BUFFER', 'outputBuffer'),
+    '--output-buffer',
+    1,
+    10_000_000,
+  );
+  const outputBufferBytes = int(
+    pick(flags['output-buffer-bytes'], 'WASMFLEET_OUTPUT_BUFFER_BYTES', 'outputBufferBytes'),
+    '--output-buffer-bytes',
+    1024,
+    Number.MAX_SAFE_INTEGER,
+  );
   const optional = (key: string, value: string | undefined): Record<string, string> =>
     value === undefined ? {} : { [key]: value };
   const sensors = pick(flags.sensors, 'WASMFLEET_SENSORS', 'sensors');
@@ -172,6 +190,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     ...(version === 4 || version === 5 ? { protocolVersion: version } : {}),
     ...(heartbeat !== undefined ? { heartbeatSeconds: heartbeat } : {}),
     ...(maxFunctions !== undefined ? { maxFunctions } : {}),
+    ...(outputBuffer !== undefined ? { maxBufferedOutputs: outputBuffer } : {}),
+    ...(outputBufferBytes !== undefined ? { maxBufferedOutputBytes: outputBufferBytes } : {}),
     ...(sensors
       ? {
           sensors: sensors
