@@ -27,7 +27,7 @@ import {
   type Tally,
 } from './helpers/pipeline.ts';
 
-const RESTARTS = LONG ? 10 : 2;
+const RESTARTS = Number(process.env.WASMFLEET_RESTARTS ?? (LONG ? 10 : 2));
 const SEGMENT = 2_000;
 const RATE = 400;
 

@@ -264,10 +264,14 @@ export class Agent {
     const next = (): void => {
       callback(seq >= 0 ? DEFER_ACK : undefined);
     };
-    // Backpressure: stop reading from the socket while too many inputs wait for a running
-    // function. Only work that finishes without the socket counts (calls, not the broker's
-    // PUBACKs of our outputs, which arrive on this very socket): counting those deadlocked.
-    if (this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) this.#resume.push(next);
+    // Backpressure for QoS 0 inputs: stop reading from the socket while too many inputs wait
+    // for a running function. Only work that finishes without the socket counts (calls, not the
+    // broker's PUBACKs of our outputs, which arrive on this very socket): counting those
+    // deadlocked. QoS 1 inputs never pause the socket: Receive Maximum already bounds them, and a
+    // paused socket also leaves the broker's PINGRESPs unread — a function slower than its input
+    // then missed the keepalive, the session dropped, the broker redelivered the backlog on top of
+    // the queue, and the agent reconnected for ever (slow-function-keepalive.test.ts).
+    if (seq < 0 && this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) this.#resume.push(next);
     else next();
   }
 
