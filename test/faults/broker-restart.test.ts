@@ -107,7 +107,16 @@ async function restartRun(kind: 'SIGTERM' | 'SIGKILL', tuning: readonly string[]
     // After the last restart, a clean segment: the pipeline works again, nothing missing.
     const from = RESTARTS * SEGMENT;
     await stream.send(from, from + SEGMENT, { perSecond: RATE });
-    const afterTally = await stream.settle(from, from + SEGMENT);
+    let afterTally = await stream.settle(from, from + SEGMENT);
+    if (afterTally.lost > 0) {
+      // Missing after 8 s of quiet: late, or lost? Give them a while longer, and say which.
+      const missing = stream.missing(from, from + SEGMENT);
+      afterTally = await stream.settle(from, from + SEGMENT, { quietMs: 30_000 });
+      report(
+        `${tag}: after the restarts, ${missing.length} reading(s) missing after 8 s of quiet (${missing.join(', ')}); ` +
+          `${afterTally.lost} still missing 30 s later`,
+      );
+    }
     return { perRestart, after: afterTally, retainedSurvived };
   } catch (error) {
     throw new Error(`${tag} failed; agent log:\n${(await agent.log()).slice(-4000)}`, { cause: error });

@@ -203,6 +203,13 @@ export class NumberedStream {
     return { sent: to - from, lost, duplicated };
   }
 
+  /** The numbers in [from, to) that have not come back (at most `max`). */
+  missing(from: number, to: number, max = 20): number[] {
+    const out: number[] = [];
+    for (let i = from; i < to && out.length < max; i++) if ((this.#counts[i] ?? 0) === 0) out.push(i);
+    return out;
+  }
+
   /**
    * Waits until every reading in [from, to) came back, or until nothing new has arrived for
    * `quietMs` (what is missing then is lost); then a little longer for late duplicates.
