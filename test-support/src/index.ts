@@ -18,7 +18,7 @@ export {
   type HelmBinary,
 } from './control-plane/binaries.ts';
 export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';
-export { processExists, spawnManaged, type ManagedProcess } from './processes.ts';
+export { processExists, spawnManaged, type ManagedProcess, type SpawnOptions } from './processes.ts';
 export { uniqueName, freePort, waitFor } from './util.ts';
 export { startRegistry, type Registry, type RegistryOptions } from './registry.ts';
 export {
@@ -34,3 +34,6 @@ export {
   type TestCertificates,
   type TestCertificateOptions,
 } from './tls.ts';
+export { createDeviceHost, networkNamespaceSupport, type DeviceHost } from './netns.ts';
+export { startFaultProxy, type FaultProxy, type LinkMode } from './fault-proxy.ts';
+export { createDeviceLink, type DeviceLink } from './device-link.ts';

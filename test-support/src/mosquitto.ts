@@ -42,6 +42,12 @@ export interface MosquittoOptions {
   /** Seconds between persistence autosaves (default 1, so SIGKILL tests lose little). */
   readonly autosaveIntervalSeconds?: number;
   /**
+   * Replaces the test tuning (autosave every second, a million queued messages per client,
+   * unlimited in-flight) with these lines — e.g. a chart's rendered settings, to measure what a
+   * deployed broker does. Anything left out takes Mosquitto's own default.
+   */
+  readonly tuning?: readonly string[];
+  /**
    * Adds a second listener on 127.0.0.1 that speaks TLS (see `tlsUrl`); the plain one stays.
    * With `requireCertificate`, clients must present a certificate signed by `caFile` (mutual
    * TLS), and its CN becomes their user name.
@@ -137,10 +143,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       ...(options.passwordFile === undefined ? [] : [`password_file ${options.passwordFile}`]),
       'persistence true',
       `persistence_location ${dataDir}/`,
-      `autosave_interval ${options.autosaveIntervalSeconds ?? 1}`,
-      // Generous queues: tests count every message, and the defaults (1000 queued) would drop.
-      'max_queued_messages 1000000',
-      'max_inflight_messages 0',
+      ...(options.tuning ?? [
+        `autosave_interval ${options.autosaveIntervalSeconds ?? 1}`,
+        // Generous queues: tests count every message, and the defaults (1000 queued) would drop.
+        'max_queued_messages 1000000',
+        'max_inflight_messages 0',
+      ]),
       'set_tcp_nodelay true',
       'log_dest stderr',
       'log_type error',

@@ -33,6 +33,10 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
                           run modules no trusted key vouches for? (default:
                           refuse when --trusted-keys is set, allow otherwise;
                           a signature that fails to verify is always refused)
+  --output-buffer <n>     outputs held while the broker is out of reach or   env WASMFLEET_OUTPUT_BUFFER
+                          slow to acknowledge; beyond it new outputs are
+                          dropped and counted in status (default 10000)
+  --output-buffer-bytes <n>  the same bound in bytes (default 16777216)    env WASMFLEET_OUTPUT_BUFFER_BYTES
   -h, --help              this help
 `;
 
@@ -66,6 +70,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         'max-functions': { type: 'string' },
         'trusted-keys': { type: 'string' },
         'unsigned-modules': { type: 'string' },
+        'output-buffer': { type: 'string' },
+        'output-buffer-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -151,6 +157,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     1,
     256,
   );
+  const outputBuffer = int(
+    pick(flags['output-buffer'], 'WASMFLEET_OUTPUT_BUFFER', 'outputBuffer'),
+    '--output-buffer',
+    1,
+    10_000_000,
+  );
+  const outputBufferBytes = int(
+    pick(flags['output-buffer-bytes'], 'WASMFLEET_OUTPUT_BUFFER_BYTES', 'outputBufferBytes'),
+    '--output-buffer-bytes',
+    1024,
+    Number.MAX_SAFE_INTEGER,
+  );
   const optional = (key: string, value: string | undefined): Record<string, string> =>
     value === undefined ? {} : { [key]: value };
   const sensors = pick(flags.sensors, 'WASMFLEET_SENSORS', 'sensors');
@@ -208,6 +226,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     ...(version === 4 || version === 5 ? { protocolVersion: version } : {}),
     ...(heartbeat !== undefined ? { heartbeatSeconds: heartbeat } : {}),
     ...(maxFunctions !== undefined ? { maxFunctions } : {}),
+    ...(outputBuffer !== undefined ? { maxBufferedOutputs: outputBuffer } : {}),
+    ...(outputBufferBytes !== undefined ? { maxBufferedOutputBytes: outputBufferBytes } : {}),
     ...(sensors
       ? {
           sensors: sensors

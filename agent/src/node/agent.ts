@@ -19,6 +19,7 @@ import {
 } from '@wasmfleet/api';
 import { checkPayload } from '../io/payload-check.ts';
 import { OrderedAcks } from '../mqtt/ordered-acks.ts';
+import { DEFAULT_OUTPUT_BUDGET, DropReporter, OutputBudget } from '../mqtt/output-budget.ts';
 import {
   clientOptions,
   describeConnectionError,
@@ -56,6 +57,12 @@ export interface AgentOptions extends SessionSettings {
    * Receive Maximum), and inputs waiting for a running function before the agent stops reading.
    */
   readonly maxInFlight?: number;
+  /**
+   * Outputs (and their bytes) waiting for the broker — queued while disconnected or awaiting a
+   * PUBACK — before the agent drops new ones (counted in status `outputBuffer.dropped`).
+   */
+  readonly maxBufferedOutputs?: number;
+  readonly maxBufferedOutputBytes?: number;
   /** The agent's own diagnostics (stderr by default). */
   readonly log?: (level: LogLevel, text: string) => void;
   readonly load?: LoadFunction;
@@ -125,6 +132,8 @@ export class Agent {
   #statusTimer: NodeJS.Timeout | undefined;
   #reconnects = 0;
   #stopping = false;
+  readonly #outputs: OutputBudget;
+  readonly #drops = new DropReporter();
   #reconciling: Promise<void> = Promise.resolve();
 
   constructor(options: AgentOptions) {
@@ -132,6 +141,10 @@ export class Agent {
     this.#store = new ModuleStore({
       dir: options.dataDir,
       ...(options.maxStoreBytes ? { maxTotalBytes: options.maxStoreBytes } : {}),
+    });
+    this.#outputs = new OutputBudget({
+      maxMessages: options.maxBufferedOutputs ?? DEFAULT_OUTPUT_BUDGET.maxMessages,
+      maxBytes: options.maxBufferedOutputBytes ?? DEFAULT_OUTPUT_BUDGET.maxBytes,
     });
   }
 
@@ -221,6 +234,8 @@ export class Agent {
       );
       this.#subscribe(client, desiredTopic(this.#o.nodeId), 1);
       for (const [filter, qos] of this.#subscribed) this.#subscribe(client, filter, qos);
+      const owed = this.#drops.flush(this.#outputs.report(), true, Date.now());
+      if (owed) this.#log('warn', owed);
       this.#publishStatus();
     });
     let fallingBack = false;
@@ -267,10 +282,14 @@ export class Agent {
     const next = (): void => {
       callback(seq >= 0 ? DEFER_ACK : undefined);
     };
-    // Backpressure: stop reading from the socket while too many inputs wait for a running
-    // function. Only work that finishes without the socket counts (calls, not the broker's
-    // PUBACKs of our outputs, which arrive on this very socket): counting those deadlocked.
-    if (this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) this.#resume.push(next);
+    // Backpressure for QoS 0 inputs: stop reading from the socket while too many inputs wait
+    // for a running function. Only work that finishes without the socket counts (calls, not the
+    // broker's PUBACKs of our outputs, which arrive on this very socket): counting those
+    // deadlocked. QoS 1 inputs never pause the socket: Receive Maximum already bounds them, and a
+    // paused socket also leaves the broker's PINGRESPs unread — a function slower than its input
+    // then missed the keepalive, the session dropped, the broker redelivered the backlog on top of
+    // the queue, and the agent reconnected for ever (slow-function-keepalive.test.ts).
+    if (seq < 0 && this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) this.#resume.push(next);
     else next();
   }
 
@@ -351,18 +370,42 @@ export class Agent {
           const spec = fn.outputs.find((x) => x.topic === o.topic);
           const options = spec?.publish ?? QOS1;
           const buf = Buffer.from(o.payload.buffer, o.payload.byteOffset, o.payload.byteLength);
+          const size = buf.byteLength;
+          // The output of a QoS 1 input on a live session always goes out: MQTT's flow control
+          // bounds those (the broker sends at most Receive Maximum unacknowledged inputs), and the
+          // input is acknowledged only once the output is with the broker. Everything else —
+          // outputs made while disconnected, outputs of QoS 0 inputs — is held only up to the
+          // bound; beyond it the newest is dropped and counted (ADR 0013). A dropped output of a
+          // QoS 1 input loses nothing: its session's acknowledgements are void, and the broker
+          // sends the input again.
+          const flowControlled = seq >= 0 && client.connected;
+          if (!this.#outputs.take(size, flowControlled)) {
+            this.#outputDropped(client.connected);
+            continue;
+          }
           if (seq >= 0 && options.qos === 1 && acks) {
             // Resolves on the broker's PUBACK: only then may the input be acknowledged.
             acks.hold(seq);
             client.publish(o.topic, buf, options, () => {
+              this.#outputs.give(size);
               acks.release(seq);
             });
           } else {
-            client.publish(o.topic, buf, options);
+            client.publish(o.topic, buf, options, () => {
+              this.#outputs.give(size);
+            });
           }
         }
       }
       if (seq >= 0) acks?.release(seq);
+    }
+  }
+
+  #outputDropped(connected: boolean): void {
+    const line = this.#drops.note(this.#outputs.report(), connected, Date.now());
+    if (line) {
+      this.#log('warn', line);
+      this.#statusChanged();
     }
   }
 
@@ -542,6 +585,7 @@ export class Agent {
         memoryBytes: (this.#o.maxFunctions ?? 64) * 16 * 1024 * 1024,
         runtimes: ['core'],
       },
+      outputBuffer: this.#outputs.report(),
       functions,
     };
   }

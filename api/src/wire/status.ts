@@ -63,6 +63,25 @@ export const SensorReport = Type.Object(
 );
 export type SensorReport = Static<typeof SensorReport>;
 
+export const OutputBufferReport = Type.Object(
+  {
+    messages: Type.Integer({
+      minimum: 0,
+      description: 'Outputs waiting for the broker: queued while disconnected or awaiting a PUBACK.',
+    }),
+    bytes: Type.Integer({ minimum: 0 }),
+    maxMessages: Type.Integer({ minimum: 1 }),
+    maxBytes: Type.Integer({ minimum: 1 }),
+    dropped: Type.Integer({
+      minimum: 0,
+      description: 'Outputs refused since the agent started because the buffer was full (newest dropped).',
+    }),
+    droppedBytes: Type.Integer({ minimum: 0 }),
+  },
+  strict,
+);
+export type OutputBufferReport = Static<typeof OutputBufferReport>;
+
 export const NodeStatus = Type.Object(
   {
     version: Type.Literal(1),
@@ -91,6 +110,7 @@ export const NodeStatus = Type.Object(
         strict,
       ),
     ),
+    outputBuffer: Type.Optional(OutputBufferReport),
     functions: Type.Optional(Type.Array(FunctionStatusReport, { maxItems: 256 })),
   },
   {

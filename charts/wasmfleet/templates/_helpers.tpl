@@ -160,6 +160,13 @@ keyfile /mosquitto/tls/tls.key
 tls_version tlsv1.2
 persistence {{ .Values.mosquitto.persistence.enabled }}
 persistence_location /mosquitto/data/
+{{- if .Values.mosquitto.persistence.enabled }}
+# Mosquitto writes its database only at shutdown and every autosave_interval seconds (default
+# 1800): a SIGKILL or OOM kill loses every session, queued message and retained document since
+# the last save. Save every few seconds instead (docs/reliability.md, "Broker and network faults").
+autosave_interval {{ .Values.mosquitto.persistence.autosaveIntervalSeconds }}
+autosave_on_changes false
+{{- end }}
 log_dest stdout
 log_type error
 log_type warning
