@@ -5,7 +5,13 @@
 // coalesced into the next one. Every batch settles: the runtime's own per-call deadline is backed
 // by a watchdog here, and stop() waits a bounded time.
 import path from 'node:path';
-import { expandNode, functionKey, type DesiredFunction, type FunctionStatusReport } from '@wasmfleet/api';
+import {
+  expandNode,
+  functionKey,
+  functionTopicProblem,
+  type DesiredFunction,
+  type FunctionStatusReport,
+} from '@wasmfleet/api';
 import {
   initialState,
   transition,
@@ -35,6 +41,7 @@ const FATAL = new Set([
   'OutOfMemory',
   'DigestMismatch',
   'StoreFull',
+  'InvalidTopic',
 ]);
 /** Consecutive failed calls of these kinds count as a crash. Guest errors do not: they are answers. */
 const CRASHING = new Set(['Trap', 'Timeout', 'OutOfMemory']);
@@ -67,6 +74,21 @@ interface Waiting {
     readonly count: number;
     resolve(r: readonly InvokeResult[]): void;
   }[];
+}
+
+function topicProblem(
+  routes: readonly { readonly filter: string }[],
+  outputs: readonly { readonly topic: string }[],
+): string | undefined {
+  for (const { filter } of routes) {
+    const problem = functionTopicProblem(filter, 'input');
+    if (problem) return `input topic ${JSON.stringify(filter)}: ${problem}`;
+  }
+  for (const { topic } of outputs) {
+    const problem = functionTopicProblem(topic, 'output');
+    if (problem) return `output topic ${JSON.stringify(topic)}: ${problem}`;
+  }
+  return undefined;
 }
 
 function notRunning(phase: string): InvokeResult {
@@ -126,6 +148,8 @@ export class ManagedFunction {
   #waiting: Waiting | undefined;
   readonly #ctx: FunctionContext;
   readonly #now: () => number;
+  /** Why a declared topic cannot be used; such a function fails at start and never subscribes. */
+  readonly #topicProblem: string | undefined;
 
   constructor(spec: DesiredFunction, ctx: FunctionContext) {
     this.spec = spec;
@@ -133,17 +157,20 @@ export class ManagedFunction {
     this.#ctx = ctx;
     this.#now = ctx.now ?? Date.now;
     this.#state = initialState(this.#now());
-    this.routes = spec.inputs.map((i) => ({
+    const routes = spec.inputs.map((i) => ({
       filter: expandNode(i.topic, ctx.nodeId),
       qos: i.qos,
       format: i.format,
     }));
-    this.outputs = spec.outputs.map((o) => ({
+    const outputs = spec.outputs.map((o) => ({
       topic: expandNode(o.topic, ctx.nodeId),
       qos: o.qos,
       retain: o.retain,
       publish: { qos: o.qos, retain: o.retain },
     }));
+    this.#topicProblem = topicProblem(routes, outputs);
+    this.routes = this.#topicProblem === undefined ? routes : [];
+    this.outputs = this.#topicProblem === undefined ? outputs : [];
   }
 
   get phase(): LifecycleState['phase'] {
@@ -167,6 +194,10 @@ export class ManagedFunction {
   /** Runs Pending → … → Running (or Failed / CrashLoopBackOff). Resolves when settled. */
   async start(): Promise<void> {
     if (this.#stopped || this.#state.phase !== 'Pending') return;
+    if (this.#topicProblem !== undefined) {
+      this.#fail('InvalidTopic', this.#topicProblem);
+      return;
+    }
     this.#to({ type: 'fetch' });
     let bytes: Uint8Array;
     try {
