@@ -43,6 +43,18 @@ const REGRESSIONS = new URL('./regressions/wasm/', import.meta.url);
 const enc = new TextEncoder();
 
 let seeds: Uint8Array[] = [];
+/** The smallest component the agent recognises: the echo module in a component's core-module section. */
+let component: Uint8Array;
+
+function wrapInComponent(core: Uint8Array): Uint8Array {
+  const size: number[] = [];
+  let rest = core.length;
+  do {
+    size.push((rest & 0x7f) | (rest > 0x7f ? 0x80 : 0));
+    rest >>>= 7;
+  } while (rest > 0);
+  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x01, ...size, ...core]);
+}
 
 const limits = { memoryBytes: MEMORY_BYTES, timeoutMs: 200 };
 
@@ -139,6 +151,7 @@ async function healthyStillWorks(): Promise<void> {
 describe('fuzz: wasm modules through the agent runtime', () => {
   before(async () => {
     seeds = [await fixture('healthy/echo.wat'), await fixture('healthy/features.wat')];
+    component = wrapInComponent(seeds[0] ?? new Uint8Array());
     for (const e of EXAMPLES) {
       seeds.push(
         new Uint8Array(await readFile(new URL(`../../workloads/examples/${e}.wasm`, import.meta.url))),
@@ -153,7 +166,7 @@ describe('fuzz: wasm modules through the agent runtime', () => {
       const tally = new Tally('wasm cheap path', seed);
       await check(
         'wasm cheap path',
-        fc.property(mutatedModule(seeds), ({ bytes }) => {
+        fc.property(mutatedModule([...seeds, component]), ({ bytes }) => {
           tally.record(cheapPath(bytes));
         }),
         { numRuns: runs(8000 * scale), ...(seed ? { seed } : {}) },
@@ -173,6 +186,20 @@ describe('fuzz: wasm modules through the agent runtime', () => {
       }),
       { numRuns: runs(100) },
     );
+    await healthyStillWorks();
+    tally.report((s) => t.diagnostic(s));
+  });
+
+  it('component path: mutated components through loadFunction (jco) end in a typed error', async (t) => {
+    const tally = new Tally('wasm component path');
+    await check(
+      'wasm component path',
+      fc.asyncProperty(mutatedModule([component]), async ({ bytes }) => {
+        await workerPath(bytes, tally);
+      }),
+      { numRuns: runs(12) },
+    );
+    await workerPath(component, tally);
     await healthyStillWorks();
     tally.report((s) => t.diagnostic(s));
   });
