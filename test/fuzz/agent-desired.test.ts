@@ -32,6 +32,8 @@ let keep: DesiredFunction;
 /** Everything the healthy function 'keep' published. */
 let sink: string[];
 const node = uniqueName('fuzz-desired');
+/** The highest generation the agent has been sent (a fuzzed document may carry a huge one). */
+let generation = 1;
 const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 
 /** Schema-valid twists of the node's good document: these the agent applies. */
@@ -117,7 +119,6 @@ describe('fuzz: desired documents into a running agent', () => {
 
   it('never crashes, refuses invalid documents with a reason, and converges on the good one again', async (t) => {
     const tally = new Tally('agent desired documents');
-    let generation = 1;
     const good = (): DesiredState => ({ version: 1, node, generation, functions: [keep] });
     const publish = (bytes: Buffer) =>
       operator.publishAsync(desiredTopic(node), bytes, { qos: 1, retain: true });
@@ -180,7 +181,6 @@ describe('fuzz: desired documents into a running agent', () => {
 
   it('applies schema-valid odd documents function by function: each runs or fails with a reason, the session stays up', async (t) => {
     const tally = new Tally('agent odd valid documents');
-    let generation = 1_000_000;
     const docs = fc.sample(oddButValid({ version: 1, node, generation: 0, functions: [keep] }), {
       numRuns: runs(16),
       seed: FUZZ_SEED,

@@ -186,7 +186,7 @@ describe('fuzz: CR specs against the API server and a real operator', () => {
         );
         return missing.length === 0 && list.items.length === admitted.length ? true : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 500 },
+      { timeoutMs: 60_000 + 500 * admitted.length, intervalMs: 500 },
     ).catch((error: unknown) => {
       throw new Error(`seed ${FUZZ_SEED}; operator log:\n${operatorLog.slice(-20).join('\n')}`, {
         cause: error,

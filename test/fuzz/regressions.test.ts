@@ -72,6 +72,7 @@ describe('fuzz regressions: desired documents', () => {
         node,
         (s) =>
           s.observedGeneration === n + 1 &&
+          fnStatus(s, 'bad')?.revision === name &&
           fnStatus(s, 'bad')?.phase === expected.phase &&
           fnStatus(s, 'ok')?.phase === 'Running',
         30_000,

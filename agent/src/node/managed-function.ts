@@ -9,6 +9,7 @@ import {
   expandNode,
   functionKey,
   functionTopicProblem,
+  topicMatches,
   type DesiredFunction,
   type FunctionStatusReport,
 } from '@wasmfleet/api';
@@ -87,6 +88,10 @@ function topicProblem(
   for (const { topic } of outputs) {
     const problem = functionTopicProblem(topic, 'output');
     if (problem) return `output topic ${JSON.stringify(topic)}: ${problem}`;
+    // The broker would hand every output back as an input: an endless loop at full speed.
+    const loop = routes.find((r) => topicMatches(r.filter, topic));
+    if (loop)
+      return `output topic ${JSON.stringify(topic)} matches the function's own input filter ${JSON.stringify(loop.filter)}: every output would come back as an input, in an endless loop; publish under a prefix the inputs do not cover`;
   }
   return undefined;
 }

@@ -70,7 +70,8 @@ export function parseQuantity(text: string): number | undefined {
   if (!m) return undefined;
   const [, sign = '', digits = '', suffix = ''] = m;
   const value = Number(digits);
-  const factor = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
+  // "E" alone is the exa suffix (10^18); only "e3", "E-2", … are exponents.
+  const factor = /^[eE][+-]?[0-9]+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
   if (factor === undefined || Number.isNaN(value)) return undefined;
   return (sign === '-' ? -1 : 1) * value * factor;
 }
