@@ -427,16 +427,28 @@ async function run(
   });
 
   const workers = options.workers ?? 4;
+  // A failed reconcile is retried (with backoff); say why, or it only shows as a metric.
+  const reconcileHooks = {
+    ...metrics.reconcileHooks(),
+    failed: (controller: string, key: string, error: unknown) => {
+      // The error's class only when it is not a plain Error: a TypeError here is a bug, not a retry.
+      const what =
+        error instanceof Error
+          ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
+          : String(error);
+      log(`${controller} ${key}: reconcile failed: ${what}`);
+    },
+  };
   const loops: RunningLoop[] = [
     reconcileLoop(functionQueue, functionReconciler(ctx), {
       controller: 'wasmfunction',
       workers,
-      hooks: metrics.reconcileHooks(),
+      hooks: reconcileHooks,
     }),
     reconcileLoop(nodeQueue, nodeReconciler(ctx, { unknownDevice: () => metrics.unknownDevices.inc() }), {
       controller: 'edgenode',
       workers,
-      hooks: metrics.reconcileHooks(),
+      hooks: reconcileHooks,
     }),
   ];
   cleanups.push(async () => {

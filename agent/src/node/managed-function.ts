@@ -8,7 +8,9 @@ import path from 'node:path';
 import {
   expandNode,
   functionKey,
+  functionTopicProblem,
   SIGNATURE_REASONS,
+  topicMatches,
   verifyModuleSignatures,
   type DesiredFunction,
   type FunctionStatusReport,
@@ -45,6 +47,7 @@ const FATAL = new Set([
   'StoreFull',
   // A signature verdict is about these bytes and these signatures: a new revision must change them.
   ...SIGNATURE_REASONS,
+  'InvalidTopic',
 ]);
 /** Consecutive failed calls of these kinds count as a crash. Guest errors do not: they are answers. */
 const CRASHING = new Set(['Trap', 'Timeout', 'OutOfMemory']);
@@ -77,6 +80,25 @@ interface Waiting {
     readonly count: number;
     resolve(r: readonly InvokeResult[]): void;
   }[];
+}
+
+function topicProblem(
+  routes: readonly { readonly filter: string }[],
+  outputs: readonly { readonly topic: string }[],
+): string | undefined {
+  for (const { filter } of routes) {
+    const problem = functionTopicProblem(filter, 'input');
+    if (problem) return `input topic ${JSON.stringify(filter)}: ${problem}`;
+  }
+  for (const { topic } of outputs) {
+    const problem = functionTopicProblem(topic, 'output');
+    if (problem) return `output topic ${JSON.stringify(topic)}: ${problem}`;
+    // The broker would hand every output back as an input: an endless loop at full speed.
+    const loop = routes.find((r) => topicMatches(r.filter, topic));
+    if (loop)
+      return `output topic ${JSON.stringify(topic)} matches the function's own input filter ${JSON.stringify(loop.filter)}: every output would come back as an input, in an endless loop; publish under a prefix the inputs do not cover`;
+  }
+  return undefined;
 }
 
 function notRunning(phase: string): InvokeResult {
@@ -138,6 +160,8 @@ export class ManagedFunction {
   #waiting: Waiting | undefined;
   readonly #ctx: FunctionContext;
   readonly #now: () => number;
+  /** Why a declared topic cannot be used; such a function fails at start and never subscribes. */
+  readonly #topicProblem: string | undefined;
 
   constructor(spec: DesiredFunction, ctx: FunctionContext) {
     this.spec = spec;
@@ -145,17 +169,20 @@ export class ManagedFunction {
     this.#ctx = ctx;
     this.#now = ctx.now ?? Date.now;
     this.#state = initialState(this.#now());
-    this.routes = spec.inputs.map((i) => ({
+    const routes = spec.inputs.map((i) => ({
       filter: expandNode(i.topic, ctx.nodeId),
       qos: i.qos,
       format: i.format,
     }));
-    this.outputs = spec.outputs.map((o) => ({
+    const outputs = spec.outputs.map((o) => ({
       topic: expandNode(o.topic, ctx.nodeId),
       qos: o.qos,
       retain: o.retain,
       publish: { qos: o.qos, retain: o.retain },
     }));
+    this.#topicProblem = topicProblem(routes, outputs);
+    this.routes = this.#topicProblem === undefined ? routes : [];
+    this.outputs = this.#topicProblem === undefined ? outputs : [];
   }
 
   get phase(): LifecycleState['phase'] {
@@ -179,6 +206,10 @@ export class ManagedFunction {
   /** Runs Pending → … → Running (or Failed / CrashLoopBackOff). Resolves when settled. */
   async start(): Promise<void> {
     if (this.#stopped || this.#state.phase !== 'Pending') return;
+    if (this.#topicProblem !== undefined) {
+      this.#fail('InvalidTopic', this.#topicProblem);
+      return;
+    }
     this.#to({ type: 'fetch' });
     let bytes: Uint8Array;
     try {

@@ -70,7 +70,8 @@ export function parseQuantity(text: string): number | undefined {
   if (!m) return undefined;
   const [, sign = '', digits = '', suffix = ''] = m;
   const value = Number(digits);
-  const factor = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
+  // "E" alone is the exa suffix (10^18); only "e3", "E-2", … are exponents.
+  const factor = /^[eE][+-]?[0-9]+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
   if (factor === undefined || Number.isNaN(value)) return undefined;
   return (sign === '-' ? -1 : 1) * value * factor;
 }
@@ -78,14 +79,20 @@ export function parseQuantity(text: string): number | undefined {
 /** The regular expression the CRD uses for a duration, shared by the CEL rule and the TS check. */
 export const DURATION_PATTERN = '^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$';
 const DURATION_RE = new RegExp(DURATION_PATTERN);
-const DURATION_PART = /([0-9]+(?:[.][0-9]+)?)(ns|us|ms|s|m|h)/g;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_PART = /([0-9]+)(?:[.]([0-9]+))?(ns|us|ms|s|m|h)/g;
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
-/** Parses a positive Go-style duration ("50ms", "1m30s") to milliseconds; undefined when invalid. */
+/**
+ * Parses a positive Go-style duration ("50ms", "1m30s") to milliseconds; undefined when invalid.
+ * Like Go's time.ParseDuration (which CEL's duration() uses), each part is truncated to whole
+ * nanoseconds: "0.5ns" is zero, so the server's "must be greater than 0" refuses it, and so do we.
+ */
 export function parseDuration(text: string): number | undefined {
   if (!DURATION_RE.test(text)) return undefined;
-  let total = 0;
-  for (const [, n = '', unit = ''] of text.matchAll(DURATION_PART))
-    total += Number(n) * (UNIT_MS[unit] ?? Number.NaN);
-  return Number.isNaN(total) ? undefined : total;
+  let totalNs = 0;
+  for (const [, whole = '', fraction = '', unit = ''] of text.matchAll(DURATION_PART)) {
+    const scale = UNIT_NS[unit] ?? Number.NaN;
+    totalNs += Number(whole) * scale + Math.trunc(Number(`0.${fraction || '0'}`) * scale);
+  }
+  return Number.isNaN(totalNs) ? undefined : totalNs / 1e6;
 }

@@ -92,7 +92,9 @@ function walk(
     value = walked;
   }
   if (isObj(value)) {
-    const out: Obj = { ...value };
+    // Like the API server, null values of fields that are not nullable (none of ours are) are
+    // pruned before defaulting and validation: `spec: {config: null}` means "no config".
+    const out: Obj = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
     const props = schema.properties;
     if (props) {
       for (const [name, child] of Object.entries(props)) {

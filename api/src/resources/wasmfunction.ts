@@ -329,6 +329,13 @@ export type Placement = Static<typeof Placement>;
 
 // ---------------------------------------------------------------- topics
 
+// MQTT forbids U+0000 in topics; a broker drops the connection of a client that sends one.
+const noNulInTopic = cel<string>(
+  "!self.contains('\\u0000')",
+  'topics cannot contain the NUL character (U+0000); remove it',
+  (s) => !s.includes('\u0000'),
+);
+
 const reservedTopic = cel<string>(
   "!self.startsWith('wasmfleet/') && !self.startsWith('$')",
   "topics under wasmfleet/ (WasmFleet's control traffic) and topics starting with $ (broker-internal) are reserved; pick another prefix",
@@ -353,6 +360,7 @@ export const TopicFilter = Type.String({
       (s) => !/[^/][+]|[+][^/]/.test(s),
     ),
     reservedTopic,
+    noNulInTopic,
   ),
 });
 
@@ -368,6 +376,7 @@ export const TopicName = Type.String({
       (s) => !s.includes('+') && !s.includes('#'),
     ),
     reservedTopic,
+    noNulInTopic,
   ),
 });
 

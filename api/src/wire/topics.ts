@@ -81,3 +81,26 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+/**
+ * Why an expanded function topic cannot be used, or undefined when it can: the CRD's topic rules
+ * (api/src/resources/wasmfunction.ts) plus MQTT's own (no NUL, at most 65,535 bytes). The agent
+ * re-checks them because a desired document is only schema-checked on the wire, and one wildcard
+ * output topic would get the whole session disconnected by the broker on every publish.
+ */
+export function functionTopicProblem(topic: string, use: 'input' | 'output'): string | undefined {
+  if (topic === '') return 'the topic is empty';
+  if (Buffer.byteLength(topic) > 65_535) return 'the topic is longer than MQTT allows (65,535 bytes)';
+  if (topic.includes('\u0000')) return 'the topic contains a NUL character';
+  if (topic.startsWith('wasmfleet/') || topic.startsWith('$'))
+    return 'topics under wasmfleet/ (control traffic) and topics starting with $ (broker-internal) are reserved';
+  if (use === 'output') {
+    return /[+#]/.test(topic)
+      ? "output topics are concrete topic names: remove the '+' or '#' wildcard"
+      : undefined;
+  }
+  if (topic.includes('#') && !/^([^#]*\/)?#$/.test(topic))
+    return "'#' must be the whole last level of a topic filter, e.g. sensors/#";
+  if (/[^/][+]|[+][^/]/.test(topic)) return "'+' must be a whole topic level, e.g. sensors/+/temperature";
+  return undefined;
+}

@@ -1,0 +1,111 @@
+// Named regressions the fuzzers found, one folder each under regressions/ (jco-style): the
+// minimized input, what the agent must do with it, and a README with the story. Wasm modules
+// (regressions/wasm/<case>/module.wasm) are replayed by wasm-modules.test.ts; the desired-state
+// cases here run against a real agent process beside a healthy function that must keep working.
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import type { DesiredFunction } from '@wasmfleet/api';
+import { startMosquitto, uniqueName, type Mosquitto } from '@wasmfleet/test-support';
+import {
+  collect,
+  connect,
+  fnSpec,
+  fnStatus,
+  publishDesired,
+  publishModule,
+  until,
+  waitForStatus,
+} from '../../agent/test/helpers/fleet.ts';
+import { fixture } from '../../agent/test/helpers/wasm.ts';
+import { startLiveAgent, type LiveAgent } from './support/live-agent.ts';
+
+const DESIRED = new URL('./regressions/desired/', import.meta.url);
+
+interface Expected {
+  readonly phase: string;
+  readonly reason: string;
+  /** A part of the status message. */
+  readonly message: string;
+}
+
+const cases = (await readdir(DESIRED, { withFileTypes: true }))
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name);
+
+let broker: Mosquitto;
+let operator: MqttClient;
+let agent: LiveAgent;
+let echo: Uint8Array;
+const node = uniqueName('fuzz-regress');
+
+describe('fuzz regressions: desired documents', () => {
+  before(async () => {
+    broker = await startMosquitto();
+    operator = await connect(broker.url);
+    agent = await startLiveAgent(broker.url, node);
+    echo = await fixture('healthy/echo.wat');
+    await publishModule(operator, echo);
+  });
+  after(async () => {
+    await agent.stop();
+    await operator.endAsync();
+    await broker.dispose();
+  });
+
+  cases.forEach((name, n) => {
+    it(name, async () => {
+      const read = async <T>(file: string): Promise<T> =>
+        JSON.parse(await readFile(new URL(`${name}/${file}`, DESIRED), 'utf8')) as T;
+      const overrides = await read<Partial<DesiredFunction>>('function.json');
+      const expected = await read<Expected>('expected.json');
+      const ok = fnSpec('ok', echo);
+      await publishDesired(
+        operator,
+        node,
+        [ok, fnSpec('bad', echo, { ...overrides, revision: name })],
+        n + 1,
+      );
+      const status = await waitForStatus(
+        operator,
+        node,
+        (s) =>
+          s.observedGeneration === n + 1 &&
+          fnStatus(s, 'bad')?.revision === name &&
+          fnStatus(s, 'bad')?.phase === expected.phase &&
+          fnStatus(s, 'ok')?.phase === 'Running',
+        30_000,
+      );
+      const bad = fnStatus(status, 'bad');
+      assert.ok(bad, 'the bad function is reported');
+      assert.equal(bad.reason, expected.reason);
+      assert.ok(
+        (bad.message ?? '').includes(expected.message),
+        `message "${bad.message ?? ''}" lacks "${expected.message}"`,
+      );
+
+      // The bad function's input arrives; the healthy function still answers, the session stays up.
+      await operator.publishAsync(`sensors/${node}/bad`, 'to the bad one', { qos: 1 });
+      const sink = await collect(operator, `out/${node}/ok`);
+      for (let i = 0; i < 5; i++) {
+        await operator.publishAsync(`sensors/${node}/ok`, `ok-${name}-${i}`, { qos: 1 });
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await until(
+        'the healthy function to answer every input',
+        () => sink.filter((m) => m.startsWith(`ok-${name}`)).length === 5,
+        15_000,
+      );
+      await operator.unsubscribeAsync(`out/${node}/ok`);
+      const later = await waitForStatus(
+        operator,
+        node,
+        (s) => s.state === 'online' && fnStatus(s, 'ok')?.phase === 'Running',
+      );
+      assert.equal(later.state, 'online');
+      await agent.assertAlive(`with ${name}`);
+      assert.doesNotMatch(await broker.log(), new RegExp(`${node} disconnected due to protocol error`));
+    });
+  });
+});
