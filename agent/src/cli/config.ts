@@ -25,6 +25,8 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
   --heartbeat <seconds>   status heartbeat interval (default 30)             env WASMFLEET_HEARTBEAT
   --sensors <a,b,...>     sensors this device has (others are learned)       env WASMFLEET_SENSORS
   --max-functions <n>     functions this device runs at most (default 64)    env WASMFLEET_MAX_FUNCTIONS
+  --metrics-address <a>   serve Prometheus /metrics on HOST:PORT (off by     env WASMFLEET_METRICS_ADDRESS
+                          default; PORT alone binds 127.0.0.1, 0 = any free port)
   -h, --help              this help
 `;
 
@@ -37,7 +39,12 @@ export class ConfigError extends Error {
 
 type Settings = Partial<Record<string, string>>;
 
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions | 'help' {
+/** What the agent process needs beyond the Agent itself. */
+export interface AgentProcessOptions extends AgentOptions {
+  readonly metricsAddress?: { readonly host: string; readonly port: number };
+}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentProcessOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -56,6 +63,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         heartbeat: { type: 'string' },
         sensors: { type: 'string' },
         'max-functions': { type: 'string' },
+        'metrics-address': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -141,6 +149,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     1,
     256,
   );
+  const metricsAddress = hostPort(
+    pick(flags['metrics-address'], 'WASMFLEET_METRICS_ADDRESS', 'metricsAddress'),
+  );
   const optional = (key: string, value: string | undefined): Record<string, string> =>
     value === undefined ? {} : { [key]: value };
   const sensors = pick(flags.sensors, 'WASMFLEET_SENSORS', 'sensors');
@@ -172,6 +183,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     ...(version === 4 || version === 5 ? { protocolVersion: version } : {}),
     ...(heartbeat !== undefined ? { heartbeatSeconds: heartbeat } : {}),
     ...(maxFunctions !== undefined ? { maxFunctions } : {}),
+    ...(metricsAddress ? { metricsAddress } : {}),
     ...(sensors
       ? {
           sensors: sensors
@@ -181,4 +193,16 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         }
       : {}),
   };
+}
+
+/** "9464", "127.0.0.1:9464", "[::1]:9464" or "0.0.0.0:9464"; a bare port binds 127.0.0.1. */
+function hostPort(value: string | undefined): { host: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:(\[[0-9a-fA-F:]+\]|[^:[\]]+):)?(\d+)$/.exec(value.trim());
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port > 65535)
+    throw new ConfigError(
+      `--metrics-address ${value}: expected HOST:PORT or PORT, e.g. 127.0.0.1:9464 (0 picks a free port)`,
+    );
+  return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
 }
