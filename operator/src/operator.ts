@@ -45,6 +45,7 @@ import {
   WorkQueue,
   type RunningLoop,
 } from './kube/index.ts';
+import { PooledKubeConfig } from './kube/pooled-kubeconfig.ts';
 import { ModuleCache, resolveModule, type KubeReader } from './modules/index.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
@@ -91,7 +92,8 @@ export interface RunningOperator {
 export function startOperator(options: OperatorOptions): RunningOperator {
   const log = options.log ?? ((line: string) => console.error(line));
   const metrics = new OperatorMetrics({ processMetrics: true });
-  const kc = options.kubeConfig;
+  // One connection pool for every API request (see pooled-kubeconfig.ts).
+  const kc = PooledKubeConfig.from(options.kubeConfig);
   const abort = new AbortController();
   let context: FleetContext | undefined;
   let elector: LeaderElector | undefined;
@@ -132,7 +134,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
 
   const readyPromise = leading.then(async () => {
     if (abort.signal.aborted) return;
-    context = await run(options, metrics, log, cleanups);
+    context = await run({ ...options, kubeConfig: kc }, metrics, log, cleanups);
     ready = true;
     log('operator ready');
   });
@@ -153,6 +155,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       for (const cleanup of cleanups.reverse())
         await cleanup().catch((e: unknown) => log(`shutdown: ${String(e)}`));
       await elector?.stop();
+      await kc.close();
       stopReason('stopped');
     },
   };
