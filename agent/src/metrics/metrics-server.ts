@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NodeStatus } from '@wasmfleet/api';
+import { liveHeapBytes } from './live-heap.ts';
 import { renderAgentMetrics } from './prometheus.ts';
 
 export interface MetricsServer {
@@ -15,12 +16,13 @@ export async function serveAgentMetrics(
   address: { readonly host: string; readonly port: number },
   status: () => NodeStatus,
 ): Promise<MetricsServer> {
+  liveHeapBytes(); // start observing collections now, so the first scrape has a figure
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('only /metrics is served\n');
       return;
     }
-    const body = renderAgentMetrics(process.memoryUsage(), status());
+    const body = renderAgentMetrics({ ...process.memoryUsage(), heapLive: liveHeapBytes() }, status());
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
   });
   server.keepAliveTimeout = 5_000;

@@ -11,6 +11,8 @@ export interface ProcessMemory {
   readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
+  /** Heap in use right after the latest major GC (see live-heap.ts); undefined before the first. */
+  readonly heapLive?: number | undefined;
 }
 
 export function renderAgentMetrics(memory: ProcessMemory, status: NodeStatus): string {
@@ -25,6 +27,12 @@ export function renderAgentMetrics(memory: ProcessMemory, status: NodeStatus): s
   gauge('wasmfleet_agent_nodejs_heap_size_used_bytes', 'V8 heap in use on the main thread.', [
     ['', memory.heapUsed],
   ]);
+  if (memory.heapLive !== undefined)
+    gauge(
+      'wasmfleet_agent_nodejs_heap_live_bytes',
+      'V8 heap in use right after the latest major GC on the main thread (a leak raises it).',
+      [['', memory.heapLive]],
+    );
   gauge('wasmfleet_agent_nodejs_heap_size_total_bytes', 'V8 heap reserved on the main thread.', [
     ['', memory.heapTotal],
   ]);
