@@ -29,7 +29,7 @@ const value = (text: string, series: string): number | undefined => {
 describe('agent metrics', () => {
   it('renders memory and functions by phase as Prometheus text', () => {
     const text = renderAgentMetrics(
-      { rss: 50e6, heapUsed: 9e6, heapTotal: 12e6, external: 1e6, arrayBuffers: 2e5 },
+      { rss: 50e6, heapUsed: 9e6, heapTotal: 12e6, external: 1e6, arrayBuffers: 2e5, heapLive: 7e6 },
       {
         version: 1,
         node: 'n',
@@ -49,10 +49,19 @@ describe('agent metrics', () => {
     );
     assert.equal(value(text, 'wasmfleet_agent_process_resident_memory_bytes'), 50e6);
     assert.equal(value(text, 'wasmfleet_agent_nodejs_heap_size_used_bytes'), 9e6);
+    assert.equal(value(text, 'wasmfleet_agent_nodejs_heap_live_bytes'), 7e6);
     assert.equal(value(text, 'wasmfleet_agent_functions{phase="Running"}'), 2);
     assert.equal(value(text, 'wasmfleet_agent_functions{phase="CrashLoopBackOff"}'), 1);
     assert.equal(value(text, 'wasmfleet_agent_functions{phase="Pending"}'), 0);
     assert.match(text, /^# TYPE wasmfleet_agent_nodejs_heap_size_used_bytes gauge$/m);
+  });
+
+  it('leaves the live heap out until the first major GC has measured it', () => {
+    const text = renderAgentMetrics(
+      { rss: 1, heapUsed: 1, heapTotal: 1, external: 1, arrayBuffers: 1 },
+      { version: 1, node: 'n', state: 'online' },
+    );
+    assert.doesNotMatch(text, /heap_live/);
   });
 
   it('--metrics-address takes HOST:PORT or a bare port (127.0.0.1) and explains anything else', () => {
