@@ -2,6 +2,7 @@
 // wasmfleet-agent: the device runtime as a process. Stops cleanly on SIGINT/SIGTERM (publishing
 // an offline status); a SIGKILL is covered by the retained last will and the persistent session.
 import { ConfigError, HELP, parseConfig } from '../src/cli/config.ts';
+import { serveAgentMetrics } from '../src/metrics/metrics-server.ts';
 import { Agent } from '../src/node/agent.ts';
 
 let options;
@@ -22,6 +23,10 @@ if (options === 'help') {
 const agent = new Agent(options);
 await agent.start();
 process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
+const metrics = options.metricsAddress
+  ? await serveAgentMetrics(options.metricsAddress, () => agent.status())
+  : undefined;
+if (metrics) process.stderr.write(`wasmfleet-agent: serving metrics on ${metrics.url}\n`);
 
 /** stop() is bounded step by step; this is the last resort so a signal always ends the process. */
 const EXIT_DEADLINE_MS = 10_000;
@@ -34,7 +39,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.stderr.write(`wasmfleet-agent: did not stop within ${EXIT_DEADLINE_MS} ms; exiting\n`);
       process.exit(1);
     }, EXIT_DEADLINE_MS).unref();
-    void agent.stop().then(
+    void Promise.all([agent.stop(), metrics?.close()]).then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`wasmfleet-agent: stopping failed: ${String(error)}\n`);

@@ -51,6 +51,7 @@ import {
   type WriteFence,
 } from './kube/index.ts';
 import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
+import { PooledKubeConfig } from './kube/pooled-kubeconfig.ts';
 import { DeviceIdentities } from './identity/device-identities.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
@@ -113,7 +114,8 @@ export interface RunningOperator {
 export function startOperator(options: OperatorOptions): RunningOperator {
   const log = options.log ?? ((line: string) => console.error(line));
   const metrics = new OperatorMetrics({ processMetrics: true });
-  const kc = options.kubeConfig;
+  // One connection pool for every API request (see pooled-kubeconfig.ts).
+  const kc = PooledKubeConfig.from(options.kubeConfig);
   const abort = new AbortController();
   let context: FleetContext | undefined;
   let elector: LeaderElector | undefined;
@@ -204,6 +206,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       for (const cleanup of cleanups.reverse())
         await cleanup().catch((e: unknown) => log(`shutdown: ${String(e)}`));
       await elector?.stop();
+      await kc.close();
       stopReason('stopped');
     },
   };

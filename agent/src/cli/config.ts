@@ -37,6 +37,8 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
                           slow to acknowledge; beyond it new outputs are
                           dropped and counted in status (default 10000)
   --output-buffer-bytes <n>  the same bound in bytes (default 16777216)    env WASMFLEET_OUTPUT_BUFFER_BYTES
+  --metrics-address <a>   serve Prometheus /metrics on HOST:PORT (off by     env WASMFLEET_METRICS_ADDRESS
+                          default; PORT alone binds 127.0.0.1, 0 = any free port)
   -h, --help              this help
 `;
 
@@ -49,7 +51,12 @@ export class ConfigError extends Error {
 
 type Settings = Partial<Record<string, string>>;
 
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions | 'help' {
+/** What the agent process needs beyond the Agent itself. */
+export interface AgentProcessOptions extends AgentOptions {
+  readonly metricsAddress?: { readonly host: string; readonly port: number };
+}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentProcessOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -72,6 +79,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         'unsigned-modules': { type: 'string' },
         'output-buffer': { type: 'string' },
         'output-buffer-bytes': { type: 'string' },
+        'metrics-address': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -169,6 +177,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     1024,
     Number.MAX_SAFE_INTEGER,
   );
+  const metricsAddress = hostPort(
+    pick(flags['metrics-address'], 'WASMFLEET_METRICS_ADDRESS', 'metricsAddress'),
+  );
   const optional = (key: string, value: string | undefined): Record<string, string> =>
     value === undefined ? {} : { [key]: value };
   const sensors = pick(flags.sensors, 'WASMFLEET_SENSORS', 'sensors');
@@ -228,6 +239,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     ...(maxFunctions !== undefined ? { maxFunctions } : {}),
     ...(outputBuffer !== undefined ? { maxBufferedOutputs: outputBuffer } : {}),
     ...(outputBufferBytes !== undefined ? { maxBufferedOutputBytes: outputBufferBytes } : {}),
+    ...(metricsAddress ? { metricsAddress } : {}),
     ...(sensors
       ? {
           sensors: sensors
@@ -237,4 +249,16 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         }
       : {}),
   };
+}
+
+/** "9464", "127.0.0.1:9464", "[::1]:9464" or "0.0.0.0:9464"; a bare port binds 127.0.0.1. */
+function hostPort(value: string | undefined): { host: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:(\[[0-9a-fA-F:]+\]|[^:[\]]+):)?(\d+)$/.exec(value.trim());
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port > 65535)
+    throw new ConfigError(
+      `--metrics-address ${value}: expected HOST:PORT or PORT, e.g. 127.0.0.1:9464 (0 picks a free port)`,
+    );
+  return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
 }

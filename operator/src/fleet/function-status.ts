@@ -37,7 +37,10 @@ const FAILED = new Set(['Failed', 'CrashLoopBackOff']);
 
 export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
   let updated = 0;
+  /** Running any revision: a device held on the stable revision after a rollback serves too. */
   let ready = 0;
+  /** Running the update revision: the function is Ready only when all of them are. */
+  let updatedReady = 0;
   let failed = 0;
   let offline = 0;
   let invocations = 0;
@@ -54,7 +57,10 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
       invocations += report.invocations;
       errors += report.errors;
     }
-    if (current && report.phase === 'Running') ready++;
+    if (report?.phase === 'Running') {
+      ready++;
+      if (current) updatedReady++;
+    }
     const isFailed = report !== undefined && FAILED.has(report.phase);
     if (isFailed) {
       failed++;
@@ -77,7 +83,7 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
   const listed = rows.slice(0, input.maxListed).map(({ rank: _rank, ...row }) => row);
   const desired = input.targets.length;
   const phase: WasmFunctionPhase =
-    desired === 0 ? 'Pending' : failed > 0 ? 'Degraded' : ready === desired ? 'Ready' : 'Progressing';
+    desired === 0 ? 'Pending' : failed > 0 ? 'Degraded' : updatedReady === desired ? 'Ready' : 'Progressing';
   const failureSummary =
     reasons.size === 0
       ? undefined

@@ -3,14 +3,15 @@
 // Watches (Watch/ListWatch use applyToFetchOptions, not these clients) and reads pass freely:
 // a standby may read, only the leader may write.
 import {
-  KubeConfig,
   ServerConfiguration,
   createConfiguration,
   type ApiConstructor,
   type ApiType,
   type RequestContext,
 } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { WriteFence } from './fence.ts';
+import { PooledKubeConfig } from './pooled-kubeconfig.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -20,11 +21,12 @@ export interface ClientIdentity {
   readonly fence: WriteFence;
 }
 
-export class FencedKubeConfig extends KubeConfig {
+// Pooled too: requests share the base config's connections when it is a PooledKubeConfig.
+export class FencedKubeConfig extends PooledKubeConfig {
   readonly #identity: ClientIdentity;
 
   constructor(base: KubeConfig, identity: ClientIdentity) {
-    super();
+    super(base instanceof PooledKubeConfig ? base : undefined);
     this.loadFromOptions({
       clusters: base.clusters,
       contexts: base.contexts,

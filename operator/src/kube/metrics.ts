@@ -3,6 +3,7 @@
 // operator instance gets its own Registry, never prom-client's global one, so tests and
 // in-process replicas do not collide on "metric already registered".
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { liveHeapBytes } from './live-heap.ts';
 import type { QueueHooks } from './queue.ts';
 import type { ReconcileHooks } from './reconcile.ts';
 
@@ -99,7 +100,19 @@ export class OperatorMetrics {
       help: 'Device announcements ignored because auto-registration is off and no EdgeNode exists.',
       registers,
     });
-    if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'wasmfleet_' });
+    if (options.processMetrics) {
+      collectDefaultMetrics({ register: registry, prefix: 'wasmfleet_' });
+      liveHeapBytes(); // start observing collections now, so the first scrape has a figure
+      new Gauge({
+        name: 'wasmfleet_nodejs_heap_live_bytes',
+        help: 'V8 heap in use right after the latest major GC (what is still alive; a leak raises it).',
+        registers,
+        collect() {
+          const live = liveHeapBytes();
+          if (live !== undefined) this.set(live);
+        },
+      });
+    }
   }
 
   queueHooks(): QueueHooks {

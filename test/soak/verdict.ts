@@ -1,0 +1,88 @@
+// The soak's bounds and its table: growth per hour of each process's RSS, V8 heap, open
+// descriptors and threads, fitted after the warm-up on per-window floors (see growth.ts), and
+// compared with the bounds below. docs/reliability.md ("Soak") explains how they were chosen.
+import { growth, type Growth, type Point } from './growth.ts';
+import type { Sample } from './sampler.ts';
+
+const MiB = 1024 * 1024;
+
+export type Metric = 'rssBytes' | 'heapLiveBytes' | 'fds' | 'threads';
+export const METRICS: readonly Metric[] = ['rssBytes', 'heapLiveBytes', 'fds', 'threads'];
+
+/**
+ * Allowed growth per hour of the floor of each metric, per process. At the soak's rate (about
+ * 1,200 cycles and 200,000 messages an hour on the shared 2-core machine) a leak of one worker,
+ * socket or thread per 40 cycles, of 64 KiB of native memory per cycle, or of 64 bytes of heap
+ * per message, goes over these; healthy processes measured well inside them
+ * (docs/reliability.md, "Soak", has the figures).
+ */
+export const BOUNDS_PER_HOUR: Readonly<Record<Metric, number>> = {
+  rssBytes: 64 * MiB,
+  heapLiveBytes: 12 * MiB,
+  fds: 30,
+  threads: 30,
+};
+
+/**
+ * The operator's event recorder keeps what it reported for 10 minutes (up to 4,096 entries, about
+ * 940 bytes each, like client-go's correlator): at the soak's ~9 events per cycle it fills for
+ * the whole of a 10-minute run, about 10 MiB/h of bounded growth (measured by heap-snapshot diff).
+ */
+const OPERATOR_HEAP_ALLOWANCE = 20 * MiB;
+
+export function boundFor(process: string, metric: Metric): number {
+  const base = BOUNDS_PER_HOUR[metric];
+  return process === 'operator' && metric === 'heapLiveBytes' ? base + OPERATOR_HEAP_ALLOWANCE : base;
+}
+
+export interface Row {
+  readonly process: string;
+  readonly metric: Metric;
+  readonly growth: Growth;
+  readonly bound: number;
+  readonly ok: boolean;
+}
+
+export function verdict(samples: readonly Sample[], warmupMs: number, windowMs: number): Row[] {
+  const rows: Row[] = [];
+  const processes = [...new Set(samples.map((s) => s.process))];
+  for (const process of processes) {
+    const mine = samples.filter((s) => s.process === process);
+    for (const metric of METRICS) {
+      const points: Point[] = mine.flatMap((s) => {
+        const v = s[metric];
+        return v === undefined ? [] : [{ t: s.t, v }];
+      });
+      if (points.length === 0) continue;
+      const g = growth(points, warmupMs, windowMs);
+      const bound = boundFor(process, metric);
+      rows.push({ process, metric, growth: g, bound, ok: g.windows >= 3 && g.perHour <= bound });
+    }
+  }
+  return rows;
+}
+
+function show(metric: Metric, v: number): string {
+  if (Number.isNaN(v)) return '-';
+  return metric === 'rssBytes' || metric === 'heapLiveBytes' ? `${(v / MiB).toFixed(1)} MiB` : v.toFixed(1);
+}
+
+export function table(rows: readonly Row[]): string {
+  const header = ['process', 'metric', 'start', 'end', 'growth/h', 'bound/h', ''];
+  const body = rows.map((r) => [
+    r.process,
+    r.metric,
+    show(r.metric, r.growth.start),
+    show(r.metric, r.growth.end),
+    show(r.metric, r.growth.perHour),
+    show(r.metric, r.bound),
+    r.ok ? 'ok' : 'OVER',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...body.map(line)].join('\n');
+}
