@@ -46,7 +46,7 @@ process.on('exit', () => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 const here = path.dirname(new URL(import.meta.url).pathname);
-const agentBin = path.join(here, '../../agent/bin/wasmfleet-agent.ts');
+const agentBin = path.join(here, '../../agent/bin/wasmfleet-agent.js');
 
 const wabt = await wabtInit();
 const echo = wabt
