@@ -246,14 +246,13 @@ export class Agent {
       this.#dispatch(topic, payload, seq);
     }
     if (seq >= 0) acks?.release(seq);
-    const next = (): void => {
-      callback(seq >= 0 ? DEFER_ACK : undefined);
-    };
+    const error = seq >= 0 ? DEFER_ACK : undefined;
     // Backpressure: stop reading from the socket while too many inputs wait for a running
     // function. Only work that finishes without the socket counts (calls, not the broker's
     // PUBACKs of our outputs, which arrive on this very socket): counting those deadlocked.
-    if (this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) this.#resume.push(next);
-    else next();
+    if (this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT))
+      this.#resume.push(() => callback(error));
+    else callback(error);
   }
 
   /** Adds one input to the batch of every function subscribed to it. */
