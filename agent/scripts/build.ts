@@ -12,6 +12,8 @@ import { COPIED_FILES, DIST_ROOT, REPO_ROOT, buildId, compiledDir, sourceFiles }
 
 /** Older builds are removed after this long (a running agent may still import from its own). */
 const KEEP_OLD_BUILDS_MS = 24 * 3600_000;
+/** A build takes seconds; a staging directory this old belongs to a build that was killed. */
+const STAGING_ABANDONED_MS = 3600_000;
 const API_ENTRY = 'api/src/index.js';
 
 const files = sourceFiles();
@@ -62,11 +64,10 @@ try {
 }
 for (const entry of await readdir(DIST_ROOT)) {
   const dir = path.join(DIST_ROOT, entry);
-  if (dir === target || entry.startsWith('.tmp-')) continue;
-  const { mtimeMs } = await stat(dir);
-  // 'worker' is the layout before ADR 0017 (only the function worker was compiled).
-  if (entry === 'worker' || Date.now() - mtimeMs > KEEP_OLD_BUILDS_MS) {
-    await rm(dir, { recursive: true, force: true });
-  }
+  if (dir === target) continue;
+  const age = Date.now() - (await stat(dir)).mtimeMs;
+  // A staging directory a killed build left behind; 'worker' is the layout before ADR 0017.
+  const stale = entry.startsWith('.tmp-') ? age > STAGING_ABANDONED_MS : age > KEEP_OLD_BUILDS_MS;
+  if (stale || entry === 'worker') await rm(dir, { recursive: true, force: true });
 }
 console.log(`built ${files.length} files into ${path.relative(process.cwd(), target)}`);

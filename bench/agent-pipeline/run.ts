@@ -6,6 +6,7 @@
 // run gives up after 10 minutes. Prints one JSON object with ratios.
 //   node bench/agent-pipeline/run.ts [--messages 20000] [--only throughput|latency|memory]
 //                                    [--contenders agent,baseline,node-red]   (throughput cases)
+//                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
@@ -48,7 +49,7 @@ process.on('exit', () => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 const here = path.dirname(new URL(import.meta.url).pathname);
-const agentBin = path.join(here, '../../agent/bin/wasmfleet-agent.js');
+const agentBin = path.resolve(arg('--agent-bin') ?? path.join(here, '../../agent/bin/wasmfleet-agent.js'));
 
 const wabt = await wabtInit();
 const echo = wabt
