@@ -44,7 +44,11 @@ await writeFile(
 const bareWorker = (resourceLimits?: ResourceLimits) => (): Promise<() => Promise<void>> =>
   new Promise((resolve) => {
     const w = new Worker(bare, resourceLimits ? { resourceLimits } : {});
-    w.once('message', () => resolve(async () => void (await w.terminate())));
+    w.once('message', () =>
+      resolve(async () => {
+        await w.terminate();
+      }),
+    );
   });
 
 const wabt = await wabtInit();
