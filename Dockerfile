@@ -5,7 +5,8 @@
 #   docker build --target agent    -t wasmfleet/agent:dev .
 #
 # Node 24 runs the TypeScript sources directly (docs/adr/0001). The one compile step is the
-# agent's function worker (plain JS saves ~10 MB per function, docs/benchmarks.md); a deps stage
+# agent, which runs from plain JavaScript in every thread (Node's type stripping costs ~17 MB in
+# a thread that uses it, docs/adr/0017); a deps stage
 # installs production dependencies only, and the runtime stages copy the sources.
 # Both run as the non-root user 65532 and need nothing writable beyond the volumes the chart
 # mounts (/tmp, and /var/lib/wasmfleet for the agent), so readOnlyRootFilesystem works.
@@ -34,15 +35,16 @@ FROM manifests AS deps-agent
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund --workspace api --workspace agent
 
-# The agent's function worker as plain JavaScript (agent/scripts/build-worker.ts needs the
-# typescript dev dependency, which stays in this stage).
-FROM manifests AS build-agent-worker
+# The agent as plain JavaScript (agent/scripts/build.ts needs the typescript dev dependency,
+# which stays in this stage).
+FROM manifests AS build-agent
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund --workspace api --workspace agent --include-workspace-root
 COPY agent/src agent/src
 COPY agent/scripts agent/scripts
+COPY agent/bin agent/bin
 COPY api/src api/src
-RUN node agent/scripts/build-worker.ts
+RUN node agent/scripts/build.ts
 
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
@@ -70,6 +72,9 @@ COPY --from=deps-agent /app/node_modules node_modules
 COPY agent/package.json agent/
 COPY agent/src agent/src
 COPY agent/bin agent/bin
-COPY --from=build-agent-worker /app/agent/dist agent/dist
+# The build id is a hash of the sources and of build.ts, so the launcher finds the build only
+# beside the very same files (and never runs a stale one).
+COPY agent/scripts agent/scripts
+COPY --from=build-agent /app/agent/dist agent/dist
 USER 65532:65532
-ENTRYPOINT ["node", "agent/bin/wasmfleet-agent.ts"]
+ENTRYPOINT ["node", "agent/bin/wasmfleet-agent.js"]

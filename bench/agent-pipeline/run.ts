@@ -5,6 +5,8 @@
 // Short and bounded (2-core machines are shared): at most 20,000 messages per case, and the whole
 // run gives up after 10 minutes. Prints one JSON object with ratios.
 //   node bench/agent-pipeline/run.ts [--messages 20000] [--only throughput|latency|memory]
+//                                    [--contenders agent,baseline,node-red]   (throughput cases)
+//                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
@@ -32,6 +34,7 @@ function arg(name: string): string | undefined {
 }
 const MESSAGES = Math.min(20_000, Number(arg('--messages') ?? 20_000));
 const ONLY = arg('--only');
+const CONTENDERS = new Set((arg('--contenders') ?? 'agent,baseline,node-red').split(','));
 const RUN_DEADLINE_MS = 10 * 60_000;
 // The run must end by itself even if a process under test hangs.
 setTimeout(() => {
@@ -46,7 +49,7 @@ process.on('exit', () => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 const here = path.dirname(new URL(import.meta.url).pathname);
-const agentBin = path.join(here, '../../agent/bin/wasmfleet-agent.ts');
+const agentBin = path.resolve(arg('--agent-bin') ?? path.join(here, '../../agent/bin/wasmfleet-agent.js'));
 
 const wabt = await wabtInit();
 const echo = wabt
@@ -280,22 +283,29 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
     const agent = await measured(a.child, `bench-a-${qos}-${size}`, qos, size);
     const sigtermMs = await stop(a.child);
     await rm(a.dir, { recursive: true, force: true });
-    const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
-    const baseline = await measured(b.child, `bench-b-${qos}-${size}`, qos, size);
-    await stop(b.child);
-    const n = await startNodeRed(`bench-n-${qos}-${size}`, qos);
-    const nodeRed = await measured(n.child, `bench-n-${qos}-${size}`, qos, size);
-    const nodeRedSigtermMs = await stop(n.child);
-    await rm(n.dir, { recursive: true, force: true });
+    let baseline: Awaited<ReturnType<typeof measured>> | undefined;
+    if (CONTENDERS.has('baseline')) {
+      const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
+      baseline = await measured(b.child, `bench-b-${qos}-${size}`, qos, size);
+      await stop(b.child);
+    }
+    let nodeRed: Awaited<ReturnType<typeof measured>> | undefined;
+    let nodeRedSigtermMs: number | undefined;
+    if (CONTENDERS.has('node-red')) {
+      const n = await startNodeRed(`bench-n-${qos}-${size}`, qos);
+      nodeRed = await measured(n.child, `bench-n-${qos}-${size}`, qos, size);
+      nodeRedSigtermMs = await stop(n.child);
+      await rm(n.dir, { recursive: true, force: true });
+    }
     results[key] = {
       agent,
       baseline,
       nodeRed,
-      ratioVsBaseline: +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
-      ratioVsNodeRed: +(agent.msgPerSec / nodeRed.msgPerSec).toFixed(2),
+      ratioVsBaseline: baseline && +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
+      ratioVsNodeRed: nodeRed && +(agent.msgPerSec / nodeRed.msgPerSec).toFixed(2),
       // CPU per message, the other side's over the agent's: > 1 means the agent is cheaper.
-      cpuRatioVsBaseline: +(baseline.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
-      cpuRatioVsNodeRed: +(nodeRed.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
+      cpuRatioVsBaseline: baseline && +(baseline.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
+      cpuRatioVsNodeRed: nodeRed && +(nodeRed.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       agentSigtermMs: sigtermMs,
       nodeRedSigtermMs,
     };

@@ -279,9 +279,7 @@ export class Agent {
       this.#dispatch(topic, payload, seq);
     }
     if (seq >= 0) acks?.release(seq);
-    const next = (): void => {
-      callback(seq >= 0 ? DEFER_ACK : undefined);
-    };
+    const error = seq >= 0 ? DEFER_ACK : undefined;
     // Backpressure for QoS 0 inputs: stop reading from the socket while too many inputs wait
     // for a running function. Only work that finishes without the socket counts (calls, not the
     // broker's PUBACKs of our outputs, which arrive on this very socket): counting those
@@ -289,8 +287,9 @@ export class Agent {
     // paused socket also leaves the broker's PINGRESPs unread — a function slower than its input
     // then missed the keepalive, the session dropped, the broker redelivered the backlog on top of
     // the queue, and the agent reconnected for ever (slow-function-keepalive.test.ts).
-    if (seq < 0 && this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) this.#resume.push(next);
-    else next();
+    if (seq < 0 && this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT))
+      this.#resume.push(() => callback(error));
+    else callback(error);
   }
 
   /** Adds one input to the batch of every function subscribed to it. */

@@ -13,7 +13,7 @@ import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { waitFor } from '@wasmfleet/test-support';
 
-const AGENT_BIN = fileURLToPath(new URL('../../bin/wasmfleet-agent.ts', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../bin/wasmfleet-agent.js', import.meta.url));
 
 it('an agent falls back to MQTT 3.1.1 and comes online on a 3.1.1-only broker', async () => {
   const aedes = await Aedes.createBroker();

@@ -23,7 +23,7 @@ import {
 import { tempDir } from '../helpers/tmp.ts';
 import { fixture } from '../helpers/wasm.ts';
 
-const AGENT_BIN = path.join(import.meta.dirname, '../../bin/wasmfleet-agent.ts');
+const AGENT_BIN = path.join(import.meta.dirname, '../../bin/wasmfleet-agent.js');
 
 let broker: Mosquitto;
 let operator: MqttClient;

@@ -20,7 +20,7 @@ import {
 import { waitForStatus } from '../helpers/fleet.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const AGENT_BIN = fileURLToPath(new URL('../../bin/wasmfleet-agent.ts', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../bin/wasmfleet-agent.js', import.meta.url));
 
 /** Agent settings come from the environment too: start every agent from a clean one. */
 function cleanEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {

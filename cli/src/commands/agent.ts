@@ -3,7 +3,7 @@ import { Command } from '@oclif/core';
 import { HELP as AGENT_HELP } from '../../../agent/src/cli/config.ts';
 import { runBinary } from './run-binary.ts';
 
-const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 
 export default class Agent extends Command {
   static override summary = 'Run the device agent (the same program as wasmfleet-agent).';

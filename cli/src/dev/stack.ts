@@ -22,7 +22,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 import { sampleManifests } from './samples.ts';
 import { startSensors, type SensorPlan } from '@wasmfleet/agent/sim';
 
-const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 export const DEV_NAMESPACE = 'default';
 
 export interface DevStackOptions {

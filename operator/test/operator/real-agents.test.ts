@@ -14,7 +14,7 @@ import { ensureBuilt } from '@wasmfleet/workloads';
 import { watToWasm } from '../../../agent/test/helpers/wasm.ts';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
 
-const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 const TRAP_WAT = fileURLToPath(
   new URL('../../../agent/test/fixtures/hostile/trap/module.wat', import.meta.url),
 );

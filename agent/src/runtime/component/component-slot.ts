@@ -11,8 +11,7 @@ import type {
   HostRequest,
   WorkerReady,
 } from './protocol.ts';
-
-const WORKER_URL = new URL('./component-worker.ts', import.meta.url);
+import { workerModule } from '../core/worker-entry.ts';
 
 export interface SlotSource {
   readonly js: string;
@@ -70,7 +69,7 @@ export class ComponentSlot {
       hostSignal,
       hostPort: port2,
     };
-    this.#worker = new Worker(WORKER_URL, {
+    this.#worker = new Worker(workerModule(import.meta.url, 'component-worker'), {
       workerData: init,
       transferList: [port2],
       env: {}, // the guest cannot see the agent's environment, not even through a bug of ours

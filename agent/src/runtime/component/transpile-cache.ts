@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TranspileReply, TranspileRequest } from './transpile-worker.ts';
 import { syncDir } from '../../persist/atomic-file.ts';
+import { workerModule } from '../core/worker-entry.ts';
 
 /** Bumped when the layout or the transpile options change, so old entries are not reused. */
 const FORMAT = 1;
@@ -268,15 +269,13 @@ async function evict(versionDir: string, keep: string): Promise<void> {
     await rm(path.join(versionDir, e.name), { recursive: true, force: true });
 }
 
-const TRANSPILE_WORKER = new URL('./transpile-worker.ts', import.meta.url);
-
 async function transpileInWorker(
   bytes: Uint8Array,
   jco: JcoLocation,
 ): Promise<{ files: Record<string, Uint8Array>; imports: string[]; transpileMs: number }> {
   const t0 = performance.now();
   const request: TranspileRequest = { jcoUrl: jco.url, bytes };
-  const worker = new Worker(TRANSPILE_WORKER, {
+  const worker = new Worker(workerModule(import.meta.url, 'transpile-worker'), {
     workerData: request,
     env: {},
     stdout: true, // jco's progress chatter is not the agent's log

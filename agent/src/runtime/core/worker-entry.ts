@@ -1,67 +1,40 @@
-// Which file a function worker starts from. A worker that loads .ts files pulls in Node's
+// Which file a worker thread starts from. A worker that loads .ts files pulls in Node's
 // type-stripping machinery: ~12 MB for the first worker, ~5 MB for each further one, on top of
-// the ~4 MB a worker thread costs anyway (docs/benchmarks.md, "Agent pipeline"). So workers start
-// from plain JavaScript compiled into agent/dist/worker/ by `npm run build -w agent`. That output
-// is used only when a hash of every source matches, and it is rebuilt on the spot when missing or
-// stale, so nobody has to remember the build; if it cannot be built (no typescript package, a
-// read-only tree) the worker starts from the .ts sources, with a warning, and works the same.
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+// the ~9 MB a live worker thread costs anyway (docs/benchmarks.md, "Agent pipeline"). So workers
+// start from the agent's compiled JavaScript (agent/bin/compiled.js, docs/adr/0017): beside the
+// caller when the agent itself runs compiled, else the build of the current sources, made on the
+// spot when missing. If it cannot be built (no typescript package, a read-only tree) the worker
+// starts from the .ts sources, with a warning, and works the same.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { REPO_ROOT, ensureCompiled } from '../../../bin/compiled.js';
 
-export const WORKER_SOURCE_DIR = path.dirname(fileURLToPath(import.meta.url));
-const AGENT_ROOT = path.resolve(WORKER_SOURCE_DIR, '../../..');
-export const WORKER_DIST_DIR = path.join(AGENT_ROOT, 'dist/worker');
-export const WORKER_MANIFEST = path.join(WORKER_DIST_DIR, 'manifest.json');
-/** The worker's whole import graph (the build compiles exactly these). */
-export const WORKER_SOURCES = [
-  'worker-main.ts',
-  'channel.ts',
-  'call-context.ts',
-  'guest-memory.ts',
-  'host-imports.ts',
-  'wasi.ts',
-] as const;
+/** The build of the current sources, looked up once per process (null: it cannot be built). */
+let compiled: string | null | undefined;
+
+/**
+ * The URL to start a worker from for the module `name` (no extension) beside `base`, the
+ * caller's import.meta.url: compiled JavaScript whenever there is some.
+ */
+export function workerModule(base: string, name: string): URL {
+  // Already running as compiled JavaScript: the worker's module sits beside the caller.
+  if (base.endsWith('.js')) return new URL(`./${name}.js`, base);
+  const source = fileURLToPath(new URL(`./${name}.ts`, base));
+  compiled ??= ensureCompiled() ?? null;
+  if (compiled !== null) {
+    return pathToFileURL(path.join(compiled, path.relative(REPO_ROOT, source).replace(/\.ts$/, '.js')));
+  }
+  process.emitWarning(
+    'worker threads run from TypeScript sources (more memory per function); run `npm run build -w agent` to see why the build fails',
+    { code: 'WASMFLEET_WORKER_TS' },
+  );
+  return pathToFileURL(source);
+}
 
 let chosen: URL | undefined;
 
+/** Where a core-module function worker starts. */
 export function workerEntry(): URL {
-  chosen ??= choose();
+  chosen ??= workerModule(import.meta.url, 'worker-main');
   return chosen;
-}
-
-function choose(): URL {
-  // Already running as compiled JavaScript: the worker sits beside this file.
-  if (import.meta.url.endsWith('.js')) return new URL('./worker-main.js', import.meta.url);
-  if (!builtAndFresh()) {
-    spawnSync(process.execPath, [path.join(AGENT_ROOT, 'scripts/build-worker.ts')], {
-      stdio: 'ignore',
-      timeout: 30_000,
-    });
-  }
-  if (builtAndFresh()) return pathToFileURL(path.join(WORKER_DIST_DIR, 'worker-main.js'));
-  process.emitWarning(
-    'function workers run from TypeScript sources (more memory per function); run `npm run build -w agent`',
-    { code: 'WASMFLEET_WORKER_TS' },
-  );
-  return new URL('./worker-main.ts', import.meta.url);
-}
-
-function builtAndFresh(): boolean {
-  try {
-    const manifest = JSON.parse(readFileSync(WORKER_MANIFEST, 'utf8')) as {
-      sources?: Record<string, string>;
-    };
-    return WORKER_SOURCES.every(
-      (file) =>
-        manifest.sources?.[file] ===
-        createHash('sha256')
-          .update(readFileSync(path.join(WORKER_SOURCE_DIR, file), 'utf8'))
-          .digest('hex'),
-    );
-  } catch {
-    return false;
-  }
 }

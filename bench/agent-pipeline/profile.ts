@@ -1,0 +1,113 @@
+// Profiles the agent on one throughput case: the agent runs under `node --cpu-prof` (main thread
+// and function worker each write a .cpuprofile into --out), fed N messages by one sensor while a
+// sink drains the outputs. Open the profiles in Chrome DevTools or summarise them by self time.
+//   node bench/agent-pipeline/profile.ts [--qos 0] [--size 1024] [--messages 60000] [--out dir]
+//                                        [--node-flags '--trace-gc …']   (more flags for the agent)
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import mqtt from 'mqtt';
+import wabtInit from 'wabt';
+import { desiredTopic, encodeModuleEnvelope, moduleTopic, statusTopic } from '@wasmfleet/api';
+import { startMosquitto } from '@wasmfleet/test-support';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+const qos = Number(arg('--qos', '0')) === 1 ? 1 : 0;
+const size = Number(arg('--size', '1024'));
+const messages = Number(arg('--messages', '60000'));
+const out = path.resolve(arg('--out', 'bench/results/agent-profile'));
+const nodeFlags = arg('--node-flags', '').split(' ').filter(Boolean);
+const here = import.meta.dirname;
+
+const wabt = await wabtInit();
+const echo = wabt
+  .parseWat('echo.wat', await readFile(path.join(here, 'echo.wat'), 'utf8'))
+  .toBinary({})
+  .buffer.slice();
+const digest = createHash('sha256').update(echo).digest('hex');
+await using broker = await startMosquitto();
+const control = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+await control.publishAsync(
+  moduleTopic(digest),
+  Buffer.from(
+    encodeModuleEnvelope({ sha256: digest, size: echo.length, mediaType: 'application/wasm' }, echo),
+  ),
+  { qos: 1, retain: true },
+);
+const node = 'profiled';
+await control.publishAsync(
+  desiredTopic(node),
+  JSON.stringify({
+    version: 1,
+    node,
+    generation: 1,
+    functions: [
+      {
+        namespace: 'bench',
+        name: 'echo',
+        revision: 'r1',
+        module: { sha256: digest, size: echo.length },
+        inputs: [{ topic: 'sensors/{node}/in', qos, format: 'raw' }],
+        outputs: [{ topic: 'out/{node}/in', qos, retain: false }],
+        config: {},
+        limits: { memoryBytes: 1 << 20, timeoutMs: 100 },
+      },
+    ],
+  }),
+  { qos: 1, retain: true },
+);
+await mkdir(out, { recursive: true });
+const dir = await mkdtemp(path.join(tmpdir(), 'wf-profile-'));
+const running = new Promise<void>((resolve) => {
+  control.on('message', (_t, p) => {
+    const s = JSON.parse(p.toString()) as { functions?: { phase: string }[] };
+    if (s.functions?.[0]?.phase === 'Running') resolve();
+  });
+});
+await control.subscribeAsync(statusTopic(node), { qos: 1 });
+const agent = spawn(
+  process.execPath,
+  [
+    '--cpu-prof',
+    `--cpu-prof-dir=${out}`,
+    ...nodeFlags,
+    path.join(here, '../../agent/bin/wasmfleet-agent.js'),
+    ...['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'],
+  ],
+  { stdio: 'inherit' },
+);
+try {
+  await running;
+  const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  let received = 0;
+  sink.on('message', () => received++);
+  await sink.subscribeAsync(`out/${node}/in`, { qos });
+  const payload = Buffer.alloc(size, 0x61);
+  let inFlight = 0;
+  for (let i = 0; i < messages; i++) {
+    if (qos === 1) {
+      while (inFlight >= 64) await new Promise((r) => setImmediate(r));
+      inFlight++;
+      sensor.publish(`sensors/${node}/in`, payload, { qos }, () => inFlight--);
+    } else {
+      sensor.publish(`sensors/${node}/in`, payload, { qos });
+      if (i % 256 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+  const deadline = Date.now() + 30_000;
+  while (received < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  console.log(`${received} of ${messages} outputs; profiles in ${out}`);
+  await Promise.all([sink.endAsync(), sensor.endAsync()]);
+} finally {
+  agent.kill('SIGTERM');
+  await once(agent, 'exit');
+  await control.endAsync();
+  await rm(dir, { recursive: true, force: true });
+}
