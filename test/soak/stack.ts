@@ -23,7 +23,7 @@ import { watToWasm } from '../../agent/test/helpers/wasm.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const OPERATOR_BIN = here('../../operator/bin/wasmfleet-operator.ts');
-const AGENT_BIN = here('../../agent/bin/wasmfleet-agent.ts');
+const AGENT_BIN = here('../../agent/bin/wasmfleet-agent.js');
 const SENSORS_BIN = here('../../agent/bin/wasmfleet-sim-sensors.ts');
 const TRAP_WAT = here('../../agent/test/fixtures/hostile/trap/module.wat');
 

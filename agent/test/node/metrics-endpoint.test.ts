@@ -19,7 +19,7 @@ import { connect, fnSpec, fnStatus, publishDesired, publishModule, waitForStatus
 import { tempDir } from '../helpers/tmp.ts';
 import { fixture } from '../helpers/wasm.ts';
 
-const AGENT_BIN = new URL('../../bin/wasmfleet-agent.ts', import.meta.url).pathname;
+const AGENT_BIN = new URL('../../bin/wasmfleet-agent.js', import.meta.url).pathname;
 
 const value = (text: string, series: string): number | undefined => {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));

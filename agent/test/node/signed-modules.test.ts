@@ -30,7 +30,7 @@ import { ConfigError, parseConfig } from '../../src/cli/config.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { fixture } from '../helpers/wasm.ts';
 
-const AGENT_BIN = new URL('../../bin/wasmfleet-agent.ts', import.meta.url).pathname;
+const AGENT_BIN = new URL('../../bin/wasmfleet-agent.js', import.meta.url).pathname;
 
 let broker: Mosquitto;
 let operator: MqttClient;

@@ -31,7 +31,7 @@ import { ensureBuilt } from '@wasmfleet/workloads';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../src/operator.ts';
 import { credentialsSecretName } from '../../src/identity/credentials-secret.ts';
 
-const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 const CLI_BIN = fileURLToPath(new URL('../../../cli/bin/wasmfleet.ts', import.meta.url));
 const runFile = promisify(execFile);
 const ADMIN = 'wasmfleet-operator';

@@ -25,7 +25,7 @@ import { pushModule } from '../../src/modules/index.ts';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
 
 const run = promisify(execFile);
-const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
+const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 const CLI_BIN = fileURLToPath(new URL('../../../cli/bin/wasmfleet.ts', import.meta.url));
 const COSIGN_PASSWORD = 'test-only-cosign-password';
 

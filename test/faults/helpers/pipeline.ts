@@ -16,7 +16,7 @@ import {
 } from '../../../agent/test/helpers/fleet.ts';
 import { fixture, watToWasm } from '../../../agent/test/helpers/wasm.ts';
 
-export const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url));
+export const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 
 /** Opt-in long versions (npm run faults:long). */
 export const LONG = process.env.WASMFLEET_LONG === '1';

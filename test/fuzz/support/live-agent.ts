@@ -1,4 +1,4 @@
-// A real agent process (agent/bin/wasmfleet-agent.ts) against a real broker, for the fuzz targets
+// A real agent process (agent/bin/wasmfleet-agent.js) against a real broker, for the fuzz targets
 // that feed it over MQTT. A crash is the process exiting on its own; the log file is the agent's
 // stderr, where it reports the documents it refuses.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnManaged, type ManagedProcess } from '@wasmfleet/test-support';
 
-const AGENT_BIN = new URL('../../../agent/bin/wasmfleet-agent.ts', import.meta.url).pathname;
+const AGENT_BIN = new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url).pathname;
 
 export interface LiveAgent {
   readonly node: string;
