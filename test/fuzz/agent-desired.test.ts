@@ -148,7 +148,8 @@ describe('fuzz: desired documents into a running agent', () => {
     let invalid = 0;
     for (const [n, doc] of batch.entries()) {
       const parsed = parseDesiredState(doc.bytes);
-      if (!parsed.ok) invalid++;
+      // An empty retained message clears the topic; the agent rightly ignores it without a word.
+      if (!parsed.ok && doc.bytes.length > 0) invalid++;
       tally.record(
         parsed.ok
           ? parsed.value.node === node
@@ -202,7 +203,9 @@ describe('fuzz: desired documents into a running agent', () => {
           s.observedGeneration === generation &&
           s.functions?.length === doc.functions.length + 1 &&
           s.functions.every((f) => f.phase !== 'Pending' && f.phase !== 'Starting'),
-        30_000,
+        // A function whose module never arrives holds the agent's reconcile for the fetch timeout
+        // (30 s) before the next document is applied; see docs/reliability.md, "left alone".
+        60_000,
       ).catch(async (error: unknown) => {
         await agent.assertAlive(`applying ${JSON.stringify(doc.functions[0]?.outputs)}`);
         throw error;

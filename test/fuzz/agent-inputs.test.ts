@@ -163,8 +163,20 @@ describe('fuzz: MQTT inputs into a running agent', () => {
     // The outputs are the inputs, in order (a failed call leaves a gap, never a change).
     let at = 0;
     for (const [n, o] of outputs.entries()) {
+      const from = at;
       while (at < expected.length && !(expected[at] ?? Buffer.alloc(0)).equals(o)) at++;
-      assert.ok(at < expected.length, `output ${n} is not an input, or out of order (seed ${FUZZ_SEED})`);
+      if (at >= expected.length) {
+        const log = await agent.log();
+        if (process.env.WASMFLEET_FUZZ_DEBUG)
+          for (let k = Math.max(0, from - 40); k < Math.min(outputs.length, from + 10); k++) {
+            const idx = expected.findIndex((e) => e.equals(outputs[k] ?? Buffer.alloc(0)));
+            console.error(`output ${k} = input ${idx} (${outputs[k]?.length ?? 0} bytes)`);
+          }
+        const sessions = log.split('\n').filter((l) => l.includes(' connected to ')).length;
+        assert.fail(
+          `output ${n} (${o.subarray(0, 40).toString('hex')}) is not an input, or out of order (expected from input ${from}; it is input ${expected.flatMap((e, k) => (e.equals(o) ? [k] : [])).join(',') || 'none'}; ${fz.errors} failed calls); the agent connected ${sessions} times (seed ${FUZZ_SEED})`,
+        );
+      }
       at++;
     }
     if (fz.errors > 0) tally.record(`call failed: ${fz.errors} (${fz.lastError ?? ''})`);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import type { DesiredFunction } from '@wasmfleet/api';
+import { statusTopic, type DesiredFunction } from '@wasmfleet/api';
 import { startMosquitto, uniqueName, type Mosquitto } from '@wasmfleet/test-support';
 import {
   collect,
@@ -107,5 +107,37 @@ describe('fuzz regressions: desired documents', () => {
       await agent.assertAlive(`with ${name}`);
       assert.doesNotMatch(await broker.log(), new RegExp(`${node} disconnected due to protocol error`));
     });
+  });
+
+  it('a function whose module never arrives does not hold back the next document (module-never-arrives-blocks-reconcile)', async () => {
+    // Found by agent-desired.test.ts (long run): the agent's reconcile waited for every start,
+    // and a fetch waits up to 30 s for a module, so the next document (here: dropping the
+    // function and adding another) was applied only once the fetch had given up.
+    const missing = { ...fnSpec('missing', echo), module: { sha256: 'b'.repeat(64), size: 100 } };
+    await publishDesired(operator, node, [fnSpec('ok', echo), missing], 1000);
+    await waitForStatus(operator, node, (s) => fnStatus(s, 'missing')?.phase === 'Fetching', 30_000);
+    const seen: string[] = [];
+    const watch = (topic: string, payload: Buffer): void => {
+      if (topic === statusTopic(node)) seen.push(payload.toString());
+    };
+    operator.on('message', watch);
+    await publishDesired(operator, node, [fnSpec('ok', echo), fnSpec('second', echo)], 1001);
+    const applied = await waitForStatus(
+      operator,
+      node,
+      (s) =>
+        s.observedGeneration === 1001 &&
+        fnStatus(s, 'second')?.phase === 'Running' &&
+        !fnStatus(s, 'missing'),
+      60_000,
+    );
+    operator.removeListener('message', watch);
+    // Applied while the fetch was still waiting: it never got to give up and back off first.
+    assert.equal(fnStatus(applied, 'missing'), undefined);
+    assert.ok(
+      !seen.some((text) => text.includes('FetchFailed')),
+      'the next document waited for the fetch to fail',
+    );
+    await agent.assertAlive('after the missing module');
   });
 });

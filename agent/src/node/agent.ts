@@ -431,17 +431,24 @@ export class Agent {
       .then(() => this.#reconcile());
   }
 
+  /** Resolves once the functions this reconcile started have settled (Running or failed). */
   #reconcile(): Promise<void> {
+    let settled: Promise<void> = Promise.resolve();
+    const failed = (error: unknown): void => {
+      this.#log('error', `reconcile failed: ${String(error)}`);
+    };
+    // The chain only orders the plans; starting (a module fetch can wait 30 s) happens beside it,
+    // so a function whose module never arrives does not hold back the next desired document.
     this.#reconciling = this.#reconciling
-      .then(() => this.#reconcileOnce())
-      .catch((error: unknown) => {
-        this.#log('error', `reconcile failed: ${String(error)}`);
-      });
-    return this.#reconciling;
+      .then(() => {
+        settled = this.#reconcileOnce();
+      })
+      .catch(failed);
+    return this.#reconciling.then(() => settled).catch(failed);
   }
 
-  async #reconcileOnce(): Promise<void> {
-    if (this.#stopping) return;
+  #reconcileOnce(): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
     const desired = (this.#desired?.functions ?? []).slice(0, this.#o.maxFunctions ?? 64);
     const running = [...this.#entries.values()].map((e) => ({
       key: e.serving.key,
@@ -482,10 +489,12 @@ export class Agent {
     }
     this.#syncSubscriptions();
     this.#statusChanged();
-    await Promise.all(starts);
-    const referenced = new Set(desired.map((f) => f.module.sha256));
-    await this.#store.gc(referenced).catch(() => []);
-    this.#statusChanged();
+    return Promise.all(starts).then(async () => {
+      // What the latest document references: a newer one may have arrived meanwhile.
+      const referenced = new Set((this.#desired?.functions ?? []).map((f) => f.module.sha256));
+      await this.#store.gc(referenced).catch(() => []);
+      this.#statusChanged();
+    });
   }
 
   #functionContext(): FunctionContext {

@@ -94,8 +94,11 @@ function walk(
   if (isObj(value)) {
     // Like the API server, null values of fields that are not nullable (none of ours are) are
     // pruned before defaulting and validation: `spec: {config: null}` means "no config".
-    const out: Obj = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+    // Strict field validation still sees a null unknown field, so only known ones are pruned.
     const props = schema.properties;
+    const out: Obj = Object.fromEntries(
+      Object.entries(value).filter(([k, v]) => v !== null || (props !== undefined && !(k in props))),
+    );
     if (props) {
       for (const [name, child] of Object.entries(props)) {
         if (!(name in out) && child.default !== undefined) out[name] = structuredClone(child.default);
