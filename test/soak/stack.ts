@@ -254,7 +254,8 @@ export async function startStack(options: { agents: number; sensorIntervalMs: nu
       await broker.dispose();
       await plane.kubectl(['delete', 'namespace', namespace, '--wait=false']);
       await plane.kubectl(['delete', 'edgenodes', '-l', `wasmfleet.io/fleet=${fleet}`, '--wait=false']);
-      if (!process.env.WASMFLEET_SOAK_KEEP_LOGS) await rm(scratch, { recursive: true, force: true });
+      if (process.env.WASMFLEET_SOAK_KEEP_LOGS) console.log(`soak: logs kept in ${scratch}`);
+      else await rm(scratch, { recursive: true, force: true });
     },
   };
 }

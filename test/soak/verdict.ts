@@ -12,12 +12,13 @@ export const METRICS: readonly Metric[] = ['rssBytes', 'heapLiveBytes', 'fds', '
 /**
  * Allowed growth per hour of the floor of each metric, per process. At the soak's rate (about
  * 1,200 cycles and 200,000 messages an hour on the shared 2-core machine) a leak of one worker,
- * socket or thread per 40 cycles, of 64 KiB of native memory per cycle, or of 64 bytes of heap
- * per message, goes over these; healthy processes measured well inside them
- * (docs/reliability.md, "Soak", has the figures).
+ * socket or thread per 40 cycles, of 128 KiB of native memory per cycle, or of 64 bytes of heap
+ * per message, goes over these. RSS gets the widest margin: it moves in steps (allocator arenas,
+ * the kernel reclaiming pages when other jobs need memory), and healthy agents fitted up to
+ * +87 MiB/h over a 10-minute run while still warming up (docs/reliability.md, "Soak").
  */
 export const BOUNDS_PER_HOUR: Readonly<Record<Metric, number>> = {
-  rssBytes: 64 * MiB,
+  rssBytes: 128 * MiB,
   heapLiveBytes: 12 * MiB,
   fds: 30,
   threads: 30,
