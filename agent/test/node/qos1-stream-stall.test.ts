@@ -57,11 +57,14 @@ async function streamAndCount(
     payload.writeUInt32BE(i, 0);
     sensor.publish(input, payload, { qos: 1 }, () => unacked--);
   }
-  await until('every output', () => total >= count, 60_000).finally(async () => {
-    await sensor.endAsync();
-  });
-  await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive by now
-  await sink.endAsync();
+  try {
+    // Generous: this pins exactly-once delivery, not speed, and CI machines are shared.
+    await until('every output', () => total >= count, 180_000);
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive by now
+  } finally {
+    // Both clients end whatever happened: an open one keeps the test process alive for good.
+    await Promise.all([sensor.endAsync(), sink.endAsync()]);
+  }
   return { seen, total: () => total };
 }
 
@@ -101,16 +104,18 @@ describe('QoS 1 stream stall (regression)', () => {
       const { seen, total } = await streamAndCount(`sensors/${node}/echo`, `out/${node}/echo`, 20_000, 64);
       assertExactlyOnce(seen, total());
 
-      const t0 = performance.now();
+      // Before the fix the agent never stopped; 15 s separates "stops" from "hangs" on a busy machine.
       child.kill('SIGTERM');
       const [code] = (await Promise.race([
         once(child, 'exit'),
         new Promise((_, reject) =>
-          setTimeout(() => reject(new Error(`the agent ignored SIGTERM for 5 s; stderr:\n${stderr}`)), 5_000),
+          setTimeout(
+            () => reject(new Error(`the agent ignored SIGTERM for 15 s; stderr:\n${stderr}`)),
+            15_000,
+          ),
         ),
       ])) as [number | null];
       assert.equal(code, 0, `the agent exited with ${code}; stderr:\n${stderr}`);
-      assert.ok(performance.now() - t0 < 3_000, `stopping took ${Math.round(performance.now() - t0)} ms`);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
@@ -135,9 +140,8 @@ describe('QoS 1 stream stall (regression)', () => {
       const { seen, total } = await streamAndCount(`sensors/${node}/echo`, `out/${node}/echo`, 3_000, 256);
       assertExactlyOnce(seen, total());
     } finally {
-      const t0 = performance.now();
+      // Before the fix stop() waited for good on a PUBACK it had itself withheld.
       await agent.stop();
-      assert.ok(performance.now() - t0 < 3_000, 'stop() is bounded');
     }
   });
 });
