@@ -28,6 +28,11 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
       env: 'WASMFLEET_BROKER',
       helpGroup: 'GLOBAL',
     }),
+    'broker-ca': Flags.string({
+      description: 'CA certificate (PEM) to verify an mqtts:// broker with.',
+      env: 'WASMFLEET_BROKER_CA',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   protected flags!: BaseFlags<T>;

@@ -2,10 +2,18 @@
 // MQTT client in the test stands in for an agent: it publishes log lines, and answers inputs.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { freePort, startMosquitto, type ControlPlane, type Mosquitto } from '@wasmfleet/test-support';
+import {
+  freePort,
+  generateTestCertificates,
+  startMosquitto,
+  type ControlPlane,
+  type Mosquitto,
+  type TestCertificates,
+} from '@wasmfleet/test-support';
 import { CLI_BIN, cli, namespaceFor, sharedControlPlane } from './helpers.ts';
 
 describe('wasmfleet logs and invoke over a real Mosquitto', () => {
@@ -222,3 +230,88 @@ describe('wasmfleet logs and invoke over a real Mosquitto', () => {
     assert.match(bad.stderr, /takes senml but --payload is not JSON[\s\S]*hint: write a SenML array/);
   });
 });
+
+describe("wasmfleet invoke over a TLS-only Mosquitto (the chart's broker)", () => {
+  let plane: ControlPlane;
+  let certs: TestCertificates;
+  let broker: Mosquitto;
+  let device: MqttClient;
+  let ns: string;
+  let tlsUrl: string;
+  const invoke = (extra: readonly string[], env: NodeJS.ProcessEnv = {}) =>
+    cli(
+      ['invoke', 'echo', '--node', 'gw-1', '--payload', 'ping', '--timeout', '5s', ...extra, '-n', ns],
+      plane.kubeconfigPath,
+      { WASMFLEET_BROKER: tlsUrl, WASMFLEET_BROKER_CA: undefined, ...env },
+    );
+
+  before(async () => {
+    plane = await sharedControlPlane();
+    certs = await generateTestCertificates();
+    broker = await startMosquitto({
+      tls: { caFile: certs.caFile, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile },
+      plaintext: false,
+    });
+    tlsUrl = broker.tlsUrl ?? assert.fail('startMosquitto gave no TLS URL');
+    ns = await namespaceFor(plane, 'cli-mqtts');
+    const manifest = {
+      apiVersion: 'wasmfleet.io/v1alpha1',
+      kind: 'WasmFunction',
+      metadata: { name: 'echo', namespace: ns },
+      spec: {
+        module: { configMap: { name: 'm', key: 'module.wasm' } },
+        inputs: [{ topic: 'echo/{node}/in', format: 'raw' }],
+        outputs: [{ topic: 'echo/{node}/out' }],
+      },
+    };
+    const r = await plane.kubectl(['apply', '-f', '-'], { stdin: JSON.stringify(manifest) });
+    assert.equal(r.code, 0, r.stderr);
+    device = await mqtt.connectAsync(tlsUrl, {
+      clientId: 'fake-tls-agent',
+      ca: await readFile(certs.caFile),
+    });
+    device.on('message', (topic, payload) => {
+      const node = topic.split('/')[1];
+      device.publish(`echo/${node}/out`, `echo:${payload.toString()}`, { qos: 0 });
+    });
+    await device.subscribeAsync('echo/+/in', { qos: 1 });
+  });
+
+  after(async () => {
+    await device?.endAsync();
+    await broker?.dispose();
+    await certs?.dispose();
+  });
+
+  it('--broker-ca (or WASMFLEET_BROKER_CA) verifies the broker, and invoke gets its answer', async () => {
+    const flag = await invoke(['--broker-ca', certs.caFile]);
+    assert.equal(flag.exitCode, 0, flag.stderr);
+    assert.equal(flag.stdout, 'echo/gw-1/out  echo:ping\n');
+    const env = await invoke([], { WASMFLEET_BROKER_CA: certs.caFile });
+    assert.equal(env.exitCode, 0, env.stderr);
+    assert.equal(env.stdout, 'echo/gw-1/out  echo:ping\n');
+  });
+
+  it('without the CA, says the certificate cannot be verified and names --broker-ca', async () => {
+    const r = await invoke([]);
+    assert.equal(r.exitCode, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `cannot verify the certificate of the MQTT broker at ${escape(tlsUrl)} \\((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\\)`,
+      ),
+    );
+    assert.match(r.stderr, /hint: pass the CA certificate .* with --broker-ca \(or WASMFLEET_BROKER_CA\)/);
+  });
+
+  it('a --broker-ca file that cannot be read is named, with the reason', async () => {
+    const missing = `${certs.dir}/no-such-ca.crt`;
+    const r = await invoke(['--broker-ca', missing]);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, new RegExp(`error: --broker-ca ${escape(missing)} cannot be read \\(ENOENT\\)`));
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

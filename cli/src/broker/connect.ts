@@ -2,6 +2,7 @@
 // URL failed and how to pass another. MQTT 5 first, 3.1.1 when the broker only speaks that
 // (aedes, the embedded broker of `wasmfleet dev up`).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { UserError } from '../errors.ts';
 
@@ -38,12 +39,35 @@ export function redact(url: string): string {
   }
 }
 
-export async function connectBroker(url: string, purpose: string, timeoutMs = 5_000): Promise<MqttClient> {
+export interface BrokerConnectOptions {
+  readonly timeoutMs?: number;
+  /** --broker-ca: the CA (PEM file) an mqtts:// broker's certificate is verified with. */
+  readonly caFile?: string | undefined;
+}
+
+const CA_HINT =
+  'pass the CA certificate (PEM) that signed the broker certificate with --broker-ca (or WASMFLEET_BROKER_CA), e.g. the ca.crt written by `wasmfleet nodes credentials <node> --dir DIR`';
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UserError(`--broker-ca ${file} cannot be read (${code})`, { hint: CA_HINT, cause: error });
+  }
+}
+
+export async function connectBroker(
+  url: string,
+  purpose: string,
+  { timeoutMs = 5_000, caFile }: BrokerConnectOptions = {},
+): Promise<MqttClient> {
   const options = {
     clientId: `wasmfleet-cli-${purpose}-${randomBytes(4).toString('hex')}`,
     clean: true,
     connectTimeout: timeoutMs,
     reconnectPeriod: 0,
+    ...(caFile === undefined ? {} : { ca: readCa(caFile) }),
   };
   try {
     return await mqtt.connectAsync(url, { ...options, protocolVersion: 5 }, false);
@@ -57,7 +81,23 @@ export async function connectBroker(url: string, purpose: string, timeoutMs = 5_
   }
 }
 
+/** Node's codes for a certificate chain it could not verify (no or the wrong CA). */
+const UNVERIFIED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
 export function explainBrokerError(error: unknown, url: string): UserError {
+  const tlsCode = (error as { code?: unknown }).code;
+  if (typeof tlsCode === 'string' && UNVERIFIED.has(tlsCode)) {
+    return new UserError(`cannot verify the certificate of the MQTT broker at ${redact(url)} (${tlsCode})`, {
+      hint: CA_HINT,
+      cause: error,
+    });
+  }
   const code = networkCode(error);
   if (code !== undefined) {
     return new UserError(`cannot reach the MQTT broker at ${redact(url)} (${code})`, {

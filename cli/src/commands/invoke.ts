@@ -51,7 +51,7 @@ export default class Invoke extends WasmfleetCommand<typeof Invoke> {
     );
     checkPayload(this.flags.payload, formatFor(inputs, node, plan.inputTopic));
 
-    const client = await connectBroker(broker, 'invoke');
+    const client = await connectBroker(broker, 'invoke', { caFile: this.flags['broker-ca'] });
     try {
       let count = 0;
       let quiet: NodeJS.Timeout | undefined;

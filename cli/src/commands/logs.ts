@@ -47,7 +47,7 @@ Lines print as NODE  TIME  LEVEL  TEXT; -o json prints each line's JSON document
     );
 
     const topic = node ? logTopic(namespace, args.fn, node) : logFilter(namespace, args.fn);
-    const client = await connectBroker(broker, 'logs');
+    const client = await connectBroker(broker, 'logs', { caFile: this.flags['broker-ca'] });
     let width = 12;
     let printed = 0;
     client.on('message', (_topic, payload) => {

@@ -25,7 +25,9 @@ export default class SimSensors extends WasmfleetCommand<typeof SimSensors> {
 
   public async run(): Promise<void> {
     const broker = requireBroker(this.flags.broker);
-    const client = await connectBroker(broker, 'publish simulated readings');
+    const client = await connectBroker(broker, 'publish simulated readings', {
+      caFile: this.flags['broker-ca'],
+    });
     const plans: SensorPlan[] = this.flags.node.map((node) => ({ node, kind: this.flags.kind }));
     const stop = startSensors(client, plans, this.flags.interval);
     this.logToStderr(
