@@ -278,9 +278,9 @@ describe("wasmfleet invoke over a TLS-only Mosquitto (the chart's broker)", () =
   });
 
   after(async () => {
-    await device?.endAsync();
-    await broker?.dispose();
-    await certs?.dispose();
+    await device.endAsync();
+    await broker.dispose();
+    await certs.dispose();
   });
 
   it('--broker-ca (or WASMFLEET_BROKER_CA) verifies the broker, and invoke gets its answer', async () => {

@@ -69,6 +69,7 @@ const operator = startOperator({
   workers: options.workers,
   plainHttpRegistries: options.plainHttpRegistries,
   moduleSignatures: options.moduleSignatures,
+  eventAggregationWindowMs: options.eventAggregationWindowMs,
   ...(options.deviceIdentity
     ? {
         identity: {

@@ -20,6 +20,7 @@ export interface OperatorCliOptions {
   readonly workers: number;
   readonly plainHttpRegistries: string[];
   readonly moduleSignatures: 'Required' | 'Optional';
+  readonly eventAggregationWindowMs: number;
   /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
   readonly deviceIdentity:
     { namespace: string; deviceBrokerUrl: string | undefined; devicePublish: string[] } | undefined;
@@ -45,6 +46,8 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
   --no-auto-register             only serve pre-created EdgeNodes; report unknown devices
   --workers N                    concurrent reconciles per controller (default 4)
   --plain-http-registry HOST     OCI registry reached over plain HTTP (repeatable)
+  --event-aggregation-window D   repeats of an Event within D bump its count instead of writing a
+                                 new one; the operator remembers each for D (default 10m)
   --module-signatures POLICY     Required: deliver only modules with a signature (module.signatures
                                  or a cosign signature in the registry); Optional (default).
                                  module.verify.mode overrides it per function. Devices check
@@ -86,6 +89,7 @@ export function parseOperatorArgs(
         workers: { type: 'string' },
         'plain-http-registry': { type: 'string', multiple: true },
         'module-signatures': { type: 'string' },
+        'event-aggregation-window': { type: 'string' },
         'device-identity': { type: 'boolean', default: false },
         'identity-namespace': { type: 'string' },
         'device-broker-url': { type: 'string' },
@@ -124,6 +128,15 @@ export function parseOperatorArgs(
       'leader election needs retry period < renew deadline < lease duration, e.g. 2s < 10s < 15s',
     );
   }
+  const eventAggregationWindowMs = seconds(
+    '--event-aggregation-window',
+    v['event-aggregation-window'] ?? '10m',
+  );
+  if (eventAggregationWindowMs < 1000) {
+    throw new UsageError(
+      `--event-aggregation-window ${v['event-aggregation-window'] ?? ''} must be at least 1s, e.g. 10m`,
+    );
+  }
   const moduleSignatures = v['module-signatures'] ?? env.WASMFLEET_MODULE_SIGNATURES ?? 'Optional';
   if (moduleSignatures !== 'Required' && moduleSignatures !== 'Optional') {
     throw new UsageError(`--module-signatures ${moduleSignatures} must be Required or Optional`);
@@ -149,6 +162,7 @@ export function parseOperatorArgs(
     workers,
     plainHttpRegistries: v['plain-http-registry'] ?? [],
     moduleSignatures,
+    eventAggregationWindowMs,
     deviceIdentity:
       v['device-identity'] || env.WASMFLEET_DEVICE_IDENTITY === 'true'
         ? {

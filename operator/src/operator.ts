@@ -83,6 +83,8 @@ export interface OperatorOptions {
   readonly plainHttpRegistries?: readonly string[];
   /** Cluster-wide signature policy; `module.verify.mode` overrides it per function (ADR 0011). */
   readonly moduleSignatures?: ClusterSignaturePolicy;
+  /** Repeats of an Event within this window only bump its count (default 10 minutes). */
+  readonly eventAggregationWindowMs?: number;
   /**
    * Per-device MQTT identity (ADR 0012): a dynamic-security client and role per EdgeNode, its
    * password in the Secret `wasmfleet-mqtt-<node>` in `namespace`. Needs Mosquitto's dynamic
@@ -338,6 +340,7 @@ async function run(
   const recorder = new EventRecorder(kc.makeApiClient(EventsV1Api), {
     reportingController: 'wasmfleet.io/operator',
     reportingInstance: `wasmfleet-operator-${process.pid}`,
+    ...(options.eventAggregationWindowMs === undefined ? {} : { windowMs: options.eventAggregationWindowMs }),
     onError: (error) => log(`recording an event failed: ${String(error)}`),
   });
   cleanups.push(() => recorder.close());

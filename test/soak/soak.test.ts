@@ -22,8 +22,8 @@ if (!(MINUTES >= 2))
   throw new Error(`WASMFLEET_SOAK_MINUTES=${process.env.WASMFLEET_SOAK_MINUTES}: use 2 or more`);
 const DURATION_MS = MINUTES * 60_000;
 /**
- * Start-up allocations (code caches, JIT, first module compiles) are not leaks: skip them. Long
- * runs skip the first 12 minutes, by when the operator's 10-minute event window has filled.
+ * Start-up allocations (code caches, JIT, first module compiles, the operator's 2-minute event
+ * window filling) are not leaks: skip them. Long runs skip the first 12 minutes.
  */
 const WARMUP_MS = Math.min(12 * 60_000, DURATION_MS / 4);
 /** One floor per window; a window spans more than one cycle, so every window sees the trough. */
