@@ -18,6 +18,8 @@ export const DIST_ROOT = path.join(REPO_ROOT, 'agent/dist');
 export const SOURCE_DIRS = ['agent/src', 'agent/bin', 'api/src'];
 /** Its own text is part of the build id: a change to how we compile is a change of output. */
 export const BUILD_SCRIPT = 'agent/scripts/build.ts';
+/** The main thread's program as one bundle (with chunks beside it), inside a build. */
+export const BUNDLE_ENTRY = 'agent/bundle/wasmfleet-agent.js';
 /** Copied as they are (plain JavaScript the compiled tree imports). */
 export const COPIED_FILES = ['agent/bin/compiled.js'];
 

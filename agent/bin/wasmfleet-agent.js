@@ -6,11 +6,11 @@
 // Plain JavaScript on purpose: loading any .ts file here would cost what the build saves.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureCompiled } from './compiled.js';
+import { BUNDLE_ENTRY, ensureCompiled } from './compiled.js';
 
 const dir = ensureCompiled();
 if (dir) {
-  await import(pathToFileURL(path.join(dir, 'agent/bin/wasmfleet-agent.js')).href);
+  await import(pathToFileURL(path.join(dir, BUNDLE_ENTRY)).href);
 } else {
   process.emitWarning(
     'the agent runs from its TypeScript sources (more memory); run `npm run build -w agent` to see why the build fails',
