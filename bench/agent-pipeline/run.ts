@@ -9,7 +9,7 @@
 //                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { rmSync } from 'node:fs';
+import { openSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,10 +111,12 @@ async function startAgent(
     qos: 1,
     retain: true,
   });
+  // WASMFLEET_BENCH_AGENT_LOGS=DIR keeps each agent's stderr as DIR/<node>.log.
+  const logDir = process.env.WASMFLEET_BENCH_AGENT_LOGS;
   const child = spawn(
     process.execPath,
     [agentBin, '--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'],
-    { stdio: 'ignore' },
+    { stdio: ['ignore', 'ignore', logDir ? openSync(path.join(logDir, `${node}.log`), 'w') : 'ignore'] },
   );
   children.add(child);
   await waitRunning(node, functions);
