@@ -50,9 +50,17 @@ describe('soak growth fit', () => {
     assert.ok(leaking.perHour > 40 * MiB, `leak fitted ${leaking.perHour / MiB} MiB/h`);
   });
 
-  it('flags the process and metric that grow, and needs three windows to judge', () => {
+  it('flags the process and metric that grow at quiet points, and needs three windows to judge', () => {
     const samples: Sample[] = heapSeries(0).flatMap((p, i) => [
-      { t: p.t, process: 'agent-a', rssBytes: 80 * MiB, heapLiveBytes: p.v, fds: 30, threads: 20 },
+      {
+        t: p.t,
+        process: 'agent-a',
+        rssBytes: 80 * MiB,
+        heapLiveBytes: p.v,
+        fds: 30,
+        threads: 20,
+        quiet: true,
+      },
       // One leaked descriptor per 30 s: 120 an hour.
       {
         t: p.t,
@@ -61,6 +69,17 @@ describe('soak growth fit', () => {
         heapLiveBytes: 50 * MiB,
         fds: 40 + Math.floor(i / 10),
         threads: 12,
+        quiet: true,
+      },
+      // Mid-cycle: a function's worker adds descriptors and a thread; not judged.
+      {
+        t: p.t + 1,
+        process: 'agent-a',
+        rssBytes: 90 * MiB,
+        heapLiveBytes: p.v,
+        fds: 35 + Math.floor(i / 5),
+        threads: 21 + Math.floor(i / 5),
+        quiet: false,
       },
     ]);
     const rows = verdict(samples, 2.5 * MINUTE, MINUTE);

@@ -12,6 +12,8 @@ export interface Sample {
   readonly heapLiveBytes: number | undefined;
   readonly fds: number;
   readonly threads: number;
+  /** Taken at a quiet point: no cycle in flight, every agent running only the steady function. */
+  readonly quiet: boolean;
 }
 
 export class Sampler {
@@ -45,7 +47,7 @@ export class Sampler {
     await this.#running;
   }
 
-  async sampleOnce(): Promise<void> {
+  async sampleOnce(quiet = false): Promise<void> {
     const t = Date.now() - this.#started;
     await Promise.all(
       this.watched.map(async (w) => {
@@ -53,7 +55,7 @@ export class Sampler {
           const stats = await processStats(w.pid);
           const heapLiveBytes =
             w.metricsUrl && w.heapMetric ? await heapOf(w.metricsUrl, w.heapMetric) : undefined;
-          this.samples.push({ t, process: w.name, ...stats, heapLiveBytes });
+          this.samples.push({ t, process: w.name, ...stats, heapLiveBytes, quiet });
         } catch {
           this.failures++;
         }
@@ -70,7 +72,7 @@ async function heapOf(url: string, metric: string): Promise<number | undefined> 
 
 export function samplesCsv(samples: readonly Sample[]): string {
   const rows = samples.map((s) =>
-    [s.t, s.process, s.rssBytes, s.heapLiveBytes ?? '', s.fds, s.threads].join(','),
+    [s.t, s.process, s.rssBytes, s.heapLiveBytes ?? '', s.fds, s.threads, s.quiet ? 1 : 0].join(','),
   );
-  return `t_ms,process,rss_bytes,heap_live_bytes,fds,threads\n${rows.join('\n')}\n`;
+  return `t_ms,process,rss_bytes,heap_live_bytes,fds,threads,quiet\n${rows.join('\n')}\n`;
 }

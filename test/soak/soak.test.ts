@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@wasmfleet/test-support';
 import { deployReady, runCycle, settledReady } from './cycles.ts';
 import { childrenOf, metricValue, processStats } from './process-stats.ts';
@@ -26,9 +27,11 @@ const DURATION_MS = MINUTES * 60_000;
  * window filling) are not leaks: skip them. Long runs skip the first 12 minutes.
  */
 const WARMUP_MS = Math.min(12 * 60_000, DURATION_MS / 4);
-/** One floor per window; a window spans more than one cycle, so every window sees the trough. */
+/** A round of cycles between two quiet points (see the loop below and verdict.ts). */
 const WINDOW_MS = Math.max(60_000, DURATION_MS / 60);
 const SAMPLE_MS = 3_000;
+/** After the last function stops, time for its worker thread to exit before a quiet sample. */
+const QUIET_SETTLE_MS = 1_000;
 /** Cycles run side by side, each on its own function, so create/delete churn overlaps. */
 const LANES = 2;
 const AGENTS = 3;
@@ -61,16 +64,27 @@ describe(`soak: ${MINUTES} minutes of deploy/replace/trap/delete through the rea
     const deadline = Date.now() + DURATION_MS;
     let cycles = 0;
     const cycleMs: number[] = [];
-    await Promise.all(
-      Array.from({ length: LANES }, async (_, lane) => {
-        for (let n = 0; Date.now() < deadline; n++) {
-          const t0 = Date.now();
-          await runCycle(s, `cycle-${lane}-${n}`);
-          cycleMs.push(Date.now() - t0);
-          cycles++;
-        }
-      }),
-    );
+    const next = Array.from({ length: LANES }, () => 0);
+    // Rounds of one window: both lanes cycle until the round ends, then the fleet goes quiet (no
+    // cycle in flight, every agent down to the steady function) and every process is sampled
+    // once more. The verdict judges those quiet samples (verdict.ts says why).
+    while (Date.now() < deadline) {
+      const roundEnd = Math.min(deadline, Date.now() + WINDOW_MS);
+      await Promise.all(
+        Array.from({ length: LANES }, async (_, lane) => {
+          while (Date.now() < roundEnd) {
+            const t0 = Date.now();
+            const n = next[lane] ?? 0;
+            next[lane] = n + 1;
+            await runCycle(s, `cycle-${lane}-${n}`);
+            cycleMs.push(Date.now() - t0);
+            cycles++;
+          }
+        }),
+      );
+      await untilQuiet(s);
+      await sampler.sampleOnce(true);
+    }
     await sampler.stop();
 
     // Correct at the end: only the steady function is left, Ready everywhere, outputs flowing.
@@ -150,6 +164,23 @@ describe(`soak: ${MINUTES} minutes of deploy/replace/trap/delete through the rea
     );
   });
 });
+
+/** Every agent runs only the steady function (its /metrics), and its workers had time to exit. */
+async function untilQuiet(s: Stack): Promise<void> {
+  await waitFor(
+    'every agent down to the steady function',
+    async () => {
+      for (const w of s.watched) {
+        if (!w.name.startsWith('agent') || !w.metricsUrl) continue;
+        const text = await (await fetch(w.metricsUrl)).text();
+        if (metricValue(text, 'wasmfleet_agent_functions') !== 1) return undefined;
+      }
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+  await sleep(QUIET_SETTLE_MS);
+}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

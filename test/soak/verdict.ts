@@ -45,18 +45,26 @@ export interface Row {
   readonly ok: boolean;
 }
 
-export function verdict(samples: readonly Sample[], warmupMs: number, windowMs: number): Row[] {
+/**
+ * Judges the samples taken at quiet points only (no cycle in flight, every agent running just the
+ * steady function): between them a process holds whatever the cycles in flight need — a worker
+ * thread and its descriptors per function — and with two lanes a minute can pass without a
+ * moment free of them, so a window's floor said how busy it was, not what had leaked.
+ */
+export function verdict(all: readonly Sample[], warmupMs: number, windowMs: number): Row[] {
+  const samples = all.filter((s) => s.quiet);
   const rows: Row[] = [];
   const processes = [...new Set(samples.map((s) => s.process))];
   for (const process of processes) {
     const mine = samples.filter((s) => s.process === process);
     for (const metric of METRICS) {
+      // The warm-up counts from the start of the run (t = 0), not from the first quiet point.
       const points: Point[] = mine.flatMap((s) => {
         const v = s[metric];
-        return v === undefined ? [] : [{ t: s.t, v }];
+        return v === undefined || s.t < warmupMs ? [] : [{ t: s.t, v }];
       });
-      if (points.length === 0) continue;
-      const g = growth(points, warmupMs, windowMs);
+      if (!mine.some((s) => s[metric] !== undefined)) continue; // Mosquitto has no V8 heap
+      const g = growth(points, 0, windowMs);
       const bound = boundFor(process, metric);
       rows.push({ process, metric, growth: g, bound, ok: g.windows >= 3 && g.perHour <= bound });
     }
