@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, it, before } from 'node:test';
 import fc from 'fast-check';
-import { LoadError, loadFunction, type FailureReason, type LoadedFunction } from '../../agent/src/index.ts';
+import { FAILURE_REASONS, LoadError, loadFunction, type LoadedFunction } from '../../agent/src/index.ts';
 import { MAX_TABLE_ELEMENTS } from '../../agent/src/runtime/limits.ts';
 import { SandboxViolation, WASM_PAGE, sandboxBinary } from '../../agent/src/runtime/wasm-binary.ts';
 import { fixture, hostile } from '../../agent/test/helpers/wasm.ts';
@@ -18,19 +18,6 @@ import { hasStartSection, mutatedModule } from './support/wasm-mutate.ts';
 
 const MEMORY_BYTES = 2 * 1024 * 1024; // 32 pages: small, so "past the cap" is cheap to test
 const CAP_PAGES = MEMORY_BYTES / WASM_PAGE;
-const REASONS: readonly FailureReason[] = [
-  'Trap',
-  'Timeout',
-  'OutOfMemory',
-  'GuestError',
-  'InvalidModule',
-  'MissingImport',
-  'MissingExport',
-  'ModuleTooLarge',
-  'CompileTimeout',
-  'InitFailed',
-  'OutputRejected',
-];
 const EXAMPLES = [
   'temp-alert/build/temp-alert',
   'anomaly-zscore/build/anomaly',
@@ -113,7 +100,7 @@ async function workerPath(bytes: Uint8Array, tally: Tally): Promise<void> {
     fn = await loadFunction(bytes, { outputs: ['out/1'], config: {}, limits });
   } catch (error) {
     assert.ok(error instanceof LoadError, `loadFunction rejected with ${String(error)}, not a LoadError`);
-    assert.ok(REASONS.includes(error.reason), `unknown reason ${error.reason}`);
+    assert.ok(FAILURE_REASONS.includes(error.reason), `unknown reason ${error.reason}`);
     assert.ok(error.message.length > 10, `unclear message "${error.message}"`);
     tally.record(`load: ${error.reason}: ${error.message}`);
     return;
@@ -126,7 +113,7 @@ async function workerPath(bytes: Uint8Array, tally: Tally): Promise<void> {
         timestampMs: Date.now(),
       });
       if (!r.ok) {
-        assert.ok(REASONS.includes(r.reason), `unknown call failure reason ${r.reason}`);
+        assert.ok(FAILURE_REASONS.includes(r.reason), `unknown call failure reason ${r.reason}`);
         assert.ok(r.message.length > 0);
       }
       tally.record(r.ok ? undefined : `call: ${r.reason}: ${r.message}`);

@@ -3,8 +3,7 @@
 // scraper on the network needs it.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NodeStatus } from '@wasmfleet/api';
-import { liveHeapBytes } from './live-heap.ts';
+import { liveHeapBytes, type NodeStatus } from '@wasmfleet/api';
 import { renderAgentMetrics } from './prometheus.ts';
 
 export interface MetricsServer {

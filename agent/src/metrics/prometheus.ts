@@ -11,7 +11,7 @@ export interface ProcessMemory {
   readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
-  /** Heap in use right after the latest major GC (see live-heap.ts); undefined before the first. */
+  /** Heap in use right after the latest major GC (see api/src/process/live-heap.ts); undefined before the first. */
   readonly heapLive?: number | undefined;
 }
 

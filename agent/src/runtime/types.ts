@@ -17,18 +17,20 @@ export interface FunctionOutput {
 }
 
 /** Why an invocation or a start failed; shown in device status and `wasmfleet describe`. */
-export type FailureReason =
-  | 'Trap'
-  | 'Timeout'
-  | 'OutOfMemory'
-  | 'GuestError'
-  | 'InvalidModule'
-  | 'MissingImport'
-  | 'MissingExport'
-  | 'ModuleTooLarge'
-  | 'CompileTimeout'
-  | 'InitFailed'
-  | 'OutputRejected';
+export const FAILURE_REASONS = [
+  'Trap',
+  'Timeout',
+  'OutOfMemory',
+  'GuestError',
+  'InvalidModule',
+  'MissingImport',
+  'MissingExport',
+  'ModuleTooLarge',
+  'CompileTimeout',
+  'InitFailed',
+  'OutputRejected',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 export type InvokeResult =
   | { readonly ok: true; readonly outputs: readonly FunctionOutput[] }

@@ -3,7 +3,7 @@
 // operator instance gets its own Registry, never prom-client's global one, so tests and
 // in-process replicas do not collide on "metric already registered".
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { liveHeapBytes } from './live-heap.ts';
+import { liveHeapBytes } from '@wasmfleet/api';
 import type { QueueHooks } from './queue.ts';
 import type { ReconcileHooks } from './reconcile.ts';
 

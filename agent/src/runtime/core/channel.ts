@@ -5,6 +5,7 @@
 // message this costs no postMessage, no structured clone, no event-loop turn and no futex.
 // Both threads import this file; it holds only the layout, the hand-off states and a small
 // byte codec.
+import { FAILURE_REASONS } from '../types.ts';
 
 /** Index of each Int32 control word. */
 export const CTRL = {
@@ -152,19 +153,8 @@ export class Reader {
   }
 }
 
-export const REASONS = [
-  'Trap',
-  'Timeout',
-  'OutOfMemory',
-  'GuestError',
-  'InvalidModule',
-  'MissingImport',
-  'MissingExport',
-  'ModuleTooLarge',
-  'CompileTimeout',
-  'InitFailed',
-  'OutputRejected',
-] as const;
+/** Failure reasons travel as their index in this list (both threads load the same build). */
+export const REASONS = FAILURE_REASONS;
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
