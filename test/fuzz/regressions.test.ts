@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { statusTopic, type DesiredFunction } from '@wasmfleet/api';
+import { parseNodeStatus, statusTopic, type DesiredFunction } from '@wasmfleet/api';
 import { startMosquitto, uniqueName, type Mosquitto } from '@wasmfleet/test-support';
 import {
   collect,
@@ -22,6 +22,7 @@ import { fixture } from '../../agent/test/helpers/wasm.ts';
 import { startLiveAgent, type LiveAgent } from './support/live-agent.ts';
 
 const DESIRED = new URL('./regressions/desired/', import.meta.url);
+const SENSORS = new URL('./regressions/sensors/', import.meta.url);
 
 interface Expected {
   readonly phase: string;
@@ -30,9 +31,17 @@ interface Expected {
   readonly message: string;
 }
 
-const cases = (await readdir(DESIRED, { withFileTypes: true }))
-  .filter((e) => e.isDirectory())
-  .map((e) => e.name);
+/** Messages on these topics (`{node}` expanded) reach a function with a wildcard input. */
+interface SensorCase {
+  readonly topics: readonly string[];
+  /** Sensor names the status must list afterwards. */
+  readonly expectSensors: readonly string[];
+}
+
+const folders = async (dir: URL): Promise<string[]> =>
+  (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+const cases = await folders(DESIRED);
+const sensorCases = await folders(SENSORS);
 
 let broker: Mosquitto;
 let operator: MqttClient;
@@ -106,6 +115,53 @@ describe('fuzz regressions: desired documents', () => {
       assert.equal(later.state, 'online');
       await agent.assertAlive(`with ${name}`);
       assert.doesNotMatch(await broker.log(), new RegExp(`${node} disconnected due to protocol error`));
+    });
+  });
+
+  sensorCases.forEach((name, n) => {
+    it(`sensors: ${name}`, async () => {
+      const { topics, expectSensors } = JSON.parse(
+        await readFile(new URL(`${name}/topics.json`, SENSORS), 'utf8'),
+      ) as SensorCase;
+      // Above the desired cases, below the documents of the test that follows.
+      const generation = 500 + n;
+      const wild = fnSpec('wild', echo, {
+        revision: name,
+        inputs: [{ topic: 'sensors/{node}/#', qos: 1, format: 'raw' }],
+      });
+      await publishDesired(operator, node, [fnSpec('ok', echo), wild], generation);
+      await waitForStatus(
+        operator,
+        node,
+        (s) => s.observedGeneration === generation && fnStatus(s, 'wild')?.phase === 'Running',
+        30_000,
+      );
+      // Every status document from here on must pass the wire schema the operator applies.
+      const refused: string[] = [];
+      const check = (topic: string, payload: Buffer): void => {
+        if (topic !== statusTopic(node)) return;
+        const parsed = parseNodeStatus(payload);
+        if (!parsed.ok) refused.push(parsed.errors.join('; '));
+      };
+      operator.on('message', check);
+      try {
+        for (const topic of topics)
+          await operator.publishAsync(topic.replaceAll('{node}', node), '1', { qos: 1 });
+        const status = await waitForStatus(
+          operator,
+          node,
+          (s) => (fnStatus(s, 'wild')?.invocations ?? 0) >= topics.length,
+          30_000,
+        );
+        const names = (status.sensors ?? []).map((s) => s.name);
+        for (const expected of expectSensors)
+          assert.ok(names.includes(expected), `${expected} is among the learned sensors ${names.join(',')}`);
+        assert.ok(names.length <= 128, `${names.length} sensors reported`);
+        assert.deepEqual(refused, [], 'status documents the operator would drop');
+      } finally {
+        operator.removeListener('message', check);
+      }
+      await agent.assertAlive(`with ${name}`);
     });
   });
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isNodeId } from '@wasmfleet/api';
 import type { AgentOptions } from '../node/agent.ts';
+import { MAX_SENSORS, sensorNameProblem } from '../node/sensor-registry.ts';
 import { loadTrustedKeys } from '../signing/trusted-keys.ts';
 
 export const HELP = `wasmfleet-agent — runs WasmFleet functions on this device
@@ -240,14 +241,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     ...(outputBuffer !== undefined ? { maxBufferedOutputs: outputBuffer } : {}),
     ...(outputBufferBytes !== undefined ? { maxBufferedOutputBytes: outputBufferBytes } : {}),
     ...(metricsAddress ? { metricsAddress } : {}),
-    ...(sensors
-      ? {
-          sensors: sensors
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-        }
-      : {}),
+    ...(sensors ? { sensors: sensorList(sensors) } : {}),
   };
 }
 
@@ -261,4 +255,19 @@ function hostPort(value: string | undefined): { host: string; port: number } | u
       `--metrics-address ${value}: expected HOST:PORT or PORT, e.g. 127.0.0.1:9464 (0 picks a free port)`,
     );
   return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+}
+
+/** The configured sensor names, refused when the status document could not carry them. */
+function sensorList(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length > MAX_SENSORS)
+    throw new ConfigError(`--sensors: ${names.length} sensors; a device reports at most ${MAX_SENSORS}`);
+  for (const name of names) {
+    const problem = sensorNameProblem(name);
+    if (problem) throw new ConfigError(`--sensors: ${problem}`);
+  }
+  return names;
 }

@@ -35,6 +35,7 @@ import { httpSource } from '../store/fetch-module.ts';
 import { ModuleStore } from '../store/module-store.ts';
 import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
 import { ModuleTopicSource } from './module-topic-source.ts';
+import { SensorRegistry } from './sensor-registry.ts';
 
 /** 0.2.0: understands module.signatures (the operator sends them only from this version on). */
 export const AGENT_VERSION = '0.2.0';
@@ -92,7 +93,6 @@ interface Entry {
 interface Target {
   readonly fn: ManagedFunction;
   readonly route: Route;
-  readonly sensor: string;
 }
 
 /** Inputs for one function gathered during one socket read: one hand-off to its worker. */
@@ -123,7 +123,7 @@ export class Agent {
   readonly #store: ModuleStore;
   readonly #entries = new Map<string, Entry>();
   readonly #subscribed = new Map<string, 0 | 1>();
-  readonly #sensorsSeen = new Map<string, { topic: string; lastSeen: number }>();
+  readonly #sensors: SensorRegistry;
   readonly #startedAt = Date.now();
   #client: MqttClient | undefined;
   #acks: OrderedAcks | undefined;
@@ -147,6 +147,7 @@ export class Agent {
 
   constructor(options: AgentOptions) {
     this.#o = options;
+    this.#sensors = new SensorRegistry(options.sensors);
     this.#store = new ModuleStore({
       dir: options.dataDir,
       ...(options.maxStoreBytes ? { maxTotalBytes: options.maxStoreBytes } : {}),
@@ -323,10 +324,9 @@ export class Agent {
     if (targets.length === 0) return;
     const now = Date.now();
     let input: FunctionMessage | undefined;
-    for (const { fn, route, sensor } of targets) {
-      const seen = this.#sensorsSeen.get(sensor);
-      if (seen?.topic === topic) seen.lastSeen = now;
-      else this.#sensorsSeen.set(sensor, { topic, lastSeen: now });
+    const unreported = this.#sensors.seen(topic, now);
+    if (unreported) this.#log('warn', unreported);
+    for (const { fn, route } of targets) {
       const verdict = checkPayload(payload, route.format, fn.spec.limits.maxPayloadBytes);
       if (!verdict.ok) {
         fn.metrics.recordMalformed(`malformed input on ${topic}: ${verdict.problem}`);
@@ -359,7 +359,7 @@ export class Agent {
     for (const entry of this.#entries.values()) {
       const fn = entry.serving;
       const route = fn.routes.find((r) => topicMatches(r.filter, topic));
-      if (route) targets.push({ fn, route, sensor: topic.split('/').at(-1) ?? topic });
+      if (route) targets.push({ fn, route });
     }
     // Bounded: a wildcard filter over an unbounded topic space must not grow this forever.
     if (this.#targets.size >= 4096) this.#targets.clear();
@@ -602,10 +602,6 @@ export class Agent {
     const functions = [...this.#entries.values()].map((e) =>
       (e.next && e.next.phase !== 'Running' ? e.next : e.serving).report(),
     );
-    const sensors = new Map<string, { name: string; topic?: string; lastSeen?: string }>();
-    for (const name of this.#o.sensors ?? []) sensors.set(name, { name });
-    for (const [name, s] of this.#sensorsSeen)
-      sensors.set(name, { name, topic: s.topic, lastSeen: new Date(s.lastSeen).toISOString() });
     return {
       version: 1,
       node: this.#o.nodeId,
@@ -618,7 +614,7 @@ export class Agent {
       heartbeatAt: new Date().toISOString(),
       heartbeatIntervalSeconds: this.#o.heartbeatSeconds ?? 30,
       ...(this.#desired ? { observedGeneration: this.#desired.generation } : {}),
-      sensors: [...sensors.values()].slice(0, 128),
+      sensors: this.#sensors.report(),
       capacity: {
         maxFunctions: this.#o.maxFunctions ?? 64,
         memoryBytes: (this.#o.maxFunctions ?? 64) * 16 * 1024 * 1024,

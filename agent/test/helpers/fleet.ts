@@ -75,19 +75,29 @@ export async function waitForStatus(
 ): Promise<NodeStatus> {
   const topic = statusTopic(node);
   let last: NodeStatus | undefined;
+  // A status the agent publishes but its own wire schema refuses is a bug the operator would see
+  // as a stale device; say so instead of timing out in silence.
+  let invalid: { count: number; errors: readonly string[] } = { count: 0, errors: [] };
   return new Promise<NodeStatus>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.removeListener('message', onMessage);
+      const refused =
+        invalid.count > 0
+          ? `; ${invalid.count} status document(s) failed the wire schema, the last with: ${invalid.errors.join('; ')}`
+          : '';
       reject(
         new Error(
-          `status of ${node} never matched within ${timeoutMs} ms; last: ${JSON.stringify(last, null, 1)}`,
+          `status of ${node} never matched within ${timeoutMs} ms${refused}; last valid: ${JSON.stringify(last, null, 1)}`,
         ),
       );
     }, timeoutMs);
     const onMessage = (t: string, payload: Buffer): void => {
       if (t !== topic) return;
       const parsed = parseNodeStatus(payload);
-      if (!parsed.ok) return;
+      if (!parsed.ok) {
+        invalid = { count: invalid.count + 1, errors: parsed.errors.slice(0, 3) };
+        return;
+      }
       last = parsed.value;
       if (predicate(parsed.value)) {
         clearTimeout(timer);
