@@ -5,7 +5,10 @@
 // Short and bounded (2-core machines are shared): at most 20,000 messages per case, and the whole
 // run gives up after 10 minutes. Prints one JSON object with ratios.
 //   node bench/agent-pipeline/run.ts [--messages 20000] [--only throughput|latency|memory]
-//                                    [--contenders agent,baseline,node-red]   (throughput cases)
+//                                    [--contenders agent,baseline,node-red,agent-worker]   (throughput cases)
+// The agent runs core modules on its own thread when it can stop them at their deadline (ADR
+// 0018); contender agent-worker is the same agent with --isolation worker (a worker per function).
+// WASMFLEET_ISOLATION=worker in the environment measures every agent case that way.
 //                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -104,6 +107,7 @@ async function startAgent(
   node: string,
   qos: 0 | 1,
   functions = 1,
+  extraArgs: readonly string[] = [],
 ): Promise<{ child: ChildProcess; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-'));
   scratch.add(dir);
@@ -115,7 +119,7 @@ async function startAgent(
   const logDir = process.env.WASMFLEET_BENCH_AGENT_LOGS;
   const child = spawn(
     process.execPath,
-    [agentBin, '--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'],
+    [agentBin, '--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5', ...extraArgs],
     { stdio: ['ignore', 'ignore', logDir ? openSync(path.join(logDir, `${node}.log`), 'w') : 'ignore'] },
   );
   children.add(child);
@@ -276,7 +280,10 @@ async function rssKb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
-const results: Record<string, unknown> = { messagesPerCase: MESSAGES };
+const results: Record<string, unknown> = {
+  messagesPerCase: MESSAGES,
+  isolation: process.env.WASMFLEET_ISOLATION ?? 'auto',
+};
 for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const) : []) {
   for (const size of [16, 1024]) {
     const key = `qos${qos}-${size}B`;
@@ -285,6 +292,13 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
     const agent = await measured(a.child, `bench-a-${qos}-${size}`, qos, size);
     const sigtermMs = await stop(a.child);
     await rm(a.dir, { recursive: true, force: true });
+    let agentWorker: Awaited<ReturnType<typeof measured>> | undefined;
+    if (CONTENDERS.has('agent-worker')) {
+      const w = await startAgent(`bench-w-${qos}-${size}`, qos, 1, ['--isolation', 'worker']);
+      agentWorker = await measured(w.child, `bench-w-${qos}-${size}`, qos, size);
+      await stop(w.child);
+      await rm(w.dir, { recursive: true, force: true });
+    }
     let baseline: Awaited<ReturnType<typeof measured>> | undefined;
     if (CONTENDERS.has('baseline')) {
       const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
@@ -301,10 +315,12 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
     }
     results[key] = {
       agent,
+      agentWorker,
       baseline,
       nodeRed,
       ratioVsBaseline: baseline && +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
       ratioVsNodeRed: nodeRed && +(agent.msgPerSec / nodeRed.msgPerSec).toFixed(2),
+      ratioVsAgentWorker: agentWorker && +(agent.msgPerSec / agentWorker.msgPerSec).toFixed(2),
       // CPU per message, the other side's over the agent's: > 1 means the agent is cheaper.
       cpuRatioVsBaseline: baseline && +(baseline.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       cpuRatioVsNodeRed: nodeRed && +(nodeRed.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
@@ -357,8 +373,9 @@ if (ONLY === undefined || ONLY === 'memory') {
   await rm(a.dir, { recursive: true, force: true });
 }
 if (ONLY === undefined || ONLY === 'memory') {
-  // Instantiating a cached (already compiled) module inside its worker.
-  const opts = { outputs: ['o'], config: {}, limits: { memoryBytes: 1 << 20, timeoutMs: 100 } };
+  // Instantiating a cached (already compiled) module where the function runs.
+  const isolation = process.env.WASMFLEET_ISOLATION === 'worker' ? ('worker' as const) : ('auto' as const);
+  const opts = { outputs: ['o'], config: {}, limits: { memoryBytes: 1 << 20, timeoutMs: 100 }, isolation };
   const first = await loadFunction(echo, opts);
   const samples: number[] = [];
   for (let i = 0; i < 20; i++) {

@@ -1,7 +1,8 @@
 // Mutated wasm modules through the agent's runtime. Volume goes through the cheap path, in
 // process: the agent's sandbox rewrite (sandboxBinary), then compile and instantiate the way the
 // worker does. A sample goes through the real path, loadFunction (a worker per module, the
-// deadline watchdog, the call channel), together with the hand-made hostile corpus. Promises: the
+// deadline watchdog, the call channel) — and on the agent's thread, rewritten to be interruptible
+// (ADR 0018) — together with the hand-made hostile corpus. Promises: the
 // host never crashes, every refusal is a typed error with a reason, a sandboxed memory can never
 // grow past the function's limit, and the runtime keeps serving a healthy function afterwards.
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { describe, it, before } from 'node:test';
 import fc from 'fast-check';
 import { FAILURE_REASONS, LoadError, loadFunction, type LoadedFunction } from '../../agent/src/index.ts';
+import { instrumentDeadlines } from '../../agent/src/runtime/core/deadline-instrument.ts';
 import { MAX_TABLE_ELEMENTS } from '../../agent/src/runtime/limits.ts';
 import { SandboxViolation, WASM_PAGE, sandboxBinary } from '../../agent/src/runtime/wasm-binary.ts';
 import { fixture, hostile } from '../../agent/test/helpers/wasm.ts';
@@ -44,6 +46,8 @@ function wrapInComponent(core: Uint8Array): Uint8Array {
 }
 
 const limits = { memoryBytes: MEMORY_BYTES, timeoutMs: 200 };
+/** A deadline short enough that 'auto' runs the function on the agent's thread (ADR 0018). */
+const inlineLimits = { memoryBytes: MEMORY_BYTES, timeoutMs: 50 };
 
 /** What the worker does before the first call, minus the worker: compile, link, instantiate. */
 function cheapPath(bytes: Uint8Array): string | undefined {
@@ -69,6 +73,11 @@ function cheapPath(bytes: Uint8Array): string | undefined {
     assert.ok(!WebAssembly.validate(bytes), `the sandbox broke a valid module: ${error.message}`);
     return `compile: ${error.message.replace(/^WebAssembly\.Module\(\): /, '')}`;
   }
+  // The deadline rewrite (ADR 0018) either refuses a valid module or keeps it valid.
+  const instrumented = instrumentDeadlines(sandboxed);
+  if (instrumented.ok)
+    assert.ok(WebAssembly.validate(instrumented.bytes), 'the deadline rewrite broke a valid module');
+  else assert.ok(instrumented.reason.length > 10, `unclear refusal "${instrumented.reason}"`);
   const imports: Record<string, Record<string, () => number>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     // Only function imports from the ABI can link (the agent refuses the rest as MissingImport).
@@ -94,10 +103,10 @@ function cheapPath(bytes: Uint8Array): string | undefined {
 }
 
 /** Loads through the real runtime; returns the failure reason, or calls it and closes it. */
-async function workerPath(bytes: Uint8Array, tally: Tally): Promise<void> {
+async function workerPath(bytes: Uint8Array, tally: Tally, l = limits): Promise<void> {
   let fn: LoadedFunction;
   try {
-    fn = await loadFunction(bytes, { outputs: ['out/1'], config: {}, limits });
+    fn = await loadFunction(bytes, { outputs: ['out/1'], config: {}, limits: l });
   } catch (error) {
     assert.ok(error instanceof LoadError, `loadFunction rejected with ${String(error)}, not a LoadError`);
     assert.ok(FAILURE_REASONS.includes(error.reason), `unknown reason ${error.reason}`);
@@ -177,6 +186,19 @@ describe('fuzz: wasm modules through the agent runtime', () => {
     tally.report((s) => t.diagnostic(s));
   });
 
+  it("inline path: a sample of mutants run on the agent's thread through loadFunction", async (t) => {
+    const tally = new Tally('wasm inline path');
+    await check(
+      'wasm inline path',
+      fc.asyncProperty(mutatedModule(seeds.slice(0, 3)), async ({ bytes }) => {
+        await workerPath(bytes, tally, inlineLimits);
+      }),
+      { numRuns: runs(300) },
+    );
+    await healthyStillWorks();
+    tally.report((s) => t.diagnostic(s));
+  });
+
   it('component path: mutated components through loadFunction (jco) end in a typed error', async (t) => {
     const tally = new Tally('wasm component path');
     await check(
@@ -210,6 +232,7 @@ describe('fuzz: wasm modules through the agent runtime', () => {
     assert.ok(cases.length >= 8, `only ${cases.length} hostile modules found`);
     for (const c of cases) {
       await workerPath(c.bytes, tally);
+      await workerPath(c.bytes, tally, inlineLimits);
       tally.record(cheapPath(c.bytes));
     }
     await healthyStillWorks();

@@ -38,6 +38,12 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
                           slow to acknowledge; beyond it new outputs are
                           dropped and counted in status (default 10000)
   --output-buffer-bytes <n>  the same bound in bytes (default 16777216)    env WASMFLEET_OUTPUT_BUFFER_BYTES
+  --isolation <auto|worker>                                                  env WASMFLEET_ISOLATION
+                          where core modules run: auto (default) runs one
+                          on the agent's thread when its calls can be stopped
+                          at their deadline (≤ 100 ms) and moves it to a
+                          worker of its own after one overrun; worker gives
+                          every function its own thread (~9 MB each)
   --metrics-address <a>   serve Prometheus /metrics on HOST:PORT (off by     env WASMFLEET_METRICS_ADDRESS
                           default; PORT alone binds 127.0.0.1, 0 = any free port)
   -h, --help              this help
@@ -78,6 +84,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         'max-functions': { type: 'string' },
         'trusted-keys': { type: 'string' },
         'unsigned-modules': { type: 'string' },
+        isolation: { type: 'string' },
         'output-buffer': { type: 'string' },
         'output-buffer-bytes': { type: 'string' },
         'metrics-address': { type: 'string' },
@@ -223,9 +230,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     throw new ConfigError(
       '--unsigned-modules refuse needs --trusted-keys: with no trusted key every module would be refused',
     );
+  const isolation = pick(flags.isolation, 'WASMFLEET_ISOLATION', 'isolation');
+  if (isolation !== undefined && isolation !== 'auto' && isolation !== 'worker')
+    throw new ConfigError(`--isolation ${isolation}: expected auto or worker`);
   return {
     brokerUrl,
     nodeId,
+    ...(isolation !== undefined ? { isolation } : {}),
     ...(trustedKeys.length > 0 ? { trustedKeys } : {}),
     ...(unsigned !== undefined ? { allowUnsigned: unsigned === 'allow' } : {}),
     dataDir: pick(flags['data-dir'], 'WASMFLEET_DATA_DIR', 'dataDir') ?? '.wasmfleet/agent',

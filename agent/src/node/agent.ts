@@ -30,7 +30,7 @@ import {
 import { readIfExists, writeFileAtomic } from '../persist/atomic-file.ts';
 import { plan } from '../reconcile/plan.ts';
 import { loadFunction } from '../runtime/load-function.ts';
-import type { FunctionMessage, InvokeResult, LoadFunction, LogLevel } from '../runtime/types.ts';
+import type { FunctionMessage, InvokeResult, Isolation, LoadFunction, LogLevel } from '../runtime/types.ts';
 import { httpSource } from '../store/fetch-module.ts';
 import { ModuleStore } from '../store/module-store.ts';
 import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
@@ -67,6 +67,8 @@ export interface AgentOptions extends SessionSettings {
   /** The agent's own diagnostics (stderr by default). */
   readonly log?: (level: LogLevel, text: string) => void;
   readonly load?: LoadFunction;
+  /** Where core modules run (ADR 0018); default 'auto'. */
+  readonly isolation?: Isolation;
 }
 
 /** mqtt.js skips its own PUBACK when handleMessage calls back with an error (see ordered-acks.ts). */
@@ -528,6 +530,9 @@ export class Agent {
     });
   }
 
+  readonly #defaultLoad: LoadFunction = (bytes, options) =>
+    loadFunction(bytes, this.#o.isolation ? { ...options, isolation: this.#o.isolation } : options);
+
   #functionContext(): FunctionContext {
     return {
       nodeId: this.#o.nodeId,
@@ -538,7 +543,7 @@ export class Agent {
         httpSource,
       ],
       referenced: () => new Set((this.#desired?.functions ?? []).map((f) => f.module.sha256)),
-      load: this.#o.load ?? loadFunction,
+      load: this.#o.load ?? this.#defaultLoad,
       signatures: {
         trusted: this.#o.trustedKeys ?? [],
         allowUnsigned: this.#o.allowUnsigned ?? (this.#o.trustedKeys ?? []).length === 0,

@@ -1,9 +1,13 @@
 // loadFunction: the one entry point of the runtimes. It refuses oversized and malformed modules,
 // rewrites memory and table maxima (wasm-binary.ts) before anything is compiled, and dispatches
-// by header to the core-module or the component runtime. Compiled core modules are cached by the
-// digest of their sandboxed bytes, so a restart or a second instance only instantiates.
+// by header to the core-module or the component runtime. A core module runs on the agent's own
+// thread when it can be made interruptible (ADR 0018), else in a worker of its own. Compiled
+// core modules are cached by the digest of their sandboxed bytes, so a restart or a second
+// instance only instantiates.
 import { createHash } from 'node:crypto';
 import { CoreFunction } from './core/core-function.ts';
+import { instrumentDeadlines } from './core/deadline-instrument.ts';
+import { InlineFunction, compileInline } from './core/inline-function.ts';
 import { StartFailure } from './core/worker-slot.ts';
 import { LoadError } from './errors.ts';
 import { DEFAULT_MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS } from './limits.ts';
@@ -12,6 +16,10 @@ import { SandboxViolation, binaryKind, formatBytes, sandboxBinary } from './wasm
 
 const COMPILED_CACHE_ENTRIES = 64;
 const compiled = new Map<string, WebAssembly.Module>();
+/** Instrumented and compiled for the agent's thread, by the digest of the sandboxed bytes. */
+const inlineModules = new Map<string, { module: WebAssembly.Module; hasStart: boolean }>();
+/** The longest call deadline a function on the agent's thread may hold it for, once. */
+export const INLINE_MAX_TIMEOUT_MS = 100;
 
 export type ComponentLoader = (sandboxed: Uint8Array, options: LoadOptions) => Promise<LoadedFunction>;
 let componentLoader: ComponentLoader | undefined;
@@ -54,8 +62,12 @@ export const loadFunction: LoadFunction = async (bytes, options) => {
     return componentLoader(sandboxed, options);
   }
   const key = createHash('sha256').update(sandboxed).digest('hex');
-  const module = compiled.get(key);
   try {
+    if (inlineEligible(options)) {
+      const inline = await loadInline(key, sandboxed, options);
+      if (inline) return inline;
+    }
+    const module = compiled.get(key);
     const { fn, started } = await CoreFunction.start(options, module ? { module } : { bytes: sandboxed });
     if (!module && started.module) remember(key, started.module);
     return fn;
@@ -64,6 +76,37 @@ export const loadFunction: LoadFunction = async (bytes, options) => {
     throw new LoadError('InitFailed', 'the function could not be started', { cause: error });
   }
 };
+
+/**
+ * A function may run on the agent's thread when it can cost that thread at most one short
+ * deadline: the first overrun moves it into a worker (inline-function.ts).
+ */
+function inlineEligible(options: LoadOptions): boolean {
+  return (options.isolation ?? 'auto') === 'auto' && options.limits.timeoutMs <= INLINE_MAX_TIMEOUT_MS;
+}
+
+/** Starts the function on this thread, or undefined when its module cannot be made interruptible. */
+async function loadInline(
+  key: string,
+  sandboxed: Uint8Array,
+  options: LoadOptions,
+): Promise<LoadedFunction | undefined> {
+  let entry = inlineModules.get(key);
+  if (!entry) {
+    const instrumented = instrumentDeadlines(sandboxed);
+    if (!instrumented.ok) {
+      options.log?.('info', `runs in its own worker thread: ${instrumented.reason}`);
+      return undefined;
+    }
+    entry = { module: await compileInline(instrumented.bytes), hasStart: instrumented.hasStart };
+    inlineModules.set(key, entry);
+    if (inlineModules.size > COMPILED_CACHE_ENTRIES) {
+      const oldest = inlineModules.keys().next().value;
+      if (oldest !== undefined) inlineModules.delete(oldest);
+    }
+  }
+  return InlineFunction.start(options, { ...entry, workerBytes: sandboxed });
+}
 
 function remember(key: string, module: WebAssembly.Module): void {
   compiled.set(key, module);

@@ -61,7 +61,15 @@ export interface LoadOptions {
   readonly limits: FunctionLimits;
   readonly log?: (level: LogLevel, text: string) => void;
   readonly state?: FunctionState;
+  /**
+   * Where a core module runs: 'auto' (default) runs it on the agent's thread when it can be made
+   * interruptible and its deadline is short, else in its own worker; 'worker' always uses a
+   * worker (ADR 0018).
+   */
+  readonly isolation?: Isolation;
 }
+
+export type Isolation = 'auto' | 'worker';
 
 export interface LoadedFunction {
   readonly kind: 'core' | 'component';

@@ -5,9 +5,18 @@ import wabtInit from 'wabt';
 const wabtReady = wabtInit();
 export const FIXTURES = new URL('../fixtures/', import.meta.url);
 
-export async function watToWasm(text: string, name = 'module.wat'): Promise<Uint8Array> {
+export async function watToWasm(
+  text: string,
+  name = 'module.wat',
+  features: Record<string, boolean> = {},
+): Promise<Uint8Array> {
   const wabt = await wabtReady;
-  const module = wabt.parseWat(name, text, { multi_value: true, bulk_memory: true, threads: true });
+  const module = wabt.parseWat(name, text, {
+    multi_value: true,
+    bulk_memory: true,
+    threads: true,
+    ...features,
+  });
   try {
     module.validate();
     return module.toBinary({}).buffer.slice();

@@ -5,7 +5,7 @@
 // message this costs no postMessage, no structured clone, no event-loop turn and no futex.
 // Both threads import this file; it holds only the layout, the hand-off states and a small
 // byte codec.
-import { FAILURE_REASONS } from '../types.ts';
+import { FAILURE_REASONS, type InvokeResult, type LogLevel } from '../types.ts';
 
 /** Index of each Int32 control word. */
 export const CTRL = {
@@ -157,6 +157,49 @@ export class Reader {
 export const REASONS = FAILURE_REASONS;
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+const answerDecoder = new TextDecoder();
+const NO_OUTPUTS: InvokeResult = Object.freeze({ ok: true, outputs: Object.freeze([]) });
+
+/**
+ * Decodes the first `done` answers of a response (guest-runner.ts writes them) into results,
+ * passing their log lines to `log`. Output payloads are copied: the buffer is reused.
+ */
+export function readAnswers(
+  response: SharedArrayBuffer,
+  done: number,
+  outputs: readonly string[],
+  log: ((level: LogLevel, text: string) => void) | undefined,
+): InvokeResult[] {
+  const r = new Reader(response);
+  const answers: InvokeResult[] = [];
+  for (let i = 0; i < done; i++) {
+    let result: InvokeResult;
+    if (r.u32() === 1) {
+      const n = r.u32();
+      if (n === 0) result = NO_OUTPUTS;
+      else {
+        const list = [];
+        for (let j = 0; j < n; j++) {
+          const topic = outputs[r.u32()] ?? '';
+          list.push({ topic, payload: r.bytes() });
+        }
+        result = { ok: true, outputs: list };
+      }
+    } else {
+      const reason = REASONS[r.u32()] ?? 'Trap';
+      result = { ok: false, reason, message: answerDecoder.decode(r.view()) };
+    }
+    const logs = r.u32();
+    for (let j = 0; j < logs; j++) {
+      const level = LOG_LEVELS[r.u32()] ?? 'info';
+      const text = answerDecoder.decode(r.view());
+      log?.(level, text);
+    }
+    answers.push(result);
+  }
+  return answers;
+}
 
 /** Messages posted (once) from the worker while it starts. */
 export type WorkerStartMessage =

@@ -7,14 +7,13 @@ import { Worker } from 'node:worker_threads';
 import type { FailureReason, FunctionMessage, FunctionState, InvokeResult, LogLevel } from '../types.ts';
 import {
   CTRL,
-  LOG_LEVELS,
   OP,
-  REASONS,
   Reader,
   STATE,
   Writer,
   controlViews,
   createChannel,
+  readAnswers,
   spinUntilChanged,
   type ChannelBuffers,
   type WorkerInit,
@@ -56,7 +55,6 @@ export class StartFailure extends Error {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const NO_OUTPUTS: InvokeResult = Object.freeze({ ok: true, outputs: Object.freeze([]) });
 
 export class WorkerSlot {
   readonly #worker: Worker;
@@ -286,35 +284,7 @@ export class WorkerSlot {
   }
 
   #readAnswers(done: number): InvokeResult[] {
-    const r = new Reader(this.#channel.response);
-    const answers: InvokeResult[] = [];
-    const log = this.#options.log;
-    const outputs = this.#options.outputs;
-    for (let i = 0; i < done; i++) {
-      let result: InvokeResult;
-      if (r.u32() === 1) {
-        const n = r.u32();
-        if (n === 0) result = NO_OUTPUTS;
-        else {
-          const list = [];
-          for (let j = 0; j < n; j++) {
-            const topic = outputs[r.u32()] ?? '';
-            list.push({ topic, payload: r.bytes() });
-          }
-          result = { ok: true, outputs: list };
-        }
-      } else {
-        const reason = REASONS[r.u32()] ?? 'Trap';
-        result = { ok: false, reason, message: decoder.decode(r.view()) };
-      }
-      const logs = r.u32();
-      for (let j = 0; j < logs; j++) {
-        const level = LOG_LEVELS[r.u32()] ?? 'info';
-        const text = decoder.decode(r.view());
-        log?.(level, text);
-      }
-      answers.push(result);
-    }
+    const answers = readAnswers(this.#channel.response, done, this.#options.outputs, this.#options.log);
     Atomics.store(this.#ctrl, CTRL.state, STATE.idle);
     return answers;
   }

@@ -1,0 +1,171 @@
+// Where a core module runs (ADR 0018): on the agent's own thread when its calls can be stopped at
+// a short deadline, in a worker of its own otherwise — and a function that overruns on the
+// agent's thread moves into a worker after that one overrun. Threads are what a device owner
+// sees (each worker costs ~9 MB), so that is what these tests count.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import type { LoadOptions, LogLevel } from '../../src/index.ts';
+import { failure, load, send, texts } from '../helpers/functions.ts';
+import { fixture, hostile, watToWasm } from '../helpers/wasm.ts';
+
+const fast = { memoryBytes: 16 * 1024 * 1024, timeoutMs: 50 };
+
+/** Threads of this process (Linux), which grows by one per function worker. */
+function threads(): number {
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Threads:'));
+  return Number(line?.split(/\s+/)[1] ?? Number.NaN);
+}
+
+/** Waits for a started or stopped worker thread to show in (or leave) /proc. */
+async function settledThreads(): Promise<number> {
+  await new Promise((r) => setTimeout(r, 200));
+  return threads();
+}
+
+function logged(): { lines: string[]; log: (level: LogLevel, text: string) => void } {
+  const lines: string[] = [];
+  return { lines, log: (level, text) => lines.push(`${level}: ${text}`) };
+}
+
+describe("core modules on the agent's thread", () => {
+  it('twenty functions with short deadlines start no thread and each answers', async () => {
+    const echo = await fixture('healthy/echo.wat');
+    const before = await settledThreads();
+    const fns = await Promise.all(Array.from({ length: 20 }, () => load(echo, { limits: fast })));
+    try {
+      assert.equal(await settledThreads(), before, 'no worker thread was started');
+      for (const [i, fn] of fns.entries()) assert.deepEqual(texts(await send(fn, `m${i}`)), [`m${i}`]);
+    } finally {
+      await Promise.all(fns.map((f) => f.close()));
+    }
+  });
+
+  it('a deadline above 100 ms, or --isolation worker, gives the function its own thread', async () => {
+    const echo = await fixture('healthy/echo.wat');
+    const before = await settledThreads();
+    const slow = await load(echo, { limits: { ...fast, timeoutMs: 500 } });
+    const isolated = await load(echo, { limits: fast, isolation: 'worker' });
+    try {
+      assert.equal(await settledThreads(), before + 2);
+      assert.deepEqual(texts(await send(slow, 'a')), ['a']);
+      assert.deepEqual(texts(await send(isolated, 'b')), ['b']);
+    } finally {
+      await Promise.all([slow.close(), isolated.close()]);
+    }
+  });
+
+  it('an infinite loop is stopped at its deadline, then the function moves to a worker and is stopped there too', async () => {
+    const { lines, log } = logged();
+    const fn = await load(await hostile('loop-forever'), { limits: fast, log });
+    const before = await settledThreads();
+    try {
+      const first = failure(await send(fn, 'x'));
+      assert.equal(first.reason, 'Timeout');
+      assert.match(first.message, /50 ms deadline/);
+      assert.ok(
+        lines.some((l) =>
+          /overran its 50 ms deadline on the agent's thread; the function runs in its own worker/.test(l),
+        ),
+        lines.join('\n'),
+      );
+      assert.equal(failure(await send(fn, 'y')).reason, 'Timeout');
+      assert.ok((await settledThreads()) >= before + 1, 'the function now has a worker');
+    } finally {
+      await fn.close();
+    }
+  });
+
+  it('a runaway call in a batch fails alone: the inputs after it are answered by the worker', async () => {
+    const spin = await fixture('healthy/spin-echo.wat');
+    const fn = await load(spin, { limits: fast });
+    const spinFor = (iterations: number): Uint8Array => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint32(0, iterations, true);
+      return b;
+    };
+    try {
+      const batch = (
+        fn as unknown as {
+          invokeBatch(i: { topic: string; payload: Uint8Array; timestampMs: number }[]): unknown;
+        }
+      ).invokeBatch([
+        { topic: 't', payload: spinFor(10), timestampMs: 0 },
+        { topic: 't', payload: spinFor(0xffffffff), timestampMs: 0 },
+        { topic: 't', payload: spinFor(20), timestampMs: 0 },
+      ]);
+      const answers = (await batch) as { ok: boolean; reason?: string }[];
+      assert.deepEqual(
+        answers.map((a) => (a.ok ? 'ok' : a.reason)),
+        ['ok', 'Timeout', 'ok'],
+      );
+    } finally {
+      await fn.close();
+    }
+  });
+
+  it('a module the rewriter cannot make interruptible runs in a worker, and says why', async () => {
+    // Exception handling: a guest could catch the deadline and loop on.
+    const eh = await watToWasm(
+      `(module
+        (tag $e)
+        (memory (export "memory") 1)
+        (func (export "wf_alloc") (param i32) (result i32) (i32.const 1024))
+        (func (export "wf_handle") (param i32 i32) (result i32)
+          (try (do (throw $e)) (catch_all))
+          (i32.const 0)))`,
+      'eh.wat',
+      { exceptions: true },
+    );
+    const { lines, log } = logged();
+    const before = await settledThreads();
+    const fn = await load(eh, { limits: fast, log });
+    try {
+      assert.deepEqual(texts(await send(fn, 'z')), []);
+      assert.equal(await settledThreads(), before + 1);
+      assert.ok(
+        lines.some((l) => /runs in its own worker thread: .*exception/i.test(l)),
+        lines.join('\n'),
+      );
+    } finally {
+      await fn.close();
+    }
+  });
+
+  /** A function whose wf_init or start section spins for a few hundred milliseconds. */
+  const slowStarter = (entry: 'wf_init' | 'start') =>
+    watToWasm(`(module
+      (memory (export "memory") 1)
+      (func $spin (result i32)
+        (local $i i32)
+        (local.set $i (i32.const 300000000))
+        (loop $spin
+          (i32.store (i32.const 0) (local.get $i))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (br_if $spin (local.get $i)))
+        (i32.const 0))
+      ${entry === 'wf_init' ? '(export "wf_init" (func $spin))' : '(func $start (drop (call $spin))) (start $start)'}
+      (func (export "wf_alloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "wf_handle") (param i32 i32) (result i32) (i32.const 0)))`);
+
+  for (const entry of ['wf_init', 'start'] as const) {
+    it(`a ${entry} slower than the call deadline starts in a worker with the full init allowance`, async () => {
+      const { lines, log } = logged();
+      const options: Partial<LoadOptions> = { limits: fast, log };
+      const before = await settledThreads();
+      const fn = await load(await slowStarter(entry), options);
+      try {
+        assert.ok(
+          lines.some((l) => /start code took longer than the 50 ms call deadline/.test(l)),
+          lines.join('\n'),
+        );
+        assert.ok((await send(fn, 'q')).ok);
+        assert.equal(await settledThreads(), before + 1);
+      } finally {
+        await fn.close();
+      }
+    });
+  }
+});
