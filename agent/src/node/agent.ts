@@ -111,9 +111,16 @@ interface Batch {
  * write (a PUBACK) that follows another one still unacknowledged at the TCP level waits for the
  * broker's delayed ACK: ~40 ms per message under a steady QoS 1 stream.
  */
-function noDelay(client: MqttClient): void {
-  const stream = client.stream as Partial<{ setNoDelay(on: boolean): void }> | undefined;
+/** Socket settings for each new connection (a reconnect builds a new socket). */
+function tuneSocket(client: MqttClient): void {
+  const stream = client.stream as
+    Partial<{ setNoDelay(on: boolean): void; setMaxListeners(n: number): void }> | undefined;
   stream?.setNoDelay?.(true);
+  // mqtt.js waits for 'drain' with one listener per publish written while the socket is full.
+  // The agent bounds those itself (UNWRITTEN_HIGH_WATER for QoS 0, the in-flight window for
+  // QoS 1), so Node's "possible EventEmitter memory leak" warning at 10 (or 1,000) would only
+  // alarm whoever reads a busy device's log.
+  stream?.setMaxListeners?.(UNWRITTEN_HIGH_WATER + DEFAULT_MAX_IN_FLIGHT + 64);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -212,7 +219,7 @@ export class Agent {
       clientOptions({ ...this.#o, receiveMaximum: this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT }),
     );
     this.#client = client;
-    noDelay(client);
+    tuneSocket(client);
     const sender = client as unknown as PacketSender;
     // PUBACKs released while mqtt.js works through one socket read go out together after it
     // (microtasks run once its nextTick chain is done), so they share one write: sent one by one
@@ -237,7 +244,7 @@ export class Agent {
       this.#onPacket(packet, callback);
     };
     client.on('connect', () => {
-      noDelay(client); // a reconnect builds a new socket
+      tuneSocket(client);
       this.#reconnects = 0;
       client.options.reconnectPeriod = reconnectDelayMs(0);
       this.#log(

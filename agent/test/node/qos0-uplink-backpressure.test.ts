@@ -90,6 +90,11 @@ it('an unpaced QoS 0 stream of 20,000 1 KB readings comes out whole, with no out
     );
     assert.equal(status.outputBuffer?.dropped, 0, `the agent dropped outputs; stderr:\n${stderr}`);
     assert.equal(received, MESSAGES, `${MESSAGES - received} outputs never arrived; stderr:\n${stderr}`);
+    // A full socket makes mqtt.js wait for 'drain' once per publish; the agent bounds those
+    // itself, so Node's listener-leak warning would only alarm the device's owner. (Seen with
+    // 60,000 16 B readings in bench/agent-pipeline/profile.ts; this stream may not fill the
+    // socket that far on every machine.)
+    assert.doesNotMatch(stderr, /MaxListenersExceededWarning/);
   } finally {
     await Promise.all([sensor.endAsync(), sink.endAsync()]);
     child.kill('SIGTERM');

@@ -78,6 +78,86 @@ describe("core modules on the agent's thread", () => {
     }
   });
 
+  it('a call that holds the thread longer than 10 ms (within its deadline) is answered, then the function moves to a worker', async () => {
+    const { lines, log } = logged();
+    const fn = await load(await fixture('healthy/spin-echo.wat'), { limits: fast, log });
+    const before = await settledThreads();
+    const spin = new Uint8Array(4);
+    // Enough iterations for ~15–40 ms on a quiet machine: past 10 ms, usually within 50 ms.
+    new DataView(spin.buffer).setUint32(0, 25_000_000, true);
+    try {
+      const r = await send(fn, spin);
+      // A slow machine may take the whole deadline: then it is a Timeout, and moves all the same.
+      assert.ok(r.ok || r.reason === 'Timeout', JSON.stringify(r));
+      assert.ok(
+        lines.some((l) =>
+          /(took [\d.]+ ms on the agent's thread \(more than 10 ms\)|overran its 50 ms deadline on the agent's thread); the function runs in its own worker/.test(
+            l,
+          ),
+        ),
+        lines.join('\n'),
+      );
+      assert.deepEqual(texts(await send(fn, new Uint8Array(4))), ['\0\0\0\0']);
+      assert.equal(await settledThreads(), before + 1);
+    } finally {
+      await fn.close();
+    }
+  });
+
+  it("recursion deeper than the agent thread's stack allows runs again in a worker, whose stack is 4 MB", async () => {
+    const recursive = await watToWasm(`(module
+      (import "wasmfleet_v1" "emit" (func $emit (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func $rec (param $n i32) (result i32)
+        (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+        (if (result i32) (i32.eqz (local.get $n))
+          (then (i32.const 0))
+          (else (i32.add (i32.const 1) (call $rec (i32.sub (local.get $n) (i32.const 1)))))))
+      (func (export "wf_alloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "wf_handle") (param $p i32) (param $l i32) (result i32)
+        (drop (call $rec (i32.load (local.get $p))))
+        (drop (call $emit (i32.const 0) (i32.const 0) (local.get $p) (local.get $l)))
+        (i32.const 0)))`);
+    const { lines, log } = logged();
+    const fn = await load(recursive, { limits: fast, log });
+    const depth = new Uint8Array(4);
+    new DataView(depth.buffer).setUint32(0, 40_000, true); // overflows ~1 MB here, fits in 4 MB
+    try {
+      const r = await send(fn, depth);
+      assert.ok(r.ok, `the call failed: ${JSON.stringify(r)}`);
+      assert.equal(r.outputs.length, 1, 'published once, not once per attempt');
+      assert.ok(
+        lines.some((l) => /ran out of the agent's thread's stack/.test(l)),
+        lines.join('\n'),
+      );
+    } finally {
+      await fn.close();
+    }
+  });
+
+  it('a WASI sleep past the deadline ends in Timeout at the deadline, not after the sleep', async () => {
+    // poll_oneoff with one relative clock subscription of 10 s (48-byte subscription at 0).
+    const sleeper = await watToWasm(`(module
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "wf_alloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "wf_handle") (param i32 i32) (result i32)
+        (i32.store8 (i32.const 8) (i32.const 0))
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (i64.const 10000000000))
+        (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+        (i32.const 0)))`);
+    const fn = await load(sleeper, { limits: fast });
+    try {
+      const started = performance.now();
+      const r = failure(await send(fn, 'z'));
+      assert.equal(r.reason, 'Timeout');
+      assert.ok(performance.now() - started < 5_000, 'the agent waited out the guest sleep');
+    } finally {
+      await fn.close();
+    }
+  });
+
   it('a runaway call in a batch fails alone: the inputs after it are answered by the worker', async () => {
     const spin = await fixture('healthy/spin-echo.wat');
     const fn = await load(spin, { limits: fast });
@@ -168,4 +248,45 @@ describe("core modules on the agent's thread", () => {
       }
     });
   }
+});
+
+describe("a long batch on the agent's thread", () => {
+  it('yields to the event loop between slices and keeps later batches in order', async () => {
+    const fn = await load(await fixture('healthy/spin-echo.wat'), { limits: fast });
+    const spinFor = (iterations: number, tag: number): Uint8Array => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setUint32(0, iterations, true);
+      new DataView(b.buffer).setUint32(4, tag, true);
+      return b;
+    };
+    type Batching = {
+      invokeBatch(i: { topic: string; payload: Uint8Array; timestampMs: number }[]): unknown;
+    };
+    // About a millisecond per input: forty of them are far more than one slice.
+    const slow = Array.from({ length: 40 }, (_, i) => ({
+      topic: 't',
+      payload: spinFor(1_000_000, i),
+      timestampMs: 0,
+    }));
+    const quick = [{ topic: 't', payload: spinFor(0, 99), timestampMs: 0 }];
+    try {
+      let turned = false;
+      setImmediate(() => (turned = true));
+      const first = (fn as unknown as Batching).invokeBatch(slow);
+      assert.ok(first instanceof Promise, 'a batch longer than a slice finishes asynchronously');
+      const second = (fn as unknown as Batching).invokeBatch(quick);
+      assert.ok(second instanceof Promise, 'a batch behind a sliced one waits for it');
+      const order: string[] = [];
+      const [a, b] = await Promise.all([
+        (first as Promise<{ ok: boolean }[]>).then((r) => (order.push('first'), r)),
+        (second as Promise<{ ok: boolean }[]>).then((r) => (order.push('second'), r)),
+      ]);
+      assert.ok(turned, 'the event loop turned while the batch ran');
+      assert.deepEqual(order, ['first', 'second']);
+      assert.equal(a.length, 40);
+      assert.ok(a.every((r) => r.ok) && b.every((r) => r.ok));
+    } finally {
+      await fn.close();
+    }
+  });
 });

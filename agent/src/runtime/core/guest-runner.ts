@@ -24,6 +24,8 @@ export interface GuestRunnerOptions {
   readonly config: Readonly<Record<string, string>>;
   readonly memoryBytes: number;
   readonly bridge: HostBridge;
+  /** How WASI sleeps block (default: the whole time; a worker's watchdog ends overlong ones). */
+  readonly sleep?: (ms: number) => void;
   /** Recognises errors a particular runtime throws into the guest (the inline deadline). */
   readonly classifyExtra?: (error: unknown) => CallFailure | undefined;
 }
@@ -42,6 +44,8 @@ export class GuestRunner {
   readonly #o: GuestRunnerOptions;
   readonly #imports: WebAssembly.Imports;
   #instance: WebAssembly.Instance | undefined;
+  /** The last call ran out of stack (the agent's thread has less than a worker: see ADR 0018). */
+  stackOverflow = false;
 
   constructor(options: GuestRunnerOptions) {
     this.#o = options;
@@ -57,6 +61,7 @@ export class GuestRunner {
       wasi_snapshot_preview1: createWasi({
         memory,
         env: {},
+        ...(options.sleep ? { sleep: options.sleep } : {}),
         log: (fd, text) => call.log(fd === 1 ? 1 : 2, text),
       }),
     };
@@ -114,6 +119,7 @@ export class GuestRunner {
   ): Reason | undefined {
     const { call } = this;
     let failure: CallFailure | undefined;
+    this.stackOverflow = false;
     try {
       if (!input) {
         call.begin(new Uint8Array(0), w);
@@ -192,6 +198,7 @@ export class GuestRunner {
     if (error instanceof ProcExit) return new CallFailure('GuestError', error.message);
     if (error instanceof HostTrap) return new CallFailure('Trap', error.message);
     if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      this.stackOverflow = true;
       return new CallFailure('Trap', `stack overflow (recursion too deep): ${error.message}`);
     }
     const message = error instanceof Error ? error.message : String(error);

@@ -2,9 +2,10 @@
 // (deadline-instrument.ts) to call our deadline check at every function entry and loop header
 // at least every FUEL_PER_CHECK instructions, so a runaway call is stopped by an exception
 // instead of by terminating a thread: no worker (≈ 9 MB and a thread hop per batch) for a
-// function that behaves. One that does not is demoted: the first deadline overrun — or an init
-// slower than its call deadline — moves the function into its own worker (core-function.ts) for
-// the rest of its life, so it can cost the main thread at most one deadline.
+// function that behaves. One that does not is demoted: the first deadline overrun, a call that
+// holds the thread longer than INLINE_SLOW_CALL_MS, or an init slower than its call deadline
+// moves the function into its own worker (core-function.ts) for the rest of its life, so it can
+// cost the agent's thread at most one deadline.
 import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from '../types.ts';
 import { COMPILE_TIMEOUT_MS } from '../limits.ts';
 import { INITIAL_BYTES, MAX_RESPONSE_BYTES, RECORD_RESERVE, Writer, readAnswers } from './channel.ts';
@@ -15,6 +16,13 @@ import { StartFailure, type SlotStarted } from './worker-slot.ts';
 
 const CLOSED: InvokeResult = { ok: false, reason: 'Trap', message: 'the function was closed' };
 const TOPIC_CACHE_ENTRIES = 256;
+/** How long one batch may hold the agent's thread before it lets the event loop turn. */
+const SLICE_MS = 5;
+/**
+ * A call that holds the agent's thread longer than this (though within its deadline) moves its
+ * function to a worker after it: heavy functions belong on their own thread.
+ */
+export const INLINE_SLOW_CALL_MS = 10;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -24,6 +32,34 @@ class DeadlineExceeded extends Error {
     super('deadline exceeded');
     this.name = 'DeadlineExceeded';
   }
+}
+
+/**
+ * performance.now() after which the running call is stopped. One for the process: calls on the
+ * agent's thread never overlap (a guest cannot call another), so the deadline check — one
+ * WebAssembly function shared by every instance — reads it here.
+ */
+const clock = { deadline: Number.POSITIVE_INFINITY };
+function checkDeadline(): void {
+  if (performance.now() > clock.deadline) throw new DeadlineExceeded();
+}
+let check: WebAssembly.ExportValue | undefined;
+/**
+ * Where calls on the agent's thread write their answers, shared for the same reason: each batch
+ * slice decodes its answers before it returns, so the buffer is free between slices.
+ */
+let response: SharedArrayBuffer | undefined;
+function sharedResponse(): SharedArrayBuffer {
+  response ??= new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES });
+  return response;
+}
+
+/** Sleeps in WASI poll_oneoff at most until the running call's deadline, then stops the call. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepWithinDeadline(ms: number): void {
+  const remaining = clock.deadline - performance.now();
+  Atomics.wait(sleeper, 0, 0, Math.max(0, Math.min(ms, remaining)));
+  if (ms > remaining) throw new DeadlineExceeded();
 }
 
 export interface InlineSource {
@@ -39,12 +75,10 @@ export class InlineFunction implements LoadedFunction {
   readonly #options: LoadOptions;
   readonly #source: InlineSource;
   readonly #runner: GuestRunner;
-  readonly #check: unknown;
-  readonly #response = new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES });
   readonly #topics = new Map<string, Uint8Array>();
-  /** performance.now() after which the running call is stopped. */
-  #deadline = Number.POSITIVE_INFINITY;
   #closed = false;
+  /** The last batch still running in slices: later batches start after it. */
+  #tail: Promise<InvokeResult[]> | undefined;
   /** The module's start function overran a call deadline while linking. */
   #slowStart = false;
   /** Set once the function overran a deadline: everything goes to its worker from then on. */
@@ -60,6 +94,7 @@ export class InlineFunction implements LoadedFunction {
       outputs: options.outputs,
       config: options.config,
       memoryBytes: options.limits.memoryBytes,
+      sleep: sleepWithinDeadline,
       bridge: {
         stateGet: (key) => state?.get(decoder.decode(key)),
         // A copy: the value is a view of guest memory, which the next call overwrites.
@@ -72,9 +107,6 @@ export class InlineFunction implements LoadedFunction {
               `the call did not finish within its ${options.limits.timeoutMs} ms deadline; the function was stopped`,
             )
           : undefined,
-    });
-    this.#check = createDeadlineCheck(() => {
-      if (performance.now() > this.#deadline) throw new DeadlineExceeded();
     });
   }
 
@@ -91,11 +123,12 @@ export class InlineFunction implements LoadedFunction {
     fn.startStats = { module: undefined, compileMs: 0, instantiateUs: (performance.now() - t0) * 1000 };
     if (!linked.ok && !fn.#slowStart) throw new StartFailure(linked.reason, linked.message);
     const init = linked.ok ? fn.#runInit() : 'slow';
-    if (init === 'slow') {
-      options.log?.(
-        'info',
-        `its start code took longer than the ${options.limits.timeoutMs} ms call deadline on the agent's thread (${Math.round(performance.now() - t0)} ms); starting it in its own worker thread`,
-      );
+    if (init === 'slow' || init === 'stack') {
+      const why =
+        init === 'slow'
+          ? `its start code took longer than the ${options.limits.timeoutMs} ms call deadline on the agent's thread (${Math.round(performance.now() - t0)} ms)`
+          : "its start code ran out of the agent's thread's stack (a worker's is 4 MB)";
+      options.log?.('info', `${why}; starting it in its own worker thread`);
       return (await CoreFunction.start(options, { bytes: source.workerBytes })).fn;
     }
     if (!init.ok) throw new StartFailure(init.reason, `starting the function failed: ${init.message}`);
@@ -108,45 +141,105 @@ export class InlineFunction implements LoadedFunction {
     return Promise.resolve(answered[0] ?? CLOSED);
   }
 
-  /** Runs inputs in order, one answer per input; synchronous unless the function was demoted. */
+  /**
+   * Runs inputs in order, one answer per input. Synchronous for a batch that takes less than
+   * SLICE_MS; a longer one yields to the event loop every SLICE_MS (MQTT traffic, timers and
+   * other functions go on), and later batches wait for it to finish.
+   */
   invokeBatch(inputs: readonly FunctionMessage[]): InvokeResult[] | Promise<InvokeResult[]> {
     if (this.#worker)
       return this.#worker.then(
         (w) => w.invokeBatch(inputs),
         (e: unknown) => failAll(inputs, e),
       );
-    if (this.#closed) return inputs.map(() => CLOSED);
-    const results: InvokeResult[] = [];
+    if (this.#tail) return this.#after(this.#tail, inputs);
+    const answered = this.#runFrom(inputs, 0, []);
+    if (answered instanceof Promise) this.#track(answered);
+    return answered;
+  }
+
+  /** Runs `inputs` once `before` has settled (ordering), through the worker if it came to that. */
+  #after(before: Promise<unknown>, inputs: readonly FunctionMessage[]): Promise<InvokeResult[]> {
+    // Whether the batch before succeeded or not, this one runs after it.
+    const run = (): InvokeResult[] | Promise<InvokeResult[]> =>
+      this.#worker || this.#closed ? this.invokeBatch(inputs) : this.#runFrom(inputs, 0, []);
+    const answered = before.then(run, run);
+    this.#track(answered);
+    return answered;
+  }
+
+  #track(answered: Promise<InvokeResult[]>): void {
+    this.#tail = answered;
+    const clear = (): void => {
+      if (this.#tail === answered) this.#tail = undefined;
+    };
+    answered.then(clear, clear);
+  }
+
+  /** Runs inputs[from…] on this thread, appending to `results`, for at most one slice. */
+  #runFrom(
+    inputs: readonly FunctionMessage[],
+    from: number,
+    results: InvokeResult[],
+  ): InvokeResult[] | Promise<InvokeResult[]> {
+    if (this.#closed) {
+      while (results.length < inputs.length) results.push(CLOSED);
+      return results;
+    }
     const timeoutMs = this.#options.limits.timeoutMs;
-    const w = new Writer(this.#response);
+    const w = new Writer(sharedResponse());
+    const sliceEnd = performance.now() + SLICE_MS;
     let done = 0;
-    let overran = false;
-    for (const input of inputs) {
+    let demoteFor: string | undefined;
+    let next = from;
+    while (next < inputs.length) {
+      const input = inputs[next] as FunctionMessage;
       // Decode what is there before an answer could no longer fit (a 1 MiB output per call).
       if (done > 0 && w.room < RECORD_RESERVE) {
         for (const a of this.#answers(done)) results.push(a);
         w.pos = 0;
         done = 0;
       }
-      this.#deadline = performance.now() + timeoutMs;
+      const now = performance.now();
+      if (next > from && now >= sliceEnd) break;
+      clock.deadline = now + timeoutMs;
+      const record = w.pos;
       const reason = this.#runner.runOne(w, { topic: this.#topicBytes(input.topic), payload: input.payload });
+      if (this.#runner.stackOverflow) {
+        // This thread's stack is a quarter of a worker's (4 MB): recursion a worker allows can
+        // overflow here. The call published nothing; it runs again in the worker.
+        w.pos = record;
+        demoteFor = "a call ran out of the agent's thread's stack (a worker's is 4 MB)";
+        break;
+      }
       done++;
+      next++;
+      const took = performance.now() - now;
       if (reason === 'Timeout') {
-        overran = true;
+        demoteFor = `a call overran its ${timeoutMs} ms deadline on the agent's thread`;
+        break;
+      }
+      if (took > INLINE_SLOW_CALL_MS) {
+        demoteFor = `a call took ${took.toFixed(1)} ms on the agent's thread (more than ${INLINE_SLOW_CALL_MS} ms)`;
         break;
       }
     }
-    this.#deadline = Number.POSITIVE_INFINITY;
+    clock.deadline = Number.POSITIVE_INFINITY;
     for (const a of this.#answers(done)) results.push(a);
-    if (!overran) return results;
-    // The instance stopped mid-call and its memory may be half-written: it is dropped. The
-    // rest of the batch, and every later call, runs in the function's own worker.
-    const rest = inputs.slice(results.length);
-    const worker = this.#demote();
-    if (rest.length === 0) return results;
-    return worker.then(
-      async (fn) => results.concat(await fn.invokeBatch(rest)),
-      (error: unknown) => results.concat(failAll(rest, error)),
+    if (demoteFor) {
+      // After an overrun the instance stopped mid-call and its memory may be half-written: it
+      // is dropped. The rest of the batch, and every later call, runs in the function's own worker.
+      const rest = inputs.slice(next);
+      const worker = this.#demote(demoteFor);
+      if (rest.length === 0) return results;
+      return worker.then(
+        async (fn) => results.concat(await fn.invokeBatch(rest)),
+        (error: unknown) => results.concat(failAll(rest, error)),
+      );
+    }
+    if (next >= inputs.length) return results;
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.#runFrom(inputs, next, results),
     );
   }
 
@@ -165,10 +258,10 @@ export class InlineFunction implements LoadedFunction {
       const table = instance.exports[DEADLINE_TABLE_EXPORT];
       if (!(table instanceof WebAssembly.Table))
         throw new Error(`the instrumented module does not export ${DEADLINE_TABLE_EXPORT}`);
-      table.set(0, this.#check);
+      table.set(0, (check ??= createDeadlineCheck(checkDeadline)));
       const start = instance.exports[START_EXPORT];
       if (this.#source.hasStart && typeof start === 'function') {
-        this.#deadline = performance.now() + this.#options.limits.timeoutMs;
+        clock.deadline = performance.now() + this.#options.limits.timeoutMs;
         try {
           (start as () => void)();
         } catch (error) {
@@ -178,29 +271,30 @@ export class InlineFunction implements LoadedFunction {
             cause: error,
           });
         } finally {
-          this.#deadline = Number.POSITIVE_INFINITY;
+          clock.deadline = Number.POSITIVE_INFINITY;
         }
       }
     });
     return linked;
   }
 
-  /** Runs the guest's init; 'slow' when it overran one call deadline (the caller moves it). */
-  #runInit(): InvokeResult | 'slow' {
-    const w = new Writer(this.#response);
-    this.#deadline = performance.now() + this.#options.limits.timeoutMs;
+  /**
+   * Runs the guest's init; 'slow' when it overran one call deadline, 'stack' when it ran out of
+   * stack (the caller starts it in a worker instead).
+   */
+  #runInit(): InvokeResult | 'slow' | 'stack' {
+    const w = new Writer(sharedResponse());
+    clock.deadline = performance.now() + this.#options.limits.timeoutMs;
     const reason = this.#runner.runOne(w, undefined);
-    this.#deadline = Number.POSITIVE_INFINITY;
+    clock.deadline = Number.POSITIVE_INFINITY;
     const [answer] = this.#answers(1);
     if (reason === 'Timeout') return 'slow';
+    if (this.#runner.stackOverflow) return 'stack';
     return answer ?? { ok: false, reason: 'InitFailed', message: 'no answer' };
   }
 
-  #demote(): Promise<CoreFunction> {
-    this.#options.log?.(
-      'warn',
-      `a call overran its ${this.#options.limits.timeoutMs} ms deadline on the agent's thread; the function runs in its own worker thread from now on`,
-    );
+  #demote(why: string): Promise<CoreFunction> {
+    this.#options.log?.('warn', `${why}; the function runs in its own worker thread from now on`);
     this.#worker = CoreFunction.start(this.#options, { bytes: this.#source.workerBytes }).then(
       async ({ fn }) => {
         if (this.#closed) {
@@ -216,7 +310,7 @@ export class InlineFunction implements LoadedFunction {
   }
 
   #answers(done: number): InvokeResult[] {
-    return readAnswers(this.#response, done, this.#options.outputs, this.#options.log);
+    return readAnswers(sharedResponse(), done, this.#options.outputs, this.#options.log);
   }
 
   #topicBytes(topic: string): Uint8Array {

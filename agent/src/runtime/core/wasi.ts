@@ -24,6 +24,8 @@ export interface WasiHost {
   /** A line the guest wrote to stdout (fd 1) or stderr (fd 2). */
   log(fd: 1 | 2, text: string): void;
   readonly env: Readonly<Record<string, string>>;
+  /** Blocks for a poll_oneoff sleep; may throw to end the call (the agent's thread, ADR 0018). */
+  readonly sleep?: (ms: number) => void;
 }
 
 // Every preview1 function, so any WASI module links; unlisted ones answer ENOSYS.
@@ -79,12 +81,17 @@ const PREVIEW1 = [
 /** Calls on file descriptors answer EBADF (there are none beyond 0–2); the rest ENOSYS. */
 const FD_CALLS = new Set<string>(PREVIEW1.filter((n) => n.startsWith('fd_')));
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function blockingSleep(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
 export function createWasi(host: WasiHost): Record<string, (...args: never[]) => unknown> {
   const mem = host.memory;
   const encoder = new TextEncoder();
   const env = Object.entries(host.env).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
   const lineBuffers: Record<1 | 2, string> = { 1: '', 2: '' };
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const sleep = host.sleep ?? blockingSleep;
 
   const u32 = (ptr: number, v: number): void => {
     mem.check(ptr >>> 0, 4);
@@ -202,7 +209,7 @@ export function createWasi(host: WasiHost): Record<string, (...args: never[]) =>
       }
       const hasFd = subs.some((s) => s.tag !== 0);
       // The call's deadline still applies: a long sleep ends in Timeout like a loop would.
-      if (!hasFd && sleepNs !== undefined && sleepNs > 0n) Atomics.wait(sleeper, 0, 0, Number(sleepNs) / 1e6);
+      if (!hasFd && sleepNs !== undefined && sleepNs > 0n) sleep(Number(sleepNs) / 1e6);
       const events = hasFd ? subs.filter((s) => s.tag !== 0) : subs;
       events.forEach((s, i) => {
         const base = (outPtr >>> 0) + i * 32;
