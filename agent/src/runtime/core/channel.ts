@@ -158,6 +158,23 @@ export const REASONS = FAILURE_REASONS;
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
+const TOPIC_CACHE_ENTRIES = 256;
+const topicEncoder = new TextEncoder();
+
+/** Input topics as UTF-8, encoded once each: a device sees few distinct ones. */
+export class TopicBytes {
+  readonly #cache = new Map<string, Uint8Array>();
+  get(topic: string): Uint8Array {
+    let bytes = this.#cache.get(topic);
+    if (!bytes) {
+      if (this.#cache.size >= TOPIC_CACHE_ENTRIES) this.#cache.clear();
+      bytes = topicEncoder.encode(topic);
+      this.#cache.set(topic, bytes);
+    }
+    return bytes;
+  }
+}
+
 const answerDecoder = new TextDecoder();
 const NO_OUTPUTS: InvokeResult = Object.freeze({ ok: true, outputs: Object.freeze([]) });
 

@@ -8,14 +8,20 @@
 // cost the agent's thread at most one deadline.
 import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from '../types.ts';
 import { COMPILE_TIMEOUT_MS } from '../limits.ts';
-import { INITIAL_BYTES, MAX_RESPONSE_BYTES, RECORD_RESERVE, Writer, readAnswers } from './channel.ts';
+import {
+  INITIAL_BYTES,
+  MAX_RESPONSE_BYTES,
+  RECORD_RESERVE,
+  TopicBytes,
+  Writer,
+  readAnswers,
+} from './channel.ts';
 import { CoreFunction } from './core-function.ts';
 import { DEADLINE_TABLE_EXPORT, START_EXPORT, createDeadlineCheck } from './deadline-instrument.ts';
 import { CallFailure, GuestRunner } from './guest-runner.ts';
 import { StartFailure, type SlotStarted } from './worker-slot.ts';
 
 const CLOSED: InvokeResult = { ok: false, reason: 'Trap', message: 'the function was closed' };
-const TOPIC_CACHE_ENTRIES = 256;
 /** How long one batch may hold the agent's thread before it lets the event loop turn. */
 const SLICE_MS = 5;
 /**
@@ -23,7 +29,6 @@ const SLICE_MS = 5;
  * function to a worker after it: heavy functions belong on their own thread.
  */
 export const INLINE_SLOW_CALL_MS = 10;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Thrown into the guest by the deadline check; never seen outside this file. */
@@ -75,7 +80,7 @@ export class InlineFunction implements LoadedFunction {
   readonly #options: LoadOptions;
   readonly #source: InlineSource;
   readonly #runner: GuestRunner;
-  readonly #topics = new Map<string, Uint8Array>();
+  readonly #topics = new TopicBytes();
   #closed = false;
   /** The last batch still running in slices: later batches start after it. */
   #tail: Promise<InvokeResult[]> | undefined;
@@ -204,7 +209,7 @@ export class InlineFunction implements LoadedFunction {
       if (next > from && now >= sliceEnd) break;
       clock.deadline = now + timeoutMs;
       const record = w.pos;
-      const reason = this.#runner.runOne(w, { topic: this.#topicBytes(input.topic), payload: input.payload });
+      const reason = this.#runner.runOne(w, { topic: this.#topics.get(input.topic), payload: input.payload });
       if (this.#runner.stackOverflow) {
         // This thread's stack is a quarter of a worker's (4 MB): recursion a worker allows can
         // overflow here. The call published nothing; it runs again in the worker.
@@ -311,16 +316,6 @@ export class InlineFunction implements LoadedFunction {
 
   #answers(done: number): InvokeResult[] {
     return readAnswers(sharedResponse(), done, this.#options.outputs, this.#options.log);
-  }
-
-  #topicBytes(topic: string): Uint8Array {
-    let bytes = this.#topics.get(topic);
-    if (!bytes) {
-      if (this.#topics.size >= TOPIC_CACHE_ENTRIES) this.#topics.clear();
-      bytes = encoder.encode(topic);
-      this.#topics.set(topic, bytes);
-    }
-    return bytes;
   }
 }
 

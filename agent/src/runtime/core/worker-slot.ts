@@ -10,6 +10,7 @@ import {
   OP,
   Reader,
   STATE,
+  TopicBytes,
   Writer,
   controlViews,
   createChannel,
@@ -25,8 +26,6 @@ import { workerEntry } from './worker-entry.ts';
 const SYNC_WAIT_MS = 2;
 /** Polls this long before sleeping: most core-module calls finish faster than a futex wake-up. */
 const SPIN_MAIN_US = 30;
-/** Topics are encoded once; a device sees few distinct ones. */
-const TOPIC_CACHE_ENTRIES = 256;
 
 export interface SlotOptions {
   readonly module?: WebAssembly.Module;
@@ -53,7 +52,6 @@ export class StartFailure extends Error {
   }
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export class WorkerSlot {
@@ -63,7 +61,7 @@ export class WorkerSlot {
   readonly #startedAt: Float64Array;
   readonly #request: Writer;
   readonly #options: SlotOptions;
-  readonly #topics = new Map<string, Uint8Array>();
+  readonly #topics = new TopicBytes();
   #exited = false;
   #exitListeners: (() => void)[] = [];
   /** Settles when the worker is gone (a dead worker never writes the state word again). */
@@ -166,7 +164,7 @@ export class WorkerSlot {
     for (let i = from; i < inputs.length; i++) {
       const input = inputs[i];
       if (!input) break;
-      const topic = this.#topicBytes(input.topic);
+      const topic = this.#topics.get(input.topic);
       if (!w.reserve(topic.length + input.payload.length + 16)) break;
       w.bytes(topic);
       w.bytes(input.payload);
@@ -185,16 +183,6 @@ export class WorkerSlot {
     Atomics.store(this.#ctrl, CTRL.op, OP.handle);
     Atomics.store(this.#ctrl, CTRL.count, count);
     return this.#handOff(count, timeoutMs);
-  }
-
-  #topicBytes(topic: string): Uint8Array {
-    let bytes = this.#topics.get(topic);
-    if (!bytes) {
-      if (this.#topics.size >= TOPIC_CACHE_ENTRIES) this.#topics.clear();
-      bytes = encoder.encode(topic);
-      this.#topics.set(topic, bytes);
-    }
-    return bytes;
   }
 
   #handOff(count: number, timeoutMs: number): InvokeResult[] | Promise<InvokeResult[]> {
