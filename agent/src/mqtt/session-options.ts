@@ -39,6 +39,8 @@ function read(file: string, what: string): Buffer {
   }
 }
 
+function silent(): void {}
+
 export function clientOptions(s: SessionSettings): IClientOptions {
   const protocolVersion = s.protocolVersion ?? 5;
   const password = s.passwordFile
@@ -65,6 +67,11 @@ export function clientOptions(s: SessionSettings): IClientOptions {
     // first write and keeps them for good: ~6.5 MB of a device's RSS to save one tiny allocation
     // per packet (docs/adr/0017).
     writeCache: false,
+    // mqtt.js's client logs through `debug` several times per message; even switched off, each
+    // call evaluates debug's `enabled` getter: ~2 % of the agent's CPU under a 16 B stream
+    // (bench/agent-pipeline/profile.ts; mqtt-packet's own debug calls remain, ~2–3 %).
+    // DEBUG=mqttjs* still turns mqtt.js's log on.
+    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: silent }),
     ...(protocolVersion === 5
       ? {
           properties: {
