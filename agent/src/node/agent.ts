@@ -107,11 +107,11 @@ interface Batch {
 }
 
 /**
- * Turns off Nagle's algorithm on the session's socket (mqtt.js leaves it on). With it on, a small
- * write (a PUBACK) that follows another one still unacknowledged at the TCP level waits for the
- * broker's delayed ACK: ~40 ms per message under a steady QoS 1 stream.
+ * Socket settings for each new connection (a reconnect builds a new socket). Nagle's algorithm
+ * goes off (mqtt.js leaves it on): with it on, a small write (a PUBACK) that follows another one
+ * still unacknowledged at the TCP level waits for the broker's delayed ACK, ~40 ms per message
+ * under a steady QoS 1 stream.
  */
-/** Socket settings for each new connection (a reconnect builds a new socket). */
 function tuneSocket(client: MqttClient): void {
   const stream = client.stream as
     Partial<{ setNoDelay(on: boolean): void; setMaxListeners(n: number): void }> | undefined;

@@ -16,8 +16,14 @@ import { SandboxViolation, binaryKind, formatBytes, sandboxBinary } from './wasm
 
 const COMPILED_CACHE_ENTRIES = 64;
 const compiled = new Map<string, WebAssembly.Module>();
-/** Instrumented and compiled for the agent's thread, by the digest of the sandboxed bytes. */
-const inlineModules = new Map<string, { module: WebAssembly.Module; hasStart: boolean }>();
+/**
+ * Instrumented and compiled for the agent's thread — or why the rewriter refused — by the digest
+ * of the sandboxed bytes.
+ */
+const inlineModules = new Map<
+  string,
+  { readonly module: WebAssembly.Module; readonly hasStart: boolean } | { readonly refused: string }
+>();
 /** The longest call deadline a function on the agent's thread may hold it for, once. */
 export const INLINE_MAX_TIMEOUT_MS = 100;
 
@@ -94,18 +100,44 @@ async function loadInline(
   let entry = inlineModules.get(key);
   if (!entry) {
     const instrumented = instrumentDeadlines(sandboxed);
-    if (!instrumented.ok) {
-      options.log?.('info', `runs in its own worker thread: ${instrumented.reason}`);
-      return undefined;
-    }
-    entry = { module: await compileInline(instrumented.bytes), hasStart: instrumented.hasStart };
+    entry = instrumented.ok
+      ? await compileInstrumented(instrumented.bytes, instrumented.hasStart, sandboxed)
+      : { refused: instrumented.reason };
     inlineModules.set(key, entry);
     if (inlineModules.size > COMPILED_CACHE_ENTRIES) {
       const oldest = inlineModules.keys().next().value;
       if (oldest !== undefined) inlineModules.delete(oldest);
     }
   }
+  if ('refused' in entry) {
+    options.log?.('info', `runs in its own worker thread: ${entry.refused}`);
+    return undefined;
+  }
   return InlineFunction.start(options, { ...entry, workerBytes: sandboxed });
+}
+
+/**
+ * Compiles the rewritten module. If it does not compile, the worker path compiles the original
+ * instead: it reports an invalid module with offsets the author can find, and should the original
+ * be valid (a bug of the rewriter) the function still runs, in a worker.
+ */
+async function compileInstrumented(
+  bytes: Uint8Array,
+  hasStart: boolean,
+  original: Uint8Array,
+): Promise<
+  { readonly module: WebAssembly.Module; readonly hasStart: boolean } | { readonly refused: string }
+> {
+  try {
+    return { module: await compileInline(bytes), hasStart };
+  } catch (error) {
+    if (!(error instanceof StartFailure) || error.reason !== 'InvalidModule') throw error;
+    return {
+      refused: WebAssembly.validate(original)
+        ? `the deadline rewrite of this valid module does not compile (please report it): ${error.message}`
+        : 'the module is not valid',
+    };
+  }
 }
 
 function remember(key: string, module: WebAssembly.Module): void {
