@@ -24,7 +24,11 @@ const agent = new Agent(options);
 await agent.start();
 process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
 const metrics = options.metricsAddress
-  ? await serveAgentMetrics(options.metricsAddress, () => agent.status())
+  ? await serveAgentMetrics(
+      options.metricsAddress,
+      () => agent.status(),
+      () => agent.functionThreads(),
+    )
   : undefined;
 if (metrics) process.stderr.write(`wasmfleet-agent: serving metrics on ${metrics.url}\n`);
 

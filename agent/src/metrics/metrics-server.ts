@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { liveHeapBytes, type NodeStatus } from '@wasmfleet/api';
+import type { FunctionThread } from '../runtime/types.ts';
 import { renderAgentMetrics } from './prometheus.ts';
 
 export interface MetricsServer {
@@ -14,6 +15,7 @@ export interface MetricsServer {
 export async function serveAgentMetrics(
   address: { readonly host: string; readonly port: number },
   status: () => NodeStatus,
+  threads?: () => Readonly<Record<FunctionThread, number>>,
 ): Promise<MetricsServer> {
   liveHeapBytes(); // start observing collections now, so the first scrape has a figure
   const server = createServer((req, res) => {
@@ -21,7 +23,11 @@ export async function serveAgentMetrics(
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('only /metrics is served\n');
       return;
     }
-    const body = renderAgentMetrics({ ...process.memoryUsage(), heapLive: liveHeapBytes() }, status());
+    const body = renderAgentMetrics(
+      { ...process.memoryUsage(), heapLive: liveHeapBytes() },
+      status(),
+      threads?.(),
+    );
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
   });
   server.keepAliveTimeout = 5_000;

@@ -4,6 +4,7 @@
 // (test/soak) and fleet dashboards watch these for leaks without attaching a debugger.
 import type { NodeStatus } from '@wasmfleet/api';
 import { FUNCTION_PHASES } from '@wasmfleet/api';
+import type { FunctionThread } from '../runtime/types.ts';
 
 export interface ProcessMemory {
   readonly rss: number;
@@ -15,7 +16,11 @@ export interface ProcessMemory {
   readonly heapLive?: number | undefined;
 }
 
-export function renderAgentMetrics(memory: ProcessMemory, status: NodeStatus): string {
+export function renderAgentMetrics(
+  memory: ProcessMemory,
+  status: NodeStatus,
+  threads?: Readonly<Record<FunctionThread, number>>,
+): string {
   const lines: string[] = [];
   const gauge = (name: string, help: string, samples: readonly [string, number][]): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
@@ -49,5 +54,11 @@ export function renderAgentMetrics(memory: ProcessMemory, status: NodeStatus): s
     'Functions this agent runs, by phase.',
     [...byPhase].map(([phase, n]) => [`{phase="${phase}"}`, n]),
   );
+  if (threads)
+    gauge(
+      'wasmfleet_agent_function_threads',
+      "Functions with a running instance, by where their calls run: the agent's own thread, or a worker of their own (after a deadline overrun, a slow call or a deep recursion; ADR 0018).",
+      Object.entries(threads).map(([thread, n]) => [`{thread="${thread}"}`, n]),
+    );
   return `${lines.join('\n')}\n`;
 }

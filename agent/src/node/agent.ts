@@ -30,7 +30,14 @@ import {
 import { readIfExists, writeFileAtomic } from '../persist/atomic-file.ts';
 import { plan } from '../reconcile/plan.ts';
 import { loadFunction } from '../runtime/load-function.ts';
-import type { FunctionMessage, InvokeResult, Isolation, LoadFunction, LogLevel } from '../runtime/types.ts';
+import type {
+  FunctionMessage,
+  FunctionThread,
+  InvokeResult,
+  Isolation,
+  LoadFunction,
+  LogLevel,
+} from '../runtime/types.ts';
 import { httpSource } from '../store/fetch-module.ts';
 import { ModuleStore } from '../store/module-store.ts';
 import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
@@ -608,6 +615,14 @@ export class Agent {
       this.#statusTimer = undefined;
       this.#publishStatus();
     }, 50);
+  }
+
+  /** Running functions by where their calls run (the /metrics gauge; ADR 0018). */
+  functionThreads(): Record<FunctionThread, number> {
+    const counts: Record<FunctionThread, number> = { agent: 0, worker: 0 };
+    for (const e of this.#entries.values())
+      for (const fn of [e.serving, e.next]) if (fn?.thread) counts[fn.thread]++;
+    return counts;
   }
 
   status(): NodeStatus {

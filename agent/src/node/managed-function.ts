@@ -27,6 +27,7 @@ import { FunctionMetrics } from '../metrics/latency.ts';
 import { LoadError } from '../runtime/errors.ts';
 import type {
   FunctionMessage,
+  FunctionThread,
   InvokeResult,
   LoadFunction,
   LoadedFunction,
@@ -183,6 +184,11 @@ export class ManagedFunction {
     this.#topicProblem = topicProblem(routes, outputs);
     this.routes = this.#topicProblem === undefined ? routes : [];
     this.outputs = this.#topicProblem === undefined ? outputs : [];
+  }
+
+  /** Where the running instance's calls run; undefined while none runs. */
+  get thread(): FunctionThread | undefined {
+    return this.#instance?.thread;
   }
 
   get phase(): LifecycleState['phase'] {

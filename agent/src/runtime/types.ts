@@ -70,9 +70,12 @@ export interface LoadOptions {
 }
 
 export type Isolation = 'auto' | 'worker';
+export type FunctionThread = 'agent' | 'worker';
 
 export interface LoadedFunction {
   readonly kind: 'core' | 'component';
+  /** Where its calls run now: the agent's own thread or a worker of its own (ADR 0018). */
+  readonly thread: FunctionThread;
   invoke(input: FunctionMessage): Promise<InvokeResult>;
   close(): Promise<void>;
 }

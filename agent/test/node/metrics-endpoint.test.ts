@@ -132,6 +132,9 @@ describe('agent metrics', () => {
       assert.ok((value(text, 'wasmfleet_agent_nodejs_heap_size_used_bytes') ?? 0) > 1e6);
       assert.ok((value(text, 'wasmfleet_agent_process_resident_memory_bytes') ?? 0) > 10e6);
       assert.equal(value(text, 'wasmfleet_agent_functions{phase="Running"}'), 1);
+      // The echo function behaves: it runs on the agent's own thread (ADR 0018).
+      assert.equal(value(text, 'wasmfleet_agent_function_threads{thread="agent"}'), 1);
+      assert.equal(value(text, 'wasmfleet_agent_function_threads{thread="worker"}'), 0);
       assert.equal((await fetch(url.replace('/metrics', '/'))).status, 404);
     });
   });

@@ -62,6 +62,7 @@ describe("core modules on the agent's thread", () => {
     const fn = await load(await hostile('loop-forever'), { limits: fast, log });
     const before = await settledThreads();
     try {
+      assert.equal(fn.thread, 'agent');
       const first = failure(await send(fn, 'x'));
       assert.equal(first.reason, 'Timeout');
       assert.match(first.message, /50 ms deadline/);
@@ -72,6 +73,7 @@ describe("core modules on the agent's thread", () => {
         lines.join('\n'),
       );
       assert.equal(failure(await send(fn, 'y')).reason, 'Timeout');
+      assert.equal(fn.thread, 'worker');
       assert.ok((await settledThreads()) >= before + 1, 'the function now has a worker');
     } finally {
       await fn.close();

@@ -37,6 +37,7 @@ export interface ComponentLoadStats {
 }
 
 export class ComponentFunction implements LoadedFunction {
+  readonly thread = 'worker' as const;
   readonly kind = 'component' as const;
   readonly stats: ComponentLoadStats;
   readonly #options: LoadOptions;

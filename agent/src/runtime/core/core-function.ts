@@ -15,6 +15,7 @@ export interface CoreStart {
 
 export class CoreFunction implements LoadedFunction {
   readonly kind = 'core' as const;
+  readonly thread = 'worker' as const;
   readonly #options: LoadOptions;
   readonly #module: WebAssembly.Module;
   #slot: WorkerSlot | undefined;

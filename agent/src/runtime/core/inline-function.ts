@@ -6,7 +6,7 @@
 // holds the thread longer than INLINE_SLOW_CALL_MS, or an init slower than its call deadline
 // moves the function into its own worker (core-function.ts) for the rest of its life, so it can
 // cost the agent's thread at most one deadline.
-import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from '../types.ts';
+import type { FunctionMessage, FunctionThread, InvokeResult, LoadOptions, LoadedFunction } from '../types.ts';
 import { COMPILE_TIMEOUT_MS } from '../limits.ts';
 import {
   INITIAL_BYTES,
@@ -138,6 +138,11 @@ export class InlineFunction implements LoadedFunction {
     }
     if (!init.ok) throw new StartFailure(init.reason, `starting the function failed: ${init.message}`);
     return fn;
+  }
+
+  /** The agent's thread until the function was moved to a worker. */
+  get thread(): FunctionThread {
+    return this.#worker ? 'worker' : 'agent';
   }
 
   invoke(input: FunctionMessage): Promise<InvokeResult> {
