@@ -88,6 +88,9 @@ describe("core modules on the agent's thread", () => {
     // Enough iterations for ~15–40 ms on a quiet machine: past 10 ms, usually within 50 ms.
     new DataView(spin.buffer).setUint32(0, 25_000_000, true);
     try {
+      // The first calls compile the guest's code and may be slow for that alone: they are exempt.
+      for (let i = 0; i < 3; i++) assert.ok((await send(fn, new Uint8Array(4))).ok);
+      assert.equal(fn.thread, 'agent');
       const r = await send(fn, spin);
       // A slow machine may take the whole deadline: then it is a Timeout, and moves all the same.
       assert.ok(r.ok || r.reason === 'Timeout', JSON.stringify(r));
