@@ -84,8 +84,8 @@ export const loadFunction: LoadFunction = async (bytes, options) => {
 };
 
 /**
- * A function may run on the agent's thread when it can cost that thread at most one short
- * deadline: the first overrun moves it into a worker (inline-function.ts).
+ * A function may run on the agent's thread when each call can hold that thread for at most one
+ * short deadline: the first overrun moves it into a worker (inline-function.ts).
  */
 function inlineEligible(options: LoadOptions): boolean {
   return (options.isolation ?? 'auto') === 'auto' && options.limits.timeoutMs <= INLINE_MAX_TIMEOUT_MS;

@@ -3,9 +3,10 @@
 // at least every FUEL_PER_CHECK instructions, so a runaway call is stopped by an exception
 // instead of by terminating a thread: no worker (≈ 9 MB and a thread hop per batch) for a
 // function that behaves. One that does not is demoted: the first deadline overrun, a call that
-// holds the thread longer than INLINE_SLOW_CALL_MS, or an init slower than its call deadline
-// moves the function into its own worker (core-function.ts) for the rest of its life, so it can
-// cost the agent's thread at most one deadline.
+// holds the thread longer than INLINE_SLOW_CALL_MS after the first WARM_UP_CALLS, a stack
+// overflow, or an init slower than its call deadline moves the function into its own worker
+// (core-function.ts) for the rest of its life, so it holds the agent's thread for at most one
+// deadline per call, and only until then.
 import type { FunctionMessage, FunctionThread, InvokeResult, LoadOptions, LoadedFunction } from '../types.ts';
 import { COMPILE_TIMEOUT_MS } from '../limits.ts';
 import {
