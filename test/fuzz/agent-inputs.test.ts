@@ -141,9 +141,16 @@ describe('fuzz: MQTT inputs into a running agent', () => {
 
     // Every input is accounted for: counted as malformed, or passed to the function, which echoes
     // it (in order) or fails the call (a deadline overrun on a loaded machine is a call error).
+    // The counts come from one status document, which can be up to a heartbeat older than the
+    // outputs seen here: wait for one that has seen every call (CI, seed 273341326: 240 of 243).
     const accounted = (s: NodeStatus): boolean => {
       const f = fnStatus(s, 'fz');
-      return f !== undefined && f.malformed >= malformed && outputs.length + f.errors >= expected.length;
+      return (
+        f !== undefined &&
+        f.malformed >= malformed &&
+        f.invocations >= expected.length &&
+        outputs.length + f.errors >= expected.length
+      );
     };
     const status = await waitForStatus(operator, node, accounted, runs(60_000)).catch(
       async (error: unknown) => {
