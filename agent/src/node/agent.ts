@@ -42,7 +42,7 @@ import { httpSource } from '../store/fetch-module.ts';
 import { ModuleStore } from '../store/module-store.ts';
 import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
 import { ModuleTopicSource } from './module-topic-source.ts';
-import { SensorRegistry } from './sensor-registry.ts';
+import { SensorRegistry, sensorName } from './sensor-registry.ts';
 
 /** 0.2.0: understands module.signatures (the operator sends them only from this version on). */
 export const AGENT_VERSION = '0.2.0';
@@ -91,6 +91,12 @@ const DEFAULT_MAX_IN_FLIGHT = 2048;
 const UNWRITTEN_HIGH_WATER = 1024;
 /** Each step of stop() that waits on the broker gives up after this long. */
 const STOP_STEP_MS = 2_000;
+
+/** Where inputs on one topic go, and the sensor the topic names (cached per topic). */
+interface Routing {
+  readonly targets: readonly Target[];
+  readonly sensor: string;
+}
 
 interface Entry {
   serving: ManagedFunction;
@@ -150,7 +156,8 @@ export class Agent {
   /** QoS 0 outputs with mqtt.js, not yet written to the socket (see UNWRITTEN_HIGH_WATER). */
   #unwritten = 0;
   #resume: (() => void)[] = [];
-  #targets = new Map<string, readonly Target[]>();
+  /** Per input topic: the functions it goes to, and the sensor it names (derived once). */
+  #targets = new Map<string, Routing>();
   #batches = new Map<ManagedFunction, Batch>();
   #flushQueued = false;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -336,11 +343,11 @@ export class Agent {
 
   /** Adds one input to the batch of every function subscribed to it. */
   #dispatch(topic: string, payload: Uint8Array, seq: number): void {
-    const targets = this.#targets.get(topic) ?? this.#resolveTargets(topic);
+    const { targets, sensor } = this.#targets.get(topic) ?? this.#resolveTargets(topic);
     if (targets.length === 0) return;
     const now = Date.now();
     let input: FunctionMessage | undefined;
-    const unreported = this.#sensors.seen(topic, now);
+    const unreported = this.#sensors.seen(topic, now, sensor);
     if (unreported) this.#log('warn', unreported);
     for (const { fn, route } of targets) {
       const verdict = checkPayload(payload, route.format, fn.spec.limits.maxPayloadBytes);
@@ -370,7 +377,7 @@ export class Agent {
     }
   }
 
-  #resolveTargets(topic: string): readonly Target[] {
+  #resolveTargets(topic: string): Routing {
     const targets: Target[] = [];
     for (const entry of this.#entries.values()) {
       const fn = entry.serving;
@@ -379,8 +386,9 @@ export class Agent {
     }
     // Bounded: a wildcard filter over an unbounded topic space must not grow this forever.
     if (this.#targets.size >= 4096) this.#targets.clear();
-    this.#targets.set(topic, targets);
-    return targets;
+    const routing = { targets, sensor: sensorName(topic) };
+    this.#targets.set(topic, routing);
+    return routing;
   }
 
   readonly #flush = (): void => {

@@ -16,6 +16,11 @@ export interface SensorEntry {
   readonly lastSeen?: string;
 }
 
+/** The sensor a topic names: its last level. */
+export function sensorName(topic: string): string {
+  return topic.slice(topic.lastIndexOf('/') + 1);
+}
+
 /** Why a configured sensor name cannot be reported, or undefined when it can. */
 export function sensorNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'a sensor name must not be empty';
@@ -36,11 +41,11 @@ export class SensorRegistry {
   }
 
   /**
-   * Records that `topic` delivered a message at `now` (ms). Cheap on the hot path: one map lookup.
-   * Returns a line to log the first time a sensor of each kind cannot be learned (never again).
+   * Records that `topic` delivered a message at `now` (ms). Cheap on the hot path: one map lookup
+   * (the agent passes the name it derived once per topic). Returns a line to log the first time
+   * a sensor of each kind cannot be learned (never again).
    */
-  seen(topic: string, now: number): string | undefined {
-    const name = topic.slice(topic.lastIndexOf('/') + 1);
+  seen(topic: string, now: number, name = sensorName(topic)): string | undefined {
     const known = this.#learned.get(name);
     if (known) {
       known.topic = topic;

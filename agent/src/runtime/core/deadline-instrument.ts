@@ -70,13 +70,21 @@ export function createDeadlineCheck(check: () => void): WebAssembly.ExportValue 
   return fn;
 }
 
+/** Each check wrapped once: every instance on a thread can share one (inline-function.ts). */
+const wrapped = new WeakMap<() => void, WebAssembly.ExportValue>();
+
 /** Puts `check` into an instrumented instance's deadline table; call before any export. */
 export function installDeadlineCheck(instance: WebAssembly.Instance, check: () => void): void {
   const table = instance.exports[DEADLINE_TABLE_EXPORT];
   if (!(table instanceof WebAssembly.Table)) {
     throw new TypeError(`the instance has no "${DEADLINE_TABLE_EXPORT}" table: it was not instrumented`);
   }
-  table.set(0, createDeadlineCheck(check));
+  let fn = wrapped.get(check);
+  if (!fn) {
+    fn = createDeadlineCheck(check);
+    wrapped.set(check, fn);
+  }
+  table.set(0, fn);
 }
 
 // --- errors -------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ import {
   readAnswers,
 } from './channel.ts';
 import { CoreFunction } from './core-function.ts';
-import { DEADLINE_TABLE_EXPORT, START_EXPORT, createDeadlineCheck } from './deadline-instrument.ts';
+import { START_EXPORT, installDeadlineCheck } from './deadline-instrument.ts';
 import { CallFailure, GuestRunner } from './guest-runner.ts';
+import { blockingSleep } from './wasi.ts';
 import { StartFailure, type SlotStarted } from './worker-slot.ts';
 
 const CLOSED: InvokeResult = { ok: false, reason: 'Trap', message: 'the function was closed' };
@@ -49,13 +50,13 @@ class DeadlineExceeded extends Error {
 /**
  * performance.now() after which the running call is stopped. One for the process: calls on the
  * agent's thread never overlap (a guest cannot call another), so the deadline check — one
- * WebAssembly function shared by every instance — reads it here.
+ * WebAssembly function shared by every instance (installDeadlineCheck wraps it once) — reads it
+ * here.
  */
 const clock = { deadline: Number.POSITIVE_INFINITY };
 function checkDeadline(): void {
   if (performance.now() > clock.deadline) throw new DeadlineExceeded();
 }
-let check: WebAssembly.ExportValue | undefined;
 /**
  * Where calls on the agent's thread write their answers, shared for the same reason: each batch
  * slice decodes its answers before it returns, so the buffer is free between slices.
@@ -67,10 +68,9 @@ function sharedResponse(): SharedArrayBuffer {
 }
 
 /** Sleeps in WASI poll_oneoff at most until the running call's deadline, then stops the call. */
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function sleepWithinDeadline(ms: number): void {
   const remaining = clock.deadline - performance.now();
-  Atomics.wait(sleeper, 0, 0, Math.max(0, Math.min(ms, remaining)));
+  blockingSleep(Math.max(0, Math.min(ms, remaining)));
   if (ms > remaining) throw new DeadlineExceeded();
 }
 
@@ -275,10 +275,7 @@ export class InlineFunction implements LoadedFunction {
 
   #link() {
     const linked = this.#runner.link(this.#source.module, (instance) => {
-      const table = instance.exports[DEADLINE_TABLE_EXPORT];
-      if (!(table instanceof WebAssembly.Table))
-        throw new Error(`the instrumented module does not export ${DEADLINE_TABLE_EXPORT}`);
-      table.set(0, (check ??= createDeadlineCheck(checkDeadline)));
+      installDeadlineCheck(instance, checkDeadline);
       const start = instance.exports[START_EXPORT];
       if (this.#source.hasStart && typeof start === 'function') {
         clock.deadline = performance.now() + this.#options.limits.timeoutMs;

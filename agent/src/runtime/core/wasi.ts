@@ -82,7 +82,8 @@ const PREVIEW1 = [
 const FD_CALLS = new Set<string>(PREVIEW1.filter((n) => n.startsWith('fd_')));
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function blockingSleep(ms: number): void {
+/** Blocks the calling thread for `ms` (nothing ever wakes the word). */
+export function blockingSleep(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
