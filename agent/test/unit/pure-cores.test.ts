@@ -149,6 +149,13 @@ describe('session settings', () => {
       /--heartbeat 0/,
     );
     assert.throws(() => parseConfig(['--bogus'], {}), /see --help/);
+    assert.throws(
+      () => parseConfig(['--broker', 'mqtt://b', '--node', 'x', '--isolation', 'thread'], {}),
+      /--isolation thread: expected auto or worker/,
+    );
+    const isolated = parseConfig(['--broker', 'mqtt://b', '--node', 'x'], { WASMFLEET_ISOLATION: 'worker' });
+    assert.ok(isolated !== 'help');
+    assert.equal(isolated.isolation, 'worker');
   });
 });
 
