@@ -6,7 +6,6 @@
 // changed source means a new id, so stale output is never run; the first start after a change
 // builds it on the spot (about a second), so nobody has to remember `npm run build -w agent`.
 // Plain JavaScript on purpose: the launcher that imports this must not load any .ts file.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -65,6 +64,8 @@ export function ensureCompiled() {
     return undefined; // sources not readable: nothing to compare a build against
   }
   if (existsSync(dir)) return dir;
+  // Loaded only here: an agent whose build exists should not carry child_process (docs/adr/0019).
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   spawnSync(process.execPath, [path.join(REPO_ROOT, BUILD_SCRIPT)], { stdio: 'ignore', timeout: 120_000 });
   return existsSync(dir) ? dir : undefined;
 }

@@ -8,6 +8,7 @@
 // running by hand:
 //   npm run build -w agent
 import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { rolldown, type Plugin } from 'rolldown';
 import ts from 'typescript';
@@ -30,6 +31,18 @@ const API_ENTRY = 'api/src/index.js';
 const PROGRAM = 'agent/bin/wasmfleet-agent.js';
 /** Loaded by the components runtime from node_modules when a component arrives, not bundled. */
 const NOT_BUNDLED = [/^@bytecodealliance\//];
+/**
+ * mqtt.js transports that its connect() requires on every first connection, whatever the URL:
+ * ws:// (the ws package, which loads http, https, tls and zlib), mqtts:// (node:tls) and the
+ * SOCKS proxy (dns and assert). A device on plain mqtt:// paid several MB of RSS for them
+ * (docs/adr/0019). In the bundle each loads on first use instead; the stand-in's names are the
+ * module's exports.
+ */
+const LOAD_ON_FIRST_USE: Readonly<Record<string, readonly string[]>> = {
+  'mqtt/build/lib/connect/ws.js': ['streamBuilder', 'browserStreamBuilder'],
+  'mqtt/build/lib/connect/tls.js': ['default'],
+  'mqtt/build/lib/connect/socks.js': ['default'],
+};
 
 const files = sourceFiles();
 const id = buildId(files);
@@ -110,7 +123,7 @@ async function bundle(root: string): Promise<void> {
     input: path.join(root, PROGRAM),
     platform: 'node',
     external: NOT_BUNDLED,
-    plugins: [keepModuleUrls],
+    plugins: [keepModuleUrls, loadOnFirstUse(), builtinsWithoutEsmFacade()],
     logLevel: 'warn',
   });
   try {
@@ -123,4 +136,71 @@ async function bundle(root: string): Promise<void> {
   } finally {
     await build.close();
   }
+}
+
+/**
+ * Stands in for each LOAD_ON_FIRST_USE module with one whose exports are functions that require
+ * the real module (still bundled, as a lazily run CommonJS wrapper) when first called.
+ */
+function loadOnFirstUse(): Plugin {
+  const PREFIX = '\0load-on-first-use:';
+  const unused = new Set(Object.keys(LOAD_ON_FIRST_USE));
+  return {
+    name: 'load-on-first-use',
+    async resolveId(source, importer, extra) {
+      if (importer === undefined || importer.startsWith(PREFIX)) return null;
+      const resolved = await this.resolve(source, importer, { ...extra, skipSelf: true });
+      if (!resolved || resolved.external) return null;
+      const key = Object.keys(LOAD_ON_FIRST_USE).find((k) => resolved.id.endsWith(`node_modules/${k}`));
+      return key === undefined ? null : `${PREFIX}${resolved.id}`;
+    },
+    load(id) {
+      if (!id.startsWith(PREFIX)) return null;
+      const real = id.slice(PREFIX.length);
+      const key = Object.keys(LOAD_ON_FIRST_USE).find((k) => real.endsWith(`node_modules/${k}`));
+      if (key === undefined) return null;
+      unused.delete(key);
+      const names = LOAD_ON_FIRST_USE[key] ?? [];
+      return [
+        "'use strict';",
+        'let real;',
+        `const load = () => (real ??= require(${JSON.stringify(real)}));`,
+        "Object.defineProperty(exports, '__esModule', { value: true });",
+        ...names.map((name) => `exports.${name} = (...args) => load().${name}(...args);`),
+        '',
+      ].join('\n');
+    },
+    buildEnd() {
+      // mqtt.js moved or renamed a transport: say so rather than quietly load it eagerly again.
+      if (unused.size > 0) {
+        throw new Error(
+          `agent/scripts/build.ts: ${[...unused].join(', ')} not found in the bundle; update LOAD_ON_FIRST_USE for this mqtt.js`,
+        );
+      }
+    },
+  };
+}
+
+/**
+ * `import { x } from 'node:util'` gets Node's ESM view of the builtin, which reads every export
+ * up front and so runs the lazy ones: node:http's WebSocket loads undici (~12 MB of RSS),
+ * node:util's and node:crypto's about 1 MB each (docs/adr/0019). Imports of builtins become
+ * `process.getBuiltinModule()`, which hands over the module as it is; rolldown then reads each
+ * named import where it is used.
+ */
+function builtinsWithoutEsmFacade(): Plugin {
+  const PREFIX = '\0node-builtin:';
+  return {
+    name: 'builtins-without-esm-facade',
+    resolveId(source, _importer, extra) {
+      if (extra.kind !== 'import-statement' || !isBuiltin(source)) return null;
+      // rolldown's own runtime imports createRequire from node:module to build this very require.
+      if (source === 'node:module' || source === 'module') return null;
+      return `${PREFIX}${source.replace(/^node:/, '')}`;
+    },
+    load(id) {
+      if (!id.startsWith(PREFIX)) return null;
+      return `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${id.slice(PREFIX.length)}`)});\n`;
+    },
+  };
 }

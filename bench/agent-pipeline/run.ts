@@ -17,6 +17,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { stripTypeScriptTypes } from 'node:module';
 import { createInterface } from 'node:readline';
 import mqtt from 'mqtt';
 import wabtInit from 'wabt';
@@ -127,11 +128,28 @@ async function startAgent(
   return { child, dir };
 }
 
+/**
+ * baseline.ts as JavaScript (types stripped here), as the agent runs from compiled JavaScript:
+ * run as .ts, Node's type stripping would add ~17 MB to the baseline's RSS (docs/adr/0017).
+ */
+const baselineJs = stripTypeScriptTypes(await readFile(path.join(here, 'baseline.ts'), 'utf8'));
+
 async function startBaseline(node: string, qos: 0 | 1): Promise<{ child: ChildProcess }> {
+  // Evaluated with the bench's directory as the base, so `import 'mqtt'` resolves as from the file;
+  // the name after the code stands in for the script in process.argv.
   const child = spawn(
     process.execPath,
-    [path.join(here, 'baseline.ts'), broker.url, `sensors/${node}/in`, `out/${node}/in`, String(qos)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    [
+      '--input-type=module',
+      '--eval',
+      baselineJs,
+      'baseline.ts',
+      broker.url,
+      `sensors/${node}/in`,
+      `out/${node}/in`,
+      String(qos),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], cwd: here },
   );
   children.add(child);
   await once(child.stdout, 'data');
@@ -276,8 +294,14 @@ async function measured(
 }
 
 async function rssKb(pid: number): Promise<number> {
+  return (await rssParts(pid)).rss;
+}
+
+/** VmRSS and its two halves: pages of files (mostly the `node` binary) and anonymous memory. */
+async function rssParts(pid: number): Promise<{ rss: number; file: number; anon: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS'), file: kb('RssFile'), anon: kb('RssAnon') };
 }
 
 const results: Record<string, unknown> = {
@@ -344,14 +368,30 @@ if (ONLY === undefined || ONLY === 'memory') {
   // Idle RSS with one function, then per extra function (10 more).
   const one = await startAgent('rss-1', 0, 1);
   await new Promise((r) => setTimeout(r, 1000));
-  const rss1 = await rssKb(one.child.pid!);
+  const parts1 = await rssParts(one.child.pid!);
+  const rss1 = parts1.rss;
   await stop(one.child);
   const eleven = await startAgent('rss-11', 0, 11);
   await new Promise((r) => setTimeout(r, 1000));
-  const rss11 = await rssKb(eleven.child.pid!);
+  const parts11 = await rssParts(eleven.child.pid!);
+  const rss11 = parts11.rss;
   await stop(eleven.child);
+  // The peer: the plain mqtt.js baseline, connected and subscribed, as idle.
+  const peer = await startBaseline('rss-b', 1);
+  await new Promise((r) => setTimeout(r, 1000));
+  const peerParts = await rssParts(peer.child.pid!);
+  await stop(peer.child);
   results.idleRssMbOneFunction = +(rss1 / 1024).toFixed(1);
+  results.idleRssMbPlainMqttJs = +(peerParts.rss / 1024).toFixed(1);
+  results.idleRssMbPlainMqttJsFileAnon = [
+    +(peerParts.file / 1024).toFixed(1),
+    +(peerParts.anon / 1024).toFixed(1),
+  ];
+  results.idleRssMbOneFunctionFileAnon = [+(parts1.file / 1024).toFixed(1), +(parts1.anon / 1024).toFixed(1)];
   results.rssPerExtraFunctionMb = +((rss11 - rss1) / 10 / 1024).toFixed(2);
+  // Anonymous memory only: pages of the node binary differ by up to ~5 MB between two agents
+  // doing the same (docs/adr/0019), ±0.5 MB per function in the figure above.
+  results.anonRssPerExtraFunctionMb = +((parts11.anon - parts1.anon) / 10 / 1024).toFixed(2);
 }
 if (ONLY === undefined || ONLY === 'memory') {
   // Desired document → first output, module cached (a running agent gets a new function).

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isNodeId } from '@wasmfleet/api';
+import { brokerAddress, brokerForLogs } from '../mqtt/session-options.ts';
 import type { AgentOptions } from '../node/agent.ts';
 import { MAX_SENSORS, sensorNameProblem } from '../node/sensor-registry.ts';
 import { loadTrustedKeys } from '../signing/trusted-keys.ts';
@@ -149,7 +150,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
   const nodeId = pick(flags.node, 'WASMFLEET_NODE', 'node');
   if (!brokerUrl) throw new ConfigError('no broker: pass --broker mqtt://host:1883 or set WASMFLEET_BROKER');
   if (!/^(mqtts?|wss?):\/\//.test(brokerUrl))
-    throw new ConfigError(`--broker ${brokerUrl}: use an mqtt://, mqtts://, ws:// or wss:// URL`);
+    throw new ConfigError(
+      `--broker ${brokerForLogs(brokerUrl)}: use an mqtt://, mqtts://, ws:// or wss:// URL`,
+    );
+  try {
+    brokerAddress(brokerUrl);
+  } catch (error) {
+    throw new ConfigError(`--broker: ${(error as Error).message}`);
+  }
   if (!nodeId) throw new ConfigError('no node id: pass --node <id> or set WASMFLEET_NODE');
   if (!isNodeId(nodeId))
     throw new ConfigError(`--node ${nodeId}: use lower-case letters, digits, '-' and '.' (e.g. pump-7)`);

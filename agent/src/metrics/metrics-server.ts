@@ -1,7 +1,6 @@
 // Serves the agent's /metrics on plain node:http, only when --metrics-address is given: a device
 // should not open a port nobody asked for. Bind it to 127.0.0.1 (the default host) unless a
 // scraper on the network needs it.
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { liveHeapBytes, type NodeStatus } from '@wasmfleet/api';
 import type { FunctionThread } from '../runtime/types.ts';
@@ -18,6 +17,10 @@ export async function serveAgentMetrics(
   threads?: () => Readonly<Record<FunctionThread, number>>,
 ): Promise<MetricsServer> {
   liveHeapBytes(); // start observing collections now, so the first scrape has a figure
+  // Not `import … from 'node:http'`: Node's ESM view of node:http reads every export, including
+  // the WebSocket classes it loads from undici on first touch, which cost every agent ~12 MB of
+  // RSS whether or not it serves metrics (docs/adr/0019).
+  const { createServer } = process.getBuiltinModule('node:http');
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('only /metrics is served\n');

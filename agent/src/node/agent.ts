@@ -21,6 +21,7 @@ import { checkPayload } from '../io/payload-check.ts';
 import { OrderedAcks } from '../mqtt/ordered-acks.ts';
 import { DEFAULT_OUTPUT_BUDGET, DropReporter, OutputBudget } from '../mqtt/output-budget.ts';
 import {
+  brokerForLogs,
   clientOptions,
   describeConnectionError,
   offlineStatus,
@@ -228,8 +229,9 @@ export class Agent {
   // ----------------------------------------------------------------------------- MQTT session
 
   #connect(): void {
+    // Options only, the broker's address included: given a URL string, mqtt.js would parse it
+    // with the deprecated url.parse() (see brokerAddress).
     const client = mqtt.connect(
-      this.#o.brokerUrl,
       clientOptions({ ...this.#o, receiveMaximum: this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT }),
     );
     this.#client = client;
@@ -263,7 +265,7 @@ export class Agent {
       client.options.reconnectPeriod = reconnectDelayMs(0);
       this.#log(
         'info',
-        `connected to ${this.#o.brokerUrl} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
+        `connected to ${brokerForLogs(this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
       );
       this.#subscribe(client, desiredTopic(this.#o.nodeId), 1);
       for (const [filter, qos] of this.#subscribed) this.#subscribe(client, filter, qos);

@@ -15,7 +15,12 @@ import { ConfigError, parseConfig } from '../../src/cli/config.ts';
 import { checkPayload } from '../../src/io/payload-check.ts';
 import { backoffMs, initialState, transition } from '../../src/lifecycle/function-lifecycle.ts';
 import { OrderedAcks } from '../../src/mqtt/ordered-acks.ts';
-import { clientOptions, reconnectDelayMs } from '../../src/mqtt/session-options.ts';
+import {
+  brokerAddress,
+  brokerForLogs,
+  clientOptions,
+  reconnectDelayMs,
+} from '../../src/mqtt/session-options.ts';
 import { plan } from '../../src/reconcile/plan.ts';
 import { fnSpec } from '../helpers/fleet.ts';
 
@@ -122,6 +127,38 @@ describe('session settings', () => {
     assert.equal((JSON.parse(String(o.will.payload)) as { state: string }).state, 'offline');
   });
 
+  it('hands mqtt.js the broker as options, so it never calls the deprecated url.parse()', () => {
+    assert.deepEqual(brokerAddress('mqtt://b'), { protocol: 'mqtt', host: 'b', hostname: 'b' });
+    assert.deepEqual(brokerAddress('mqtts://dev%40site:p%3Ass@[::1]:8883'), {
+      protocol: 'mqtts',
+      host: '::1',
+      hostname: '::1',
+      port: 8883,
+      username: 'dev@site',
+      password: 'p:ss',
+    });
+    assert.deepEqual(brokerAddress('ws://10.0.0.2:9001/mqtt?tenant=a'), {
+      protocol: 'ws',
+      host: '10.0.0.2',
+      hostname: '10.0.0.2',
+      port: 9001,
+      path: '/mqtt?tenant=a',
+    });
+    assert.throws(() => brokerAddress('mqtt://'), /names no host/);
+    assert.throws(() => brokerAddress('http://b'), /use an mqtt:\/\//);
+    // Explicit credentials win over the URL's.
+    const o = clientOptions({ brokerUrl: 'mqtt://u:p@b:1884', nodeId: 'n', username: 'other' });
+    assert.deepEqual([o.hostname, o.port, o.username, o.password], ['b', 1884, 'other', 'p']);
+    // A password in the URL never reaches a log line.
+    assert.equal(brokerForLogs('mqtts://dev:s3cret@b:8883'), 'mqtts://dev:***@b:8883');
+    assert.equal(brokerForLogs('mqtt://b:1883'), 'mqtt://b:1883');
+    assert.equal(brokerForLogs('mqtt://dev:s3cret@bad host'), 'mqtt://dev:***@bad host');
+    assert.throws(
+      () => brokerAddress('http://dev:s3cret@b'),
+      (e: Error) => !e.message.includes('s3cret'),
+    );
+  });
+
   it('backs off reconnects with jitter, capped at about 30 s', () => {
     assert.equal(
       reconnectDelayMs(0, () => 0),
@@ -144,6 +181,7 @@ describe('session settings', () => {
       (e: unknown) => e instanceof ConfigError && /--broker/.test(e.message),
     );
     assert.throws(() => parseConfig(['--broker', 'http://b', '--node', 'x'], {}), /mqtt:\/\//);
+    assert.throws(() => parseConfig(['--broker', 'mqtt://', '--node', 'x'], {}), /--broker: .*names no host/);
     assert.throws(
       () => parseConfig(['--broker', 'mqtt://b', '--node', 'x', '--heartbeat', '0'], {}),
       /--heartbeat 0/,
