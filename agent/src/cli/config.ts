@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isNodeId } from '@wasmfleet/api';
-import { brokerAddress, brokerForLogs } from '../mqtt/session-options.ts';
+import { brokerAddress } from '../mqtt/session-options.ts';
 import type { AgentOptions } from '../node/agent.ts';
 import { MAX_SENSORS, sensorNameProblem } from '../node/sensor-registry.ts';
 import { loadTrustedKeys } from '../signing/trusted-keys.ts';
@@ -149,10 +149,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
   const brokerUrl = pick(flags.broker, 'WASMFLEET_BROKER', 'broker');
   const nodeId = pick(flags.node, 'WASMFLEET_NODE', 'node');
   if (!brokerUrl) throw new ConfigError('no broker: pass --broker mqtt://host:1883 or set WASMFLEET_BROKER');
-  if (!/^(mqtts?|wss?):\/\//.test(brokerUrl))
-    throw new ConfigError(
-      `--broker ${brokerForLogs(brokerUrl)}: use an mqtt://, mqtts://, ws:// or wss:// URL`,
-    );
+  // brokerAddress is what the session connects with: a URL it refuses is refused here, at start.
   try {
     brokerAddress(brokerUrl);
   } catch (error) {

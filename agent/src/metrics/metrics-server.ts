@@ -17,9 +17,8 @@ export async function serveAgentMetrics(
   threads?: () => Readonly<Record<FunctionThread, number>>,
 ): Promise<MetricsServer> {
   liveHeapBytes(); // start observing collections now, so the first scrape has a figure
-  // Not `import … from 'node:http'`: Node's ESM view of node:http reads every export, including
-  // the WebSocket classes it loads from undici on first touch, which cost every agent ~12 MB of
-  // RSS whether or not it serves metrics (docs/adr/0019).
+  // Loaded here, not imported at the top: an agent that serves no metrics never loads node:http
+  // (~2 MB of RSS; through Node's ESM view of it, which also loads undici, ~12 MB; docs/adr/0019).
   const { createServer } = process.getBuiltinModule('node:http');
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {

@@ -36,12 +36,16 @@ import { fixture } from '../helpers/wasm.ts';
 const AGENT_BIN = fileURLToPath(new URL('../../bin/wasmfleet-agent.js', import.meta.url));
 const RECORDER = fileURLToPath(new URL('./fixtures/record-builtins.mjs', import.meta.url));
 
-/** Runs an agent against `brokerUrl` until `ready` resolves; returns its built-ins and its log. */
+/**
+ * Runs an agent against `brokerUrl` (with `env` added to its environment) until `ready` resolves;
+ * returns its built-ins and its log. The log is `<dir>/agent.log` while it runs.
+ */
 async function runAgent(
   brokerUrl: string,
   node: string,
   dir: string,
   ready: () => Promise<void>,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<{ builtins: Set<string>; log: string }> {
   const builtinsFile = path.join(dir, 'builtins.txt');
   const logFile = path.join(dir, 'agent.log');
@@ -59,7 +63,7 @@ async function runAgent(
       '--heartbeat',
       '1',
     ],
-    env: { ...process.env, WASMFLEET_TEST_BUILTINS_OUT: builtinsFile },
+    env: { ...process.env, ...env, WASMFLEET_TEST_BUILTINS_OUT: builtinsFile },
     logFile,
   });
   try {
@@ -157,26 +161,16 @@ it('DEBUG still turns on the loggers of the packages in the bundle (the quiet st
   await using broker = await startMosquitto();
   await using dir = await tempDir();
   const logFile = path.join(dir.path, 'agent.log');
-  const agent = spawnManaged('agent', process.execPath, {
-    args: [
-      AGENT_BIN,
-      '--broker',
-      broker.url,
-      '--node',
-      uniqueName('debug'),
-      '--data-dir',
-      path.join(dir.path, 'data'),
-    ],
-    env: { ...process.env, DEBUG: 'mqtt-packet:parser' },
-    logFile,
-  });
-  try {
-    await until(
-      'mqtt-packet:parser lines in the log',
-      () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('mqtt-packet:parser parse:'),
-      30_000,
-    );
-  } finally {
-    await agent.stop();
-  }
+  await runAgent(
+    broker.url,
+    uniqueName('debug'),
+    dir.path,
+    () =>
+      until(
+        'mqtt-packet:parser lines in the log',
+        () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('mqtt-packet:parser parse:'),
+        30_000,
+      ),
+    { DEBUG: 'mqtt-packet:parser' },
+  );
 });
