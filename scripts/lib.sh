@@ -60,6 +60,7 @@ ensure_control_plane() {
   node "$WASMFLEET_ROOT/test-support/bin/control-plane-binaries.ts" --print-dir >/dev/null
   ensure_helm
   ensure_cosign
+  ensure_nats_server
 }
 
 # ensure_helm builds the real `helm` the chart tests use from the Go module proxy
@@ -86,6 +87,21 @@ ensure_cosign() {
     try {
       const c = await ensureCosignBinary({ progress: (line) => console.error(`  ${line}`) });
       console.log(c.cosign);
+    } catch (error) {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }') >/dev/null
+}
+
+# ensure_nats_server builds the real `nats-server` (the third broker of the MQTT tests, beside
+# Mosquitto and aedes) from the Go module proxy (test-support/nats/go.mod), cached like helm;
+# WASMFLEET_NATS_SERVER points at one you already have.
+ensure_nats_server() {
+  (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
+    import { ensureNatsServerBinary } from "./test-support/src/control-plane/binaries.ts";
+    try {
+      const n = await ensureNatsServerBinary({ progress: (line) => console.error(`  ${line}`) });
+      console.log(n.natsServer);
     } catch (error) {
       console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;

@@ -13,13 +13,23 @@ export {
   ensureControlPlaneBinaries,
   ensureHelmBinary,
   ensureCosignBinary,
+  ensureNatsServerBinary,
+  type NatsServerBinary,
   type ControlPlaneBinaries,
   type CosignBinary,
   type HelmBinary,
 } from './control-plane/binaries.ts';
 export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';
+export {
+  startNatsServer,
+  natsServerConfig,
+  type NatsServer,
+  type NatsServerConfig,
+  type NatsServerOptions,
+} from './nats.ts';
+export { startAedes, type AedesBroker } from './aedes.ts';
 export { processExists, spawnManaged, type ManagedProcess, type SpawnOptions } from './processes.ts';
-export { uniqueName, freePort, waitFor } from './util.ts';
+export { uniqueName, freePort, waitFor, canConnect } from './util.ts';
 export { startRegistry, type Registry, type RegistryOptions } from './registry.ts';
 export {
   startSimulatedDevice,
