@@ -123,7 +123,10 @@ export function clientOptions(s: SessionSettings): IClientOptions {
     // fixed on the broker without someone restarting it.
     reconnectOnConnackError: true,
     connectTimeout: 10_000,
-    resubscribe: true,
+    // The agent renews its subscriptions itself (function-subscriptions.ts): mqtt.js would
+    // subscribe again without the subscription identifiers' bookkeeping, and on MQTT 3.1.1 make the
+    // broker send every retained reading once more.
+    resubscribe: false,
     // mqtt-packet otherwise pre-builds a 2-byte Buffer for each of the 65,536 packet ids on the
     // first write and keeps them for good: ~6.5 MB of a device's RSS to save one tiny allocation
     // per packet (docs/adr/0017).

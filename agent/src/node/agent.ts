@@ -3,7 +3,7 @@
 // sensor messages to functions and publishes their outputs, and reports status and heartbeats.
 import { arch, platform } from 'node:os';
 import path from 'node:path';
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import {
   desiredTopic,
   functionKey,
@@ -18,6 +18,12 @@ import {
   type TrustedKey,
 } from '@wasmfleet/api';
 import { checkPayload } from '../io/payload-check.ts';
+import {
+  FunctionSubscriptions,
+  type Outcome,
+  type SubscriptionClient,
+  type SubscriptionMode,
+} from '../mqtt/function-subscriptions.ts';
 import { OrderedAcks } from '../mqtt/ordered-acks.ts';
 import { DEFAULT_OUTPUT_BUDGET, DropReporter, OutputBudget } from '../mqtt/output-budget.ts';
 import {
@@ -28,6 +34,7 @@ import {
   reconnectDelayMs,
   type SessionSettings,
 } from '../mqtt/session-options.ts';
+import { CONTROL_SUBSCRIPTION_ID, designatedFilter, type Qos } from '../mqtt/subscription-plan.ts';
 import { readIfExists, writeFileAtomic } from '../persist/atomic-file.ts';
 import { plan } from '../reconcile/plan.ts';
 import { loadFunction } from '../runtime/load-function.ts';
@@ -77,6 +84,12 @@ export interface AgentOptions extends SessionSettings {
   readonly load?: LoadFunction;
   /** Where core modules run (ADR 0018); default 'auto'. */
   readonly isolation?: Isolation;
+  /**
+   * Use MQTT 5 subscription identifiers to take one copy of each reading (default: whenever the
+   * broker offers them). false makes the agent hold non-overlapping filters instead, as it does on
+   * MQTT 3.1.1 (docs/adr/0020); tests use it to check that way on a broker that sends copies.
+   */
+  readonly subscriptionIdentifiers?: boolean;
 }
 
 /** mqtt.js skips its own PUBACK when handleMessage calls back with an error (see ordered-acks.ts). */
@@ -103,12 +116,28 @@ interface Entry {
   serving: ManagedFunction;
   /** A new revision starting up; it takes over once Running (or Failed). */
   next?: ManagedFunction;
+  /**
+   * Input filters of earlier revisions the broker may still send copies from: while it does,
+   * the function keeps taking the copies of those (designatedFilter), oldest first.
+   */
+  retiring: string[];
 }
 
 /** Where inputs on one topic go (cached per topic; rebuilt when functions or routes change). */
 interface Target {
   readonly fn: ManagedFunction;
   readonly route: Route;
+  /** Identifier of the subscription whose copy the function takes (identifier mode only). */
+  readonly designatedId: number | undefined;
+  /** Identifier of the function's own first matching filter: its retained copies come from it. */
+  readonly ownId: number | undefined;
+}
+
+/** The subscription identifiers a copy carries (MQTT 5), if any. */
+type CopyIds = number | readonly number[] | undefined;
+
+function carries(ids: number | readonly number[], id: number): boolean {
+  return typeof ids === 'number' ? ids === id : ids.includes(id);
 }
 
 /** Inputs for one function gathered during one socket read: one hand-off to its worker. */
@@ -145,7 +174,7 @@ export class Agent {
   readonly #o: AgentOptions;
   readonly #store: ModuleStore;
   readonly #entries = new Map<string, Entry>();
-  readonly #subscribed = new Map<string, 0 | 1>();
+  readonly #subscriptions: FunctionSubscriptions;
   readonly #sensors: SensorRegistry;
   readonly #startedAt = Date.now();
   #client: MqttClient | undefined;
@@ -180,6 +209,13 @@ export class Agent {
       maxMessages: options.maxBufferedOutputs ?? DEFAULT_OUTPUT_BUDGET.maxMessages,
       maxBytes: options.maxBufferedOutputBytes ?? DEFAULT_OUTPUT_BUDGET.maxBytes,
     });
+    this.#subscriptions = new FunctionSubscriptions({
+      file: path.join(options.dataDir, 'subscriptions.json'),
+      log: (level, text) => this.#log(level, text),
+      describeRefusal: (filter, error) =>
+        `the broker refused the subscription to ${filter} (${error.message}): MQTT user ${JSON.stringify(this.#client?.options.username ?? '')} may not read it — check that --node (${this.#o.nodeId}) is the device these credentials belong to (with per-device identity they are its node id), and the broker's ACL`,
+      released: (filter) => this.#released(filter),
+    });
   }
 
   get client(): MqttClient | undefined {
@@ -198,6 +234,7 @@ export class Agent {
           `ignoring the cached desired state: ${parsed.ok ? 'it is for another node' : parsed.errors.join('; ')}`,
         );
     }
+    await this.#subscriptions.load();
     // Functions are created before the session exists, so messages the broker queued for us
     // while we were away find their function (queued until it is Running), never nothing.
     const reconciled = this.#reconcile();
@@ -210,16 +247,48 @@ export class Agent {
     return path.join(this.#o.dataDir, 'desired.json');
   }
 
-  /** Subscribes, and says so when the broker refuses (an ACL that does not grant the filter). */
-  #subscribe(client: MqttClient, filter: string, qos: 0 | 1): void {
-    client.subscribe(filter, { qos }, (error) => {
-      // Only a SUBACK that refuses (mqtt.js attaches it); a connection lost meanwhile resubscribes.
-      if (!error || !('packet' in error) || this.#stopping) return;
-      this.#log(
-        'error',
-        `the broker refused the subscription to ${filter} (${error.message}): MQTT user ${JSON.stringify(client.options.username ?? '')} may not read it — check that --node (${this.#o.nodeId}) is the device these credentials belong to (with per-device identity they are its node id), and the broker's ACL`,
-      );
-    });
+  /** The session's side of FunctionSubscriptions. */
+  #subscriptionClient(client: MqttClient): SubscriptionClient {
+    const outcome = (error: Error | null | undefined): Outcome => {
+      if (!error) return { ok: true };
+      // mqtt.js attaches the SUBACK to a refusal; a connection lost meanwhile has none.
+      const refused = (error as { packet?: unknown }).packet !== undefined;
+      return refused && !this.#stopping ? { ok: false, refused: error } : { ok: false };
+    };
+    return {
+      subscribe: (filter, held, done) => {
+        const v5 = client.options.protocolVersion === 5;
+        client.subscribe(
+          filter,
+          {
+            qos: held.qos,
+            // Retained readings only for a new subscription, not again when one is renewed.
+            ...(v5 ? { rh: 1 } : {}),
+            ...(held.id !== undefined ? { properties: { subscriptionIdentifier: held.id } } : {}),
+          },
+          (error) => done(outcome(error)),
+        );
+      },
+      unsubscribe: (filter, done) => {
+        client.unsubscribe(filter, (error) => done(error ? { ok: false } : { ok: true }));
+      },
+    };
+  }
+
+  /** The control topics' subscription (desired state, modules), with their identifier on MQTT 5. */
+  #subscribeControl(client: MqttClient, topic: string): void {
+    const ids = this.#subscriptions.mode === 'identifiers';
+    client.subscribe(
+      topic,
+      { qos: 1, ...(ids ? { properties: { subscriptionIdentifier: CONTROL_SUBSCRIPTION_ID } } : {}) },
+      (error) => {
+        if (error && (error as { packet?: unknown }).packet !== undefined && !this.#stopping)
+          this.#log(
+            'error',
+            `the broker refused the subscription to ${topic} (${error.message}): check the broker's ACL for this device`,
+          );
+      },
+    );
   }
 
   #log(level: LogLevel, text: string): void {
@@ -250,7 +319,7 @@ export class Agent {
       if (acksDue.push(messageId) === 1) queueMicrotask(sendAcks);
     });
     this.#moduleTopic = new ModuleTopicSource({
-      subscribe: (t) => client.subscribe(t, { qos: 1 }),
+      subscribe: (t) => this.#subscribeControl(client, t),
       unsubscribe: (t) => client.unsubscribe(t),
       get connected() {
         return client.connected;
@@ -259,7 +328,8 @@ export class Agent {
     client.handleMessage = (packet, callback) => {
       this.#onPacket(packet, callback);
     };
-    client.on('connect', () => {
+    let first = true;
+    client.on('connect', (connack) => {
       tuneSocket(client);
       this.#reconnects = 0;
       client.options.reconnectPeriod = reconnectDelayMs(0);
@@ -267,14 +337,22 @@ export class Agent {
         'info',
         `connected to ${brokerForLogs(this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
       );
-      this.#subscribe(client, desiredTopic(this.#o.nodeId), 1);
-      for (const [filter, qos] of this.#subscribed) this.#subscribe(client, filter, qos);
+      const fresh = !connack.sessionPresent;
+      const mode = this.#subscriptionMode(client, connack);
+      this.#targets.clear(); // which copy a function takes depends on the mode
+      this.#subscriptions.connected(this.#subscriptionClient(client), mode, fresh);
+      // A session the broker kept holds the desired-state subscription; ask again anyway on the
+      // first connection of this process (its previous life may have been an older agent).
+      if (fresh || first) this.#subscribeControl(client, desiredTopic(this.#o.nodeId));
+      first = false;
+      if (fresh) this.#moduleTopic?.resubscribe();
       const owed = this.#drops.flush(this.#outputs.report(), true, Date.now());
       if (owed) this.#log('warn', owed);
       this.#publishStatus();
     });
     let fallingBack = false;
     client.on('close', () => {
+      this.#subscriptions.disconnected();
       this.#acks?.reset();
       this.#resumeInputs(); // unwritten outputs no longer hold inputs back
       if (this.#stopping) return;
@@ -302,17 +380,37 @@ export class Agent {
     });
   }
 
+  /** Subscription identifiers when the session has them and the agent may use them. */
+  #subscriptionMode(client: MqttClient, connack: IConnackPacket): SubscriptionMode {
+    const available = connack.properties?.subscriptionIdentifiersAvailable !== false;
+    return client.options.protocolVersion === 5 && available && this.#o.subscriptionIdentifiers !== false
+      ? 'identifiers'
+      : 'disjoint';
+  }
+
+  /** The broker confirmed it dropped `filter`: no copy comes from it any more. */
+  #released(filter: string): void {
+    for (const entry of this.#entries.values())
+      if (entry.retiring.includes(filter)) entry.retiring = entry.retiring.filter((f) => f !== filter);
+    this.#targets.clear();
+  }
+
   #onPacket(packet: IPublishPacket, callback: (error?: Error) => void): void {
     const { topic } = packet;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const acks = this.#acks;
+    const ids: CopyIds = packet.properties?.subscriptionIdentifier;
     // Every QoS 1 input gets a ticket, even one nothing handles, so PUBACKs stay in order.
     const seq = packet.qos > 0 && packet.messageId !== undefined && acks ? acks.open(packet.messageId) : -1;
     if (topic.startsWith(`${WIRE_PREFIX}/`)) {
-      if (topic === desiredTopic(this.#o.nodeId)) this.#onDesired(payload);
-      else this.#moduleTopic?.deliver(topic, payload);
+      // A control message is handled from the control subscription's copy; one that only came
+      // through a function's `#` filter is a second copy (or one the ACL would not grant).
+      if (ids === undefined || carries(ids, CONTROL_SUBSCRIPTION_ID)) {
+        if (topic === desiredTopic(this.#o.nodeId)) this.#onDesired(payload);
+        else this.#moduleTopic?.deliver(topic, payload);
+      }
     } else {
-      this.#dispatch(topic, payload, seq);
+      this.#dispatch(topic, payload, seq, ids, packet.retain);
     }
     if (seq >= 0) acks?.release(seq);
     const error = seq >= 0 ? DEFER_ACK : undefined;
@@ -343,15 +441,25 @@ export class Agent {
       for (const r of this.#resume.splice(0)) r();
   }
 
-  /** Adds one input to the batch of every function subscribed to it. */
-  #dispatch(topic: string, payload: Uint8Array, seq: number): void {
+  /**
+   * Adds one input to the batch of every function subscribed to it. A copy that names the
+   * subscriptions it came through goes only to the functions whose designated subscription it
+   * names (a retained copy: whose own filter's), so each reading runs each function once.
+   */
+  #dispatch(topic: string, payload: Uint8Array, seq: number, ids: CopyIds, retained: boolean): void {
     const { targets, sensor } = this.#targets.get(topic) ?? this.#resolveTargets(topic);
     if (targets.length === 0) return;
     const now = Date.now();
     let input: FunctionMessage | undefined;
-    const unreported = this.#sensors.seen(topic, now, sensor);
-    if (unreported) this.#log('warn', unreported);
-    for (const { fn, route } of targets) {
+    let seen = false;
+    for (const { fn, route, designatedId, ownId } of targets) {
+      const takes = retained ? ownId : designatedId;
+      if (ids !== undefined && takes !== undefined && !carries(ids, takes)) continue;
+      if (!seen) {
+        seen = true;
+        const unreported = this.#sensors.seen(topic, now, sensor);
+        if (unreported) this.#log('warn', unreported);
+      }
       const verdict = checkPayload(payload, route.format, fn.spec.limits.maxPayloadBytes);
       if (!verdict.ok) {
         fn.metrics.recordMalformed(`malformed input on ${topic}: ${verdict.problem}`);
@@ -381,10 +489,22 @@ export class Agent {
 
   #resolveTargets(topic: string): Routing {
     const targets: Target[] = [];
+    const matches = (filter: string): boolean => topicMatches(filter, topic);
     for (const entry of this.#entries.values()) {
       const fn = entry.serving;
-      const route = fn.routes.find((r) => topicMatches(r.filter, topic));
-      if (route) targets.push({ fn, route });
+      const route = fn.routes.find((r) => matches(r.filter));
+      if (!route) continue;
+      const designated = designatedFilter(
+        entry.retiring,
+        fn.routes.map((r) => r.filter),
+        matches,
+      );
+      targets.push({
+        fn,
+        route,
+        designatedId: designated === undefined ? undefined : this.#subscriptions.idOf(designated),
+        ownId: this.#subscriptions.idOf(route.filter),
+      });
     }
     // Bounded: a wildcard filter over an unbounded topic space must not grow this forever.
     if (this.#targets.size >= 4096) this.#targets.clear();
@@ -516,7 +636,7 @@ export class Agent {
     const starts: Promise<void>[] = [];
     for (const spec of actions.start) {
       const fn = new ManagedFunction(spec, ctx);
-      this.#entries.set(fn.key, { serving: fn });
+      this.#entries.set(fn.key, { serving: fn, retiring: [] });
       starts.push(fn.start());
     }
     for (const spec of actions.replace) {
@@ -533,6 +653,9 @@ export class Agent {
           const old = entry.serving;
           entry.serving = next;
           delete entry.next;
+          for (const { filter } of old.routes)
+            if (!next.routes.some((r) => r.filter === filter) && !entry.retiring.includes(filter))
+              entry.retiring.push(filter);
           this.#syncSubscriptions();
           await old.stop();
         }),
@@ -579,24 +702,14 @@ export class Agent {
 
   #syncSubscriptions(): void {
     this.#targets.clear(); // which function serves a topic may have changed
-    const wanted = new Map<string, 0 | 1>();
+    const wanted = new Map<string, Qos>();
     for (const e of this.#entries.values()) {
       for (const fn of [e.serving, e.next]) {
         for (const r of fn?.routes ?? [])
-          wanted.set(r.filter, Math.max(wanted.get(r.filter) ?? 0, r.qos) as 0 | 1);
+          wanted.set(r.filter, Math.max(wanted.get(r.filter) ?? 0, r.qos) as Qos);
       }
     }
-    const client = this.#client;
-    for (const [filter, qos] of wanted) {
-      if (this.#subscribed.get(filter) === qos) continue;
-      this.#subscribed.set(filter, qos);
-      if (client?.connected) this.#subscribe(client, filter, qos);
-    }
-    for (const filter of [...this.#subscribed.keys()]) {
-      if (wanted.has(filter)) continue;
-      this.#subscribed.delete(filter);
-      if (client?.connected) client.unsubscribe(filter);
-    }
+    this.#subscriptions.want(wanted);
   }
 
   #functionLog(fn: ManagedFunction, level: LogLevel, text: string): void {

@@ -44,6 +44,11 @@ export class ModuleTopicSource {
     });
   };
 
+  /** A new session holds no subscription: ask again for the modules still awaited. */
+  resubscribe(): void {
+    for (const topic of this.#waiting.keys()) this.#client.subscribe(topic);
+  }
+
   /** True when the message belonged to a module fetch. */
   deliver(topic: string, payload: Uint8Array): boolean {
     const waiters = this.#waiting.get(topic);

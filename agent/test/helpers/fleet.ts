@@ -15,11 +15,21 @@ import {
 import { Agent } from '../../src/node/agent.ts';
 import { sha256Hex } from '../../src/store/module-store.ts';
 
-export async function connect(url: string, clientId?: string): Promise<MqttClient> {
+export async function connect(
+  url: string,
+  clientId?: string,
+  protocolVersion: 4 | 5 = 5,
+): Promise<MqttClient> {
   return mqtt.connectAsync(url, {
-    protocolVersion: 5,
+    protocolVersion,
     reconnectPeriod: 200,
-    ...(clientId ? { clientId, clean: false, properties: { sessionExpiryInterval: 3600 } } : {}),
+    ...(clientId
+      ? {
+          clientId,
+          clean: false,
+          ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+        }
+      : {}),
   });
 }
 
