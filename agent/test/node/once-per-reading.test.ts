@@ -33,6 +33,12 @@ interface BrokerCase {
   readonly subscriptionIdentifiers?: boolean;
   /** What the operator-side test client speaks to this broker. */
   readonly clientVersion: 4 | 5;
+  /**
+   * The broker sends one copy per matching subscription and the agent has no identifiers to tell
+   * them apart: while its plan changes (a covering filter subscribed before the covered one is
+   * unsubscribed) a reading may be taken twice (docs/adr/0020, "Left").
+   */
+  readonly duplicatesWhilePlanChanges?: boolean;
 }
 
 const BROKERS: readonly BrokerCase[] = [
@@ -48,6 +54,7 @@ const BROKERS: readonly BrokerCase[] = [
     protocolVersion: 5,
     subscriptionIdentifiers: false,
     clientVersion: 5,
+    duplicatesWhilePlanChanges: true,
   },
   { name: 'Mosquitto, MQTT 3.1.1', start: startMosquitto, protocolVersion: 4, clientVersion: 5 },
   { name: 'aedes, MQTT 3.1.1 (one copy)', start: startAedes, protocolVersion: 5, clientVersion: 4 },
@@ -56,6 +63,7 @@ const BROKERS: readonly BrokerCase[] = [
     start: startNatsServer,
     protocolVersion: 5,
     clientVersion: 4,
+    duplicatesWhilePlanChanges: true,
   },
 ];
 
@@ -158,12 +166,7 @@ async function assertOncePerReading(
   names: readonly string[],
   sent: readonly string[],
 ): Promise<void> {
-  await until(
-    'an output per function for every reading',
-    () => names.every((n) => (rig.outputs.get(n)?.length ?? 0) >= sent.length),
-    30_000,
-  );
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await assertEveryReading(rig, names, sent);
   for (const name of names) {
     assert.deepEqual(
       rig.outputs.get(name)?.slice().sort(),
@@ -171,6 +174,31 @@ async function assertOncePerReading(
       `function ${name} published exactly one output per reading`,
     );
   }
+}
+
+/** Every function published an output for every reading; returns how many were duplicates. */
+async function assertEveryReading(
+  rig: Rig,
+  names: readonly string[],
+  sent: readonly string[],
+): Promise<number> {
+  await until(
+    'an output per function for every reading',
+    () => names.every((n) => new Set(rig.outputs.get(n)).size >= sent.length),
+    30_000,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  let duplicates = 0;
+  for (const name of names) {
+    const outputs = rig.outputs.get(name) ?? [];
+    assert.deepEqual(
+      [...new Set(outputs)].sort(),
+      sent.slice().sort(),
+      `function ${name} took every reading`,
+    );
+    duplicates += outputs.length - new Set(outputs).size;
+  }
+  return duplicates;
 }
 
 for (const broker of BROKERS) {
@@ -200,7 +228,7 @@ for (const broker of BROKERS) {
       });
     }
 
-    it('QoS 1: readings flowing while a function with a covering filter comes and goes are each processed once', async () => {
+    it(`QoS 1: readings flowing while a function with a covering filter comes and goes are each processed ${broker.duplicatesWhilePlanChanges ? 'at least ' : ''}once`, async (t) => {
       const node = 'once-cover';
       await withRig(broker, node, async (rig, echo) => {
         const fn = functionMaker(echo, 1);
@@ -225,9 +253,14 @@ for (const broker of BROKERS) {
         await until('some readings after', () => sent.length >= mark + 50);
         publishing = false;
         await publisher;
-        await assertOncePerReading(rig, ['probe'], sent);
         const hash = rig.outputs.get('hash') ?? [];
         assert.ok(hash.length > 0, 'the covering function ran while it was deployed');
+        if (broker.duplicatesWhilePlanChanges) {
+          const duplicates = await assertEveryReading(rig, ['probe'], sent);
+          t.diagnostic(`${duplicates} of ${sent.length} readings taken twice across the two plan changes`);
+          return;
+        }
+        await assertOncePerReading(rig, ['probe'], sent);
         assert.equal(new Set(hash).size, hash.length, 'the covering function took each reading once');
       });
     });
