@@ -4,6 +4,8 @@
 // never crash, must log a clear refusal for every invalid document, and once the good document is
 // back it must run and serve its function again.
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
@@ -87,9 +89,46 @@ function oddButValid(good: DesiredState): fc.Arbitrary<DesiredState> {
     }));
 }
 
+/**
+ * Names that are not Kubernetes names, several of them paths: before the wire schema took
+ * Kubernetes' patterns, `../` in one wrote the function's state file outside the data directory.
+ */
+const hostileName = fc.oneof(
+  fc.constantFrom(
+    '..',
+    '.',
+    '../..',
+    '../../../../tmp/x',
+    'a/b',
+    '/etc',
+    'a\\b',
+    'A',
+    'a..b',
+    '-a',
+    'a-',
+    '%2e%2e',
+    'x'.repeat(254),
+  ),
+  fc
+    .array(fc.constantFrom('..', '.', 'a', '/', '\\', '%', '\u0000'), { minLength: 1, maxLength: 8 })
+    .map((p) => p.join('')),
+);
+
+function hostileNames(good: DesiredState): fc.Arbitrary<DesiredState> {
+  const fn = good.functions[0] as DesiredFunction;
+  return fc
+    .record({ namespace: fc.oneof(hostileName, fc.constant(fn.namespace)), name: hostileName })
+    .map(({ namespace, name }) => ({
+      ...good,
+      generation: good.generation + 1,
+      functions: [{ ...fn, namespace, name }],
+    }));
+}
+
 function documents(good: DesiredState): fc.Arbitrary<{ kind: string; bytes: Buffer }> {
   const json = good as unknown as Json;
   return fc.oneof(
+    hostileNames(good).map((d) => ({ kind: 'path-names', bytes: enc(d) })),
     fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => ({ kind: 'bytes', bytes: Buffer.from(b) })),
     invalidUtf8.map((b) => ({ kind: 'utf8', bytes: Buffer.from(b) })),
     deepJson.map((b) => ({ kind: 'deep', bytes: Buffer.from(b) })),
@@ -168,6 +207,12 @@ describe('fuzz: desired documents into a running agent', () => {
     generation++;
     await serving('after the whole batch');
     await agent.assertAlive('after the batch');
+
+    const outside = (await readdir(agent.dir, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(agent.dir, path.join(e.parentPath, e.name)))
+      .filter((f) => f !== 'agent.log' && !f.startsWith(`data${path.sep}`));
+    assert.deepEqual(outside, [], `nothing is written outside the data directory (seed ${FUZZ_SEED})`);
 
     const refusals = (await agent.log())
       .split('\n')

@@ -2,17 +2,21 @@
 // parser, the reconcile plan and topic matching. None may throw on any input; each refusal is a
 // verdict with a reason, and what they accept is what the contract says they accept.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   expandNode,
   functionKey,
+  isWireName,
+  isWireNamespace,
   parseDesiredState,
   topicMatches,
   type DesiredFunction,
 } from '@wasmfleet/api';
 import { checkPayload, type PayloadFormat } from '../../agent/src/io/payload-check.ts';
 import { plan } from '../../agent/src/reconcile/plan.ts';
+import { stateFile } from '../../agent/src/state/state-file.ts';
 import { REGRESSION_SEEDS, check, runs } from './support/budget.ts';
 import { deepJson, invalidUtf8, mutateBytes, mutateJson, type Json } from './support/mutate.ts';
 import { Tally } from './support/tally.ts';
@@ -93,6 +97,20 @@ describe('fuzz: agent wire decoders', () => {
         validDesiredState('node-1')
           .map((d) => enc(d as unknown as Json))
           .chain(mutateBytes),
+        // Names with path characters, dots and case: only Kubernetes names may pass.
+        fc
+          .tuple(
+            validDesiredState('node-1'),
+            fc.string({ unit: fc.constantFrom('a', '.', '/', '-', 'A', '\\', '0') }),
+          )
+          .map(([d, hostile]) =>
+            Buffer.from(
+              JSON.stringify({
+                ...d,
+                functions: d.functions.map((f, i) => (i === 0 ? { ...f, name: hostile } : f)),
+              }),
+            ),
+          ),
       );
       await check(
         'parseDesiredState',
@@ -102,7 +120,12 @@ describe('fuzz: agent wire decoders', () => {
           if (parsed.ok) {
             assert.equal(parsed.value.version, 1);
             assert.ok(Number.isInteger(parsed.value.generation) && parsed.value.generation >= 0);
-            for (const fn of parsed.value.functions) assert.ok(fn.inputs.length >= 1);
+            for (const fn of parsed.value.functions) {
+              assert.ok(fn.inputs.length >= 1);
+              // Accepted names are Kubernetes names: never a path, never a topic wildcard.
+              assert.ok(isWireNamespace(fn.namespace) && isWireName(fn.name), `${fn.namespace}/${fn.name}`);
+              assert.equal(path.dirname(stateFile('/data', fn.namespace, fn.name)), '/data/state');
+            }
           } else {
             assert.ok(parsed.errors.length > 0);
             for (const e of parsed.errors) assert.match(e, /^desired state/);

@@ -4,7 +4,6 @@
 // Inputs reach the instance in batches, one batch at a time: what arrives while a batch runs is
 // coalesced into the next one. Every batch settles: the runtime's own per-call deadline is backed
 // by a watchdog here, and stop() waits a bounded time.
-import path from 'node:path';
 import {
   expandNode,
   functionKey,
@@ -34,6 +33,7 @@ import type {
   LogLevel,
 } from '../runtime/types.ts';
 import { FileState } from '../state/file-state.ts';
+import { adoptLegacyStateFile, stateFile } from '../state/state-file.ts';
 import { fetchModule, type ModuleSource } from '../store/fetch-module.ts';
 import { ModuleStore, StoreError } from '../store/module-store.ts';
 
@@ -150,6 +150,8 @@ export class ManagedFunction {
   readonly metrics = new FunctionMetrics();
   #state: LifecycleState;
   #instance: LoadedFunction | undefined;
+  /** The guest's state; written out on stop so the last 200 ms of state_set calls survive it. */
+  #fileState: FileState | undefined;
   #queue: Queued[] = [];
   #queuedInputs = 0;
   #failuresInRow = 0;
@@ -246,9 +248,10 @@ export class ManagedFunction {
       this.#ctx.log(this, 'info', `module signature verified (${verdict.kind}, key ${verdict.keyId})`);
     this.#to({ type: 'fetched' });
     try {
-      const state = await FileState.open(
-        path.join(this.#ctx.dataDir, 'state', `${this.spec.namespace}__${this.spec.name}.json`),
-      );
+      const { dataDir } = this.#ctx;
+      await adoptLegacyStateFile(dataDir, this.spec.namespace, this.spec.name);
+      const state = await FileState.open(stateFile(dataDir, this.spec.namespace, this.spec.name));
+      this.#fileState = state;
       const instance = await this.#ctx.load(bytes, {
         outputs: this.outputs.map((o) => o.topic),
         config: this.spec.config,
@@ -464,6 +467,9 @@ export class ManagedFunction {
     const instance = this.#instance;
     this.#instance = undefined;
     await instance?.close();
+    await this.#fileState?.flush().catch((error: unknown) => {
+      this.#ctx.log(this, 'error', `could not save the function's state: ${String(error)}`);
+    });
     this.#next(); // anything still coalesced is answered (as stopped) rather than left hanging
   }
 

@@ -13,6 +13,8 @@ export class FileState implements FunctionState {
   readonly #values = new Map<string, Uint8Array>();
   #used = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Changes not yet handed to a write. */
+  #dirty = false;
   #writing: Promise<void> = Promise.resolve();
 
   private constructor(file: string, quota: number) {
@@ -43,6 +45,7 @@ export class FileState implements FunctionState {
     const next = this.#used - (old ? key.length + old.length : 0) + key.length + value.length;
     if (next > this.#quota) return false;
     this.#put(key, value.slice());
+    this.#dirty = true;
     this.#timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
     return true;
   }
@@ -53,9 +56,12 @@ export class FileState implements FunctionState {
     this.#values.set(key, value);
   }
 
+  /** Writes the changes made since the last write, if any (and waits for writes under way). */
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (!this.#dirty) return this.#writing;
+    this.#dirty = false;
     const data = JSON.stringify(
       Object.fromEntries([...this.#values].map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
     );

@@ -3,7 +3,13 @@
 // the latest one it saw (level-triggered), so a lost or repeated message is harmless.
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { KEY_ID_PATTERN, NODE_ID_PATTERN, SHA256_PATTERN } from './topics.ts';
+import {
+  KEY_ID_PATTERN,
+  NAMESPACE_PATTERN,
+  NODE_ID_PATTERN,
+  OBJECT_NAME_PATTERN,
+  SHA256_PATTERN,
+} from './topics.ts';
 
 const strict = { additionalProperties: false } as const;
 
@@ -191,8 +197,18 @@ export type WireLimits = Static<typeof WireLimits>;
 
 export const DesiredFunction = Type.Object(
   {
-    namespace: Type.String({ minLength: 1, maxLength: 63 }),
-    name: Type.String({ minLength: 1, maxLength: 253 }),
+    namespace: Type.String({
+      minLength: 1,
+      maxLength: 63,
+      pattern: NAMESPACE_PATTERN,
+      description: 'The WasmFunction’s namespace (a Kubernetes namespace name).',
+    }),
+    name: Type.String({
+      minLength: 1,
+      maxLength: 253,
+      pattern: OBJECT_NAME_PATTERN,
+      description: 'The WasmFunction’s name (a Kubernetes object name).',
+    }),
     revision: Type.String({
       minLength: 1,
       maxLength: 128,

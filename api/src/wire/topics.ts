@@ -8,6 +8,23 @@ export const WIRE_PREFIX = 'wasmfleet/v1';
 export const NODE_ID_PATTERN = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';
 const nodeId = new RegExp(NODE_ID_PATTERN);
 export const SHA256_PATTERN = '^[a-f0-9]{64}$';
+/** A function's namespace: a Kubernetes namespace name (DNS-1123 label, ≤ 63 characters). */
+export const NAMESPACE_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/**
+ * A function's name: a Kubernetes object name (DNS-1123 subdomain, ≤ 253 characters). Names become
+ * topic levels and must never be able to name a path: no `/`, no `..`, nothing but [a-z0-9.-].
+ */
+export const OBJECT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const namespaceRe = new RegExp(NAMESPACE_PATTERN);
+const objectNameRe = new RegExp(OBJECT_NAME_PATTERN);
+
+export function isWireNamespace(value: string): boolean {
+  return namespaceRe.test(value);
+}
+
+export function isWireName(value: string): boolean {
+  return value.length <= 253 && objectNameRe.test(value);
+}
 /** A signing key's name: a trusted-key file is `<keyId>.pub` on the device. */
 export const KEY_ID_PATTERN = '^[a-z0-9]([-a-z0-9._]{0,61}[a-z0-9])?$';
 const sha256 = new RegExp(SHA256_PATTERN);

@@ -10,6 +10,8 @@ const AGENT_BIN = new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.u
 
 export interface LiveAgent {
   readonly node: string;
+  /** Holds agent.log and the agent's data directory `data/`; nothing else may appear in it. */
+  readonly dir: string;
   readonly process: ManagedProcess;
   /** Exit code or signal when the agent is gone, else undefined. */
   exited(): number | string | undefined;
@@ -41,6 +43,7 @@ export async function startLiveAgent(brokerUrl: string, node: string): Promise<L
   const log = () => readFile(logFile, 'utf8').catch(() => '');
   return {
     node,
+    dir,
     process: proc,
     exited: () => code,
     log,

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import type { DesiredFunction, DesiredState } from '@wasmfleet/api';
 import type { Json } from './mutate.ts';
 
-const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+/** A Kubernetes-style name (what the wire schema takes for namespaces and function names). */
+const name = fc.stringMatching(/^[a-z]([a-z0-9-]{0,9}[a-z0-9])?$/);
 
 /** An RFC 8428 SenML pack every conforming reader accepts. */
 export const validSenml: fc.Arbitrary<Json[]> = fc
