@@ -26,7 +26,19 @@ import {
 const KEEP_OLD_BUILDS_MS = 24 * 3600_000;
 /** A build takes seconds; a staging directory this old belongs to a build that was killed. */
 const STAGING_ABANDONED_MS = 3600_000;
-const API_ENTRY = 'api/src/index.js';
+/** The api's entry points (its package.json `exports`), as compiled files: `@wasmfleet/api/mqtt` → api/src/mqtt/packet-limit.js. */
+const API_ENTRIES: ReadonlyMap<string, string> = new Map(
+  Object.entries(
+    (
+      JSON.parse(await readFile(path.join(REPO_ROOT, 'api/package.json'), 'utf8')) as {
+        exports: Record<string, string>;
+      }
+    ).exports,
+  ).map(([key, file]) => [
+    path.posix.join('@wasmfleet/api', key),
+    path.posix.join('api', file).replace(/\.ts$/, '.js'),
+  ]),
+);
 /** What the bundle starts from: the compiled program. */
 const PROGRAM = 'agent/bin/wasmfleet-agent.js';
 /** Loaded by the components runtime from node_modules when a component arrives, not bundled. */
@@ -67,8 +79,15 @@ for (const file of files) {
     throw new Error(`${file} does not compile: ${ts.flattenDiagnosticMessageText(first.messageText, '\n')}`);
   }
   const out = path.join(staging, file.replace(/\.ts$/, '.js'));
-  const api = path.posix.relative(path.posix.dirname(file), API_ENTRY);
-  const text = outputText.replace(/(['"])@wasmfleet\/api\1/g, `'${api}'`);
+  const text = outputText.replace(
+    /(['"])(@wasmfleet\/api(?:\/[\w-]+)?)\1/g,
+    (whole: string, _q: string, spec: string) => {
+      const entry = API_ENTRIES.get(spec);
+      if (entry === undefined) return whole;
+      const relative = path.posix.relative(path.posix.dirname(file), entry);
+      return `'${relative.startsWith('.') ? relative : `./${relative}`}'`;
+    },
+  );
   if (/['"]@wasmfleet\//.test(text)) {
     throw new Error(
       `${file} imports a @wasmfleet package other than the api; teach agent/scripts/build.ts to compile it`,

@@ -1,6 +1,7 @@
 // Flags and environment of the operator process, parsed and checked in one place so every bad
 // value gets a message that says what to write instead.
 import { parseArgs } from 'node:util';
+import { brokerForLogs } from '@wasmfleet/api';
 
 export interface OperatorCliOptions {
   readonly kubeconfig: string | undefined;
@@ -113,7 +114,7 @@ export function parseOperatorArgs(
     );
   if (!/^(mqtts?|wss?):\/\/[^/]+/.test(broker)) {
     throw new UsageError(
-      `--broker ${broker} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt`,
+      `--broker ${brokerForLogs(broker)} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt`,
     );
   }
   const workers = Number(v.workers ?? '4');

@@ -28,6 +28,12 @@ export {
   type NatsServerOptions,
 } from './nats.ts';
 export { startAedes, type AedesBroker } from './aedes.ts';
+export {
+  startOversizedPacketBroker,
+  MAX_REMAINING_LENGTH,
+  type OversizedPacketBroker,
+  type OversizedPacketBrokerOptions,
+} from './oversized-packet-broker.ts';
 export { processExists, spawnManaged, type ManagedProcess, type SpawnOptions } from './processes.ts';
 export { uniqueName, freePort, waitFor, canConnect } from './util.ts';
 export { startRegistry, type Registry, type RegistryOptions } from './registry.ts';

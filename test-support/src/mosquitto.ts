@@ -101,7 +101,10 @@ async function dynamicSecurityLines(
   if ('configFile' in settings) return [`plugin ${plugin}`, `plugin_opt_config_file ${settings.configFile}`];
   const file = path.join(dataDir, 'dynamic-security.json');
   try {
-    await run(MOSQUITTO_CTRL_BIN, ['dynsec', 'init', file, settings.adminUsername, settings.adminPassword]);
+    // The password on stdin (asked twice), as the chart's init container gives it: never argv.
+    const init = run(MOSQUITTO_CTRL_BIN, ['dynsec', 'init', file, settings.adminUsername]);
+    init.child.stdin?.end(`${settings.adminPassword}\n${settings.adminPassword}\n`);
+    await init;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
     throw new Error(

@@ -3,7 +3,8 @@
 // last will marks the node offline when the connection dies without a goodbye.
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { statusTopic, type NodeStatus } from '@wasmfleet/api';
+import { brokerForLogs, statusTopic, type NodeStatus } from '@wasmfleet/api';
+import { limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 
 export interface SessionSettings {
   readonly brokerUrl: string;
@@ -88,18 +89,6 @@ export function brokerAddress(url: string): BrokerAddress {
   };
 }
 
-/** The broker URL for a log line: a password in it (mqtt://user:secret@host) becomes ***. */
-export function brokerForLogs(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-  }
-}
-
 export function clientOptions(s: SessionSettings): IClientOptions {
   const protocolVersion = s.protocolVersion ?? 5;
   const password = s.passwordFile
@@ -110,53 +99,58 @@ export function clientOptions(s: SessionSettings): IClientOptions {
     ...(s.certFile ? { cert: read(s.certFile, 'client certificate') } : {}),
     ...(s.keyFile ? { key: read(s.keyFile, 'client key') } : {}),
   };
-  return {
-    // User and password in the URL count unless given on their own (below).
-    ...brokerAddress(s.brokerUrl),
-    clientId: s.clientId ?? `wasmfleet-agent-${s.nodeId}`,
-    protocolVersion,
-    clean: false,
-    keepalive: s.keepaliveSeconds ?? 30,
-    reconnectPeriod: 1_000, // replaced after every disconnect by backoff with jitter (session.ts)
-    // A refused CONNACK (wrong password, not authorized) is retried too, with the same backoff:
-    // mqtt.js would otherwise stop for good, and a device must recover once its credentials are
-    // fixed on the broker without someone restarting it.
-    reconnectOnConnackError: true,
-    connectTimeout: 10_000,
-    // The agent renews its subscriptions itself (function-subscriptions.ts): mqtt.js would
-    // subscribe again without the subscription identifiers' bookkeeping, and on MQTT 3.1.1 make the
-    // broker send every retained reading once more.
-    resubscribe: false,
-    // mqtt-packet otherwise pre-builds a 2-byte Buffer for each of the 65,536 packet ids on the
-    // first write and keeps them for good: ~6.5 MB of a device's RSS to save one tiny allocation
-    // per packet (docs/adr/0017).
-    writeCache: false,
-    // mqtt.js's client logs through `debug` several times per message; even switched off, each
-    // call evaluates debug's `enabled` getter: ~2 % of the agent's CPU under a 16 B stream
-    // (bench/agent-pipeline/profile.ts; mqtt-packet's own debug calls remain, ~2–3 %).
-    // DEBUG=mqttjs* still turns mqtt.js's log on.
-    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: silent }),
-    ...(protocolVersion === 5
-      ? {
-          properties: {
-            sessionExpiryInterval: s.sessionExpirySeconds ?? 7 * 24 * 3600,
-            ...(s.receiveMaximum !== undefined
-              ? { receiveMaximum: Math.max(1, Math.min(65_535, Math.round(s.receiveMaximum))) }
-              : {}),
-          },
-        }
-      : {}),
-    ...(s.username !== undefined ? { username: s.username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    ...tls,
-    ...(Object.keys(tls).length > 0 ? { rejectUnauthorized: true } : {}),
-    will: {
-      topic: statusTopic(s.nodeId),
-      payload: Buffer.from(JSON.stringify(offlineStatus(s.nodeId))),
-      qos: 1,
-      retain: true,
+  // A packet larger than a module envelope of the largest module the agent stores ends the
+  // connection before it is buffered (docs/mqtt-contract.md, "Limits").
+  return limitPacketSize(
+    {
+      // User and password in the URL count unless given on their own (below).
+      ...brokerAddress(s.brokerUrl),
+      clientId: s.clientId ?? `wasmfleet-agent-${s.nodeId}`,
+      protocolVersion,
+      clean: false,
+      keepalive: s.keepaliveSeconds ?? 30,
+      reconnectPeriod: 1_000, // replaced after every disconnect by backoff with jitter (session.ts)
+      // A refused CONNACK (wrong password, not authorized) is retried too, with the same backoff:
+      // mqtt.js would otherwise stop for good, and a device must recover once its credentials are
+      // fixed on the broker without someone restarting it.
+      reconnectOnConnackError: true,
+      connectTimeout: 10_000,
+      // The agent renews its subscriptions itself (function-subscriptions.ts): mqtt.js would
+      // subscribe again without the subscription identifiers' bookkeeping, and on MQTT 3.1.1 make the
+      // broker send every retained reading once more.
+      resubscribe: false,
+      // mqtt-packet otherwise pre-builds a 2-byte Buffer for each of the 65,536 packet ids on the
+      // first write and keeps them for good: ~6.5 MB of a device's RSS to save one tiny allocation
+      // per packet (docs/adr/0017).
+      writeCache: false,
+      // mqtt.js's client logs through `debug` several times per message; even switched off, each
+      // call evaluates debug's `enabled` getter: ~2 % of the agent's CPU under a 16 B stream
+      // (bench/agent-pipeline/profile.ts; mqtt-packet's own debug calls remain, ~2–3 %).
+      // DEBUG=mqttjs* still turns mqtt.js's log on.
+      ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: silent }),
+      ...(protocolVersion === 5
+        ? {
+            properties: {
+              sessionExpiryInterval: s.sessionExpirySeconds ?? 7 * 24 * 3600,
+              ...(s.receiveMaximum !== undefined
+                ? { receiveMaximum: Math.max(1, Math.min(65_535, Math.round(s.receiveMaximum))) }
+                : {}),
+            },
+          }
+        : {}),
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...tls,
+      ...(Object.keys(tls).length > 0 ? { rejectUnauthorized: true } : {}),
+      will: {
+        topic: statusTopic(s.nodeId),
+        payload: Buffer.from(JSON.stringify(offlineStatus(s.nodeId))),
+        qos: 1,
+        retain: true,
+      },
     },
-  };
+    PACKET_LIMITS.device,
+  );
 }
 
 /** Reconnect delay: exponential from 500 ms to 30 s, with full jitter so a fleet does not stampede. */

@@ -5,6 +5,7 @@ import { arch, platform } from 'node:os';
 import path from 'node:path';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import {
+  brokerForLogs,
   desiredTopic,
   functionKey,
   logTopic,
@@ -17,6 +18,7 @@ import {
   type NodeStatus,
   type TrustedKey,
 } from '@wasmfleet/api';
+import { closeOnOversizedPacket, isPacketTooLarge } from '@wasmfleet/api/mqtt';
 import { checkPayload } from '../io/payload-check.ts';
 import {
   FunctionSubscriptions,
@@ -27,7 +29,6 @@ import {
 import { OrderedAcks } from '../mqtt/ordered-acks.ts';
 import { DEFAULT_OUTPUT_BUDGET, DropReporter, OutputBudget } from '../mqtt/output-budget.ts';
 import {
-  brokerForLogs,
   clientOptions,
   describeConnectionError,
   offlineStatus,
@@ -52,8 +53,11 @@ import { ManagedFunction, type FunctionContext, type Route } from './managed-fun
 import { ModuleTopicSource } from './module-topic-source.ts';
 import { SensorRegistry, sensorName } from './sensor-registry.ts';
 
-/** 0.2.0: understands module.signatures (the operator sends them only from this version on). */
-export const AGENT_VERSION = '0.2.0';
+/**
+ * 0.2.0: understands module.signatures (the operator sends them only from this version on).
+ * 0.3.0: each reading once on any broker (ADR 0020); state files named by a hash; bounded packets.
+ */
+export const AGENT_VERSION = '0.3.0';
 
 const QOS1 = { qos: 1, retain: false } as const;
 
@@ -212,8 +216,7 @@ export class Agent {
     this.#subscriptions = new FunctionSubscriptions({
       file: path.join(options.dataDir, 'subscriptions.json'),
       log: (level, text) => this.#log(level, text),
-      describeRefusal: (filter, error) =>
-        `the broker refused the subscription to ${filter} (${error.message}): MQTT user ${JSON.stringify(this.#client?.options.username ?? '')} may not read it — check that --node (${this.#o.nodeId}) is the device these credentials belong to (with per-device identity they are its node id), and the broker's ACL`,
+      describeRefusal: (filter, error) => this.#refusal(filter, error),
       released: (filter) => this.#released(filter),
     });
   }
@@ -275,6 +278,11 @@ export class Agent {
     };
   }
 
+  /** The log line for a subscription the broker refused (an ACL that does not grant the filter). */
+  #refusal(filter: string, error: Error): string {
+    return `the broker refused the subscription to ${filter} (${error.message}): MQTT user ${JSON.stringify(this.#client?.options.username ?? '')} may not read it — check that --node (${this.#o.nodeId}) is the device these credentials belong to (with per-device identity they are its node id), and the broker's ACL`;
+  }
+
   /** The control topics' subscription (desired state, modules), with their identifier on MQTT 5. */
   #subscribeControl(client: MqttClient, topic: string): void {
     const ids = this.#subscriptions.mode === 'identifiers';
@@ -283,10 +291,7 @@ export class Agent {
       { qos: 1, ...(ids ? { properties: { subscriptionIdentifier: CONTROL_SUBSCRIPTION_ID } } : {}) },
       (error) => {
         if (error && (error as { packet?: unknown }).packet !== undefined && !this.#stopping)
-          this.#log(
-            'error',
-            `the broker refused the subscription to ${topic} (${error.message}): check the broker's ACL for this device`,
-          );
+          this.#log('error', this.#refusal(topic, error));
       },
     );
   }
@@ -305,6 +310,9 @@ export class Agent {
     );
     this.#client = client;
     tuneSocket(client);
+    closeOnOversizedPacket(client, (error) => {
+      this.#log('error', `${error.message} from ${brokerForLogs(this.#o.brokerUrl)}; reconnecting`);
+    });
     const sender = client as unknown as PacketSender;
     // PUBACKs released while mqtt.js works through one socket read go out together after it
     // (microtasks run once its nextTick chain is done), so they share one write: sent one by one
@@ -366,6 +374,7 @@ export class Agent {
       }
     });
     client.on('error', (error) => {
+      if (isPacketTooLarge(error)) return; // closeOnOversizedPacket says it
       const code = (error as { code?: number }).code;
       // 132 (MQTT 5) / 1 (3.1.1): unsupported protocol version → speak 3.1.1 from now on.
       if ((code === 132 || code === 1) && client.options.protocolVersion === 5) {

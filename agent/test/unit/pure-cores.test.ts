@@ -15,12 +15,8 @@ import { ConfigError, parseConfig } from '../../src/cli/config.ts';
 import { checkPayload } from '../../src/io/payload-check.ts';
 import { backoffMs, initialState, transition } from '../../src/lifecycle/function-lifecycle.ts';
 import { OrderedAcks } from '../../src/mqtt/ordered-acks.ts';
-import {
-  brokerAddress,
-  brokerForLogs,
-  clientOptions,
-  reconnectDelayMs,
-} from '../../src/mqtt/session-options.ts';
+import { brokerForLogs } from '@wasmfleet/api';
+import { brokerAddress, clientOptions, reconnectDelayMs } from '../../src/mqtt/session-options.ts';
 import { plan } from '../../src/reconcile/plan.ts';
 import { fnSpec } from '../helpers/fleet.ts';
 

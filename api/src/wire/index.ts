@@ -6,3 +6,5 @@ export * from './status.ts';
 export * from './log-line.ts';
 export * from './module-envelope.ts';
 export * from './parse.ts';
+export * from './limits.ts';
+export * from './broker-url.ts';

@@ -158,6 +158,8 @@ protocol mqtt
 certfile /mosquitto/tls/tls.crt
 keyfile /mosquitto/tls/tls.key
 tls_version tlsv1.2
+# No packet beyond a module envelope of the largest module (docs/mqtt-contract.md, "Limits").
+max_packet_size {{ int .Values.mosquitto.maxPacketSize }}
 persistence {{ .Values.mosquitto.persistence.enabled }}
 persistence_location /mosquitto/data/
 {{- if .Values.mosquitto.persistence.enabled }}

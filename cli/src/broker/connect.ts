@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
+import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 import { UserError } from '../errors.ts';
 
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'];
@@ -69,16 +70,32 @@ export async function connectBroker(
     reconnectPeriod: 0,
     ...(caFile === undefined ? {} : { ca: readCa(caFile) }),
   };
+  let client: MqttClient;
   try {
-    return await mqtt.connectAsync(url, { ...options, protocolVersion: 5 }, false);
+    client = await mqtt.connectAsync(
+      url,
+      limitPacketSize({ ...options, protocolVersion: 5 }, PACKET_LIMITS.control),
+      false,
+    );
   } catch (first) {
     if (networkCode(first) !== undefined || isAuthRefusal(first)) throw explainBrokerError(first, url);
     try {
-      return await mqtt.connectAsync(url, { ...options, protocolVersion: 4 }, false);
+      client = await mqtt.connectAsync(
+        url,
+        limitPacketSize({ ...options, protocolVersion: 4 }, PACKET_LIMITS.control),
+        false,
+      );
     } catch (second) {
       throw explainBrokerError(second, url);
     }
   }
+  // A packet over the bound is refused after its header (it would be buffered whole otherwise).
+  closeOnOversizedPacket(client, (error) => {
+    process.stderr.write(
+      `warning: ${error.message.replace('the broker', `the MQTT broker at ${redact(url)}`)}\n`,
+    );
+  });
+  return client;
 }
 
 /** Node's codes for a certificate chain it could not verify (no or the wrong CA). */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import mqtt, { type MqttClient } from 'mqtt';
+import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 import { parse } from 'yaml';
 import { startOperator, type RunningOperator } from '@wasmfleet/operator';
 import {
@@ -137,10 +138,14 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     }
     progress(`started ${devices.length} device agents`);
 
-    const client = await mqtt.connectAsync(brokerUrl, {
-      clientId: `wasmfleet-dev-${process.pid}`,
-      reconnectPeriod: 1000,
-    });
+    const client = await mqtt.connectAsync(
+      brokerUrl,
+      limitPacketSize(
+        { clientId: `wasmfleet-dev-${process.pid}`, reconnectPeriod: 1000 },
+        PACKET_LIMITS.control,
+      ),
+    );
+    closeOnOversizedPacket(client, (error) => progress(`warning: ${error.message}`));
     stops.push(() => client.endAsync());
     const stopSensors = startSensors(client, devices);
     stops.push(() => {

@@ -7,6 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   ALL_STATUS_FILTER,
   WIRE_PREFIX,
+  brokerForLogs,
   desiredTopic,
   encodeModuleEnvelope,
   moduleTopic,
@@ -16,6 +17,7 @@ import {
   type DesiredState,
   type NodeStatus,
 } from '@wasmfleet/api';
+import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 import { prepareBroker } from '../identity/broker-setup.ts';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec } from '../identity/dynsec.ts';
 import { unfenced, type WriteFence } from '../kube/fence.ts';
@@ -74,6 +76,8 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       this.dispatch(topic, payload);
     });
     client.on('connect', () => this.emit('connection', 'connected'));
+    // A packet over the bound closes the connection (it reconnects); the operator counts it.
+    closeOnOversizedPacket(client, (error) => this.emit('malformed', '(packet)', error.message));
     client.on('close', () => {
       dynsec?.close('the connection to the broker closed');
       this.emit('connection', 'disconnected');
@@ -85,18 +89,21 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     options: FleetBridgeOptions,
     onEvents?: (bridge: FleetBridge) => void,
   ): Promise<FleetBridge> {
-    const clientOptions: IClientOptions = {
-      protocolVersion: 5,
-      clientId: options.clientId ?? `wasmfleet-operator-${process.pid}-${Date.now().toString(36)}`,
-      clean: true,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
-      ...(options.username ? { username: options.username } : {}),
-      ...(options.password ? { password: options.password } : {}),
-      ...(options.ca ? { ca: options.ca } : {}),
-      ...(options.cert ? { cert: options.cert } : {}),
-      ...(options.key ? { key: options.key } : {}),
-    };
+    const clientOptions: IClientOptions = limitPacketSize(
+      {
+        protocolVersion: 5,
+        clientId: options.clientId ?? `wasmfleet-operator-${process.pid}-${Date.now().toString(36)}`,
+        clean: true,
+        reconnectPeriod: 1000,
+        connectTimeout: 10_000,
+        ...(options.username ? { username: options.username } : {}),
+        ...(options.password ? { password: options.password } : {}),
+        ...(options.ca ? { ca: options.ca } : {}),
+        ...(options.cert ? { cert: options.cert } : {}),
+        ...(options.key ? { key: options.key } : {}),
+      },
+      PACKET_LIMITS.control,
+    );
     if (options.dynamicSecurity) await prepareBroker(options.url, clientOptions);
     let client: MqttClient;
     try {
@@ -104,7 +111,9 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
-        throw new Error(`cannot connect to the MQTT broker at ${options.url}`, { cause: error });
+        throw new Error(`cannot connect to the MQTT broker at ${brokerForLogs(options.url)}`, {
+          cause: error,
+        });
       }
       client = await mqtt.connectAsync(options.url, { ...clientOptions, protocolVersion: 4 }, false);
     }

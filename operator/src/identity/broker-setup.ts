@@ -2,6 +2,7 @@
 // operator's own roles makes Mosquitto disconnect that client): nothing may be done by default,
 // and the operator's user gets the role that lets it read and write every topic.
 import mqtt, { type IClientOptions } from 'mqtt';
+import { closeOnOversizedPacket } from '@wasmfleet/api/mqtt';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec, isAlreadyThere } from './dynsec.ts';
 import { diffAcls, type Acl } from './grants.ts';
 
@@ -36,6 +37,8 @@ export async function prepareBroker(url: string, options: IClientOptions): Promi
     clean: true,
     reconnectPeriod: 0,
   });
+  // A packet over the bound (limitPacketSize in the options) closes this connection too.
+  closeOnOversizedPacket(client, () => undefined);
   const dynsec = new Dynsec(client);
   client.on('message', (topic, payload) => {
     if (topic === DYNSEC_RESPONSE_TOPIC) dynsec.handle(payload);

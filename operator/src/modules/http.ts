@@ -89,12 +89,50 @@ export async function discard(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => undefined);
 }
 
-/** Reads at most `limit` bytes of a (usually error) body as text, for messages. */
+/**
+ * Reads at most `limit` characters of a (usually error) body as text, for messages: only as many
+ * bytes as that can take are read, then the rest is cancelled. Never the whole of a body a server
+ * chose the size of.
+ */
 export async function peekText(response: Response, limit = 300): Promise<string> {
   try {
-    const text = await response.text();
-    return text.length > limit ? `${text.slice(0, limit)}…` : text;
+    const { bytes, truncated } = await readPrefix(response, limit * 4);
+    const text = new TextDecoder().decode(bytes);
+    return text.length > limit || truncated ? `${text.slice(0, limit)}…` : text;
   } catch {
     return '';
   }
+}
+
+/** The first `maxBytes` bytes of a body (the rest is cancelled), and whether there was more. */
+export async function readPrefix(
+  response: Response,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  const body = response.body as ReadableStream<Uint8Array> | null;
+  const reader = body?.getReader();
+  if (!reader) return { bytes: new Uint8Array(0), truncated: false };
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { bytes: Buffer.concat(chunks, total), truncated: false };
+      chunks.push(value);
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        return { bytes: Buffer.concat(chunks, total).subarray(0, maxBytes), truncated: true };
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** A JSON body of at most `maxBytes` (a token service's answer), or an error saying it is larger. */
+export async function readJson(response: Response, maxBytes: number, where: string): Promise<unknown> {
+  const { bytes, truncated } = await readPrefix(response, maxBytes);
+  if (truncated) throw new Error(`${where} answered with more than ${maxBytes} bytes`);
+  return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
 }

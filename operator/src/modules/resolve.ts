@@ -188,6 +188,7 @@ async function ociSignatures(
     credentials,
     credentialsFrom: secretName === undefined ? undefined : `Secret ${ctx.namespace}/${secretName}`,
     plainHttp: usesPlainHttp(ref.registry, ctx.plainHttpRegistries),
+    plainHttpRegistries: ctx.plainHttpRegistries,
     timeoutMs: ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   });
   const lookup = { client, ref, manifest, shown: `module.oci ${formatReference(ref)}` };

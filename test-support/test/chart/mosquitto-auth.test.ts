@@ -5,12 +5,13 @@
 // whose role keeps it on its own topics.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { PACKET_LIMITS } from '@wasmfleet/api';
 import { startMosquitto, type Mosquitto } from '../../src/index.ts';
 import { ALL_OPTIONS, find, render } from './helm.ts';
 
@@ -22,6 +23,9 @@ let broker: Mosquitto;
 let dir: string;
 let operatorPassword: string;
 let ca: string;
+let maxPacketSize: number;
+/** Every command line the init container ran mosquitto_ctrl with. */
+let initArgv: string;
 
 before(
   async () => {
@@ -65,19 +69,31 @@ before(
         .replaceAll('/mosquitto/data', path.join(dir, 'data'));
     // The init container's own script, with the volume paths moved into the scratch directory;
     // run twice, as on a container restart: the second run keeps the existing configuration.
+    // mosquitto_ctrl is reached through a stand-in that records its command line first.
+    await mkdir(path.join(dir, 'bin'));
+    const ctrl = (await run('/bin/sh', ['-c', 'command -v mosquitto_ctrl'])).stdout.trim();
+    await writeFile(
+      path.join(dir, 'bin', 'mosquitto_ctrl'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> ${path.join(dir, 'argv.log')}\nexec ${ctrl} "$@"\n`,
+      { mode: 0o755 },
+    );
     for (let i = 0; i < 2; i++) {
       await run('/bin/sh', ['-ec', at(script)], {
-        env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/bin` },
+        env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH ?? ''}:/usr/bin` },
       });
     }
+    initArgv = await readFile(path.join(dir, 'argv.log'), 'utf8');
     // The rendered settings that decide who gets in. The plugin is this machine's build (the
     // rendered path is the image's); listener and persistence stay test-support's (loopback port,
     // scratch directory).
     const anonymous = lines.filter((line) => line.startsWith('allow_anonymous'));
+    const packetLimit = lines.filter((line) => line.startsWith('max_packet_size '));
+    maxPacketSize = Number(packetLimit[0]?.split(' ')[1]);
+    assert.equal(maxPacketSize, PACKET_LIMITS.broker, 'the broker bounds packets (max_packet_size)');
     const configFile = lines.find((line) => line.startsWith('plugin_opt_config_file '))?.split(' ')[1];
     assert.ok(configFile && lines.some((line) => line.startsWith('plugin ')), conf);
     broker = await startMosquitto({
-      extraConfig: anonymous,
+      extraConfig: [...anonymous, ...packetLimit],
       dynamicSecurity: { configFile: at(configFile) },
       tls: {
         caFile: path.join(dir, 'ca.crt'),
@@ -134,6 +150,43 @@ describe('the chart Mosquitto (rendered config, real broker)', () => {
     );
     const operator = await login('wasmfleet-operator', operatorPassword);
     await operator.endAsync();
+  });
+
+  it('init container: the admin password never appears on a command line', () => {
+    assert.match(initArgv, /^dynsec init /m, 'the init container ran mosquitto_ctrl');
+    assert.ok(!initArgv.includes(operatorPassword), `no password in:\n${initArgv}`);
+  });
+
+  it('max packet size: a publish larger than max_packet_size ends the session, one within it is taken', async () => {
+    const operator = await login('wasmfleet-operator', operatorPassword);
+    try {
+      await operator.subscribeAsync('$CONTROL/dynamic-security/v1/response', { qos: 1 });
+      await dynsec(operator, [
+        {
+          command: 'createRole',
+          rolename: 'limit-tester',
+          acls: [{ acltype: 'publishClientSend', topic: 'limit/#', allow: true }],
+        },
+        {
+          command: 'createClient',
+          username: 'limit-tester',
+          password: 'limit-secret',
+          roles: [{ rolename: 'limit-tester' }],
+        },
+      ]);
+    } finally {
+      await operator.endAsync();
+    }
+    const client = await login('limit-tester', 'limit-secret');
+    try {
+      // Within the bound: a module envelope of the operator's largest module.
+      await client.publishAsync('limit/module', Buffer.alloc(maxPacketSize - 1024), { qos: 1 });
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      client.publish('limit/module', Buffer.alloc(maxPacketSize + 1), { qos: 1 });
+      await closed;
+    } finally {
+      await client.endAsync(true);
+    }
   });
 
   it('refuses anonymous clients and wrong passwords', async () => {

@@ -109,3 +109,36 @@ export function credentialsFromDockerConfig(
 export function basicHeader(credentials: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
 }
+
+/** `registry-1.docker.io` → `docker.io`; undefined for an address or a name with two labels. */
+function parentDomain(hostname: string): string | undefined {
+  if (/^[\d.]+$/.test(hostname) || hostname.includes(':') || hostname.startsWith('[')) return undefined;
+  const labels = hostname.split('.');
+  return labels.length >= 3 ? labels.slice(1).join('.') : undefined;
+}
+
+/**
+ * Whether a token service may be asked for a token of `registry` (`host[:port]`), and given its
+ * credentials: undefined when it may, else why not. Plain http only where the operator allows it
+ * for that host (`plainHttpAllowed`: loopback or --plain-http-registries). Credentials only to the
+ * registry's own host or its domain (`registry-1.docker.io` → `auth.docker.io`): a registry, or
+ * whoever answers in its place, must not be able to send them elsewhere.
+ */
+export function realmProblem(
+  registry: string,
+  realm: URL,
+  withCredentials: boolean,
+  plainHttpAllowed: (host: string) => boolean,
+): string | undefined {
+  if (realm.protocol !== 'https:' && realm.protocol !== 'http:')
+    return `its token service ${realm.href} is not an https:// URL`;
+  if (realm.protocol === 'http:' && !plainHttpAllowed(realm.host))
+    return `its token service ${realm.origin} is plain http, which WasmFleet uses only for loopback hosts and those listed with --plain-http-registries`;
+  if (!withCredentials) return undefined;
+  const own = new URL(`https://${registry}`).hostname.toLowerCase();
+  const host = realm.hostname.toLowerCase();
+  const parent = parentDomain(own);
+  if (host === own || (parent !== undefined && (host === parent || host.endsWith(`.${parent}`))))
+    return undefined;
+  return `its token service ${realm.origin} is not on the registry's own domain (${parent ?? own}); WasmFleet sends the registry's credentials nowhere else`;
+}

@@ -1,9 +1,19 @@
 // A minimal OCI distribution client over fetch: one registry, one operation's deadline, and the
 // two auth schemes registries use — Basic, and the Bearer token flow announced by a
 // `WWW-Authenticate` challenge (anonymous tokens included, which public registries require).
-import { deadline as makeDeadline, discard, fetchOrFail, peekText, type Deadline } from '../http.ts';
+import {
+  deadline as makeDeadline,
+  discard,
+  fetchOrFail,
+  peekText,
+  readJson,
+  type Deadline,
+} from '../http.ts';
 import { ModuleResolutionError } from '../types.ts';
-import { basicHeader, parseChallenge, type RegistryCredentials } from './auth.ts';
+import { basicHeader, parseChallenge, realmProblem, type RegistryCredentials } from './auth.ts';
+
+/** A token service's answer is a small JSON document; anything larger is refused. */
+const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 
 export interface RegistryClientOptions {
   readonly registry: string;
@@ -13,6 +23,8 @@ export interface RegistryClientOptions {
   /** Where the credentials came from, for messages ("Secret plant-1/regcred"). */
   readonly credentialsFrom?: string | undefined;
   readonly plainHttp: boolean;
+  /** Hosts the operator allows plain HTTP to (--plain-http-registries); loopback always. */
+  readonly plainHttpRegistries?: readonly string[];
   readonly timeoutMs: number;
 }
 
@@ -137,8 +149,13 @@ export class RegistryClient {
         { cause: error },
       );
     }
-    const scopes = new Set([this.#options.scope, ...(params.scope ?? '').split(' ').filter((s) => s !== '')]);
     const creds = this.#options.credentials;
+    const problem = realmProblem(this.registry, url, creds !== undefined, (host) =>
+      usesPlainHttp(host, this.#options.plainHttpRegistries),
+    );
+    if (problem !== undefined)
+      throw new ModuleResolutionError('Unauthorized', `${this.where} asks for a token, but ${problem}`);
+    const scopes = new Set([this.#options.scope, ...(params.scope ?? '').split(' ').filter((s) => s !== '')]);
     const where = `the token service ${url.origin} of ${this.where}`;
     let response: Response;
     if (creds !== undefined && 'identityToken' in creds) {
@@ -178,11 +195,13 @@ export class RegistryClient {
     }
     let body: unknown;
     try {
-      body = await response.json();
+      body = await readJson(response, MAX_TOKEN_RESPONSE_BYTES, where);
     } catch (error) {
-      throw new ModuleResolutionError('Unauthorized', `${where} answered with something that is not JSON`, {
-        cause: error,
-      });
+      throw new ModuleResolutionError(
+        'Unauthorized',
+        `${where} answered with something that is not a JSON document of at most ${MAX_TOKEN_RESPONSE_BYTES} bytes`,
+        { cause: error },
+      );
     }
     const token =
       typeof body === 'object' && body !== null

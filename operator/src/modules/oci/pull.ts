@@ -128,6 +128,7 @@ export async function pullOciModule(raw: string, options: OciPullOptions): Promi
     credentials: options.credentials,
     credentialsFrom: options.credentialsFrom,
     plainHttp: usesPlainHttp(ref.registry, options.plainHttpRegistries),
+    plainHttpRegistries: options.plainHttpRegistries,
     timeoutMs: options.timeoutMs,
   });
 

@@ -83,6 +83,7 @@ export async function pushModule(
     scope: `repository:${ref.repository}:pull,push`,
     credentials: auth,
     plainHttp: usesPlainHttp(ref.registry, options.plainHttpRegistries),
+    plainHttpRegistries: options.plainHttpRegistries,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   });
 
