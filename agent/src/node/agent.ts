@@ -284,7 +284,7 @@ export class Agent {
   }
 
   /** The control topics' subscription (desired state, modules), with their identifier on MQTT 5. */
-  #subscribeControl(client: MqttClient, topic: string): void {
+  #subscribeControl(client: MqttClient, topic: string, subscribed?: () => void): void {
     const ids = this.#subscriptions.mode === 'identifiers';
     client.subscribe(
       topic,
@@ -292,6 +292,7 @@ export class Agent {
       (error) => {
         if (error && (error as { packet?: unknown }).packet !== undefined && !this.#stopping)
           this.#log('error', this.#refusal(topic, error));
+        subscribed?.();
       },
     );
   }
@@ -327,7 +328,7 @@ export class Agent {
       if (acksDue.push(messageId) === 1) queueMicrotask(sendAcks);
     });
     this.#moduleTopic = new ModuleTopicSource({
-      subscribe: (t) => this.#subscribeControl(client, t),
+      subscribe: (t, subscribed) => this.#subscribeControl(client, t, subscribed),
       unsubscribe: (t) => client.unsubscribe(t),
       get connected() {
         return client.connected;

@@ -3,8 +3,16 @@
 import { decodeModuleEnvelope, moduleTopic } from '@wasmfleet/api';
 import type { ModuleSource } from '../store/fetch-module.ts';
 
+/**
+ * With a module.url to fall back on, how long after the SUBACK to wait for the retained envelope:
+ * a broker sends retained messages right after it (Mosquitto in the same write), so one that has
+ * not come by then is not on the broker, and the URL is tried at once instead of after 30 s.
+ */
+export const RETAINED_GRACE_MS = 1_500;
+
 export interface ModuleTopicClient {
-  subscribe(topic: string): void;
+  /** `subscribed` runs once the broker has acknowledged the subscription. */
+  subscribe(topic: string, subscribed?: () => void): void;
   unsubscribe(topic: string): void;
   readonly connected: boolean;
 }
@@ -21,7 +29,7 @@ export class ModuleTopicSource {
     if (!this.#client.connected)
       return Promise.reject(new Error('not connected to the broker, cannot read the module topic'));
     const topic = moduleTopic(ref.sha256);
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise<Uint8Array | undefined>((resolve, reject) => {
       const list = this.#waiting.get(topic) ?? [];
       const onPayload = (payload: Uint8Array): void => {
         signal.removeEventListener('abort', onAbort);
@@ -40,7 +48,25 @@ export class ModuleTopicSource {
       signal.addEventListener('abort', onAbort, { once: true });
       list.push(onPayload);
       this.#waiting.set(topic, list);
-      if (list.length === 1) this.#client.subscribe(topic);
+      // Without a URL the topic is the only source: wait for the envelope as long as allowed.
+      const giveUp =
+        ref.url === undefined
+          ? undefined
+          : (): void => {
+              setTimeout(() => {
+                const waiters = this.#waiting.get(topic);
+                if (!waiters?.includes(onPayload)) return; // delivered, or given up already
+                const rest = waiters.filter((f) => f !== onPayload);
+                signal.removeEventListener('abort', onAbort);
+                if (rest.length === 0) {
+                  this.#waiting.delete(topic);
+                  this.#client.unsubscribe(topic);
+                } else this.#waiting.set(topic, rest);
+                resolve(undefined);
+              }, RETAINED_GRACE_MS).unref();
+            };
+      if (list.length === 1) this.#client.subscribe(topic, giveUp);
+      else giveUp?.();
     });
   };
 

@@ -34,6 +34,8 @@ export async function fetchModule(
     try {
       bytes = await source(ref, signal);
     } catch (error) {
+      // Bytes that cannot be the module (more than its size) are a verdict, not an outage.
+      if (error instanceof StoreError && error.reason === 'DigestMismatch') throw error;
       problems.push((error as Error).message);
       continue;
     }

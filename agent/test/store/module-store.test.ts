@@ -130,6 +130,16 @@ describe('module store', () => {
         ),
         /answered 404/,
       );
+      // Regression: more bytes than the module's size is a digest verdict (Failed), not an
+      // outage to retry (it was reported as FetchFailed, and the function crash-looped).
+      await assert.rejects(
+        fetchModule(
+          store,
+          { sha256: 'b'.repeat(64), size: 8, url: `http://127.0.0.1:${port}/echo.wasm` },
+          { sources: [httpSource] },
+        ),
+        (error: unknown) => error instanceof StoreError && error.reason === 'DigestMismatch',
+      );
     } finally {
       server.close();
     }
