@@ -56,10 +56,23 @@ fn main() {
         let (tx, internal) = tokio::sync::mpsc::unbounded_channel();
         let node = settings.node_id.clone();
         let dir = settings.data_dir.display().to_string();
+        let metrics = match &settings.metrics_address {
+            Some((host, port)) => match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    eprintln!("wasmfleet-agent-native: cannot serve metrics on {host}:{port}: {e}; pick a free port with --metrics-address");
+                    return 2;
+                }
+            },
+            None => None,
+        };
         let mut agent = Agent::new(settings, runtime, client, tx);
         agent.start_from_cache();
         eprintln!("wasmfleet-agent-native: node {node} started (data in {dir})");
-        agent.run(events, internal, shutdown_signal()).await;
+        if let Some(addr) = metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+            eprintln!("wasmfleet-agent-native: serving metrics on http://{addr}/metrics");
+        }
+        agent.run(events, internal, shutdown_signal(), metrics).await;
         0
     });
     // Threads still compiling or running a call past their deadline must not hold the exit.

@@ -217,6 +217,68 @@ describe('native agent', () => {
     assert.equal(statusTopic(node).endsWith('/status'), true);
   });
 
+  it('on MQTT 3.1.1 a filter covered by another is not subscribed, so a reading still runs each function once', async () => {
+    const node = uniqueName('v311');
+    const echo = await fixture('healthy/echo.wat');
+    await publishModule(client, echo);
+    const wide = fnSpec('wide', echo, { inputs: [{ topic: 'sensors/{node}/+', qos: 1, format: 'raw' }] });
+    const exact = fnSpec('exact', echo, {
+      inputs: [{ topic: 'sensors/{node}/probe', qos: 1, format: 'raw' }],
+    });
+    const outWide = await collect(client, `out/${node}/wide`);
+    const outExact = await collect(client, `out/${node}/exact`);
+    const agent = await agentFor(node, ['--mqtt-version', '4']);
+    await publishDesired(client, node, [wide, exact], 1);
+    await waitForStatus(
+      client,
+      node,
+      (s) => fnStatus(s, 'wide')?.phase === 'Running' && fnStatus(s, 'exact')?.phase === 'Running',
+    );
+    for (let i = 0; i < 50; i++) await client.publishAsync(`sensors/${node}/probe`, `p${i}`, { qos: 1 });
+    await until('50 outputs each', () => outWide.length >= 50 && outExact.length >= 50);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(outWide.length, 50);
+    assert.equal(outExact.length, 50);
+    assert.match(await agent.log(), /\(MQTT 3\.1\.1\)/);
+  });
+
+  it('loses no QoS 1 reading when it is killed mid-stream and started again', async () => {
+    const node = uniqueName('kill');
+    const echo = await fixture('healthy/echo.wat');
+    await publishModule(client, echo);
+    const seen = await collect(client, `out/${node}/echo`);
+    const first = await agentFor(node);
+    await publishDesired(client, node, [fnSpec('echo', echo)], 1);
+    await waitForStatus(client, node, (s) => fnStatus(s, 'echo')?.phase === 'Running');
+    const sending = (async () => {
+      for (let i = 0; i < 400; i++) await client.publishAsync(`sensors/${node}/echo`, `k${i}`, { qos: 1 });
+    })();
+    await until('some outputs', () => seen.length >= 50);
+    await first.process.kill();
+    await sending;
+    await agentFor(node, [], first.dataDir);
+    await until('every reading answered after the restart', () => new Set(seen).size >= 400, 30_000);
+    assert.equal(new Set(seen).size, 400);
+  });
+
+  it('serves Prometheus metrics on --metrics-address', async () => {
+    const node = uniqueName('metrics');
+    const echo = await fixture('healthy/echo.wat');
+    await publishModule(client, echo);
+    const agent = await agentFor(node, ['--metrics-address', '0']);
+    await publishDesired(client, node, [fnSpec('echo', echo)], 1);
+    await waitForStatus(client, node, (s) => fnStatus(s, 'echo')?.phase === 'Running');
+    let url: string | undefined;
+    await until('the metrics address is logged', () => {
+      void agent.log().then((l) => (url = /serving metrics on (http:\S+)/.exec(l)?.[1]));
+      return url !== undefined;
+    });
+    const body = await (await fetch(url!)).text();
+    assert.match(body, /wasmfleet_agent_functions\{phase="Running"\} 1/);
+    assert.match(body, /wasmfleet_agent_process_resident_memory_bytes \d+/);
+    assert.equal((await fetch(url!.replace('/metrics', '/other'))).status, 404);
+  });
+
   it('exits 2 with a message naming the setting for a bad flag', async () => {
     const bad = await startNativeAgent(broker.url, 'Bad_Node', {});
     const code = await bad.process.exited;

@@ -396,6 +396,12 @@ impl Agent {
         }
     }
 
+    /// Functions with a running instance, by where their calls run: (agent thread, own thread).
+    pub fn function_threads(&self) -> (u64, u64) {
+        let running = self.functions.values().filter(|f| !f.stopped && f.phase() == super::lifecycle::Phase::Running);
+        running.fold((0, 0), |(a, w), f| if f.offload { (a, w + 1) } else { (a + 1, w) })
+    }
+
     pub fn publish_status(&mut self) {
         self.status_at = None;
         if !self.connected || self.stopping {
@@ -430,6 +436,7 @@ impl Agent {
         mut events: UnboundedReceiver<SessionEvent>,
         mut internal: UnboundedReceiver<Internal>,
         shutdown: impl std::future::Future<Output = ()>,
+        metrics: Option<tokio::net::TcpListener>,
     ) {
         tokio::pin!(shutdown);
         let mut heartbeat = tokio::time::interval(Duration::from_secs(self.s.heartbeat_seconds));
@@ -452,6 +459,10 @@ impl Agent {
                 _ = heartbeat.tick() => self.publish_status(),
                 _ = sleep_until(status_at), if status_at.is_some() => self.publish_status(),
                 _ = sleep_until(flush_at), if flush_at.is_some() => self.flush_states(),
+                Ok((stream, _)) = accept(metrics.as_ref()) => {
+                    let body = super::metrics_http::render(&self.status(), self.function_threads());
+                    tokio::spawn(super::metrics_http::answer(stream, body));
+                }
             }
             self.flush_batches();
         }
@@ -513,6 +524,15 @@ impl Agent {
                 self.on_batch_done(fid, guest, batch, outcomes, micros_each)
             }
         }
+    }
+}
+
+async fn accept(
+    listener: Option<&tokio::net::TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
     }
 }
 

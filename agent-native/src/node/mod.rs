@@ -4,6 +4,7 @@ mod flow;
 pub mod function;
 pub mod lifecycle;
 pub mod metrics;
+pub mod metrics_http;
 pub mod payload;
 pub mod plan;
 pub mod routing;
