@@ -69,7 +69,7 @@ fn main() {
     let memory: Memory = instance.get_memory(&mut store, "memory").unwrap();
     instance.get_typed_func::<(), ()>(&mut store, "_initialize").unwrap().call(&mut store, ()).unwrap();
     let alloc: TypedFunc<i32, i32> = instance.get_typed_func(&mut store, "bench_alloc").unwrap();
-    let mut a = |store: &mut Store<()>, n: usize| -> usize {
+    let a = |store: &mut Store<()>, n: usize| -> usize {
         let p = alloc.call(&mut *store, n as i32).unwrap();
         assert!(p != 0, "wasm allocation failed");
         p as usize
