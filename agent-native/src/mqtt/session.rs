@@ -302,6 +302,27 @@ async fn run_v5(config: SessionConfig, mut eventloop: v5::EventLoop, tx: Unbound
                     run_v4(tuned(eventloop), tx).await;
                     return;
                 }
+                // Some 3.1.1-only brokers (aedes) close the connection without any CONNACK: try
+                // 3.1.1 once, and stay on it if the broker accepts it.
+                let reset = |io: &std::io::Error| {
+                    matches!(io.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset)
+                };
+                let closed_early = !ever_connected
+                    && match &e {
+                        ConnectionError::MqttState(v5::StateError::ConnectionAborted) => true,
+                        ConnectionError::MqttState(v5::StateError::Io(io)) | ConnectionError::Io(io) => reset(io),
+                        _ => false,
+                    };
+                if closed_early {
+                    let (client, eventloop) = rumqttc::AsyncClient::new(options_v4(&config), config.queue);
+                    let mut eventloop = tuned(eventloop);
+                    if let Ok(rumqttc::Event::Incoming(rumqttc::Incoming::ConnAck(ack))) = eventloop.poll().await {
+                        let _ = tx.send(SessionEvent::FellBack(ClientBox(Client::V4(client))));
+                        let _ = tx.send(SessionEvent::Connected { v5: false, session_present: ack.session_present });
+                        run_v4(eventloop, tx).await;
+                        return;
+                    }
+                }
                 let refused = matches!(
                     &e,
                     ConnectionError::ConnectionRefused(
