@@ -35,6 +35,7 @@ case "$arch" in amd64) tar_arch=x86_64 ;; arm64) tar_arch=aarch64 ;; *) tar_arch
 base="$name-$version-linux-$tar_arch"
 
 # Tarball: the root as it installs, owned by root, with stable timestamps.
+chmod 0755 "$root"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime='2026-01-01 00:00Z' \
   -C "$root" -czf "$out/$base.tar.gz" .
 
@@ -42,6 +43,7 @@ tar --sort=name --owner=0 --group=0 --numeric-owner --mtime='2026-01-01 00:00Z' 
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 cp -a "$root/." "$stage/"
+chmod 0755 "$stage"
 mkdir -p "$stage/DEBIAN"
 size_kb="$(du -sk "$root" | cut -f1)"
 {
