@@ -22,6 +22,7 @@ import {
   waitForStatus,
 } from '../../agent/test/helpers/fleet.ts';
 import { fixture, hostile } from '../../agent/test/helpers/wasm.ts';
+import { tinyComponent } from '../../agent/test/component/tiny-component.ts';
 import { nativeAgentBinary, startNativeAgent, type NativeAgent } from './helpers.ts';
 
 let broker: Mosquitto;
@@ -277,6 +278,24 @@ describe('native agent', () => {
     assert.match(body, /wasmfleet_agent_functions\{phase="Running"\} 1/);
     assert.match(body, /wasmfleet_agent_process_resident_memory_bytes \d+/);
     assert.equal((await fetch(url!.replace('/metrics', '/other'))).status, 404);
+  });
+
+  it('runs a component of the WIT world (componentize-js, 12 MB) with its config, state and log', async () => {
+    const node = uniqueName('component');
+    const component = await tinyComponent();
+    await publishModule(client, component);
+    const seen = await collect(client, `out/${node}/tiny`);
+    await agentFor(node);
+    const spec = fnSpec('tiny', component, {
+      config: { GREETING: 'hi' },
+      limits: { memoryBytes: 64 * 1024 * 1024, timeoutMs: 1000, maxModuleBytes: 32 * 1024 * 1024 },
+    });
+    await publishDesired(client, node, [spec], 1);
+    // Cranelift compiles the whole JS engine ahead of time: about a minute on a loaded 2-core machine.
+    await waitForStatus(client, node, (s) => fnStatus(s, 'tiny')?.phase === 'Running', 240_000);
+    for (const word of ['a', 'b']) await client.publishAsync(`sensors/${node}/tiny`, word, { qos: 1 });
+    await until('two outputs', () => seen.length >= 2, 30_000);
+    assert.deepEqual(seen, ['hi a #1', 'hi b #2']);
   });
 
   it('exits 2 with a message naming the setting for a bad flag', async () => {

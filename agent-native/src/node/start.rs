@@ -10,7 +10,7 @@ use super::plan::plan;
 use super::routing::reduce;
 use crate::clock::now_ms;
 use crate::config::Isolation;
-use crate::runtime::{COMPILE_TIMEOUT_MS, DEFAULT_MAX_MODULE_BYTES, Guest, LoadError, LoadOptions};
+use crate::runtime::{DEFAULT_MAX_MODULE_BYTES, Guest, LoadError, LoadOptions, compile_timeout_ms};
 use crate::signing::verify::{Policy, Verdict, verify_module_signatures};
 use crate::store::state::{FileState, state_file};
 use crate::wire::desired::{DesiredFunction, function_key};
@@ -281,9 +281,10 @@ impl Agent {
         self.status_changed();
         let runtime = self.runtime.clone();
         let tx = self.internal.clone();
+        let limit_ms = compile_timeout_ms(bytes.len());
         tokio::spawn(async move {
             let load = tokio::task::spawn_blocking(move || runtime.load(&bytes, options));
-            let result = match tokio::time::timeout(Duration::from_millis(COMPILE_TIMEOUT_MS), load).await {
+            let result = match tokio::time::timeout(Duration::from_millis(limit_ms), load).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(join)) => Err(LoadError {
                     reason: "InitFailed",
@@ -291,7 +292,7 @@ impl Agent {
                 }),
                 Err(_) => Err(LoadError {
                     reason: "CompileTimeout",
-                    message: format!("compiling and starting the module took longer than {COMPILE_TIMEOUT_MS} ms"),
+                    message: format!("compiling and starting the module took longer than {limit_ms} ms"),
                 }),
             };
             let _ = tx.send(Internal::Loaded { fid, result });

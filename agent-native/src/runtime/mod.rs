@@ -20,7 +20,11 @@ use wasmtime::{Config, Engine};
 
 pub const MAX_TABLE_ELEMENTS: u64 = 100_000;
 pub const DEFAULT_MAX_MODULE_BYTES: u64 = 32 * 1024 * 1024;
-pub const COMPILE_TIMEOUT_MS: u64 = 10_000;
+/// Cranelift compiles ahead of time: a 12 MB componentized JS function takes tens of seconds on
+/// a small board, so the limit grows with the module (10 s plus 10 s per MiB).
+pub fn compile_timeout_ms(module_bytes: usize) -> u64 {
+    10_000 + 10_000 * (module_bytes as u64).div_ceil(1024 * 1024)
+}
 const WASM_PAGE: u64 = 65_536;
 
 /// What a function is loaded with (its desired spec, resolved).
@@ -82,6 +86,8 @@ pub struct Runtime {
     /// Compiled code kept in this process by module digest (a replaced or restarted function
     /// only instantiates).
     cache: Mutex<HashMap<String, Compiled>>,
+    /// One compile per digest at a time: a retry waits for the compile still running.
+    compiling: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// `16 MiB`, `4 GiB`, `50.0 MiB` — the units the Node agent's messages use.
@@ -195,6 +201,7 @@ impl Runtime {
             component_linker: Arc::new(component_linker),
             compiled_dir: data_dir.join("compiled"),
             cache: Mutex::new(HashMap::new()),
+            compiling: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -226,6 +233,11 @@ impl Runtime {
     }
 
     fn compiled(&self, digest: &str, bytes: &[u8], component: bool) -> Result<Compiled, LoadError> {
+        if let Some(c) = self.cache.lock().ok().and_then(|c| c.get(digest).cloned()) {
+            return Ok(c);
+        }
+        let gate = self.compiling.lock().map(|mut m| m.entry(digest.to_string()).or_default().clone()).ok();
+        let _turn = gate.as_ref().and_then(|g| g.lock().ok());
         if let Some(c) = self.cache.lock().ok().and_then(|c| c.get(digest).cloned()) {
             return Ok(c);
         }
