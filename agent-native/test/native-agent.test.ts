@@ -302,6 +302,12 @@ describe('native agent', () => {
     const bad = await startNativeAgent(broker.url, 'Bad_Node', {});
     const code = await bad.process.exited;
     assert.equal(code, 2);
-    assert.match(await bad.log(), /--node Bad_Node: use lower-case letters/);
+    // The log file is written by a stream that may still be flushing after the exit.
+    let log = '';
+    await until('the refusal in the log', () => {
+      void bad.log().then((l) => (log = l));
+      return log.includes('--node Bad_Node');
+    });
+    assert.match(log, /wasmfleet-agent-native: --node Bad_Node: use lower-case letters/);
   });
 });
