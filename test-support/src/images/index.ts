@@ -64,3 +64,5 @@ export async function ensureContainerImages(
   }
   return built;
 }
+export { findContainerEngine, NO_ENGINE, type ContainerEngine } from './engine.ts';
+export { runCommand, docker } from './docker.ts';

@@ -20,7 +20,7 @@ const OUR_FILES = [
 ];
 
 /** The node's packages: kind's base list, with Debian's runc in place of kind's own build. */
-const NODE_PACKAGES = [
+export const NODE_PACKAGES = [
   'systemd',
   'conntrack',
   'iptables',
