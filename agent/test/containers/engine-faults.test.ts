@@ -46,6 +46,7 @@ describe('engine faults: agent and Mosquitto containers', { skip: engine ? false
   let dataDir: string;
   let echo: Uint8Array;
   let sequence = 0;
+  const cleanups: (() => Promise<unknown>)[] = [];
   const docker = async (...args: string[]): Promise<void> => {
     await runCommand('docker', args);
   };
@@ -74,6 +75,7 @@ describe('engine faults: agent and Mosquitto containers', { skip: engine ? false
     const [agentImage] = await ensureContainerImages(['agent', 'mosquitto'], { tag: 'e2e' });
     const { GenericContainer, Network, Wait } = await import('testcontainers');
     network = await new Network().start();
+    cleanups.push(() => network.stop());
     broker = await new GenericContainer(MOSQUITTO_IMAGE)
       .withNetwork(network)
       .withNetworkAliases('broker')
@@ -87,12 +89,15 @@ describe('engine faults: agent and Mosquitto containers', { skip: engine ? false
       ])
       .withWaitStrategy(Wait.forLogMessage(/mosquitto version .* running/))
       .start();
+    cleanups.push(() => broker.stop());
     operator = await connect(`mqtt://localhost:${broker.getMappedPort(1883)}`);
+    cleanups.push(() => operator.endAsync());
     echo = await fixture('healthy/echo.wat');
     await publishModule(operator, echo);
     await publishDesired(operator, NODE, [fnSpec('f', echo)], 1);
 
     dataDir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-agent-volume-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     await chown(dataDir, AGENT_UID, AGENT_UID);
     agent = await new GenericContainer(agentImage!.tag)
       .withNetwork(network)
@@ -100,6 +105,7 @@ describe('engine faults: agent and Mosquitto containers', { skip: engine ? false
       .withCommand(['--broker', 'mqtt://broker:1883', '--node', NODE, '--heartbeat', '1'])
       .withStartupTimeout(60_000)
       .start();
+    cleanups.push(() => agent.stop());
     await waitForStatus(
       operator,
       NODE,
@@ -109,11 +115,9 @@ describe('engine faults: agent and Mosquitto containers', { skip: engine ? false
   });
 
   after(async () => {
-    await operator?.endAsync();
-    await agent?.stop();
-    await broker?.stop();
-    await network?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    // In reverse order of starting; a before() that failed half-way started only some.
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => console.error('cleanup:', error));
   });
 
   it('QoS 1 readings sent while the broker container is paused all come out once it resumes', async () => {
