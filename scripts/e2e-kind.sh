@@ -80,7 +80,7 @@ wait_until() {
 }
 
 cluster_up() {
-  "$kind_bin" create cluster --name "$CLUSTER" --config kind-config.yaml --image "$node_image" \
+  "$kind_bin" create cluster --name "$CLUSTER" --config kind-config.yaml --image "$node_image" ${KEEP_CLUSTER:+--retain} \
     --kubeconfig "$kubeconfig" --wait 180s
   kubectl wait --for=condition=Ready nodes --all --timeout=120s
   kubectl get nodes -o wide

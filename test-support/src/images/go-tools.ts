@@ -40,13 +40,10 @@ export const CNI_PLUGINS: GoModuleTools = {
   version: 'v1.9.1',
   packages: ['plugins/ipam/host-local', 'plugins/main/loopback', 'plugins/main/ptp', 'plugins/meta/portmap'],
 };
-/** The CoreDNS release kubeadm v1.37 deploys (its constants.CoreDNSVersion). */
-export const COREDNS: GoModuleTools = {
-  name: 'coredns',
-  module: 'github.com/coredns/coredns',
-  version: 'v1.14.6',
-  packages: [''],
-};
+/** The CoreDNS release kubeadm v1.37 deploys (its constants.CoreDNSVersion), as pinned in the wrapper. */
+export const COREDNS_VERSION = 'v1.14.6';
+/** The wrapper module that builds CoreDNS with kubeadm's plugins only (test-support/kind-node/coredns). */
+export const COREDNS_MODULE_DIR = fileURLToPath(new URL('../../kind-node/coredns/', import.meta.url));
 export const KIND: GoModuleTools = {
   name: 'kind',
   module: 'sigs.k8s.io/kind',
@@ -119,6 +116,16 @@ export async function ensureKubernetesNodeBinaries(
     await buildGoTools(KUBERNETES_NODE_MODULE_DIR, KUBERNETES_NODE_TOOLS, dir, progress);
   }
   return { dir, version: kubernetes };
+}
+
+/** CoreDNS from its wrapper module, cached by the wrapper's go.mod, go.sum and main.go. */
+export async function ensureCoreDns(progress?: (line: string) => void): Promise<string> {
+  const digest = await digestOfFiles(COREDNS_MODULE_DIR, ['go.mod', 'go.sum', 'main.go']);
+  const dir = imageCacheDir('go-tools', `coredns-${COREDNS_VERSION}-${digest}`);
+  const tool = { binary: 'coredns', goPackage: 'wasmfleet.io/kindnode/coredns' };
+  if (!(await allExecutable(dir, [tool.binary])))
+    await buildGoTools(COREDNS_MODULE_DIR, [tool], dir, progress);
+  return dir;
 }
 
 async function allExecutable(dir: string, binaries: readonly string[]): Promise<boolean> {

@@ -65,7 +65,8 @@ RUN chmod 755 /kind /kind/bin /kind/bin/* /usr/local/bin/* /opt/cni/bin/* \\
  && systemctl enable kubelet.service containerd.service undo-mount-hacks.service wasmfleet-pod-network.service \\
  && systemctl mask systemd-binfmt.service \\
  && mkdir -p /etc/kubernetes/manifests \\
- && sed -i 's|sandbox_image = .*|sandbox_image = "${PAUSE_IMAGE}"|' /etc/containerd/config.toml \\
+ && sed -i -e 's|sandbox_image = .*|sandbox_image = "${PAUSE_IMAGE}"|' \\
+      -e 's|restrict_oom_score_adj = false|restrict_oom_score_adj = true|' /etc/containerd/config.toml \\
  && ctr oci spec | jq '.hooks.createContainer[.hooks.createContainer|length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \\
     | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json \\
  && containerd --version && runc --version && crictl --version
