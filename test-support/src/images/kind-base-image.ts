@@ -15,6 +15,7 @@ export const KIND_NODE_FILES_DIR = fileURLToPath(new URL('../../kind-node/files/
 const OUR_FILES = [
   'wasmfleet-pod-network.sh',
   'wasmfleet-pod-network.service',
+  '12-wasmfleet-cgroup-v1.conf',
   'default-cni.yaml',
   'default-storage.yaml',
 ];
@@ -54,6 +55,7 @@ COPY bin/ /usr/local/bin/
 COPY cni/ /opt/cni/bin/
 COPY wasmfleet/wasmfleet-pod-network.sh /kind/bin/
 COPY wasmfleet/wasmfleet-pod-network.service /etc/systemd/system/
+COPY wasmfleet/12-wasmfleet-cgroup-v1.conf /etc/systemd/system/kubelet.service.d/
 COPY wasmfleet/default-cni.yaml wasmfleet/default-storage.yaml /kind/manifests/
 RUN chmod 755 /kind /kind/bin /kind/bin/* /usr/local/bin/* /opt/cni/bin/* \\
  && find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete \\
