@@ -14,7 +14,6 @@ import { CNI_PLUGINS, CONTAINERD, CRICTL, KIND, ensureGoModuleTools } from './go
 export const KIND_NODE_FILES_DIR = fileURLToPath(new URL('../../kind-node/files/', import.meta.url));
 const OUR_FILES = [
   'wasmfleet-pod-network.sh',
-  'wasmfleet-pod-network.service',
   '12-wasmfleet-cgroup-v1.conf',
   'default-cni.yaml',
   'default-storage.yaml',
@@ -54,7 +53,6 @@ COPY kind/etc/ /etc/
 COPY bin/ /usr/local/bin/
 COPY cni/ /opt/cni/bin/
 COPY wasmfleet/wasmfleet-pod-network.sh /kind/bin/
-COPY wasmfleet/wasmfleet-pod-network.service /etc/systemd/system/
 COPY wasmfleet/12-wasmfleet-cgroup-v1.conf /etc/systemd/system/kubelet.service.d/
 COPY wasmfleet/default-cni.yaml wasmfleet/default-storage.yaml /kind/manifests/
 RUN chmod 755 /kind /kind/bin /kind/bin/* /usr/local/bin/* /opt/cni/bin/* \\
@@ -64,7 +62,7 @@ RUN chmod 755 /kind /kind/bin /kind/bin/* /usr/local/bin/* /opt/cni/bin/* \\
  && rm -f /lib/systemd/system/sockets.target.wants/*initctl* /lib/systemd/system/basic.target.wants/* \\
  && echo ReadKMsg=no >> /etc/systemd/journald.conf \\
  && ln -sf /usr/lib/systemd/systemd /sbin/init \\
- && systemctl enable kubelet.service containerd.service undo-mount-hacks.service wasmfleet-pod-network.service \\
+ && systemctl enable kubelet.service containerd.service undo-mount-hacks.service \\
  && systemctl mask systemd-binfmt.service \\
  && mkdir -p /etc/kubernetes/manifests \\
  && sed -i -e 's|sandbox_image = .*|sandbox_image = "${PAUSE_IMAGE}"|' \\

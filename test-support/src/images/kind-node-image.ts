@@ -107,7 +107,7 @@ export async function ensureKindNodeImage(progress?: (line: string) => void): Pr
   const coredns = await ensureCoreDns(progress);
   const proxyRootfs = await ensureDebianRootfs({
     name: 'kube-proxy',
-    packages: ['iptables', 'conntrack', 'kmod'],
+    packages: ['iptables', 'conntrack', 'kmod', 'iproute2'],
     slim: true,
     ...p,
   });
@@ -204,6 +204,13 @@ async function assembleNode(
     }
     await exec('chown', 'root:root', '/usr/bin/kubelet', '/usr/bin/kubeadm', '/usr/bin/kubectl');
     await exec('sh', '-c', `mkdir -p /kind/images && printf %s ${node.version} > /kind/version`);
+    // The pod network runs in the kube-proxy image every node holds (default-cni.yaml).
+    await exec(
+      'sed',
+      '-i',
+      `s|@KUBE_PROXY_IMAGE@|registry.k8s.io/kube-proxy:${node.version}|`,
+      '/kind/manifests/default-cni.yaml',
+    );
     await docker(['cp', archive, `${id}:/kind/images/components.tar`]);
     progress?.('importing the component images into the node containerd');
     await exec('bash', '-c', 'nohup containerd > /tmp/containerd.log 2>&1 &');
