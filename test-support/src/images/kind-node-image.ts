@@ -27,7 +27,7 @@ interface Component {
   readonly run?: readonly string[];
 }
 
-const PATH_ENV = 'ENV PATH=/usr/local/bin:/usr/bin:/bin';
+const PATH_ENV = 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function components(
   k8s: string,
@@ -41,7 +41,7 @@ function components(
     ...(from ? { from } : {}),
   });
   return [
-    k8sImage('kube-apiserver', bins.plane),
+    k8sImage('kube-apiserver', bins.node),
     k8sImage('kube-controller-manager', bins.node),
     k8sImage('kube-scheduler', bins.node),
     {
