@@ -150,7 +150,7 @@ port_forward_broker() {
   broker_port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
   (
     while true; do
-      "$kubectl_bin" -n "$NAMESPACE" port-forward svc/wasmfleet-mosquitto "$broker_port:8883" >>"$scratch/port-forward.log" 2>&1
+      "$kubectl_bin" -n "$NAMESPACE" port-forward svc/wasmfleet-mosquitto "$broker_port:8883" >>"$scratch/port-forward.log" 2>&1 || true
       sleep 0.5
     done
   ) &
