@@ -10,7 +10,7 @@
 // 0018); contender agent-worker is the same agent with --isolation worker (a worker per function).
 // WASMFLEET_ISOLATION=worker in the environment measures every agent case that way.
 //                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
-// Contender native is the native agent (agent-native/, Rust on Wasmtime; docs/adr/0020), built or
+// Contender native is the native agent (agent-native/, Rust on Wasmtime; docs/adr/0021), built or
 // found by test-support's ensureNativeAgent; its latency, idle RSS and per-function RSS are
 // measured beside the Node agent's and the plain forwarder's in the same run.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0020).
+// Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0021).
 //
 // The binary is cached by its inputs — Cargo.lock, every Cargo.toml, agent-native/ and the WIT
 // world it binds (api/wit/) plus the rustc version — in ~/.cache/wasmfleet/agent-native/bin/<key>/,

@@ -7,7 +7,7 @@
 //   the one naming the lowest identifier among the subscriptions that match its topic is
 //   processed (a broker that sends one copy naming several identifiers is served the same way).
 // What is left on MQTT 3.1.1 — two filters that overlap without one covering the other — can
-// still deliver twice there (docs/adr/0020).
+// still deliver twice there (docs/adr/0021).
 use crate::wire::topics::topic_matches;
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 // or a component of the WIT world in api/wit/ — sandboxed with Wasmtime's own mechanisms, and
 // invokes it. Before anything compiles, the module's size and its declared memories and tables
 // are checked against the function's limits; compiled code is cached on disk by digest, so a
-// restart only maps it back in. Contract: docs/guest-abi.md; decisions: docs/adr/0020.
+// restart only maps it back in. Contract: docs/guest-abi.md; decisions: docs/adr/0021.
 pub mod call;
 pub mod clock;
 mod component;

@@ -1,7 +1,7 @@
 // A mixed fleet: the same WasmFunction on Node agents and native agents (agent-native/, Wasmtime)
 // under one operator, a real API server and Mosquitto. Both kinds run it, give identical outputs
 // for identical readings, and a canary rollout moves across both kinds to the new revision with
-// its health gates green (docs/adr/0020).
+// its health gates green (docs/adr/0021).
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
