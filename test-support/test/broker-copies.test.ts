@@ -1,5 +1,5 @@
 // The three brokers the MQTT behaviour is tested on, and what each does with overlapping
-// subscriptions (recorded in docs/adr/0020): a broker upgrade that changes it shows up here.
+// subscriptions (recorded in docs/adr/0024): a broker upgrade that changes it shows up here.
 // Also: the nats-server helper keeps retained messages and sessions across a restart.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';

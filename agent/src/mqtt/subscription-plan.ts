@@ -2,7 +2,7 @@
 // each matching function once whatever the broker does with overlapping subscriptions (pure).
 //
 // MQTT lets a broker send one copy of a message per matching subscription (Mosquitto does for MQTT
-// 5 clients) or one copy in all. Two ways to stay exact (docs/adr/0020):
+// 5 clients) or one copy in all. Two ways to stay exact (docs/adr/0024):
 // - with subscription identifiers (MQTT 5), every filter is its own subscription with an
 //   identifier derived from the filter alone, and each copy names the subscriptions it matched;
 //   a function takes only the copy of its designated filter (see designatedFilter);

@@ -55,7 +55,7 @@ import { SensorRegistry, sensorName } from './sensor-registry.ts';
 
 /**
  * 0.2.0: understands module.signatures (the operator sends them only from this version on).
- * 0.3.0: each reading once on any broker (ADR 0020); state files named by a hash; bounded packets.
+ * 0.3.0: each reading once on any broker (ADR 0024); state files named by a hash; bounded packets.
  */
 export const AGENT_VERSION = '0.3.0';
 
@@ -91,7 +91,7 @@ export interface AgentOptions extends SessionSettings {
   /**
    * Use MQTT 5 subscription identifiers to take one copy of each reading (default: whenever the
    * broker offers them). false makes the agent hold non-overlapping filters instead, as it does on
-   * MQTT 3.1.1 (docs/adr/0020); tests use it to check that way on a broker that sends copies.
+   * MQTT 3.1.1 (docs/adr/0024); tests use it to check that way on a broker that sends copies.
    */
   readonly subscriptionIdentifiers?: boolean;
 }

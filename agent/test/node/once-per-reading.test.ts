@@ -36,7 +36,7 @@ interface BrokerCase {
   /**
    * The broker sends one copy per matching subscription and the agent has no identifiers to tell
    * them apart: while its plan changes (a covering filter subscribed before the covered one is
-   * unsubscribed) a reading may be taken twice (docs/adr/0020, "Left").
+   * unsubscribed) a reading may be taken twice (docs/adr/0024, "Left").
    */
   readonly duplicatesWhilePlanChanges?: boolean;
 }

@@ -1,4 +1,4 @@
-// The subscription plan that lets each reading run each function once (docs/adr/0020): filter
+// The subscription plan that lets each reading run each function once (docs/adr/0024): filter
 // algebra checked against topicMatches on generated topics, and the two plans' promises.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 // A broken runtime: the real agent, except that it ignores the subscription identifiers on the
-// copies a broker sends (as the agent did before ADR 0020): with overlapping filters on
+// copies a broker sends (as the agent did before ADR 0024): with overlapping filters on
 // Mosquitto it runs a function once per copy. The kit's once-per-reading check must fail.
 import { interceptHandleMessage, runAgent } from './intercept.ts';
 
