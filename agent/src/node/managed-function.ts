@@ -336,18 +336,26 @@ export class ManagedFunction {
     const waiting = this.#waiting;
     if (!waiting) return;
     this.#waiting = undefined;
-    const instance = this.#instance;
-    const answer: BatchAnswer = instance
-      ? this.#run(instance, waiting.inputs)
-      : waiting.inputs.map(() => notRunning(this.#stopped ? 'stopped' : this.#state.phase));
     const deliver = (results: readonly InvokeResult[]): void => {
       for (const p of waiting.parts) p.resolve(results.slice(p.from, p.from + p.count));
     };
-    if (answer instanceof Promise) void answer.then(deliver);
-    else deliver(answer);
+    const instance = this.#instance;
+    const answer: BatchAnswer = instance
+      ? this.#run(instance, waiting.inputs, deliver)
+      : waiting.inputs.map(() => notRunning(this.#stopped ? 'stopped' : this.#state.phase));
+    if (!(answer instanceof Promise)) deliver(answer);
   }
 
-  #run(instance: LoadedFunction, inputs: readonly FunctionMessage[]): BatchAnswer {
+  /**
+   * Runs one batch. `settle` answers a coalesced batch's callers when it runs asynchronously: it is
+   * called before the next batch starts, so a next batch the runtime answers at once (a worker's
+   * fast path) cannot be answered, and its outputs published, before this one's.
+   */
+  #run(
+    instance: LoadedFunction,
+    inputs: readonly FunctionMessage[],
+    settle?: (results: readonly InvokeResult[]) => void,
+  ): BatchAnswer {
     const t0 = performance.now();
     let answer: BatchAnswer;
     try {
@@ -366,8 +374,9 @@ export class ManagedFunction {
       return results;
     });
     this.#running = running;
-    void running.then(() => {
+    void running.then((results) => {
       if (this.#running === running) this.#running = undefined;
+      settle?.(results);
       this.#next();
     });
     return running;
