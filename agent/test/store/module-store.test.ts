@@ -144,4 +144,45 @@ describe('module store', () => {
       server.close();
     }
   });
+
+  // Regression (issue 15, secrets out of errors): the message of a failed download becomes the
+  // function's status message, which the broker keeps retained. It quoted the whole URL, and for
+  // a URL with a user and password fetch's own message did too.
+  it("never puts a module URL's password or query values into its error", async () => {
+    const server = createServer((_req, res) => res.writeHead(403).end());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const free = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    try {
+      const urls = [
+        `http://127.0.0.1:${port}/echo.wasm?X-Amz-Signature=s3cr3t-sig&X-Amz-Credential=AKIA-s3cr3t`,
+        `http://device:s3cr3t-pass@127.0.0.1:${port}/echo.wasm`,
+        `http://127.0.0.1:${free}/echo.wasm?token=s3cr3t-token`,
+      ];
+      const messages: string[] = [];
+      for (const url of urls) {
+        await using dir = await tempDir();
+        await fetchModule(
+          new ModuleStore({ dir: dir.path }),
+          { ...ref, url },
+          { sources: [httpSource] },
+        ).then(
+          () => assert.fail(`${url} was fetched`),
+          (error: unknown) => messages.push((error as Error).message),
+        );
+      }
+      for (const m of messages) assert.doesNotMatch(m, /s3cr3t/, m);
+      assert.match(messages[0] ?? '', /X-Amz-Signature=\*\*\*.*answered 403/);
+      assert.match(messages[1] ?? '', /a URL with a user or password cannot be fetched/);
+      assert.match(messages[2] ?? '', /ECONNREFUSED/);
+    } finally {
+      server.close();
+    }
+  });
 });
