@@ -7,10 +7,13 @@
 //   read never takes more than its limit and one chunk, and returns exactly the prefix.
 // - token services (realmProblem): credentials only to the registry's own host or domain, plain
 //   http only where allowed.
+// - URLs in errors and status (urlForLogs): no user, password or query value survives, whatever
+//   characters they hold.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
+import { urlForLogs } from '@wasmfleet/api';
 import { isPacketTooLarge, limitPacketSize } from '@wasmfleet/api/mqtt';
 import { readPrefix } from '../../operator/src/modules/http.ts';
 import { realmProblem } from '../../operator/src/modules/oci/auth.ts';
@@ -163,6 +166,35 @@ describe('fuzz: packet and body limits', () => {
         },
       ),
       { numRuns: runs(3000), seed: FUZZ_SEED },
+    );
+  });
+
+  it('a URL in an error or a status keeps no user, password or query value', async () => {
+    // Secrets are marked so they can be looked for after encoding: the marker plus random text.
+    const secret = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).map((s) => `SECRET${s}`);
+    await check(
+      'urlForLogs',
+      fc.property(
+        fc.constantFrom('http', 'https', 'mqtt', 'mqtts', 'ftp'),
+        fc.option(secret),
+        fc.option(secret),
+        fc.array(fc.tuple(fc.stringMatching(/^[A-Za-z-]{1,12}$/), secret), { maxLength: 4 }),
+        (scheme, user, password, query) => {
+          const auth =
+            user === null && password === null
+              ? ''
+              : `${encodeURIComponent(user ?? '')}${password === null ? '' : `:${encodeURIComponent(password)}`}@`;
+          const search = query.length
+            ? `?${query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`
+            : '';
+          const url = `${scheme}://${auth}registry.example:8443/v2/m.wasm${search}`;
+          const shown = urlForLogs(url);
+          assert.doesNotMatch(decodeURIComponent(shown), /SECRET/, `${url} was shown as ${shown}`);
+          assert.match(shown, /registry\.example:8443\/v2\/m\.wasm/);
+          for (const [k] of query) assert.ok(shown.includes(`${k}=***`), `${k} is named in ${shown}`);
+        },
+      ),
+      { numRuns: runs(2000), seed: FUZZ_SEED },
     );
   });
 });
