@@ -392,6 +392,9 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
       // CPU per message, the other side's over the agent's: > 1 means the agent is cheaper.
       cpuRatioVsBaseline: baseline && +(baseline.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       cpuRatioVsNodeRed: nodeRed && +(nodeRed.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
+      // Issue 15's targets, the agent's over the peer's: ≤ 1.1 the forwarder's, ≤ 0.5 Node-RED's.
+      agentCpuVsBaseline: baseline && +(agent.cpuUsPerMsg / baseline.cpuUsPerMsg).toFixed(2),
+      agentCpuVsNodeRed: nodeRed && +(agent.cpuUsPerMsg / nodeRed.cpuUsPerMsg).toFixed(2),
       // The native agent's CPU per message over the Node agent's (target ≤ 0.5) and the forwarder's.
       nativeCpuVsAgent: native && +(native.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       nativeCpuVsBaseline: native && baseline && +(native.cpuUsPerMsg / baseline.cpuUsPerMsg).toFixed(2),
@@ -423,6 +426,10 @@ if (ONLY === undefined || ONLY === 'latency') {
     baseline,
     // ≤ 1.0 is the native agent's target: its p99 at most the plain forwarder's.
     nativeP99VsBaseline: native && +(native.p99Us / baseline.p99Us).toFixed(2),
+    // Issue 15's target for the Node agent: p99 ≤ 1.2× the forwarder's, steady and cold (the
+    // p99 over every message from the first, warm-up included), side by side.
+    agentP99VsBaseline: +(agent.p99Us / baseline.p99Us).toFixed(2),
+    agentP99ColdVsBaseline: +(agent.p99UsWithWarmUp / baseline.p99UsWithWarmUp).toFixed(2),
   };
   results.nativeRssAfterLatencyRunMb = nativeIdleRssMb;
   results.agentRssAfterLatencyRunMb = idleRssMb;
