@@ -93,11 +93,13 @@ ensure_cosign() {
 }
 
 # timed runs a phase and prints how long it took, so slow CI phases are visible.
+# The machine's 1-minute load average is printed beside each time: on a shared machine a phase's
+# time means little without it.
 timed() {
   local name="$1"; shift
   local start=$SECONDS
   "$@"
-  log "$name took $((SECONDS - start))s"
+  log "$name took $((SECONDS - start))s (load $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ?))"
 }
 
 # --- container tier (issue 16) -------------------------------------------------------------
