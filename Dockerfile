@@ -5,8 +5,8 @@
 #
 # Node 24 runs the TypeScript sources directly (docs/adr/0001). The one compile step is the
 # agent, which runs from plain JavaScript in every thread (Node's type stripping costs ~17 MB in
-# a thread that uses it, docs/adr/0017); a deps stage
-# installs production dependencies only, and the runtime stages copy the sources.
+# a thread that uses it, docs/adr/0017). One deps stage installs the dependencies once; each
+# runtime stage copies its sources and only the packages its program loads.
 # Both run as the non-root user 65532 and need nothing writable beyond the volumes the chart
 # mounts (/tmp, and /var/lib/wasmfleet for the agent), so readOnlyRootFilesystem works.
 # Plain Dockerfile syntax (no `# syntax=` line, no RUN --mount): it builds with the classic
@@ -27,18 +27,19 @@ COPY cli/package.json cli/
 COPY workloads/package.json workloads/
 COPY bench/package.json bench/
 
-# Production dependencies of one component and of the api workspace it imports. npm 11 runs no
-# dependency install scripts unless approved, so nothing compiles here.
-FROM manifests AS deps-operator
-RUN npm ci --omit=dev --no-audit --no-fund --workspace api --workspace operator
+# One install of everything both images need, dev dependencies included (the agent's build
+# needs typescript and rolldown); npm 11 runs no dependency install scripts unless approved, so
+# nothing compiles here. Each image then takes only the packages its program loads
+# (scripts/image/runtime-node-modules.ts): `npm ci --omit=dev --workspace agent` would still
+# install every workspace's production tree, and jco's compilers with it.
+FROM manifests AS deps
+RUN npm ci --no-audit --no-fund --workspace api --workspace agent --workspace operator --include-workspace-root
+COPY scripts/image scripts/image
+RUN node scripts/image/runtime-node-modules.ts operator /runtime/operator \
+ && node scripts/image/runtime-node-modules.ts agent /runtime/agent
 
-FROM manifests AS deps-agent
-RUN npm ci --omit=dev --no-audit --no-fund --workspace api --workspace agent
-
-# The agent as plain JavaScript (agent/scripts/build.ts needs the typescript dev dependency,
-# which stays in this stage).
-FROM manifests AS build-agent
-RUN npm ci --no-audit --no-fund --workspace api --workspace agent --include-workspace-root
+# The agent as plain JavaScript: its per-file tree and the main thread's bundle.
+FROM deps AS build-agent
 COPY agent/src agent/src
 COPY agent/scripts agent/scripts
 COPY agent/bin agent/bin
@@ -58,7 +59,7 @@ COPY api/package.json api/
 COPY api/src api/src
 
 FROM runtime AS operator
-COPY --from=deps-operator /app/node_modules node_modules
+COPY --from=deps /runtime/operator/node_modules node_modules
 COPY operator/package.json operator/
 COPY operator/src operator/src
 COPY operator/bin operator/bin
@@ -67,7 +68,7 @@ EXPOSE 8080 8081
 ENTRYPOINT ["node", "operator/bin/wasmfleet-operator.ts"]
 
 FROM runtime AS agent
-COPY --from=deps-agent /app/node_modules node_modules
+COPY --from=deps /runtime/agent/node_modules node_modules
 COPY agent/package.json agent/
 COPY agent/src agent/src
 COPY agent/bin agent/bin

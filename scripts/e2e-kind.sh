@@ -82,15 +82,34 @@ wait_until() {
   done
 }
 
+# The images go into the workers while kubeadm is still bringing the cluster up: a node's
+# containerd runs as soon as its container boots, and most of `kind create` is waiting.
 cluster_up() {
   "$kind_bin" create cluster --name "$CLUSTER" --config kind-config.yaml --image "$node_image" ${KEEP_CLUSTER:+--retain} \
-    --kubeconfig "$kubeconfig" --wait 180s
+    --kubeconfig "$kubeconfig" --wait 180s &
+  local create=$!
+  if ! timed "load images into kind (while it starts)" load_images; then
+    wait "$create" || true
+    die "loading the images into kind failed (above)"
+  fi
+  wait "$create" || die "kind create cluster failed (above)"
   kubectl wait --for=condition=Ready nodes --all --timeout=120s
   kubectl get nodes -o wide
 }
 
+# Only into the nodes that run workloads: kind keeps its control-plane node tainted NoSchedule
+# when there are workers, so nothing of the chart runs there (and each node costs a full copy).
 load_images() {
-  "$kind_bin" load docker-image --name "$CLUSTER" "wasmfleet/operator:$TAG" "wasmfleet/agent:$TAG" wasmfleet/mosquitto:2-debian
+  local workers=""
+  wait_until "kind's worker nodes" 120 \
+    bash -c "[ -n \"\$(docker ps -q --filter label=io.x-k8s.kind.cluster=$CLUSTER --filter label=io.x-k8s.kind.role=worker)\" ]"
+  workers="$(docker ps --format '{{.Names}}' --filter "label=io.x-k8s.kind.cluster=$CLUSTER" --filter label=io.x-k8s.kind.role=worker | sort | paste -sd, -)"
+  local node
+  for node in ${workers//,/ }; do
+    wait_until "containerd in $node" 120 docker exec "$node" ctr version
+  done
+  "$kind_bin" load docker-image --name "$CLUSTER" --nodes "$workers" \
+    "wasmfleet/operator:$TAG" "wasmfleet/agent:$TAG" wasmfleet/mosquitto:2-debian
 }
 
 helm_install() {
@@ -121,8 +140,17 @@ EOF
 # Every pod of the release Ready, and none the restricted profile would refuse: a server-side
 # dry run of the enforce label lists violations as warnings, and there must be none.
 all_pods_ready_and_restricted() {
+  # After an upgrade, pods of the old revision may still be terminating: `kubectl wait --all`
+  # fails when one it listed is gone, so wait for them to go first.
+  wait_until "pods of earlier revisions to be gone" 120 \
+    bash -c "[ -z \"\$('$kubectl_bin' -n $NAMESPACE get pods -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}')\" ]"
   kubectl -n "$NAMESPACE" wait --for=condition=Ready pods --all --timeout=180s
   kubectl -n "$NAMESPACE" get pods -o wide
+  # A container restarted on the way up (a probe that killed a slow start) is a failure a user sees.
+  local restarted
+  restarted="$(kubectl -n "$NAMESPACE" get pods -o jsonpath='{range .items[*]}{.metadata.name}{range .status.containerStatuses[*]}{" "}{.restartCount}{end}{"\n"}{end}' |
+    awk '{ for (i = 2; i <= NF; i++) if ($i > 0) { print $1; break } }')"
+  [ -z "$restarted" ] || die "containers restarted in: $restarted"
   local warnings
   warnings="$(kubectl label --dry-run=server --overwrite namespace "$NAMESPACE" \
     pod-security.kubernetes.io/enforce=restricted 2>&1 >/dev/null || true)"
@@ -143,9 +171,10 @@ simulated_devices_registered() {
   kubectl get edgenodes
 }
 
-# The broker on localhost through the API server (what a user without a LoadBalancer does).
-# kubectl port-forward exits when one forwarded connection fails ("lost connection to pod"), so
-# it runs in a loop on one local port.
+# The broker on localhost through the API server, for the device outside the cluster (what a
+# user without a LoadBalancer does). kubectl port-forward exits when one forwarded connection
+# ends badly ("lost connection to pod"), taking every other one with it, so it runs in a loop on
+# one local port (the agent reconnects), and the test's own MQTT clients do not use it.
 port_forward_broker() {
   broker_port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
   (
@@ -161,12 +190,20 @@ port_forward_broker() {
   log "broker: mqtts://localhost:$broker_port"
 }
 
-# mosquitto_sub through the cluster's broker (as the operator, who may read every topic) until
-# COUNT messages on TOPIC arrive; prints them.
+# mosquitto_pub/mosquitto_sub in the broker's pod, against its TLS listener: through the
+# cluster's broker, and not through the port-forward (whose connections one closing client can
+# end). The pod holds no CA file, so the release's CA comes in on stdin.
+mqtt_client() {
+  kubectl -n "$NAMESPACE" exec -i deploy/wasmfleet-mosquitto -c mosquitto -- "$@" \
+    -h localhost -p 8883 --cafile /dev/stdin <"$scratch/ca.crt"
+}
+
+# mosquitto_sub as the operator (who may read every topic) until COUNT messages on TOPIC arrive;
+# prints them.
 subscribe() {
   local topic="$1" count="$2" limit="$3"
-  mosquitto_sub -h localhost -p "$broker_port" --cafile "$scratch/ca.crt" -u wasmfleet-operator \
-    -P "$(cat "$scratch/operator-password")" -t "$topic" -v -C "$count" -W "$limit"
+  mqtt_client mosquitto_sub -u wasmfleet-operator -P "$(cat "$scratch/operator-password")" \
+    -t "$topic" -v -C "$count" -W "$limit"
 }
 
 apply_example() {
@@ -190,18 +227,23 @@ external_agent_joins() {
     exec node agent/bin/wasmfleet-agent.js --broker "mqtts://localhost:$broker_port" --node "$EXTERNAL" --sensors temperature \
       --data-dir "$scratch/$EXTERNAL/data"
   ) >"$scratch/agent.log" 2>&1 &
+  external_agent_pid=$!
   background_pids+=($!)
   wait_until "EdgeNode $EXTERNAL Online" 120 \
     bash -c "'$kubectl_bin' get edgenode $EXTERNAL -o jsonpath='{.status.phase}' | grep -qx Online"
   wait_until "temp-alert Running on $EXTERNAL" 120 \
     bash -c "'$kubectl_bin' get edgenode $EXTERNAL -o jsonpath='{.status.functions[*].phase}' | grep -qw Running"
-  # A hot reading from the device's own identity; its alert comes back through the cluster.
+  # Readings from the device's own identity, hot and cool in turn: temp-alert publishes on each
+  # crossing of its threshold, and its alerts come back through the cluster. Sent every few
+  # seconds until an alert arrives, since the subscriber may not be subscribed yet.
   subscribe "alerts/$EXTERNAL/temperature" 1 60 >"$scratch/external-alert" &
-  local sub=$!
-  sleep 2
-  mosquitto_pub -h localhost -p "$broker_port" --cafile "$scratch/ca.crt" -u "$EXTERNAL" \
-    -P "$(cat "$scratch/$EXTERNAL/password")" -q 1 -t "sensors/$EXTERNAL/temperature" \
-    -m "[{\"bn\":\"$EXTERNAL/\",\"n\":\"temperature\",\"u\":\"Cel\",\"v\":41.5}]"
+  local sub=$! value=41.5
+  while kill -0 "$sub" 2>/dev/null; do
+    mqtt_client mosquitto_pub -u "$EXTERNAL" -P "$(cat "$scratch/$EXTERNAL/password")" -q 1 \
+      -t "sensors/$EXTERNAL/temperature" -m "[{\"bn\":\"$EXTERNAL/\",\"n\":\"temperature\",\"u\":\"Cel\",\"v\":$value}]" || true
+    if [ "$value" = 41.5 ]; then value=20.5; else value=41.5; fi
+    sleep 3
+  done
   wait "$sub" || die "no alert from $EXTERNAL within 60 s"
   cat "$scratch/external-alert"
 }
@@ -229,9 +271,9 @@ canary_rollout() {
   kubectl patch wasmfunction temp-alert -n default --type merge -p \
     '{"spec":{"config":{"THRESHOLD":"29"},"rollout":{"strategy":"Canary","steps":[{"percent":25,"gate":"Manual"},{"percent":100}]}}}'
   local updated desired
-  wait_until "the canary (25 %) to update" 120 \
-    bash -c "[ \"\$('$kubectl_bin' get wasmfunction temp-alert -n default -o jsonpath='{.status.updatedNodes}')\" -ge 1 ]"
-  sleep 10
+  # The operator says so when the canary is healthy and held at the gate.
+  wait_until "the canary (25 %) to update and wait at its manual gate" 120 \
+    bash -c "'$kubectl_bin' get wasmfunction temp-alert -n default -o jsonpath='{.status.rollout.message}' | grep -q 'waiting for .wasmfleet rollout resume'"
   updated="$(kubectl get wasmfunction temp-alert -n default -o jsonpath='{.status.updatedNodes}')"
   desired="$(kubectl get wasmfunction temp-alert -n default -o jsonpath='{.status.desiredNodes}')"
   [ "$updated" -lt "$desired" ] || die "the canary did not wait at its manual gate ($updated of $desired devices updated)"
@@ -242,9 +284,15 @@ canary_rollout() {
   wasmfleet rollout history temp-alert -n default
 }
 
+# Upgraded while a device the chart registers is switched off, as in any real fleet: Helm 4's
+# --wait (kstatus) must not wait for the device (it read the EdgeNode's Ready=False as "in
+# progress" and hung until its timeout; the condition is Online now).
 helm_upgrade() {
+  kill "$external_agent_pid"
+  wait_until "EdgeNode $EXTERNAL Offline" 60 \
+    bash -c "'$kubectl_bin' get edgenode $EXTERNAL -o jsonpath='{.status.phase}' | grep -qx Offline"
   helm upgrade wasmfleet charts/wasmfleet --namespace "$NAMESPACE" -f "$scratch/values.yaml" \
-    --set simulator.replicas=2 --set-string 'operator.extraArgs={--workers,4}' --wait --timeout 5m
+    --set simulator.replicas=2 --set-string 'operator.extraArgs={--workers,4}' --wait --timeout 3m
   kubectl -n "$NAMESPACE" rollout status deployment/wasmfleet-operator --timeout=180s
   kubectl -n "$NAMESPACE" rollout status statefulset/wasmfleet-sim --timeout=180s
   all_pods_ready_and_restricted
@@ -259,8 +307,7 @@ helm_uninstall() {
   [ -z "$left" ] || die "helm uninstall left workloads behind: $left"
 }
 
-timed "kind cluster (2 nodes Ready)" cluster_up
-timed "load images into kind" load_images
+timed "kind cluster (2 nodes Ready, images loaded)" cluster_up
 timed "helm install" helm_install
 timed "all pods Ready under restricted" all_pods_ready_and_restricted
 timed "simulated devices registered" simulated_devices_registered

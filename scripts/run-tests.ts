@@ -5,12 +5,23 @@
 //
 // It builds or finds kube-apiserver/etcd/kubectl, starts them once with the CRDs installed, and
 // hands their coordinates to every test process (see test-support/src/control-plane/shared.ts),
-// then runs node's test runner and always tears the control plane down.
+// then runs node's test runner and always tears the control plane down. Files start longest
+// first, by the times of earlier runs kept in ~/.cache/wasmfleet/test-times.json, and the run
+// ends with the slowest files and how long each phase took (docs/adr/0030).
 import { spawn } from 'node:child_process';
-import { glob, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { glob, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { cacheRoot } from '../test-support/src/control-plane/binaries.ts';
 import { publishControlPlane, SHARED_ENV, startControlPlane } from '../test-support/src/index.ts';
+import {
+  defaultEstimates,
+  longestFirst,
+  mergeTimes,
+  parseReport,
+  parseTimes,
+  timesSummary,
+} from '../test-support/src/test-run/file-times.ts';
 
 const WORKSPACES = ['api', 'test-support', 'agent', 'operator', 'cli', 'workloads', 'bench', 'conformance'];
 const root = path.resolve(import.meta.dirname, '..');
@@ -35,19 +46,36 @@ if (files.length === 0) {
   process.exit(1);
 }
 files.sort();
+const timesFile = path.join(cacheRoot(), 'test-times.json');
+const earlierTimes = parseTimes(await readFile(timesFile, 'utf8').catch(() => undefined));
+const soakMinutes = Number(process.env.WASMFLEET_SOAK_MINUTES ?? '10');
+const ordered = longestFirst(
+  files,
+  earlierTimes,
+  defaultEstimates(Number.isFinite(soakMinutes) ? soakMinutes : 10),
+);
+
+/** Prints a phase's time the way scripts/lib.sh's `timed` does, with the load beside it. */
+function phaseTook(name: string, startMs: number): void {
+  const seconds = ((Date.now() - startMs) / 1000).toFixed(0);
+  console.error(`==> ${name} took ${seconds}s (load ${loadavg()[0]!.toFixed(2)})`);
+}
 
 // With no file arguments this is the full CI run: static checks first (type-check, lint,
 // formatting, CRD drift). A failure is remembered, and the tests still run.
 let staticChecksFailed = false;
 if (requested.length === 0) {
+  const checksStart = Date.now();
   const checks = spawn('npm', ['run', '--silent', 'check'], { stdio: 'inherit' });
   staticChecksFailed = (await new Promise<number | null>((resolve) => checks.on('exit', resolve))) !== 0;
+  phaseTook('static checks (npm run check)', checksStart);
   if (staticChecksFailed) console.error('static checks FAILED (see above); running the tests anyway');
 }
 
 const t0 = Date.now();
 const plane = await startControlPlane({ progress: (line) => console.error(`[control plane] ${line}`) });
 console.error(`[control plane] up in ${Date.now() - t0} ms (binaries: ${plane.binaries.source})`);
+const testsStart = Date.now();
 const scratch = await mkdtemp(path.join(tmpdir(), 'wasmfleet-test-run-'));
 const coordinates = await publishControlPlane(plane, path.join(scratch, 'control-plane.json'));
 
@@ -55,6 +83,7 @@ const coordinates = await publishControlPlane(plane, path.join(scratch, 'control
 // deadlines) must not starve on a 2-core machine.
 const concurrency = process.env.WASMFLEET_TEST_CONCURRENCY ?? '2';
 const tapFile = path.join(scratch, 'results.tap');
+const timesReport = path.join(scratch, 'file-times.jsonl');
 const child = spawn(
   process.execPath,
   [
@@ -64,7 +93,9 @@ const child = spawn(
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
     `--test-reporter-destination=${tapFile}`,
-    ...files,
+    `--test-reporter=${path.join(root, 'test-support/src/test-run/file-times-reporter.ts')}`,
+    `--test-reporter-destination=${timesReport}`,
+    ...ordered,
   ],
   { stdio: 'inherit', env: { ...process.env, [SHARED_ENV]: coordinates } },
 );
@@ -77,9 +108,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 const code = await new Promise<number>((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+const testsSeconds = (Date.now() - testsStart) / 1000;
 await plane.stop();
 const summary = await readFile(tapFile, 'utf8').then(tapSummary, () => undefined);
+const times = parseReport(await readFile(timesReport, 'utf8').catch(() => ''), root);
 await rm(scratch, { recursive: true, force: true });
+if (Object.keys(times).length > 0) {
+  console.log(`\n${timesSummary(times, testsSeconds, Number(concurrency))}`);
+  await mkdir(path.dirname(timesFile), { recursive: true });
+  await writeFile(timesFile, `${JSON.stringify(mergeTimes(earlierTimes, times), null, 2)}\n`);
+}
 console.log(`\ntest run took ${((Date.now() - t0) / 1000).toFixed(0)} s over ${files.length} files`);
 if (staticChecksFailed) console.log('static checks failed');
 // The plain closing line CI reads, whatever the reporter printed above it.

@@ -73,8 +73,14 @@ export const EdgeNodeSpec = Type.Object(
 );
 export type EdgeNodeSpec = Static<typeof EdgeNodeSpec>;
 
+/**
+ * Whether the device is connected is `Online`, not `Ready`: tools that wait for a release or a
+ * sync to settle (Helm 4's `--wait`, Flux — kstatus) read a custom resource's Ready=False as
+ * "still in progress", and a device that is switched off is not something to wait for; an
+ * upgrade of the chart hung until its timeout while any registered device was offline.
+ */
 export const EDGE_NODE_CONDITION_TYPES = [
-  'Ready',
+  'Online',
   'SensorsHealthy',
   'MemoryPressure',
   'ModuleStoreHealthy',

@@ -81,13 +81,13 @@ export function nodeReconciler(ctx: FleetContext, hooks: NodeReconcilerHooks = {
     });
     if (result.written) lastWrite.set(name, now);
     if (result.written && node.status?.phase !== status.phase && status.phase !== undefined) {
-      const ready = status.conditions?.find((c) => c.type === 'Ready');
+      const online = status.conditions?.find((c) => c.type === 'Online');
       ctx.recordEvent({
         regarding: { apiVersion: API_VERSION, kind: EDGE_NODE_KIND, name, uid: node.metadata.uid },
         type: status.phase === 'Online' ? 'Normal' : 'Warning',
         reason: status.phase === 'Online' ? 'DeviceOnline' : 'DeviceOffline',
         action: 'Heartbeat',
-        note: ready?.message ?? status.phase,
+        note: online?.message ?? status.phase,
       });
     }
     return requeue;

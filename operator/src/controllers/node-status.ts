@@ -2,7 +2,7 @@
 // heartbeat; `heartbeatDue` lets the caller write it only now and then, so 1,000 devices do not
 // become 1,000 API writes every heartbeat interval.
 import type { EdgeNodeStatus, NodeStatus } from '@wasmfleet/api';
-import { setCondition } from '../kube/index.ts';
+import { removeCondition, setCondition } from '../kube/index.ts';
 
 const INSTANCE_PHASE: Record<string, NonNullable<EdgeNodeStatus['functions']>[number]['phase']> = {
   Pending: 'Pending',
@@ -45,9 +45,11 @@ export function edgeNodeStatus(input: NodeStatusInput): NodeStatusResult {
       : online
         ? 'the agent is connected and sending heartbeats'
         : `no heartbeat for more than ${input.missedHeartbeats} × ${interval / 1000}s`;
+  // Ready is what earlier operators wrote for this; dropped so it cannot go stale (and hold
+  // up `helm upgrade --wait`, see EDGE_NODE_CONDITION_TYPES).
   const conditions = setCondition(
-    prev.conditions ?? [],
-    { type: 'Ready', status: online ? 'True' : 'False', reason, message },
+    removeCondition(prev.conditions, 'Ready'),
+    { type: 'Online', status: online ? 'True' : 'False', reason, message },
     new Date(now),
   );
   const sensors = report.sensors ?? [];

@@ -31,7 +31,7 @@ describe('operator: offline devices', () => {
       const n = await h.node(holder);
       return n.status?.phase === 'Offline' ? n : undefined;
     });
-    assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'AgentDisconnected');
+    assert.equal(node.status?.conditions?.find((c) => c.type === 'Online')?.reason, 'AgentDisconnected');
   });
 
   it('Every keeps its assignment on the offline device (edge autonomy); Replicas moves after the grace period', async () => {
@@ -63,7 +63,7 @@ describe('operator: offline devices', () => {
       },
       { timeoutMs: 15_000 },
     );
-    assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'HeartbeatMissed');
+    assert.equal(node.status?.conditions?.find((c) => c.type === 'Online')?.reason, 'HeartbeatMissed');
     await device.resume();
     await waitFor('Online again', async () =>
       (await h.node(device.node)).status?.phase === 'Online' ? true : undefined,

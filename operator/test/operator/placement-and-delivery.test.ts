@@ -35,7 +35,7 @@ describe('operator: apply → exactly the matching devices get the function', ()
     assert.equal(node.status.sensorSummary, 'temperature,humidity');
     assert.equal(node.status.agentVersion, 'sim-0.1.0');
     assert.equal(node.status.arch, process.arch);
-    assert.equal(node.status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+    assert.equal(node.status.conditions?.find((c) => c.type === 'Online')?.status, 'True');
   });
 
   it('delivers the function to the two devices with the label and the sensor, and reports Ready 2/2', async () => {

@@ -27,6 +27,7 @@ const DOCKERFILE_INPUTS = [
   'cli/package.json',
   'workloads/package.json',
   'bench/package.json',
+  'scripts/image',
 ];
 
 async function dockerfileInputs(): Promise<string[]> {

@@ -46,10 +46,15 @@ describe('helm template', () => {
     const operator = podSpec(find(manifests, 'Deployment', '-operator'));
     const container = operator.containers[0]!;
     assert.equal(container.image, 'wasmfleet/operator:0.1.0', 'the image tag defaults to appVersion');
+    assert.deepEqual(container.startupProbe, {
+      httpGet: { path: '/healthz', port: 'ops' },
+      periodSeconds: 2,
+      failureThreshold: 90,
+    });
     assert.deepEqual(container.livenessProbe, {
       httpGet: { path: '/healthz', port: 'ops' },
-      initialDelaySeconds: 5,
       periodSeconds: 10,
+      timeoutSeconds: 5,
       failureThreshold: 3,
     });
     assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'ops' });
@@ -221,6 +226,7 @@ interface Container {
   env?: { name: string; value?: string }[];
   ports?: { name: string; containerPort: number }[];
   livenessProbe?: Record<string, unknown>;
+  startupProbe?: Record<string, unknown>;
   readinessProbe?: { httpGet?: Record<string, unknown> };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }

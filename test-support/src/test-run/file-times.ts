@@ -1,0 +1,82 @@
+// How long each test file took, and the order the full run starts them in. Node's test runner
+// starts files in the order it is given, N at a time; sorted by name, the 10-minute soak started
+// near the end and ran alone while the other lane sat idle (CI 2026-12-06: 1,309 s, of which
+// ~540 s with one lane). Longest first (LPT scheduling) lets the other lane work through the
+// rest meanwhile. Pure: the runner reads and writes the times file (docs/adr/0030).
+
+/** Seconds each file took in earlier runs, by path relative to the repository. */
+export type FileTimes = Record<string, number>;
+
+/**
+ * Files whose length is known before any run has been timed, in seconds: a fresh machine has
+ * no times yet, and the soak's length is set by WASMFLEET_SOAK_MINUTES, not by its code.
+ */
+export function defaultEstimates(soakMinutes: number): FileTimes {
+  return { 'test/soak/soak.test.ts': soakMinutes * 60 };
+}
+
+/**
+ * Longest first by the times of earlier runs (falling back to `estimates`); files with no time
+ * at all keep their order after them, and ties keep name order, so the order is stable.
+ */
+export function longestFirst(
+  files: readonly string[],
+  times: FileTimes,
+  estimates: FileTimes = {},
+): string[] {
+  const seconds = (file: string): number => times[file] ?? estimates[file] ?? -1;
+  return files
+    .map((file, index) => ({ file, index, s: seconds(file) }))
+    .sort((a, b) => b.s - a.s || a.index - b.index)
+    .map((entry) => entry.file);
+}
+
+/** The times of this run over those of earlier ones (files not run this time keep theirs). */
+export function mergeTimes(previous: FileTimes, current: FileTimes): FileTimes {
+  return Object.fromEntries(
+    Object.entries({ ...previous, ...current }).sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
+
+/** Reads a times file's text; anything unreadable counts as no times (the order is a hint). */
+export function parseTimes(text: string | undefined): FileTimes {
+  if (text === undefined) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(
+      Object.entries(parsed).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
+    );
+  } catch {
+    return {};
+  }
+}
+
+/** The reporter's lines (`{"file":…,"seconds":…}`), by path relative to `root`. */
+export function parseReport(jsonLines: string, root: string): FileTimes {
+  const times: FileTimes = {};
+  for (const line of jsonLines.split('\n')) {
+    if (line.trim() === '') continue;
+    const { file, seconds } = JSON.parse(line) as { file: string; seconds: number };
+    times[relative(file, root)] = seconds;
+  }
+  return times;
+}
+
+/** The slowest files and what the run added up to, for the log. */
+export function timesSummary(times: FileTimes, wallSeconds: number, concurrency: number, top = 10): string {
+  const entries = Object.entries(times).sort(([, a], [, b]) => b - a);
+  const sum = entries.reduce((total, [, s]) => total + s, 0);
+  const lines = entries.slice(0, top).map(([file, s]) => `  ${s.toFixed(0).padStart(5)} s  ${file}`);
+  const busy = wallSeconds > 0 ? (sum / (wallSeconds * concurrency)) * 100 : 0;
+  return [
+    `slowest files (of ${entries.length}; ${sum.toFixed(0)} s of file time in ${wallSeconds.toFixed(0)} s ` +
+      `over ${concurrency} lanes, ${busy.toFixed(0)} % busy):`,
+    ...lines,
+  ].join('\n');
+}
+
+function relative(file: string, root: string): string {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  return file.startsWith(prefix) ? file.slice(prefix.length) : file;
+}

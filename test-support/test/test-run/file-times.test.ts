@@ -1,0 +1,107 @@
+// The full run's file order and its per-file times (scripts/run-tests.ts, docs/adr/0030).
+// Regression: sorted by name, the 10-minute soak started near the end of `npm test` and ran alone
+// for ~9 minutes while the other lane was idle (CI 2026-12-06: 1,309 s).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  defaultEstimates,
+  longestFirst,
+  mergeTimes,
+  parseReport,
+  parseTimes,
+  timesSummary,
+} from '../../src/test-run/file-times.ts';
+
+const REPORTER = path.resolve(import.meta.dirname, '../../src/test-run/file-times-reporter.ts');
+
+describe('test file order', () => {
+  const files = [
+    'agent/test/a.test.ts',
+    'cli/test/b.test.ts',
+    'test/soak/soak.test.ts',
+    'workloads/test/c.test.ts',
+  ];
+
+  it('starts the soak first on a machine that has timed nothing yet, the rest in name order', () => {
+    assert.deepEqual(longestFirst(files, {}, defaultEstimates(10)), [
+      'test/soak/soak.test.ts',
+      'agent/test/a.test.ts',
+      'cli/test/b.test.ts',
+      'workloads/test/c.test.ts',
+    ]);
+  });
+
+  it('starts the longest files of the last run first; files it has no time for come last', () => {
+    const times = { 'cli/test/b.test.ts': 40, 'test/soak/soak.test.ts': 612, 'agent/test/a.test.ts': 3 };
+    assert.deepEqual(longestFirst(files, times, defaultEstimates(10)), [
+      'test/soak/soak.test.ts',
+      'cli/test/b.test.ts',
+      'agent/test/a.test.ts',
+      'workloads/test/c.test.ts',
+    ]);
+  });
+
+  it('keeps the times of files this run did not run, and ignores a times file it cannot read', () => {
+    assert.deepEqual(mergeTimes({ 'a.test.ts': 5, 'b.test.ts': 7 }, { 'b.test.ts': 9 }), {
+      'a.test.ts': 5,
+      'b.test.ts': 9,
+    });
+    assert.deepEqual(parseTimes('{"a.test.ts": 5, "b.test.ts": "x"}'), { 'a.test.ts': 5 });
+    assert.deepEqual(parseTimes('not json'), {});
+    assert.deepEqual(parseTimes('[1]'), {});
+    assert.deepEqual(parseTimes(undefined), {});
+  });
+
+  it('prints the slowest files and how busy the lanes were', () => {
+    const summary = timesSummary({ 'a.test.ts': 100, 'b.test.ts': 50, 'c.test.ts': 10 }, 100, 2, 2);
+    assert.equal(
+      summary,
+      [
+        'slowest files (of 3; 160 s of file time in 100 s over 2 lanes, 80 % busy):',
+        '    100 s  a.test.ts',
+        '     50 s  b.test.ts',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('file times reporter', () => {
+  it("writes each file's own time, as node's test runner measured the file's process", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-file-times-'));
+    try {
+      const body = (ms: number): string =>
+        `import { it, describe } from 'node:test';\n` +
+        `describe('s', () => { it('waits', () => new Promise((r) => setTimeout(r, ${ms}))); });\n`;
+      await writeFile(path.join(dir, 'slow.test.mjs'), body(1500));
+      await writeFile(path.join(dir, 'quick.test.mjs'), body(10));
+      const report = path.join(dir, 'times.jsonl');
+      // Without NODE_TEST_CONTEXT: set, the inner runner would report to this one, not to files.
+      const { NODE_TEST_CONTEXT: _outer, ...env } = process.env;
+      const code = await new Promise<number | null>((resolve) =>
+        spawn(
+          process.execPath,
+          [
+            '--test',
+            '--test-concurrency=2',
+            `--test-reporter=${REPORTER}`,
+            `--test-reporter-destination=${report}`,
+            'slow.test.mjs',
+            'quick.test.mjs',
+          ],
+          { cwd: dir, env, stdio: 'ignore' },
+        ).on('exit', resolve),
+      );
+      assert.equal(code, 0);
+      const times = parseReport(await readFile(report, 'utf8'), dir);
+      assert.deepEqual(Object.keys(times).sort(), ['quick.test.mjs', 'slow.test.mjs']);
+      assert.ok(times['slow.test.mjs']! >= 1.5, `slow.test.mjs took ${times['slow.test.mjs']} s`);
+      assert.ok(times['slow.test.mjs']! > times['quick.test.mjs']!);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
