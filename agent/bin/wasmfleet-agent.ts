@@ -4,10 +4,17 @@
 import { ConfigError, HELP, parseConfig } from '../src/cli/config.ts';
 import { serveAgentMetrics } from '../src/metrics/metrics-server.ts';
 import { Agent } from '../src/node/agent.ts';
+import { AGENT_VERSION } from '../src/version.ts';
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--version' || argv[0] === '-v') {
+  process.stdout.write(`wasmfleet-agent ${AGENT_VERSION} (node ${process.version}, linux-${process.arch})\n`);
+  process.exit(0);
+}
 
 let options;
 try {
-  options = parseConfig(process.argv.slice(2), process.env);
+  options = parseConfig(argv, process.env);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`wasmfleet-agent: ${error.message}\n`);

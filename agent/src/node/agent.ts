@@ -44,9 +44,9 @@ import { ModuleStore } from '../store/module-store.ts';
 import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
 import { ModuleTopicSource } from './module-topic-source.ts';
 import { SensorRegistry, sensorName } from './sensor-registry.ts';
+import { AGENT_VERSION } from '../version.ts';
 
-/** 0.2.0: understands module.signatures (the operator sends them only from this version on). */
-export const AGENT_VERSION = '0.2.0';
+export { AGENT_VERSION };
 
 const QOS1 = { qos: 1, retain: false } as const;
 
