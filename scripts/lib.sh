@@ -99,3 +99,16 @@ timed() {
   "$@"
   log "$name took $((SECONDS - start))s"
 }
+
+# --- container tier (issue 16) -------------------------------------------------------------
+# ensure_container_engine installs docker.io where missing and starts dockerd where none
+# answers (scripts/container-engine; `scripts/container-engine stop` stops it again).
+ensure_container_engine() {
+  "$WASMFLEET_ROOT/scripts/container-engine" start
+}
+
+# ensure_container_images builds or loads (from ~/.cache/wasmfleet/images) every image the
+# container tier runs: Node 24 base, operator, agent, Mosquitto, the kind node (docs/adr/0020).
+ensure_container_images() {
+  node "$WASMFLEET_ROOT/test-support/bin/container-images.ts" --tag e2e
+}

@@ -39,7 +39,7 @@ const TOOLS: readonly Tool[] = [
   { binary: 'kubectl', goPackage: 'k8s.io/kubernetes/cmd/kubectl' },
 ];
 
-function cacheRoot(): string {
+export function cacheRoot(): string {
   if (process.env.WASMFLEET_CACHE_DIR) return process.env.WASMFLEET_CACHE_DIR;
   return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'wasmfleet');
 }
@@ -127,7 +127,7 @@ export async function ensureControlPlaneBinaries(options: EnsureOptions = {}): P
  * first, then published with one rename so a reader never sees half a set and concurrent
  * builders race harmlessly (the first rename wins).
  */
-async function buildGoTools(
+export async function buildGoTools(
   moduleDir: string,
   tools: readonly { readonly binary: string; readonly goPackage: string }[],
   dir: string,
