@@ -40,6 +40,7 @@ describe('the .deb under systemd', { skip: engine ? false : NO_ENGINE, timeout: 
   let broker: Mosquitto;
   let box: SystemdContainer;
   let observer: MqttClient;
+  const cleanups: (() => Promise<unknown>)[] = [];
   const sh = (script: string): Promise<string> => box.exec(['sh', '-c', script]);
   /** The agent's process, by its command line (the minimal root filesystem has no procps). */
   const nodePid = async (): Promise<string> =>
@@ -53,25 +54,26 @@ describe('the .deb under systemd', { skip: engine ? false : NO_ENGINE, timeout: 
 
   before(async () => {
     dir = await tempDir('wasmfleet-deb-test-');
+    cleanups.push(() => dir[Symbol.asyncDispose]());
     release = await buildRelease(path.join(dir.path, 'out'), 'x64');
     const passwords = await writeMosquittoPasswordFile(path.join(dir.path, 'passwd'), {
       [NODE]: PASSWORD,
       observer: 'observer-password',
     });
     broker = await startMosquitto({ passwordFile: passwords });
+    cleanups.push(() => broker.stop());
     observer = await connect(broker.url.replace('mqtt://', 'mqtt://observer:observer-password@'));
+    cleanups.push(() => observer.endAsync());
     const image = await ensureSystemdImage([], (line) => console.error(`[image] ${line}`));
     box = await bootSystemdContainer({
       image: image.tag,
       network: 'host',
       volumes: [`${path.dirname(release.deb ?? '')}:/mnt/release:ro`],
     });
+    cleanups.push(() => box.remove());
   });
   after(async () => {
-    await box?.remove();
-    await observer?.endAsync();
-    await broker?.stop();
-    await dir?.[Symbol.asyncDispose]();
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
   it('installs enabled but waiting for its settings, with no capabilities and a read-only system', async () => {
