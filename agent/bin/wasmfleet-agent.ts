@@ -7,6 +7,11 @@ import { Agent } from '../src/node/agent.ts';
 import { AGENT_VERSION } from '../src/version.ts';
 
 const argv = process.argv.slice(2);
+if (argv[0] === 'join') {
+  // Loaded only here: a running agent never carries the join code (docs/adr/0019).
+  const { joinCommand } = await import('../src/join/join-command.ts');
+  process.exit(await joinCommand(argv.slice(1)));
+}
 if (argv[0] === '--version' || argv[0] === '-v') {
   process.stdout.write(`wasmfleet-agent ${AGENT_VERSION} (node ${process.version}, linux-${process.arch})\n`);
   process.exit(0);

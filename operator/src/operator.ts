@@ -53,6 +53,7 @@ import {
 import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
 import { PooledKubeConfig } from './kube/pooled-kubeconfig.ts';
 import { DeviceIdentities } from './identity/device-identities.ts';
+import { startDeviceJoin } from './join/device-join-wiring.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
 export interface OperatorOptions {
@@ -318,6 +319,9 @@ async function run(
     });
     const removed = await identities.sweep((node) => nodes.get(undefined, node) !== undefined);
     if (removed.length > 0) log(`removed the broker identities of deleted devices: ${removed.join(', ')}`);
+    // One-command join (docs/adr/0022): needs the per-device identity it hands out.
+    const join = await startDeviceJoin(options.broker, identity, kc.makeApiClient(CoreV1Api), log);
+    cleanups.push(() => join.close());
   }
 
   const placement = new PlacementBook(options.scheduler);

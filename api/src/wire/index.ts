@@ -6,3 +6,4 @@ export * from './status.ts';
 export * from './log-line.ts';
 export * from './module-envelope.ts';
 export * from './parse.ts';
+export * from './join.ts';

@@ -20,7 +20,14 @@ const CLUSTER_RULES = [
   'wasmfunctions.wasmfleet.io/finalizers [update]',
   'wasmfunctions.wasmfleet.io/status [get patch update]',
 ];
-const RELEASE_NAMESPACE_RULES = ['leases.coordination.k8s.io [create get update]', 'secrets [create]'];
+const RELEASE_NAMESPACE_RULES = [
+  'leases.coordination.k8s.io [create get update]',
+  'secrets [create]',
+  // One-command join: the ConfigMap wasmfleet-join (docs/adr/0022).
+  'configmaps [create]',
+];
+/** Rules limited to named objects (not merged with the others by can-i --list). */
+const RELEASE_NAMESPACE_NAMED_RULES = ['configmaps [wasmfleet-join] [update]'];
 
 /** can-i --list shows one row per resource: the union of the verbs of every rule that names it. */
 function mergeRules(rules: readonly string[]): string[] {
@@ -80,7 +87,13 @@ describe('the chart ServiceAccount (real RBAC, a real token)', () => {
     const granted = await canIList(plane, operator, namespace);
     const baseline = await canIList(plane, nobody, namespace);
     const extra = granted.filter((rule) => !baseline.includes(rule));
-    assert.deepEqual(extra, mergeRules([...CLUSTER_RULES, ...RELEASE_NAMESPACE_RULES]));
+    assert.deepEqual(
+      extra,
+      [
+        ...mergeRules([...CLUSTER_RULES, ...RELEASE_NAMESPACE_RULES]),
+        ...RELEASE_NAMESPACE_NAMED_RULES,
+      ].sort(),
+    );
     // The baseline holds the built-in discovery URLs (/api/*, …) every authenticated user gets;
     // nothing the chart adds may contain a wildcard.
     for (const rule of extra) assert.doesNotMatch(rule, /\*/, `wildcard in ${rule}`);
