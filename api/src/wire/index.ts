@@ -7,3 +7,4 @@ export * from './log-line.ts';
 export * from './module-envelope.ts';
 export * from './parse.ts';
 export * from './join.ts';
+export * from './agent-target.ts';

@@ -4,6 +4,7 @@ import { Compile } from 'typebox/compile';
 import type { TSchema, Static } from 'typebox';
 import { DesiredState } from './desired.ts';
 import { JoinRequest, JoinResult, SealedJoinResponse } from './join.ts';
+import { AgentTarget } from './agent-target.ts';
 import { LogLine } from './log-line.ts';
 import { NodeStatus } from './status.ts';
 
@@ -44,6 +45,7 @@ function lazyParser<S extends TSchema>(
   return (payload) => (parse ??= parser(schema, what))(payload);
 }
 export const parseJoinRequest = lazyParser(JoinRequest, 'join request');
+export const parseAgentTarget = lazyParser(AgentTarget, 'agent target');
 export const parseSealedJoinResponse = lazyParser(SealedJoinResponse, 'join response');
 /** A JoinResult from the JSON openJoinResult gives (it arrives sealed). */
 export const parseJoinResult = lazyParser(JoinResult, 'join result');
@@ -56,4 +58,5 @@ export const WIRE_SCHEMAS = {
   JoinRequest,
   SealedJoinResponse,
   JoinResult,
+  AgentTarget,
 } as const;
