@@ -4,6 +4,7 @@
 import { ConfigError, HELP, parseConfig } from '../src/cli/config.ts';
 import { serveAgentMetrics } from '../src/metrics/metrics-server.ts';
 import { Agent } from '../src/node/agent.ts';
+import { AgentUpgrader, supervisedEnv } from '../src/upgrade/agent-upgrader.ts';
 import { AGENT_VERSION } from '../src/version.ts';
 
 const argv = process.argv.slice(2);
@@ -32,7 +33,24 @@ if (options === 'help') {
   process.exit(0);
 }
 
-const agent = new Agent(options);
+/** The supervisor starts the version on trial when the agent exits with this (wasmfleet-agent-supervise). */
+const UPGRADE_EXIT = 75;
+let stopping = false;
+const upgrader: AgentUpgrader = new AgentUpgrader({
+  node: options.nodeId,
+  env: supervisedEnv(process.env),
+  log: (text) => process.stderr.write(`wasmfleet-agent: ${text}\n`),
+  status: () => agent.status(),
+  connected: () => agent.connected,
+  statusChanged: () => agent.statusChanged(),
+  restart: () => {
+    if (stopping) return;
+    stopping = true;
+    void agent.stop().finally(() => process.exit(UPGRADE_EXIT));
+  },
+});
+const agent: Agent = new Agent({ ...options, control: upgrader });
+await upgrader.start();
 await agent.start();
 process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
 const metrics = options.metricsAddress
@@ -46,7 +64,6 @@ if (metrics) process.stderr.write(`wasmfleet-agent: serving metrics on ${metrics
 
 /** stop() is bounded step by step; this is the last resort so a signal always ends the process. */
 const EXIT_DEADLINE_MS = 10_000;
-let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;

@@ -77,6 +77,17 @@ export interface AgentOptions extends SessionSettings {
   readonly load?: LoadFunction;
   /** Where core modules run (ADR 0018); default 'auto'. */
   readonly isolation?: Isolation;
+  /**
+   * One more control topic of this node to read (the agent target of AgentRollouts, handled by
+   * agent/src/upgrade/), and what it adds to the status document.
+   */
+  readonly control?: AgentControl;
+}
+
+export interface AgentControl {
+  readonly topic: string;
+  onMessage(payload: Uint8Array): void;
+  status(): Partial<NodeStatus>;
 }
 
 /** mqtt.js skips its own PUBACK when handleMessage calls back with an error (see ordered-acks.ts). */
@@ -268,6 +279,7 @@ export class Agent {
         `connected to ${brokerForLogs(this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
       );
       this.#subscribe(client, desiredTopic(this.#o.nodeId), 1);
+      if (this.#o.control) this.#subscribe(client, this.#o.control.topic, 1);
       for (const [filter, qos] of this.#subscribed) this.#subscribe(client, filter, qos);
       const owed = this.#drops.flush(this.#outputs.report(), true, Date.now());
       if (owed) this.#log('warn', owed);
@@ -310,6 +322,7 @@ export class Agent {
     const seq = packet.qos > 0 && packet.messageId !== undefined && acks ? acks.open(packet.messageId) : -1;
     if (topic.startsWith(`${WIRE_PREFIX}/`)) {
       if (topic === desiredTopic(this.#o.nodeId)) this.#onDesired(payload);
+      else if (topic === this.#o.control?.topic) this.#o.control.onMessage(payload);
       else this.#moduleTopic?.deliver(topic, payload);
     } else {
       this.#dispatch(topic, payload, seq);
@@ -619,6 +632,16 @@ export class Agent {
 
   // ---------------------------------------------------------------------------------- status
 
+  /** Something outside the agent (its control) changed what status() says: publish it soon. */
+  statusChanged(): void {
+    this.#statusChanged();
+  }
+
+  /** True while connected to the broker. */
+  get connected(): boolean {
+    return this.#client?.connected === true;
+  }
+
   #statusChanged(): void {
     // Coalesce bursts of phase changes into one retained status message.
     this.#statusTimer ??= setTimeout(() => {
@@ -659,6 +682,7 @@ export class Agent {
       },
       outputBuffer: this.#outputs.report(),
       functions,
+      ...this.#o.control?.status(),
     };
   }
 
