@@ -53,7 +53,8 @@ import {
 import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
 import { PooledKubeConfig } from './kube/pooled-kubeconfig.ts';
 import { DeviceIdentities } from './identity/device-identities.ts';
-import { startDeviceJoin } from './join/device-join-wiring.ts';
+import { mqttClientOptions, startDeviceJoin } from './join/device-join-wiring.ts';
+import { startAgentRollouts } from './agents/agent-rollouts.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
 export interface OperatorOptions {
@@ -413,6 +414,17 @@ async function run(
   };
   configMapInformer.on(referencing('configMap'));
   secretInformer.on(referencing('secret'));
+
+  // Agent upgrades through rollouts (docs/adr/0023): planned from the EdgeNodes' status.
+  const agentRollouts = await startAgentRollouts({
+    kubeConfig: kc,
+    url: options.broker.url,
+    client: mqttClientOptions(options.broker),
+    nodes,
+    log,
+  });
+  cleanups.push(() => agentRollouts.close());
+  nodeInformer.on(() => agentRollouts.nodesChanged());
 
   // Everything known is reconciled once: live functions, and functions devices still run.
   for (const fn of functions.list())

@@ -2,6 +2,7 @@
 // fleet bridge uses, token Secrets and device credentials in the identity namespace, and the
 // `wasmfleet-join` ConfigMap that tells `wasmfleet nodes join` how devices reach the broker.
 import type { CoreV1Api } from '@kubernetes/client-node';
+import type { IClientOptions } from 'mqtt';
 import type { FleetBridgeOptions } from '../bridge/fleet-bridge.ts';
 import { ensureCredentials } from '../identity/credentials-secret.ts';
 import { publishJoinSettings } from './join-settings.ts';
@@ -11,6 +12,19 @@ export interface IdentitySettings {
   readonly namespace: string;
   readonly deviceBrokerUrl?: string;
   readonly ca?: string;
+}
+
+/** The fleet bridge's broker settings as mqtt.js options, for the operator's other connections. */
+export function mqttClientOptions(broker: FleetBridgeOptions): IClientOptions {
+  return {
+    protocolVersion: 5,
+    ...(broker.clientId ? { clientId: broker.clientId } : {}),
+    ...(broker.username ? { username: broker.username } : {}),
+    ...(broker.password ? { password: broker.password } : {}),
+    ...(broker.ca ? { ca: broker.ca } : {}),
+    ...(broker.cert ? { cert: broker.cert } : {}),
+    ...(broker.key ? { key: broker.key } : {}),
+  };
 }
 
 export async function startDeviceJoin(
@@ -37,15 +51,7 @@ export async function startDeviceJoin(
   }
   return startJoinService({
     url: broker.url,
-    client: {
-      protocolVersion: 5,
-      ...(broker.clientId ? { clientId: broker.clientId } : {}),
-      ...(broker.username ? { username: broker.username } : {}),
-      ...(broker.password ? { password: broker.password } : {}),
-      ...(broker.ca ? { ca: broker.ca } : {}),
-      ...(broker.cert ? { cert: broker.cert } : {}),
-      ...(broker.key ? { key: broker.key } : {}),
-    },
+    client: mqttClientOptions(broker),
     core,
     namespace: identity.namespace,
     dynamicSecurity: true,

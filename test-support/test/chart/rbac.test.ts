@@ -9,6 +9,8 @@ import { find, render } from './helm.ts';
 
 /** What the operator's ServiceAccount may do beyond what every authenticated user may. */
 const CLUSTER_RULES = [
+  'agentrollouts.wasmfleet.io [get list watch]',
+  'agentrollouts.wasmfleet.io/status [get patch update]',
   'configmaps [get list watch]',
   'controllerrevisions.apps [create delete get list watch]',
   'edgenodes.wasmfleet.io [create get list patch update watch]',
