@@ -1,0 +1,195 @@
+// An agent upgrade through an AgentRollout across five real agents, each run the way a device runs
+// it: unpacked from the release tarball and started by wasmfleet-agent-supervise, with a real
+// function, a real Mosquitto, the real operator and API server. The second build is broken: its
+// agent starts but never comes online. The canary device fetches it by digest, checks its
+// signature, installs it beside the old one and tries it; the supervisor rolls it back after the
+// health deadline; the rollout rolls back after its first step; every device ends on the old
+// version with its function Running, and none is lost.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, createPrivateKey } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { AGENT_ROLLOUT_PLURAL, GROUP, VERSION, signRelease, type AgentRollout } from '@wasmfleet/api';
+import { spawnManaged, waitFor, type ManagedProcess } from '@wasmfleet/test-support';
+import { ensureBuilt } from '@wasmfleet/workloads';
+import { buildRelease, type BuiltRelease } from '../../../agent/test/helpers/release.ts';
+import { functionYaml, startHarness, type Harness } from '../operator/harness.ts';
+
+const run = promisify(execFile);
+const DEVICES = ['a', 'b', 'c', 'd', 'e'];
+const BROKEN = '0.3.1';
+
+/** The real release of `version`, re-packed with its agent pointed at a broker that is not there. */
+async function breakRelease(
+  good: BuiltRelease,
+  work: string,
+  version: string,
+): Promise<{ file: string; sha256: string; signature: string }> {
+  const stem = `wasmfleet-agent-${version}-linux-x64`;
+  const tree = path.join(work, 'broken-tree', stem);
+  await mkdir(tree, { recursive: true });
+  await run('tar', ['-xzf', good.tarball, '-C', tree, '--strip-components=1']);
+  const bundle = path.join(tree, 'lib/app/agent/bundle/wasmfleet-agent.js');
+  const code = await readFile(bundle, 'utf8');
+  // Imports are hoisted, so this runs before the agent reads its settings: it never reaches its broker.
+  await writeFile(bundle, `process.env.WASMFLEET_BROKER = 'mqtt://127.0.0.1:9';\n${code}`);
+  const file = path.join(work, 'www', `${stem}.tar.gz`);
+  await mkdir(path.dirname(file), { recursive: true });
+  await run('tar', ['-czf', file, '-C', path.dirname(tree), stem]);
+  const sha256 = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+  // Signed like every build here: with the machine's throwaway release key (agent/release/release-key.ts).
+  const cache =
+    process.env.WASMFLEET_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'wasmfleet');
+  const key = createPrivateKey(await readFile(path.join(cache, 'release-keys', 'wasmfleet-throwaway.key')));
+  return { file, sha256, signature: signRelease(sha256, path.basename(file), key).toString('base64') };
+}
+
+describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, () => {
+  let h: Harness;
+  let work: string;
+  let server: Server;
+  let baseUrl: string;
+  let good: BuiltRelease;
+  const agents: ManagedProcess[] = [];
+
+  before(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'agent-rollout-'));
+    good = await buildRelease(path.join(work, 'release'), 'x64');
+    h = await startHarness('agent-rollout');
+    server = createServer((req, res) => {
+      const file = path.join(work, 'www', path.basename(req.url ?? ''));
+      const stream = createReadStream(file);
+      stream.on('error', () => res.writeHead(404).end());
+      stream.pipe(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    await h.moduleConfigMap('temp-alert-wasm', await readFile(await ensureBuilt('temp-alert')));
+    for (const short of DEVICES) {
+      const node = h.nodeName(short);
+      const dir = path.join(work, node);
+      await mkdir(path.join(dir, 'release'), { recursive: true });
+      await run('tar', ['-xzf', good.tarball, '-C', path.join(dir, 'release'), '--strip-components=1']);
+      await h.apply(
+        `apiVersion: wasmfleet.io/v1alpha1\nkind: EdgeNode\nmetadata: { name: ${node}, labels: { wasmfleet.io/fleet: ${h.fleet}, site: lab } }\nspec: {}\n`,
+      );
+      agents.push(
+        spawnManaged(`supervised agent ${node}`, path.join(dir, 'release/bin/wasmfleet-agent-supervise'), {
+          args: [],
+          env: {
+            ...process.env,
+            WASMFLEET_STATE_DIR: path.join(dir, 'state'),
+            WASMFLEET_NODE: node,
+            WASMFLEET_BROKER: h.broker.url,
+            WASMFLEET_DATA_DIR: path.join(dir, 'state/agent'),
+            WASMFLEET_HEARTBEAT: '1',
+            WASMFLEET_SENSORS: 'temperature',
+          },
+          logFile: path.join(dir, 'agent.log'),
+        }),
+      );
+    }
+    await h.apply(
+      functionYaml('temp-alert', {
+        module: { configMap: { name: 'temp-alert-wasm', key: 'module.wasm' } },
+        placement: { nodeSelector: { matchLabels: { site: 'lab' } }, sensors: ['temperature'] },
+        inputs: [{ topic: 'sensors/{node}/temperature', qos: 1, format: 'senml' }],
+        outputs: [{ topic: 'alerts/{node}/temperature', qos: 1 }],
+        config: { THRESHOLD: '30', HYSTERESIS: '1', SENSOR: 'temperature' },
+        limits: { memory: '1Mi', timeout: '50ms' },
+      }),
+    );
+    await h.waitForFunction('temp-alert', 'Ready 5/5', (f) => f.status?.ready === '5/5', 120_000);
+  });
+  after(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    server?.close();
+    await h?.close();
+    if (!process.env.KEEP_SCRATCH) await rm(work, { recursive: true, force: true });
+  });
+
+  it('rolls the broken build back after its first step and leaves every device on the old version, running', async () => {
+    for (const short of DEVICES) {
+      const node = await h.node(h.nodeName(short));
+      assert.equal(node.status?.agentVersion, good.manifest.version);
+      assert.equal(node.status?.agentUpgrade?.supported, true, `${short} does not say it can upgrade`);
+    }
+    const broken = await breakRelease(good, work, BROKEN);
+    const name = `${h.fleet}-agents`;
+    await h.apply(
+      JSON.stringify({
+        apiVersion: 'wasmfleet.io/v1alpha1',
+        kind: 'AgentRollout',
+        metadata: { name },
+        spec: {
+          version: BROKEN,
+          artifacts: [
+            {
+              arch: 'x64',
+              url: `${baseUrl}/${path.basename(broken.file)}`,
+              sha256: broken.sha256,
+              signature: { keyId: good.manifest.keyId, ed25519: broken.signature },
+            },
+          ],
+          nodeSelector: { matchLabels: { 'wasmfleet.io/fleet': h.fleet } },
+          healthDeadlineSeconds: 15,
+          rollout: {
+            strategy: 'Canary',
+            steps: [{ percent: 20, pause: '5s' }, { percent: 60 }],
+            progressDeadlineSeconds: 300,
+          },
+        },
+      }),
+    );
+    const read = async (): Promise<AgentRollout> =>
+      (await h.api.getClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: AGENT_ROLLOUT_PLURAL,
+        name,
+      })) as AgentRollout;
+    const rolledBack = await waitFor(
+      'the agent rollout to roll back',
+      async () => {
+        const r = await read();
+        return r.status?.rollout?.phase === 'RolledBack' ? r : undefined;
+      },
+      { timeoutMs: 5 * 60_000, intervalMs: 500 },
+    );
+    assert.equal(rolledBack.status?.currentVersion, good.manifest.version);
+    assert.equal(rolledBack.status?.rollout?.failedRevision, BROKEN);
+    const tried: string[] = [];
+    const seen: string[] = [];
+    for (const short of DEVICES) {
+      const node = h.nodeName(short);
+      const status = await waitFor(
+        `${short} back online on ${good.manifest.version} with its function Running`,
+        async () => {
+          const s = (await h.node(node)).status;
+          return s?.phase === 'Online' &&
+            s.agentVersion === good.manifest.version &&
+            s.functions?.[0]?.phase === 'Running'
+            ? s
+            : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      seen.push(`${short}: ${JSON.stringify(status.agentUpgrade)}`);
+      if (status.agentUpgrade?.phase === 'RolledBack') {
+        assert.equal(status.agentUpgrade.version, BROKEN);
+        tried.push(short);
+      }
+    }
+    assert.equal(tried.length, 1, `exactly the first step's device tried ${BROKEN}:\n${seen.join('\n')}`);
+  });
+});
