@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { AGENT_ROLLOUT_PLURAL, GROUP, VERSION, signRelease, type AgentRollout } from '@wasmfleet/api';
@@ -22,23 +23,28 @@ import { buildRelease, type BuiltRelease } from '../../../agent/test/helpers/rel
 import { functionYaml, startHarness, type Harness } from '../operator/harness.ts';
 
 const run = promisify(execFile);
+const CLI_BIN = fileURLToPath(new URL('../../../cli/bin/wasmfleet.ts', import.meta.url));
 const DEVICES = ['a', 'b', 'c', 'd', 'e'];
 const BROKEN = '0.3.1';
 
-/** The real release of `version`, re-packed with its agent pointed at a broker that is not there. */
+/** A real release build of `version`, re-packed with its agent pointed at a broker that is not there. */
 async function breakRelease(
-  good: BuiltRelease,
+  second: BuiltRelease,
   work: string,
   version: string,
 ): Promise<{ file: string; sha256: string; signature: string }> {
   const stem = `wasmfleet-agent-${version}-linux-x64`;
   const tree = path.join(work, 'broken-tree', stem);
   await mkdir(tree, { recursive: true });
-  await run('tar', ['-xzf', good.tarball, '-C', tree, '--strip-components=1']);
+  await run('tar', ['-xzf', second.tarball, '-C', tree, '--strip-components=1']);
   const bundle = path.join(tree, 'lib/app/agent/bundle/wasmfleet-agent.js');
   const code = await readFile(bundle, 'utf8');
-  // Imports are hoisted, so this runs before the agent reads its settings: it never reaches its broker.
-  await writeFile(bundle, `process.env.WASMFLEET_BROKER = 'mqtt://127.0.0.1:9';\n${code}`);
+  // After the #! line; imports are hoisted, so this runs before the agent reads its settings.
+  const [shebang = '', ...rest] = code.split('\n');
+  await writeFile(
+    bundle,
+    [shebang, "process.env.WASMFLEET_BROKER = 'mqtt://127.0.0.1:9';", ...rest].join('\n'),
+  );
   const file = path.join(work, 'www', `${stem}.tar.gz`);
   await mkdir(path.dirname(file), { recursive: true });
   await run('tar', ['-czf', file, '-C', path.dirname(tree), stem]);
@@ -60,11 +66,17 @@ describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, (
   let baseUrl: string;
   let good: BuiltRelease;
   const agents: ManagedProcess[] = [];
+  /** What before() started, stopped in reverse order (also when before() failed half way). */
+  const cleanups: (() => Promise<unknown>)[] = [];
 
   before(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'agent-rollout-'));
+    cleanups.push(() =>
+      process.env.KEEP_SCRATCH ? Promise.resolve() : rm(work, { recursive: true, force: true }),
+    );
     good = await buildRelease(path.join(work, 'release'), 'x64');
     h = await startHarness('agent-rollout');
+    cleanups.push(() => h.close());
     server = createServer((req, res) => {
       const file = path.join(work, 'www', path.basename(req.url ?? ''));
       const stream = createReadStream(file);
@@ -72,6 +84,8 @@ describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, (
       stream.pipe(res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    cleanups.push(() => Promise.all(agents.map((a) => a.stop())));
     const address = server.address();
     baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     await h.moduleConfigMap('temp-alert-wasm', await readFile(await ensureBuilt('temp-alert')));
@@ -112,19 +126,17 @@ describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, (
     await h.waitForFunction('temp-alert', 'Ready 5/5', (f) => f.status?.ready === '5/5', 120_000);
   });
   after(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    server?.close();
-    await h?.close();
-    if (!process.env.KEEP_SCRATCH) await rm(work, { recursive: true, force: true });
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
   it('rolls the broken build back after its first step and leaves every device on the old version, running', async () => {
     for (const short of DEVICES) {
       const node = await h.node(h.nodeName(short));
       assert.equal(node.status?.agentVersion, good.manifest.version);
-      assert.equal(node.status?.agentUpgrade?.supported, true, `${short} does not say it can upgrade`);
+      assert.equal(node.status.agentUpgrade?.supported, true, `${short} does not say it can upgrade`);
     }
-    const broken = await breakRelease(good, work, BROKEN);
+    const second = await buildRelease(path.join(work, 'release-2'), 'x64', { version: BROKEN, deb: false });
+    const broken = await breakRelease(second, work, BROKEN);
     const name = `${h.fleet}-agents`;
     await h.apply(
       JSON.stringify({
@@ -167,7 +179,7 @@ describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, (
       { timeoutMs: 5 * 60_000, intervalMs: 500 },
     );
     assert.equal(rolledBack.status?.currentVersion, good.manifest.version);
-    assert.equal(rolledBack.status?.rollout?.failedRevision, BROKEN);
+    assert.equal(rolledBack.status.rollout?.failedRevision, BROKEN);
     const tried: string[] = [];
     const seen: string[] = [];
     for (const short of DEVICES) {
@@ -187,9 +199,29 @@ describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, (
       seen.push(`${short}: ${JSON.stringify(status.agentUpgrade)}`);
       if (status.agentUpgrade?.phase === 'RolledBack') {
         assert.equal(status.agentUpgrade.version, BROKEN);
+        // It ran, but never came online: the supervisor's deadline ended its trial.
+        assert.equal(status.agentUpgrade.reason, 'NotHealthy');
         tried.push(short);
       }
     }
+    // What `wasmfleet rollout status` says about it, and its exit code.
+    const cli = await run(
+      process.execPath,
+      [CLI_BIN, 'rollout', 'status', `agentrollout/${name}`, '--kubeconfig', h.plane.kubeconfigPath],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    ).then(
+      (r) => ({ code: 0, ...r }),
+      (e: unknown) => e as { code: number; stdout: string; stderr: string },
+    );
+    assert.equal(cli.code, 1);
+    assert.match(
+      cli.stdout,
+      new RegExp(
+        `agentrollout/${name}: RolledBack, ${good.manifest.version} → ${BROKEN}: 0/5 devices updated`,
+      ),
+    );
     assert.equal(tried.length, 1, `exactly the first step's device tried ${BROKEN}:\n${seen.join('\n')}`);
   });
 });
