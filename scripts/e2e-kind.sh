@@ -51,7 +51,10 @@ wasmfleet() { "$WASMFLEET_ROOT/scripts/wasmfleet" "$@"; }
 background_pids=()
 cleanup() {
   local code=$?
-  for pid in "${background_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${background_pids[@]}"; do
+    pkill -P "$pid" 2>/dev/null || true # the port-forward loop's kubectl
+    kill "$pid" 2>/dev/null || true
+  done
   if [ "$code" -ne 0 ]; then
     log "failed; cluster state:"
     kubectl get nodes,pods -A -o wide 2>/dev/null || true
@@ -80,17 +83,14 @@ wait_until() {
 }
 
 cluster_up() {
-  "$kind_bin" create cluster --name "$CLUSTER" --config kind-config.yaml --image "$node_image" \
+  "$kind_bin" create cluster --name "$CLUSTER" --config kind-config.yaml --image "$node_image" ${KEEP_CLUSTER:+--retain} \
     --kubeconfig "$kubeconfig" --wait 180s
   kubectl wait --for=condition=Ready nodes --all --timeout=120s
   kubectl get nodes -o wide
 }
 
 load_images() {
-  local image
-  for image in "wasmfleet/operator:$TAG" "wasmfleet/agent:$TAG" wasmfleet/mosquitto:2-debian; do
-    "$kind_bin" load docker-image --name "$CLUSTER" "$image"
-  done
+  "$kind_bin" load docker-image --name "$CLUSTER" "wasmfleet/operator:$TAG" "wasmfleet/agent:$TAG" wasmfleet/mosquitto:2-debian
 }
 
 helm_install() {
@@ -144,11 +144,18 @@ simulated_devices_registered() {
 }
 
 # The broker on localhost through the API server (what a user without a LoadBalancer does).
+# kubectl port-forward exits when one forwarded connection fails ("lost connection to pod"), so
+# it runs in a loop on one local port.
 port_forward_broker() {
-  kubectl -n "$NAMESPACE" port-forward svc/wasmfleet-mosquitto :8883 >"$scratch/port-forward.log" 2>&1 &
+  broker_port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
+  (
+    while true; do
+      "$kubectl_bin" -n "$NAMESPACE" port-forward svc/wasmfleet-mosquitto "$broker_port:8883" >>"$scratch/port-forward.log" 2>&1 || true
+      sleep 0.5
+    done
+  ) &
   background_pids+=($!)
   wait_until "kubectl port-forward to the broker" 30 grep -q 'Forwarding from 127.0.0.1' "$scratch/port-forward.log"
-  broker_port="$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$scratch/port-forward.log" | head -n 1)"
   kubectl -n "$NAMESPACE" get secret wasmfleet-mqtt-tls -o jsonpath='{.data.ca\.crt}' | base64 -d >"$scratch/ca.crt"
   kubectl -n "$NAMESPACE" get secret wasmfleet-mqtt-credentials -o jsonpath='{.data.wasmfleet-operator}' | base64 -d >"$scratch/operator-password"
   log "broker: mqtts://localhost:$broker_port"
@@ -180,7 +187,7 @@ external_agent_joins() {
     set -a
     source "$scratch/$EXTERNAL/agent.env"
     set +a
-    exec node agent/bin/wasmfleet-agent.js --broker "mqtts://localhost:$broker_port" --node "$EXTERNAL" \
+    exec node agent/bin/wasmfleet-agent.js --broker "mqtts://localhost:$broker_port" --node "$EXTERNAL" --sensors temperature \
       --data-dir "$scratch/$EXTERNAL/data"
   ) >"$scratch/agent.log" 2>&1 &
   background_pids+=($!)
@@ -202,8 +209,14 @@ external_agent_joins() {
 leader_failover() {
   local old new
   old="$(kubectl -n "$NAMESPACE" get lease wasmfleet-operator -o jsonpath='{.spec.holderIdentity}')"
-  log "deleting the leader pod $old"
-  kubectl -n "$NAMESPACE" delete pod "$old" --wait=false
+  # The holder identity is the pod name plus a per-process suffix.
+  local pod candidate
+  for candidate in $(kubectl -n "$NAMESPACE" get pods -l app.kubernetes.io/component=operator -o name); do
+    case "$old" in "${candidate#pod/}"-*) pod="${candidate#pod/}" ;; esac
+  done
+  [ -n "${pod:-}" ] || die "no operator pod matches the leader identity $old"
+  log "deleting the leader pod $pod (holder $old)"
+  kubectl -n "$NAMESPACE" delete pod "$pod" --wait=false
   wait_until "a standby to take the leader Lease" 90 \
     bash -c "h=\$('$kubectl_bin' -n $NAMESPACE get lease wasmfleet-operator -o jsonpath='{.spec.holderIdentity}'); [ -n \"\$h\" ] && [ \"\$h\" != '$old' ]"
   new="$(kubectl -n "$NAMESPACE" get lease wasmfleet-operator -o jsonpath='{.spec.holderIdentity}')"
@@ -231,7 +244,7 @@ canary_rollout() {
 
 helm_upgrade() {
   helm upgrade wasmfleet charts/wasmfleet --namespace "$NAMESPACE" -f "$scratch/values.yaml" \
-    --set simulator.replicas=2 --set operator.extraArgs='{--workers,4}' --wait --timeout 5m
+    --set simulator.replicas=2 --set-string 'operator.extraArgs={--workers,4}' --wait --timeout 5m
   kubectl -n "$NAMESPACE" rollout status deployment/wasmfleet-operator --timeout=180s
   kubectl -n "$NAMESPACE" rollout status statefulset/wasmfleet-sim --timeout=180s
   all_pods_ready_and_restricted

@@ -1,12 +1,16 @@
 #!/bin/bash
 # The kind node image's pod network (docs/adr/0020): kind's own kindnetd is not built from the Go
-# module proxy, so each node runs this loop instead, with the same result as kindnetd: the
-# standard ptp + host-local + portmap CNI plugins with the node's podCIDR, a route to every other
-# node's podCIDR via that node's address, and masquerade for pod traffic leaving the pod network.
+# module proxy, so the DaemonSet in /kind/manifests/default-cni.yaml runs this loop on every node
+# instead (host network, the node's kubectl), with the same result as kindnetd: the standard
+# ptp + host-local + portmap CNI plugins with the node's podCIDR, a route to every other node's
+# podCIDR via that node's address, and masquerade for pod traffic leaving the pod network.
 set -u
-kubeconfig=/etc/kubernetes/kubelet.conf
 conflist=/etc/cni/net.d/10-wasmfleet.conflist
-node="$(hostname)"
+node="${NODE_NAME:?the DaemonSet sets NODE_NAME}"
+# Like kindnetd: talk to the API server directly, not through the Service kube-proxy programs.
+if [ -n "${CONTROL_PLANE_ENDPOINT:-}" ]; then
+  export KUBERNETES_SERVICE_HOST="${CONTROL_PLANE_ENDPOINT%:*}" KUBERNETES_SERVICE_PORT="${CONTROL_PLANE_ENDPOINT##*:}"
+fi
 masq_rules=""
 
 write_conflist() {
@@ -33,22 +37,20 @@ masquerade() {
 
 sysctl -qw net.ipv4.ip_forward=1
 while true; do
-  if [ -f "$kubeconfig" ]; then
-    nodes="$(kubectl --kubeconfig "$kubeconfig" get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' 2>/dev/null)"
-    own="" cidrs=()
-    while read -r name cidr ip _; do
-      [ -n "${cidr:-}" ] || continue
-      cidrs+=("$cidr")
-      if [ "$name" = "$node" ]; then
-        own="$cidr"
-      elif [ -n "${ip:-}" ]; then
-        ip route replace "$cidr" via "$ip" 2>/dev/null || echo "pod network: no route to $cidr via $ip yet"
-      fi
-    done <<<"$nodes"
-    if [ -n "$own" ]; then
-      write_conflist "$own"
-      masquerade "$own" "${cidrs[@]}"
+  nodes="$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}')"
+  own="" cidrs=()
+  while read -r name cidr ip _; do
+    [ -n "${cidr:-}" ] || continue
+    cidrs+=("$cidr")
+    if [ "$name" = "$node" ]; then
+      own="$cidr"
+    elif [ -n "${ip:-}" ]; then
+      ip route replace "$cidr" via "$ip" || echo "pod network: no route to $cidr via $ip yet"
     fi
+  done <<<"$nodes"
+  if [ -n "$own" ]; then
+    write_conflist "$own"
+    masquerade "$own" "${cidrs[@]}"
   fi
   sleep 2
 done

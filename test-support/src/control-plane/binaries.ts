@@ -132,6 +132,7 @@ export async function buildGoTools(
   tools: readonly { readonly binary: string; readonly goPackage: string }[],
   dir: string,
   onProgress: ((line: string) => void) | undefined,
+  ldflags?: string,
 ): Promise<void> {
   await mkdir(path.dirname(dir), { recursive: true });
   const staging = await mkdtemp(`${dir}.building-`);
@@ -144,11 +145,16 @@ export async function buildGoTools(
     for (const tool of tools) {
       const started = Date.now();
       progress(`building ${tool.binary} (${tool.goPackage}) — the first build takes a few minutes`);
-      await run('go', ['build', '-trimpath', '-o', path.join(staging, tool.binary), tool.goPackage], {
-        cwd: moduleDir,
-        env: { ...process.env, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
-        maxBuffer: 64 * 1024 * 1024,
-      }).catch((cause: unknown) => {
+      const flags = ldflags ? [`-ldflags=${ldflags}`] : [];
+      await run(
+        'go',
+        ['build', '-trimpath', ...flags, '-o', path.join(staging, tool.binary), tool.goPackage],
+        {
+          cwd: moduleDir,
+          env: { ...process.env, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      ).catch((cause: unknown) => {
         const stderr = (cause as { stderr?: string }).stderr ?? '';
         throw new Error(`go build ${tool.goPackage} failed:\n${stderr.slice(-4000)}`, { cause });
       });

@@ -40,13 +40,10 @@ export const CNI_PLUGINS: GoModuleTools = {
   version: 'v1.9.1',
   packages: ['plugins/ipam/host-local', 'plugins/main/loopback', 'plugins/main/ptp', 'plugins/meta/portmap'],
 };
-/** The CoreDNS release kubeadm v1.37 deploys (its constants.CoreDNSVersion). */
-export const COREDNS: GoModuleTools = {
-  name: 'coredns',
-  module: 'github.com/coredns/coredns',
-  version: 'v1.14.6',
-  packages: [''],
-};
+/** The CoreDNS release kubeadm v1.37 deploys (its constants.CoreDNSVersion), as pinned in the wrapper. */
+export const COREDNS_VERSION = 'v1.14.6';
+/** The wrapper module that builds CoreDNS with kubeadm's plugins only (test-support/kind-node/coredns). */
+export const COREDNS_MODULE_DIR = fileURLToPath(new URL('../../kind-node/coredns/', import.meta.url));
 export const KIND: GoModuleTools = {
   name: 'kind',
   module: 'sigs.k8s.io/kind',
@@ -93,6 +90,7 @@ export const KUBERNETES_NODE_MODULE_DIR = fileURLToPath(
   new URL('../../kind-node/kubernetes/', import.meta.url),
 );
 const KUBERNETES_NODE_TOOLS = [
+  'kube-apiserver',
   'kubelet',
   'kubeadm',
   'kube-controller-manager',
@@ -103,22 +101,61 @@ const KUBERNETES_NODE_TOOLS = [
   goPackage: `k8s.io/kubernetes/cmd/${binary}`,
 }));
 
-/** kubelet, kubeadm, kube-controller-manager, kube-scheduler and kube-proxy, same version as the control plane. */
+/**
+ * The version a release build stamps into Kubernetes binaries (hack/lib/version.sh): without it
+ * they report v0.0.0-master, and kubeadm, kubelet and Helm's kubeVersion checks refuse them.
+ */
+function kubernetesVersionLdflags(version: string): string {
+  const [major = '', minor = ''] = version.replace(/^v/, '').split('.');
+  const vars = {
+    gitVersion: version,
+    gitMajor: major,
+    gitMinor: minor,
+    gitTreeState: 'clean',
+    buildDate: '1970-01-01T00:00:00Z',
+  };
+  const sets = Object.entries(vars).flatMap(([k, v]) =>
+    ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].map((pkg) => `-X ${pkg}.${k}=${v}`),
+  );
+  return ['-s', '-w', ...sets].join(' ');
+}
+
+/**
+ * kube-apiserver, kubelet, kubeadm, kube-controller-manager, kube-scheduler and kube-proxy, the
+ * control plane's version, stamped with it and stripped (the test control plane's own
+ * kube-apiserver is neither).
+ */
 export async function ensureKubernetesNodeBinaries(
   progress?: (line: string) => void,
 ): Promise<{ dir: string; version: string }> {
   const { kubernetes } = await pinnedVersions();
   const digest = await digestOfFiles(KUBERNETES_NODE_MODULE_DIR, ['go.mod', 'go.sum']);
-  const dir = imageCacheDir('go-tools', `kubernetes-node-${kubernetes}-${digest}`);
+  const dir = imageCacheDir('go-tools', `kubernetes-node-${kubernetes}-${digest}-stamped`);
   if (
     !(await allExecutable(
       dir,
       KUBERNETES_NODE_TOOLS.map((t) => t.binary),
     ))
   ) {
-    await buildGoTools(KUBERNETES_NODE_MODULE_DIR, KUBERNETES_NODE_TOOLS, dir, progress);
+    await buildGoTools(
+      KUBERNETES_NODE_MODULE_DIR,
+      KUBERNETES_NODE_TOOLS,
+      dir,
+      progress,
+      kubernetesVersionLdflags(kubernetes),
+    );
   }
   return { dir, version: kubernetes };
+}
+
+/** CoreDNS from its wrapper module, cached by the wrapper's go.mod, go.sum and main.go. */
+export async function ensureCoreDns(progress?: (line: string) => void): Promise<string> {
+  const digest = await digestOfFiles(COREDNS_MODULE_DIR, ['go.mod', 'go.sum', 'main.go']);
+  const dir = imageCacheDir('go-tools', `coredns-${COREDNS_VERSION}-${digest}`);
+  const tool = { binary: 'coredns', goPackage: 'wasmfleet.io/kindnode/coredns' };
+  if (!(await allExecutable(dir, [tool.binary])))
+    await buildGoTools(COREDNS_MODULE_DIR, [tool], dir, progress);
+  return dir;
 }
 
 async function allExecutable(dir: string, binaries: readonly string[]): Promise<boolean> {

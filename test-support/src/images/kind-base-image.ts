@@ -14,7 +14,7 @@ import { CNI_PLUGINS, CONTAINERD, CRICTL, KIND, ensureGoModuleTools } from './go
 export const KIND_NODE_FILES_DIR = fileURLToPath(new URL('../../kind-node/files/', import.meta.url));
 const OUR_FILES = [
   'wasmfleet-pod-network.sh',
-  'wasmfleet-pod-network.service',
+  '12-wasmfleet-cgroup-v1.conf',
   'default-cni.yaml',
   'default-storage.yaml',
 ];
@@ -53,7 +53,7 @@ COPY kind/etc/ /etc/
 COPY bin/ /usr/local/bin/
 COPY cni/ /opt/cni/bin/
 COPY wasmfleet/wasmfleet-pod-network.sh /kind/bin/
-COPY wasmfleet/wasmfleet-pod-network.service /etc/systemd/system/
+COPY wasmfleet/12-wasmfleet-cgroup-v1.conf /etc/systemd/system/kubelet.service.d/
 COPY wasmfleet/default-cni.yaml wasmfleet/default-storage.yaml /kind/manifests/
 RUN chmod 755 /kind /kind/bin /kind/bin/* /usr/local/bin/* /opt/cni/bin/* \\
  && find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete \\
@@ -62,10 +62,11 @@ RUN chmod 755 /kind /kind/bin /kind/bin/* /usr/local/bin/* /opt/cni/bin/* \\
  && rm -f /lib/systemd/system/sockets.target.wants/*initctl* /lib/systemd/system/basic.target.wants/* \\
  && echo ReadKMsg=no >> /etc/systemd/journald.conf \\
  && ln -sf /usr/lib/systemd/systemd /sbin/init \\
- && systemctl enable kubelet.service containerd.service undo-mount-hacks.service wasmfleet-pod-network.service \\
+ && systemctl enable kubelet.service containerd.service undo-mount-hacks.service \\
  && systemctl mask systemd-binfmt.service \\
  && mkdir -p /etc/kubernetes/manifests \\
- && sed -i 's|sandbox_image = .*|sandbox_image = "${PAUSE_IMAGE}"|' /etc/containerd/config.toml \\
+ && sed -i -e 's|sandbox_image = .*|sandbox_image = "${PAUSE_IMAGE}"|' \\
+      -e 's|restrict_oom_score_adj = false|restrict_oom_score_adj = true|' /etc/containerd/config.toml \\
  && ctr oci spec | jq '.hooks.createContainer[.hooks.createContainer|length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \\
     | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json \\
  && containerd --version && runc --version && crictl --version

@@ -2,15 +2,15 @@
 // kind base image (kind-base-image.ts) plus kubelet, kubeadm and kubectl, /kind/version, and the
 // control-plane component images pre-imported into the node's containerd — what
 // `kind build node-image` does, without pulling anything (docs/adr/0020).
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureControlPlaneBinaries } from '../control-plane/binaries.ts';
 import { docker, runCommand } from './docker.ts';
 import { ensureCachedImage, INPUTS_LABEL, type CachedImage } from './image-cache.ts';
 import { ensureDebianRootfs, importRootfs } from './debian-rootfs.ts';
-import { COREDNS, KIND, ensureGoModuleTools, ensureKubernetesNodeBinaries } from './go-tools.ts';
-import { ensureKindBaseImage, PAUSE_IMAGE } from './kind-base-image.ts';
+import { COREDNS_VERSION, KIND, ensureCoreDns, ensureKubernetesNodeBinaries } from './go-tools.ts';
+import { ensureKindBaseImage, KIND_NODE_FILES_DIR, PAUSE_IMAGE } from './kind-base-image.ts';
 
 export const KIND_VERSION = KIND.version;
 
@@ -23,9 +23,11 @@ interface Component {
   readonly config: readonly string[];
   /** Base image (default scratch). */
   readonly from?: string;
+  /** Dockerfile RUN lines after COPY (only on a base with a shell). */
+  readonly run?: readonly string[];
 }
 
-const PATH_ENV = 'ENV PATH=/usr/local/bin:/usr/bin:/bin';
+const PATH_ENV = 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function components(
   k8s: string,
@@ -39,17 +41,26 @@ function components(
     ...(from ? { from } : {}),
   });
   return [
-    k8sImage('kube-apiserver', bins.plane),
+    k8sImage('kube-apiserver', bins.node),
     k8sImage('kube-controller-manager', bins.node),
     k8sImage('kube-scheduler', bins.node),
-    k8sImage('kube-proxy', bins.node, proxyBase),
+    {
+      ...k8sImage('kube-proxy', bins.node, proxyBase),
+      files: [
+        { from: path.join(bins.node, 'kube-proxy'), to: '/usr/local/bin/kube-proxy' },
+        { from: path.join(KIND_NODE_FILES_DIR, 'iptables-wrapper'), to: '/usr/sbin/iptables-wrapper' },
+      ],
+      run: [
+        'RUN chmod 755 /usr/sbin/iptables-wrapper && for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do ln -sf iptables-wrapper /usr/sbin/$t; done',
+      ],
+    },
     {
       image: 'registry.k8s.io/etcd:3.7.0-0',
       files: [{ from: path.join(bins.plane, 'etcd'), to: '/usr/local/bin/etcd' }],
       config: [PATH_ENV],
     },
     {
-      image: `registry.k8s.io/coredns/coredns:${COREDNS.version}`,
+      image: `registry.k8s.io/coredns/coredns:${COREDNS_VERSION}`,
       files: [{ from: path.join(bins.coredns, 'coredns'), to: '/coredns' }],
       config: ['ENTRYPOINT ["/coredns"]'],
     },
@@ -80,7 +91,7 @@ async function buildComponent(component: Component, digest: string): Promise<voi
       await copyFile(file.from, path.join(context, `f${i}`));
       lines.push(`COPY f${i} ${file.to}`);
     }
-    lines.push(...component.config, `LABEL ${INPUTS_LABEL}=${digest}`, '');
+    lines.push(...(component.run ?? []), ...component.config, `LABEL ${INPUTS_LABEL}=${digest}`, '');
     await writeFile(path.join(context, 'Dockerfile'), lines.join('\n'));
     await docker(['build', '-q', '-t', component.image, context]);
   } finally {
@@ -93,16 +104,24 @@ export async function ensureKindNodeImage(progress?: (line: string) => void): Pr
   const base = await ensureKindBaseImage(progress);
   const node = await ensureKubernetesNodeBinaries(progress);
   const plane = await ensureControlPlaneBinaries(p);
-  const coredns = await ensureGoModuleTools(COREDNS, progress);
+  const coredns = await ensureCoreDns(progress);
   const proxyRootfs = await ensureDebianRootfs({
     name: 'kube-proxy',
-    packages: ['iptables', 'conntrack', 'kmod'],
+    packages: ['iptables', 'conntrack', 'kmod', 'iproute2'],
     slim: true,
     ...p,
   });
   return ensureCachedImage({
     tag: `wasmfleet/kind-node:${node.version}`,
-    inputs: [base.digest, node.dir, plane.dir, coredns, proxyRootfs, 'recipe-1'],
+    inputs: [
+      base.digest,
+      node.dir,
+      plane.dir,
+      coredns,
+      proxyRootfs,
+      await readFile(path.join(KIND_NODE_FILES_DIR, 'iptables-wrapper')),
+      'recipe-1',
+    ],
     ...p,
     build: async (tag, digest) => {
       const scratch = await mkdtemp(path.join(tmpdir(), 'wasmfleet-kind-node-'));
@@ -185,6 +204,13 @@ async function assembleNode(
     }
     await exec('chown', 'root:root', '/usr/bin/kubelet', '/usr/bin/kubeadm', '/usr/bin/kubectl');
     await exec('sh', '-c', `mkdir -p /kind/images && printf %s ${node.version} > /kind/version`);
+    // The pod network runs in the kube-proxy image every node holds (default-cni.yaml).
+    await exec(
+      'sed',
+      '-i',
+      `s|@KUBE_PROXY_IMAGE@|registry.k8s.io/kube-proxy:${node.version}|`,
+      '/kind/manifests/default-cni.yaml',
+    );
     await docker(['cp', archive, `${id}:/kind/images/components.tar`]);
     progress?.('importing the component images into the node containerd');
     await exec('bash', '-c', 'nohup containerd > /tmp/containerd.log 2>&1 &');
