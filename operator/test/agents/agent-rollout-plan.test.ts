@@ -55,13 +55,13 @@ describe('planAgentRollout', () => {
       plan.status.skipped?.map((s) => s.node),
       ['old', 'pi32'],
     );
-    assert.match(plan.status.skipped?.[0]?.reason ?? '', /cannot upgrade itself/);
-    assert.match(plan.status.skipped?.[1]?.reason ?? '', /no artifact for its architecture arm/);
+    assert.match(plan.status.skipped[0]?.reason ?? '', /cannot upgrade itself/);
+    assert.match(plan.status.skipped[1]?.reason ?? '', /no artifact for its architecture arm/);
     assert.equal(plan.status.currentVersion, '0.3.0');
     const toUpdate = [...plan.documents.values()].filter((d) => d.agent.version === '0.3.1');
     assert.equal(toUpdate.length, 1);
     assert.equal(toUpdate[0]?.agent.artifact?.sha256, 'b'.repeat(64));
-    assert.equal(toUpdate[0]?.agent.deadlineSeconds, 30);
+    assert.equal(toUpdate[0].agent.deadlineSeconds, 30);
     assert.ok(
       [...plan.documents.values()].filter((d) => d.agent.version === '0.3.0').every((d) => !d.agent.artifact),
     );
