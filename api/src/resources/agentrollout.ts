@@ -21,14 +21,16 @@ export const AgentArtifact = Type.Object(
     }),
     sha256: Type.String({
       pattern: '^[a-f0-9]{64}$',
+      maxLength: 64,
       description: 'The tarball’s digest, checked before anything else.',
     }),
     size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1073741824, format: 'int64' })),
     signature: Type.Object(
       {
-        keyId: Type.String({ pattern: '^[a-z0-9]([-a-z0-9._]{0,61}[a-z0-9])?$' }),
+        keyId: Type.String({ pattern: '^[a-z0-9]([-a-z0-9._]{0,61}[a-z0-9])?$', maxLength: 63 }),
         ed25519: Type.String({
           pattern: '^[A-Za-z0-9+/]{86}==$',
+          maxLength: 88,
           description:
             'Base64 of the release key’s signature of the tarball’s checksum line (the .sha256.sig file).',
         }),
