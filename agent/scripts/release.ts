@@ -1,4 +1,4 @@
-// Builds the agent's release artifacts (docs/devices.md, docs/adr/0021): per architecture a
+// Builds the agent's release artifacts (docs/devices.md, docs/adr/0031): per architecture a
 // versioned tarball (the compiled agent + its Node 24 runtime) and a .deb with a hardened systemd
 // unit, each with a sha256sum line and the release key's signature of it. Cached by every input
 // in ~/.cache/wasmfleet/release, so an unchanged tree is packed once.

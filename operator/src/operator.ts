@@ -320,7 +320,7 @@ async function run(
     });
     const removed = await identities.sweep((node) => nodes.get(undefined, node) !== undefined);
     if (removed.length > 0) log(`removed the broker identities of deleted devices: ${removed.join(', ')}`);
-    // One-command join (docs/adr/0022): needs the per-device identity it hands out.
+    // One-command join (docs/adr/0031): needs the per-device identity it hands out.
     const join = await startDeviceJoin(options.broker, identity, kc.makeApiClient(CoreV1Api), log);
     cleanups.push(() => join.close());
   }
@@ -415,7 +415,7 @@ async function run(
   configMapInformer.on(referencing('configMap'));
   secretInformer.on(referencing('secret'));
 
-  // Agent upgrades through rollouts (docs/adr/0023): planned from the EdgeNodes' status.
+  // Agent upgrades through rollouts (docs/adr/0032): planned from the EdgeNodes' status.
   const agentRollouts = await startAgentRollouts({
     kubeConfig: kc,
     url: options.broker.url,

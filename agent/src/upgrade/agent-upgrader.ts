@@ -1,4 +1,4 @@
-// The device's side of an agent rollout (docs/adr/0023). Under wasmfleet-agent-supervise it reads
+// The device's side of an agent rollout (docs/adr/0032). Under wasmfleet-agent-supervise it reads
 // its agent target: a new version is installed beside this one (release-install.ts), put on trial
 // and this agent exits so the supervisor starts it. A version on trial writes `healthy` once it is
 // online with the functions that ran before Running; the supervisor rolls back one that does not

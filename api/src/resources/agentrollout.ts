@@ -1,6 +1,6 @@
 // AgentRollout: which agent version the selected devices run, and how they get there — the same
 // waves, health gates, pause/promote/abort and automatic rollback as a function's rollout
-// (docs/adr/0023). Cluster-scoped, like EdgeNodes. Each device fetches its architecture's release
+// (docs/adr/0032). Cluster-scoped, like EdgeNodes. Each device fetches its architecture's release
 // tarball by digest, checks the release signature with the keys it was installed with, runs the
 // new version beside the old one and goes back by itself when it is not healthy in time.
 import Type, { type Static } from 'typebox';

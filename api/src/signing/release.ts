@@ -1,4 +1,4 @@
-// What a WasmFleet release signature covers (docs/adr/0021): the release file's checksum line,
+// What a WasmFleet release signature covers (docs/adr/0031): the release file's checksum line,
 // exactly as `sha256sum` prints it and `sha256sum -c` reads it,
 //
 //   "<64 lower-case hex>  <file name>\n"

@@ -1,5 +1,5 @@
 // The agent version a device should run: retained, QoS 1, operator → agent, on
-// `wasmfleet/v1/nodes/<node>/agent` (docs/adr/0023). Empty (cleared) means "no instruction: keep
+// `wasmfleet/v1/nodes/<node>/agent` (docs/adr/0032). Empty (cleared) means "no instruction: keep
 // running what you run". Agents that cannot upgrade themselves never subscribe to it. The device
 // reports how an upgrade went in its status (`agentUpgrade`).
 import Type, { type Static } from 'typebox';

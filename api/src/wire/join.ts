@@ -1,4 +1,4 @@
-// One-command join (docs/adr/0022): a device trades a short-lived, single-use bootstrap token for
+// One-command join (docs/adr/0031): a device trades a short-lived, single-use bootstrap token for
 // its own MQTT credentials, over the broker it is about to use. It logs in as the shared join
 // user (JOIN_USERNAME, whose password is not a secret: the token is), publishes a JoinRequest on
 // `wasmfleet/v1/join/<request id>/request`, and the operator answers on `…/response`. Join

@@ -113,7 +113,7 @@ export const NodeStatus = Type.Object(
     ),
     outputBuffer: Type.Optional(OutputBufferReport),
     functions: Type.Optional(Type.Array(FunctionStatusReport, { maxItems: 256 })),
-    /** New in agent 0.3.0 (docs/adr/0023). */
+    /** New in agent 0.3.0 (docs/adr/0032). */
     agentUpgrade: Type.Optional(AgentUpgradeReport),
   },
   {

@@ -1,4 +1,4 @@
-// `wasmfleet rollout status agentrollout/<name>`: where an agent rollout stands (docs/adr/0023),
+// `wasmfleet rollout status agentrollout/<name>`: where an agent rollout stands (docs/adr/0032),
 // read from the AgentRollout's status, with the same exit codes as a function's rollout status:
 // 0 once complete, 1 once rolled back, aborted or degraded.
 import type { KubernetesObjectApi } from '@kubernetes/client-node';

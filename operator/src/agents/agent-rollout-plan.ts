@@ -1,5 +1,5 @@
 // An AgentRollout's next step, from the rollout core the functions use (operator/src/rollout,
-// docs/adr/0023): the devices it selects that can upgrade themselves, what each reports (its
+// docs/adr/0032): the devices it selects that can upgrade themselves, what each reports (its
 // agent version; Running when online with its functions Running; Failed when it rolled the
 // update back), the persisted progress and the manual controls → the version each device should
 // run, its agent target document, and the status to write. Pure.

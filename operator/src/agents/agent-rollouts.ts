@@ -1,4 +1,4 @@
-// Runs AgentRollouts (docs/adr/0023): watches them, plans each with planAgentRollout whenever an
+// Runs AgentRollouts (docs/adr/0032): watches them, plans each with planAgentRollout whenever an
 // EdgeNode or the rollout changes (and when a pause or deadline ends), publishes each device's
 // agent target (retained, only when it changes) on its own MQTT connection, and writes status.
 // Leader only (started from the operator's run()). At start it reads back the retained targets,

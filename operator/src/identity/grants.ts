@@ -69,7 +69,7 @@ export function deviceAcls(
   };
 
   read(desiredTopic(node), CONTROL_PRIORITY);
-  // The agent version it should run (AgentRollout, docs/adr/0023).
+  // The agent version it should run (AgentRollout, docs/adr/0032).
   read(agentTargetTopic(node), CONTROL_PRIORITY);
   add('publishClientSend', statusTopic(node), CONTROL_PRIORITY);
   add('publishClientSend', `${WIRE_PREFIX}/logs/+/+/${node}`, CONTROL_PRIORITY);

@@ -25,7 +25,7 @@ const CLUSTER_RULES = [
 const RELEASE_NAMESPACE_RULES = [
   'leases.coordination.k8s.io [create get update]',
   'secrets [create]',
-  // One-command join: the ConfigMap wasmfleet-join (docs/adr/0022).
+  // One-command join: the ConfigMap wasmfleet-join (docs/adr/0031).
   'configmaps [create]',
 ];
 /** Rules limited to named objects (not merged with the others by can-i --list). */
