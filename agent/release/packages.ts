@@ -59,7 +59,10 @@ export async function packTarball(treeDir: string, outDir: string): Promise<stri
   return out;
 }
 
-/** <outDir>/<stem>.deb installing `treeDir` as /usr/lib/wasmfleet-agent. */
+/**
+ * <outDir>/wasmfleet-agent_<version>_<dpkg arch>.deb (Debian's naming, as the native agent's
+ * package) installing `treeDir` as /usr/lib/wasmfleet-agent.
+ */
 export async function packDeb(
   treeDir: string,
   version: string,
@@ -87,11 +90,15 @@ export async function packDeb(
   }
   const { stdout } = await run('du', ['-sk', '--exclude=DEBIAN', root]);
   await writeFile(path.join(control, 'control'), debControl(version, arch, Number(stdout.split(/\s/)[0])));
-  const out = path.join(outDir, `${path.basename(treeDir)}.deb`);
+  const out = path.join(outDir, debFileName(version, arch));
   await run('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', root, out], {
     env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH },
   });
   return out;
+}
+
+export function debFileName(version: string, arch: ReleaseArch): string {
+  return `wasmfleet-agent_${debianVersion(version)}_${ARCH_NAMES[arch].deb}.deb`;
 }
 
 export function debControl(version: string, arch: ReleaseArch, installedKiB: number): string {
@@ -102,6 +109,8 @@ export function debControl(version: string, arch: ReleaseArch, installedKiB: num
     'Maintainer: WasmFleet maintainers <maintainers@wasmfleet.io>',
     `Installed-Size: ${installedKiB}`,
     'Depends: passwd, coreutils, tar, gzip',
+    // Both agents read /etc/wasmfleet/agent.env: installed together they would log in as one device.
+    'Conflicts: wasmfleet-agent-native',
     'Section: net',
     'Priority: optional',
     'Homepage: https://wasmfleet.io',

@@ -92,8 +92,16 @@ describe('agent release artifacts', { timeout: 30 * 60_000 }, () => {
   });
 
   it('names the version and architecture in the .deb and installs a unit and a command', async () => {
-    const info = (await run('dpkg-deb', ['-f', x64.deb ?? '', 'Package', 'Version', 'Architecture'])).stdout;
-    assert.match(info, /Package: wasmfleet-agent\nVersion: \d+\.\d+\.\d+\nArchitecture: amd64/);
+    // Debian's file naming, as the native agent's package has it.
+    assert.match(path.basename(x64.deb ?? ''), /^wasmfleet-agent_\d+\.\d+\.\d+_amd64\.deb$/);
+    assert.match(path.basename(arm64.deb ?? ''), /^wasmfleet-agent_\d+\.\d+\.\d+_arm64\.deb$/);
+    const info = (
+      await run('dpkg-deb', ['-f', x64.deb ?? '', 'Package', 'Version', 'Architecture', 'Conflicts'])
+    ).stdout;
+    assert.match(
+      info,
+      /Package: wasmfleet-agent\nVersion: \d+\.\d+\.\d+\nArchitecture: amd64\nConflicts: wasmfleet-agent-native/,
+    );
     assert.match((await run('dpkg-deb', ['-f', arm64.deb ?? '', 'Architecture'])).stdout, /arm64/);
     const files = (await run('dpkg-deb', ['-c', x64.deb ?? ''], { maxBuffer: 16 << 20 })).stdout;
     for (const expected of [
