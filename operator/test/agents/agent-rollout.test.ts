@@ -4,7 +4,8 @@
 // agent starts but never comes online. The canary device fetches it by digest, checks its
 // signature, installs it beside the old one and tries it; the supervisor rolls it back after the
 // health deadline; the rollout rolls back after its first step; every device ends on the old
-// version with its function Running, and none is lost.
+// version with its function Running, and none is lost. Then a healthy third build through the same
+// AgentRollout: every device tries it, its supervisor makes it current, and the rollout completes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, createPrivateKey } from 'node:crypto';
@@ -26,6 +27,7 @@ const run = promisify(execFile);
 const CLI_BIN = fileURLToPath(new URL('../../../cli/bin/wasmfleet.ts', import.meta.url));
 const DEVICES = ['a', 'b', 'c', 'd', 'e'];
 const BROKEN = '0.3.1';
+const FIXED = '0.3.2';
 
 /** A real release build of `version`, re-packed with its agent pointed at a broker that is not there. */
 async function breakRelease(
@@ -59,12 +61,13 @@ async function breakRelease(
   return { file, sha256, signature: signRelease(sha256, path.basename(file), key).toString('base64') };
 }
 
-describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, () => {
+describe('agent rollout with a broken second build', { timeout: 30 * 60_000 }, () => {
   let h: Harness;
   let work: string;
   let server: Server;
   let baseUrl: string;
   let good: BuiltRelease;
+  let name: string;
   const agents: ManagedProcess[] = [];
   /** What before() started, stopped in reverse order (also when before() failed half way). */
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -137,7 +140,7 @@ describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, (
     }
     const second = await buildRelease(path.join(work, 'release-2'), 'x64', { version: BROKEN, deb: false });
     const broken = await breakRelease(second, work, BROKEN);
-    const name = `${h.fleet}-agents`;
+    name = `${h.fleet}-agents`;
     await h.apply(
       JSON.stringify({
         apiVersion: 'wasmfleet.io/v1alpha1',
@@ -223,5 +226,67 @@ describe('agent rollout with a broken second build', { timeout: 20 * 60_000 }, (
       ),
     );
     assert.equal(tried.length, 1, `exactly the first step's device tried ${BROKEN}:\n${seen.join('\n')}`);
+  });
+
+  it('then rolls a healthy build out to every device, which keeps it as its current version', async () => {
+    const third = await buildRelease(path.join(work, 'release-3'), 'x64', { version: FIXED, deb: false });
+    await mkdir(path.join(work, 'www'), { recursive: true });
+    await run('cp', [third.tarball, path.join(work, 'www')]);
+    await h.apply(
+      JSON.stringify({
+        apiVersion: 'wasmfleet.io/v1alpha1',
+        kind: 'AgentRollout',
+        metadata: { name },
+        spec: {
+          version: FIXED,
+          artifacts: [
+            {
+              arch: 'x64',
+              url: `${baseUrl}/${third.manifest.tarball.file}`,
+              sha256: third.manifest.tarball.sha256,
+              signature: { keyId: third.manifest.keyId, ed25519: third.manifest.tarball.signature },
+            },
+          ],
+          nodeSelector: { matchLabels: { 'wasmfleet.io/fleet': h.fleet } },
+          healthDeadlineSeconds: 120,
+          rollout: { strategy: 'Rolling', maxUnavailable: 2, progressDeadlineSeconds: 600 },
+        },
+      }),
+    );
+    const done = await waitFor(
+      'the agent rollout to complete',
+      async () => {
+        const r = (await h.api.getClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: AGENT_ROLLOUT_PLURAL,
+          name,
+        })) as AgentRollout;
+        const status = r.status;
+        if (!status || status.observedGeneration !== r.metadata.generation) return undefined;
+        assert.notEqual(status.rollout?.phase, 'RolledBack', JSON.stringify(status));
+        return status.rollout?.phase === 'Complete' ? r : undefined;
+      },
+      { timeoutMs: 10 * 60_000, intervalMs: 1000 },
+    );
+    assert.equal(done.status?.currentVersion, FIXED);
+    for (const short of DEVICES) {
+      const s = (await h.node(h.nodeName(short))).status;
+      assert.equal(s?.agentVersion, FIXED, `${short} runs ${s?.agentVersion}`);
+      assert.equal(s.phase, 'Online');
+      assert.equal(s.functions?.[0]?.phase, 'Running');
+      // Installed beside the packaged release and made current by the supervisor, not just started.
+      const current = await readFile(path.join(work, h.nodeName(short), 'state/versions/current'), 'utf8');
+      assert.match(current, new RegExp(`/${FIXED.replaceAll('.', '\\.')}-[0-9a-f]{12}\n?$`));
+    }
+    const cli = await run(process.execPath, [
+      CLI_BIN,
+      'rollout',
+      'status',
+      `agentrollout/${name}`,
+      '--kubeconfig',
+      h.plane.kubeconfigPath,
+    ]);
+    assert.match(cli.stdout, new RegExp(`agentrollout/${name}: Complete, .*5/5 devices updated`));
   });
 });
