@@ -33,4 +33,5 @@ install -D -m 0644 "$here/wasmfleet-agent-native.service" "$root/lib/systemd/sys
 install -D -m 0600 "$here/agent.env" "$root/etc/wasmfleet/agent.env"
 "$here/package.sh" --name wasmfleet-agent-native --version "$version" --arch "$arch" --root "$root" --out "$out" \
   --description "WasmFleet device agent (native, Wasmtime)" --depends 'libc6 (>= 2.31)' \
+  --conflicts wasmfleet-agent \
   --service wasmfleet-agent-native.service

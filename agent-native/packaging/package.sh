@@ -5,10 +5,10 @@
 # release (issue 17) can hand it its own root. Needs only tar, gzip, dpkg-deb and sha256sum.
 #
 #   package.sh --name wasmfleet-agent-native --version 0.2.0 --arch amd64 --root DIR --out DIR \
-#              [--description TEXT] [--depends 'libc6 (>= 2.31)'] [--service UNIT.service]
+#              [--description TEXT] [--depends 'libc6 (>= 2.31)'] [--conflicts PACKAGE] [--service UNIT.service]
 set -euo pipefail
 
-name="" version="" arch="" root="" out="" description="WasmFleet device agent" depends="" service=""
+name="" version="" arch="" root="" out="" description="WasmFleet device agent" depends="" conflicts="" service=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --name) name="$2"; shift 2 ;;
@@ -18,6 +18,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --description) description="$2"; shift 2 ;;
     --depends) depends="$2"; shift 2 ;;
+    --conflicts) conflicts="$2"; shift 2 ;;
     --service) service="$2"; shift 2 ;;
     *) echo "package.sh: unknown option $1 (see the comment at the top of this file)" >&2; exit 2 ;;
   esac
@@ -53,6 +54,7 @@ size_kb="$(du -sk "$root" | cut -f1)"
   echo "Maintainer: WasmFleet <devices@wasmfleet.io>"
   echo "Installed-Size: $size_kb"
   [ -n "$depends" ] && echo "Depends: $depends"
+  [ -n "$conflicts" ] && echo "Conflicts: $conflicts"
   echo "Section: net"
   echo "Priority: optional"
   echo "Description: $description"

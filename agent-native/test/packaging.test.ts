@@ -31,6 +31,7 @@ it('packages the agent as a tarball and a .deb with a hardened systemd unit and 
   const { stdout } = await run(path.join(PACKAGING, 'package.sh'), [
     ...['--name', 'wasmfleet-agent-native', '--version', '0.2.0', '--arch', 'amd64'],
     ...['--root', root, '--out', out, '--service', 'wasmfleet-agent-native.service'],
+    ...['--conflicts', 'wasmfleet-agent'],
   ]);
   const [tarball, deb, sums] = stdout.trim().split('\n');
   assert.ok(tarball && deb && sums, `package.sh printed its three files: ${stdout}`);
@@ -42,6 +43,8 @@ it('packages the agent as a tarball and a .deb with a hardened systemd unit and 
   const info = (await run('dpkg-deb', ['-I', deb])).stdout;
   assert.match(info, /Package: wasmfleet-agent-native/);
   assert.match(info, /Architecture: amd64/);
+  // Both agents read /etc/wasmfleet/agent.env: apt never installs them side by side.
+  assert.match(info, /Conflicts: wasmfleet-agent\n/);
   assert.match(info, /conffiles/);
   const contents = (await run('dpkg-deb', ['-c', deb])).stdout;
   assert.match(contents, /\.\/lib\/systemd\/system\/wasmfleet-agent-native\.service/);

@@ -4,10 +4,23 @@
 import { ConfigError, HELP, parseConfig } from '../src/cli/config.ts';
 import { serveAgentMetrics } from '../src/metrics/metrics-server.ts';
 import { Agent } from '../src/node/agent.ts';
+import { AgentUpgrader, supervisedEnv } from '../src/upgrade/agent-upgrader.ts';
+import { AGENT_VERSION } from '../src/version.ts';
+
+const argv = process.argv.slice(2);
+if (argv[0] === 'join') {
+  // Loaded only here: a running agent never carries the join code (docs/adr/0019).
+  const { joinCommand } = await import('../src/join/join-command.ts');
+  process.exit(await joinCommand(argv.slice(1)));
+}
+if (argv[0] === '--version' || argv[0] === '-v') {
+  process.stdout.write(`wasmfleet-agent ${AGENT_VERSION} (node ${process.version}, linux-${process.arch})\n`);
+  process.exit(0);
+}
 
 let options;
 try {
-  options = parseConfig(process.argv.slice(2), process.env);
+  options = parseConfig(argv, process.env);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`wasmfleet-agent: ${error.message}\n`);
@@ -20,7 +33,24 @@ if (options === 'help') {
   process.exit(0);
 }
 
-const agent = new Agent(options);
+/** The supervisor starts the version on trial when the agent exits with this (wasmfleet-agent-supervise). */
+const UPGRADE_EXIT = 75;
+let stopping = false;
+const upgrader: AgentUpgrader = new AgentUpgrader({
+  node: options.nodeId,
+  env: supervisedEnv(process.env),
+  log: (text) => process.stderr.write(`wasmfleet-agent: ${text}\n`),
+  status: () => agent.status(),
+  connected: () => agent.connected,
+  statusChanged: () => agent.statusChanged(),
+  restart: () => {
+    if (stopping) return;
+    stopping = true;
+    void agent.stop().finally(() => process.exit(UPGRADE_EXIT));
+  },
+});
+const agent: Agent = new Agent({ ...options, control: upgrader });
+await upgrader.start();
 await agent.start();
 process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
 const metrics = options.metricsAddress
@@ -34,7 +64,6 @@ if (metrics) process.stderr.write(`wasmfleet-agent: serving metrics on ${metrics
 
 /** stop() is bounded step by step; this is the last resort so a signal always ends the process. */
 const EXIT_DEADLINE_MS = 10_000;
-let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;

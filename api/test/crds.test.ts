@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import {
+  agentRolloutCrd,
   crdFiles,
   edgeNodeCrd,
   wasmFunctionCrd,
@@ -40,6 +41,7 @@ describe('generated CRDs', () => {
   it('crds/*.yaml equal what the generator produces (no drift)', async () => {
     const files = crdFiles();
     assert.deepEqual(files.map((f) => f.path).sort(), [
+      'crds/agentrollouts.wasmfleet.io.yaml',
       'crds/edgenodes.wasmfleet.io.yaml',
       'crds/wasmfunctions.wasmfleet.io.yaml',
     ]);
@@ -83,18 +85,22 @@ describe('generated CRDs', () => {
   it('the YAML parses back to the CRD objects', () => {
     for (const file of crdFiles()) {
       const parsed = parse(file.content) as CustomResourceDefinition;
-      const expected = file.path.includes('edgenodes') ? edgeNodeCrd() : wasmFunctionCrd();
+      const expected = file.path.includes('edgenodes')
+        ? edgeNodeCrd()
+        : file.path.includes('agentrollouts')
+          ? agentRolloutCrd()
+          : wasmFunctionCrd();
       assert.deepEqual(parsed, JSON.parse(JSON.stringify(expected)));
     }
   });
 
-  for (const crd of [wasmFunctionCrd(), edgeNodeCrd()]) {
+  for (const crd of [wasmFunctionCrd(), edgeNodeCrd(), agentRolloutCrd()]) {
     describe(crd.metadata.name, () => {
       it('has names, scope, category, short names and the status subresource', () => {
         assert.equal(crd.spec.group, GROUP);
         assert.deepEqual(crd.spec.names.categories, [CATEGORY]);
         assert.ok(crd.spec.names.shortNames.length > 0);
-        assert.equal(crd.spec.scope, crd.spec.names.kind === 'EdgeNode' ? 'Cluster' : 'Namespaced');
+        assert.equal(crd.spec.scope, crd.spec.names.kind === 'WasmFunction' ? 'Namespaced' : 'Cluster');
         const [v] = crd.spec.versions;
         assert.equal(v?.name, VERSION);
         assert.deepEqual(v.subresources, { status: {} });
@@ -151,7 +157,7 @@ describe('generated CRDs', () => {
         .map((c) => c.name.toUpperCase());
     assert.deepEqual(headers(wasmFunctionCrd()), ['MODULE', 'READY', 'UP-TO-DATE', 'PHASE', 'AGE']);
     assert.deepEqual(headers(edgeNodeCrd()), ['STATUS', 'SENSORS', 'FUNCTIONS', 'AGENT', 'LAST-SEEN', 'AGE']);
-    for (const crd of [wasmFunctionCrd(), edgeNodeCrd()]) {
+    for (const crd of [wasmFunctionCrd(), edgeNodeCrd(), agentRolloutCrd()]) {
       const schema = rootSchema(crd);
       for (const column of crd.spec.versions[0]?.additionalPrinterColumns ?? []) {
         // Every column points at a field that exists in the schema.

@@ -12,6 +12,7 @@ import Invoke from './commands/invoke.ts';
 import Logs from './commands/logs.ts';
 import NodesCordon from './commands/nodes/cordon.ts';
 import NodesCredentials from './commands/nodes/credentials.ts';
+import NodesJoin from './commands/nodes/join.ts';
 import NodesLabel from './commands/nodes/label.ts';
 import NodesUncordon from './commands/nodes/uncordon.ts';
 import Operator from './commands/operator.ts';
@@ -45,6 +46,7 @@ export const COMMANDS = {
   'nodes:uncordon': NodesUncordon,
   'nodes:label': NodesLabel,
   'nodes:credentials': NodesCredentials,
+  'nodes:join': NodesJoin,
   push: Push,
   sign: Sign,
   'sign:keygen': SignKeygen,

@@ -7,3 +7,10 @@ export {
 } from './cli-options.ts';
 export { pushModule, describeBytes, wasmKind, type PushResult } from './modules/index.ts';
 export { credentialsSecretName } from './identity/credentials-secret.ts';
+export {
+  joinTokenSecret,
+  joinTokenSecretName,
+  storedJoinToken,
+  JOIN_TOKEN_LABEL,
+} from './join/join-token-secrets.ts';
+export { JOIN_SETTINGS_CONFIGMAP } from './join/join-settings.ts';

@@ -53,6 +53,8 @@ import {
 import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
 import { PooledKubeConfig } from './kube/pooled-kubeconfig.ts';
 import { DeviceIdentities } from './identity/device-identities.ts';
+import { mqttClientOptions, startDeviceJoin } from './join/device-join-wiring.ts';
+import { startAgentRollouts } from './agents/agent-rollouts.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
 
 export interface OperatorOptions {
@@ -318,6 +320,9 @@ async function run(
     });
     const removed = await identities.sweep((node) => nodes.get(undefined, node) !== undefined);
     if (removed.length > 0) log(`removed the broker identities of deleted devices: ${removed.join(', ')}`);
+    // One-command join (docs/adr/0031): needs the per-device identity it hands out.
+    const join = await startDeviceJoin(options.broker, identity, kc.makeApiClient(CoreV1Api), log);
+    cleanups.push(() => join.close());
   }
 
   const placement = new PlacementBook(options.scheduler);
@@ -409,6 +414,17 @@ async function run(
   };
   configMapInformer.on(referencing('configMap'));
   secretInformer.on(referencing('secret'));
+
+  // Agent upgrades through rollouts (docs/adr/0032): planned from the EdgeNodes' status.
+  const agentRollouts = await startAgentRollouts({
+    kubeConfig: kc,
+    url: options.broker.url,
+    client: mqttClientOptions(options.broker),
+    nodes,
+    log,
+  });
+  cleanups.push(() => agentRollouts.close());
+  nodeInformer.on(() => agentRollouts.nodesChanged());
 
   // Everything known is reconciled once: live functions, and functions devices still run.
   for (const fn of functions.list())

@@ -47,7 +47,10 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
                           every function its own thread (~9 MB each)
   --metrics-address <a>   serve Prometheus /metrics on HOST:PORT (off by     env WASMFLEET_METRICS_ADDRESS
                           default; PORT alone binds 127.0.0.1, 0 = any free port)
+  -v, --version           print the agent's version, Node's and the CPU architecture
   -h, --help              this help
+
+  wasmfleet-agent join …  provision this device with the command "wasmfleet nodes join" prints
 `;
 
 export class ConfigError extends Error {

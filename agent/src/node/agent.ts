@@ -52,12 +52,9 @@ import { ModuleStore } from '../store/module-store.ts';
 import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
 import { ModuleTopicSource } from './module-topic-source.ts';
 import { SensorRegistry, sensorName } from './sensor-registry.ts';
+import { AGENT_VERSION } from '../version.ts';
 
-/**
- * 0.2.0: understands module.signatures (the operator sends them only from this version on).
- * 0.3.0: each reading once on any broker (ADR 0024); state files named by a hash; bounded packets.
- */
-export const AGENT_VERSION = '0.3.0';
+export { AGENT_VERSION };
 
 const QOS1 = { qos: 1, retain: false } as const;
 
@@ -94,6 +91,17 @@ export interface AgentOptions extends SessionSettings {
    * MQTT 3.1.1 (docs/adr/0024); tests use it to check that way on a broker that sends copies.
    */
   readonly subscriptionIdentifiers?: boolean;
+  /**
+   * One more control topic of this node to read (the agent target of AgentRollouts, handled by
+   * agent/src/upgrade/), and what it adds to the status document.
+   */
+  readonly control?: AgentControl;
+}
+
+export interface AgentControl {
+  readonly topic: string;
+  onMessage(payload: Uint8Array): void;
+  status(): Partial<NodeStatus>;
 }
 
 /** mqtt.js skips its own PUBACK when handleMessage calls back with an error (see ordered-acks.ts). */
@@ -352,7 +360,10 @@ export class Agent {
       this.#subscriptions.connected(this.#subscriptionClient(client), mode, fresh);
       // A session the broker kept holds the desired-state subscription; ask again anyway on the
       // first connection of this process (its previous life may have been an older agent).
-      if (fresh || first) this.#subscribeControl(client, desiredTopic(this.#o.nodeId));
+      if (fresh || first) {
+        this.#subscribeControl(client, desiredTopic(this.#o.nodeId));
+        if (this.#o.control) this.#subscribeControl(client, this.#o.control.topic);
+      }
       first = false;
       if (fresh) this.#moduleTopic?.resubscribe();
       const owed = this.#drops.flush(this.#outputs.report(), true, Date.now());
@@ -417,6 +428,7 @@ export class Agent {
       // through a function's `#` filter is a second copy (or one the ACL would not grant).
       if (ids === undefined || carries(ids, CONTROL_SUBSCRIPTION_ID)) {
         if (topic === desiredTopic(this.#o.nodeId)) this.#onDesired(payload);
+        else if (topic === this.#o.control?.topic) this.#o.control.onMessage(payload);
         else this.#moduleTopic?.deliver(topic, payload);
       }
     } else {
@@ -742,6 +754,16 @@ export class Agent {
 
   // ---------------------------------------------------------------------------------- status
 
+  /** Something outside the agent (its control) changed what status() says: publish it soon. */
+  statusChanged(): void {
+    this.#statusChanged();
+  }
+
+  /** True while connected to the broker. */
+  get connected(): boolean {
+    return this.#client?.connected === true;
+  }
+
   #statusChanged(): void {
     // Coalesce bursts of phase changes into one retained status message.
     this.#statusTimer ??= setTimeout(() => {
@@ -782,6 +804,7 @@ export class Agent {
       },
       outputBuffer: this.#outputs.report(),
       functions,
+      ...this.#o.control?.status(),
     };
   }
 

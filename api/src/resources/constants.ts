@@ -36,3 +36,10 @@ export const LIMITS = {
   maxConfigEntries: 64,
   maxNodeStatuses: 100,
 } as const;
+
+export const AGENT_ROLLOUT_KIND = 'AgentRollout';
+export const AGENT_ROLLOUT_LIST_KIND = 'AgentRolloutList';
+export const AGENT_ROLLOUT_PLURAL = 'agentrollouts';
+export const AGENT_ROLLOUT_SINGULAR = 'agentrollout';
+export const AGENT_ROLLOUT_SHORT_NAMES = ['ar'] as const;
+export const AGENT_ROLLOUT_CRD_NAME = `${AGENT_ROLLOUT_PLURAL}.${GROUP}`;

@@ -159,6 +159,21 @@ export const EdgeNodeStatus = Type.Object(
       }),
     ),
     conditions: Type.Optional(Conditions(EDGE_NODE_CONDITION_TYPES)),
+    agentUpgrade: Type.Optional(
+      Type.Object(
+        {
+          supported: Type.Boolean({
+            description: 'The agent can upgrade itself (it runs under the supervisor).',
+          }),
+          version: Type.Optional(Type.String({ maxLength: 64 })),
+          phase: Type.Optional(StringEnum(['Installing', 'Trial', 'RolledBack', 'Failed'])),
+          reason: Type.Optional(Type.String({ maxLength: 64 })),
+          message: Type.Optional(Type.String({ maxLength: 1024 })),
+          at: Type.Optional(Timestamp()),
+        },
+        { ...strict, description: 'How the last agent upgrade went (AgentRollout).' },
+      ),
+    ),
   },
   { ...strict, description: "What the device's agent last reported." },
 );

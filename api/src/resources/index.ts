@@ -5,9 +5,12 @@ export * from './common.ts';
 export { parseDuration, parseQuantity, type CelRule } from './cel.ts';
 export * from './wasmfunction.ts';
 export * from './edgenode.ts';
+export * from './agentrollout.ts';
 export {
   crdFiles,
   edgeNodeCrd,
+  agentRolloutCrd,
+  AGENT_ROLLOUT_COLUMNS,
   wasmFunctionCrd,
   structuralSchema,
   WASM_FUNCTION_COLUMNS,

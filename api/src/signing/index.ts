@@ -3,3 +3,4 @@ export * from './statement.ts';
 export * from './cosign.ts';
 export * from './sigstore-bundle.ts';
 export * from './verify.ts';
+export * from './release.ts';

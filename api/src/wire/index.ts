@@ -8,3 +8,5 @@ export * from './module-envelope.ts';
 export * from './parse.ts';
 export * from './limits.ts';
 export * from './broker-url.ts';
+export * from './join.ts';
+export * from './agent-target.ts';

@@ -3,6 +3,8 @@
 import { Compile } from 'typebox/compile';
 import type { TSchema, Static } from 'typebox';
 import { DesiredState } from './desired.ts';
+import { JoinRequest, JoinResult, SealedJoinResponse } from './join.ts';
+import { AgentTarget } from './agent-target.ts';
 import { LogLine } from './log-line.ts';
 import { NodeStatus } from './status.ts';
 
@@ -34,6 +36,27 @@ function parser<S extends TSchema>(
 export const parseDesiredState = parser(DesiredState, 'desired state');
 export const parseNodeStatus = parser(NodeStatus, 'node status');
 export const parseLogLine = parser(LogLine, 'log line');
+/** A parser compiled on its first use: a running agent never joins, and validators cost memory. */
+function lazyParser<S extends TSchema>(
+  schema: S,
+  what: string,
+): (payload: Uint8Array | string) => Parsed<Static<S>> {
+  let parse: ((payload: Uint8Array | string) => Parsed<Static<S>>) | undefined;
+  return (payload) => (parse ??= parser(schema, what))(payload);
+}
+export const parseJoinRequest = lazyParser(JoinRequest, 'join request');
+export const parseAgentTarget = lazyParser(AgentTarget, 'agent target');
+export const parseSealedJoinResponse = lazyParser(SealedJoinResponse, 'join response');
+/** A JoinResult from the JSON openJoinResult gives (it arrives sealed). */
+export const parseJoinResult = lazyParser(JoinResult, 'join result');
 
 /** JSON Schemas of the wire documents, for docs and non-TypeScript clients. */
-export const WIRE_SCHEMAS = { DesiredState, NodeStatus, LogLine } as const;
+export const WIRE_SCHEMAS = {
+  DesiredState,
+  NodeStatus,
+  LogLine,
+  JoinRequest,
+  SealedJoinResponse,
+  JoinResult,
+  AgentTarget,
+} as const;

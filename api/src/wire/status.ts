@@ -2,6 +2,7 @@
 // on every change and every heartbeat; the same topic carries the retained last will
 // `{version:1, node, state:"offline"}`, so the broker marks a vanished device offline.
 import Type, { type Static } from 'typebox';
+import { AgentUpgradeReport } from './agent-target.ts';
 import { NODE_ID_PATTERN } from './topics.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -112,6 +113,8 @@ export const NodeStatus = Type.Object(
     ),
     outputBuffer: Type.Optional(OutputBufferReport),
     functions: Type.Optional(Type.Array(FunctionStatusReport, { maxItems: 256 })),
+    /** New in agent 0.3.0 (docs/adr/0032). */
+    agentUpgrade: Type.Optional(AgentUpgradeReport),
   },
   {
     ...strict,

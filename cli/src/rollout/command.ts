@@ -5,7 +5,12 @@ import { WasmfleetCommand } from '../base-command.ts';
 import { readFunction, type FunctionObject } from '../functions/read.ts';
 import type { KubeContext } from '../kube/context.ts';
 
-export const functionArg = { fn: Args.string({ required: true, description: 'WasmFunction name' }) };
+export const functionArg = {
+  fn: Args.string({
+    required: true,
+    description: 'WasmFunction name, or agentrollout/<name> for an agent upgrade',
+  }),
+};
 
 export abstract class RolloutCommand<T extends typeof Command> extends WasmfleetCommand<T> {
   protected get namespace(): string {

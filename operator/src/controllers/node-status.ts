@@ -71,6 +71,7 @@ export function edgeNodeStatus(input: NodeStatusInput): NodeStatusResult {
     ...(report.nodeVersion ? { nodeVersion: report.nodeVersion.slice(0, 64) } : {}),
     ...(report.arch ? { arch: report.arch.slice(0, 32) } : {}),
     ...(report.os ? { os: report.os.slice(0, 32) } : {}),
+    ...(report.agentUpgrade ? { agentUpgrade: agentUpgradeStatus(report.agentUpgrade) } : {}),
   };
   if (report.state === 'online') {
     status.sensors = sensors.map((s) => ({
@@ -103,4 +104,11 @@ export function onlyHeartbeatChanged(a: EdgeNodeStatus | undefined, b: EdgeNodeS
     sensors: sensors?.map(({ lastSeen: _s, ...s }) => s),
   });
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+/** The agent's upgrade report as EdgeNode status (times without fractions, like the rest). */
+function agentUpgradeStatus(
+  u: NonNullable<NodeStatus['agentUpgrade']>,
+): NonNullable<EdgeNodeStatus['agentUpgrade']> {
+  return { ...u, ...(u.at ? { at: u.at.replace(/\.\d+Z$/, 'Z') } : {}) };
 }

@@ -3,6 +3,7 @@
 // data topics of the functions placed on it (subscribe its inputs, publish its outputs). Pure:
 // the operator turns the result into role commands (dynsec.ts) before publishing a document.
 import {
+  agentTargetTopic,
   WIRE_PREFIX,
   desiredTopic,
   expandNode,
@@ -68,6 +69,8 @@ export function deviceAcls(
   };
 
   read(desiredTopic(node), CONTROL_PRIORITY);
+  // The agent version it should run (AgentRollout, docs/adr/0032).
+  read(agentTargetTopic(node), CONTROL_PRIORITY);
   add('publishClientSend', statusTopic(node), CONTROL_PRIORITY);
   add('publishClientSend', `${WIRE_PREFIX}/logs/+/+/${node}`, CONTROL_PRIORITY);
   for (const fn of functions) read(moduleTopic(fn.module.sha256), CONTROL_PRIORITY);

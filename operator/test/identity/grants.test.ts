@@ -22,10 +22,12 @@ describe('deviceAcls', () => {
   it('gives a device with nothing placed only its own control topics, and denies the rest of wasmfleet/', () => {
     assert.deepEqual(keys('pump-7', []), [
       'publishClientReceive wasmfleet/# deny',
+      'publishClientReceive wasmfleet/v1/nodes/pump-7/agent allow',
       'publishClientReceive wasmfleet/v1/nodes/pump-7/desired allow',
       'publishClientSend wasmfleet/# deny',
       'publishClientSend wasmfleet/v1/logs/+/+/pump-7 allow',
       'publishClientSend wasmfleet/v1/nodes/pump-7/status allow',
+      'subscribeLiteral wasmfleet/v1/nodes/pump-7/agent allow',
       'subscribeLiteral wasmfleet/v1/nodes/pump-7/desired allow',
     ]);
   });
@@ -54,6 +56,7 @@ describe('deviceAcls', () => {
       receive.map((a) => `${a.topic} ${String(a.allow)}`),
       [
         `wasmfleet/v1/modules/${'a'.repeat(64)} true`,
+        'wasmfleet/v1/nodes/pump-7/agent true',
         'wasmfleet/v1/nodes/pump-7/desired true',
         'wasmfleet/# false',
         '# true',

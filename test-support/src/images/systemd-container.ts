@@ -26,7 +26,7 @@ export async function ensureSystemdImage(
       importRootfs(rootfs, tag, [
         `LABEL ${INPUTS_LABEL}=${digest}`,
         'ENV container=docker',
-        'STOPSIGNAL SIGRTMIN+3',
+        // Not STOPSIGNAL: this engine's `docker import --change` refuses it; `docker run` sets it.
         'CMD ["/sbin/init"]',
       ]),
   });
@@ -40,6 +40,8 @@ export interface SystemdContainerOptions {
   readonly volumes?: readonly string[];
   /** How long systemd may take to come up. */
   readonly bootTimeoutSeconds?: number;
+  /** `docker run --network`, e.g. 'host' to reach servers a test started on loopback. */
+  readonly network?: string;
 }
 
 export interface SystemdContainer {
@@ -62,6 +64,9 @@ export async function bootSystemdContainer(options: SystemdContainerOptions): Pr
     '--name',
     name,
     '--privileged',
+    '--stop-signal',
+    'SIGRTMIN+3',
+    ...(options.network ? ['--network', options.network] : []),
     '--tmpfs',
     '/run',
     '--tmpfs',
@@ -84,9 +89,10 @@ export async function bootSystemdContainer(options: SystemdContainerOptions): Pr
       id,
       'timeout',
       String(timeout),
-      'systemctl',
-      'is-system-running',
-      '--wait',
+      'sh',
+      '-c',
+      // systemctl fails at once ("Failed to connect to bus") until systemd has made its socket.
+      'until [ -S /run/systemd/private ]; do sleep 0.2; done; systemctl is-system-running --wait',
     ]).catch(
       (error: unknown) =>
         /\b(degraded|starting|initializing|offline|maintenance)\s*$/m.exec(String(error))?.[1] ?? 'unknown',

@@ -9,6 +9,8 @@ import { find, render } from './helm.ts';
 
 /** What the operator's ServiceAccount may do beyond what every authenticated user may. */
 const CLUSTER_RULES = [
+  'agentrollouts.wasmfleet.io [get list watch]',
+  'agentrollouts.wasmfleet.io/status [get patch update]',
   'configmaps [get list watch]',
   'controllerrevisions.apps [create delete get list watch]',
   'edgenodes.wasmfleet.io [create get list patch update watch]',
@@ -20,7 +22,14 @@ const CLUSTER_RULES = [
   'wasmfunctions.wasmfleet.io/finalizers [update]',
   'wasmfunctions.wasmfleet.io/status [get patch update]',
 ];
-const RELEASE_NAMESPACE_RULES = ['leases.coordination.k8s.io [create get update]', 'secrets [create]'];
+const RELEASE_NAMESPACE_RULES = [
+  'leases.coordination.k8s.io [create get update]',
+  'secrets [create]',
+  // One-command join: the ConfigMap wasmfleet-join (docs/adr/0031).
+  'configmaps [create]',
+];
+/** Rules limited to named objects (not merged with the others by can-i --list). */
+const RELEASE_NAMESPACE_NAMED_RULES = ['configmaps [wasmfleet-join] [update]'];
 
 /** can-i --list shows one row per resource: the union of the verbs of every rule that names it. */
 function mergeRules(rules: readonly string[]): string[] {
@@ -80,7 +89,13 @@ describe('the chart ServiceAccount (real RBAC, a real token)', () => {
     const granted = await canIList(plane, operator, namespace);
     const baseline = await canIList(plane, nobody, namespace);
     const extra = granted.filter((rule) => !baseline.includes(rule));
-    assert.deepEqual(extra, mergeRules([...CLUSTER_RULES, ...RELEASE_NAMESPACE_RULES]));
+    assert.deepEqual(
+      extra,
+      [
+        ...mergeRules([...CLUSTER_RULES, ...RELEASE_NAMESPACE_RULES]),
+        ...RELEASE_NAMESPACE_NAMED_RULES,
+      ].sort(),
+    );
     // The baseline holds the built-in discovery URLs (/api/*, …) every authenticated user gets;
     // nothing the chart adds may contain a wildcard.
     for (const rule of extra) assert.doesNotMatch(rule, /\*/, `wildcard in ${rule}`);

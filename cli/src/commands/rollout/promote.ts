@@ -1,4 +1,6 @@
 import { functionRef } from '../../functions/read.ts';
+import { controlAgentRollout } from '../../rollout/agent-rollout-control.ts';
+import { agentRolloutName } from '../../rollout/agent-rollout-status.ts';
 import { PROMOTE } from '../../rollout/annotations.ts';
 import { RolloutCommand, functionArg } from '../../rollout/command.ts';
 import { patchFunction } from '../../rollout/patch.ts';
@@ -12,6 +14,15 @@ export default class RolloutPromote extends RolloutCommand<typeof RolloutPromote
 
   public async run(): Promise<void> {
     const { args } = await this.parse(RolloutPromote);
+    const agents = agentRolloutName(args.fn);
+    if (agents !== undefined) {
+      this.log(
+        await this.call({ what: `agentrollout "${agents}"` }, (kube) =>
+          controlAgentRollout(kube, agents, 'promote'),
+        ),
+      );
+      return;
+    }
     const fn = await this.readTarget(args.fn);
     const update = activeRevision(fn, 'promote', this.nsHint);
     await this.change(args.fn, (kube) =>

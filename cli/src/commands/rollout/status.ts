@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { stringify } from 'yaml';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { outputFlag } from '../../base-command.ts';
 import { durationFlag } from '../../duration.ts';
@@ -8,6 +9,11 @@ import { ASCII_BAR, UNICODE_BAR } from '../../output/bar.ts';
 import { renderLine, renderReport, renderSummary, rolloutReport } from '../../output/rollout-status.ts';
 import { RolloutCommand, functionArg } from '../../rollout/command.ts';
 import { evaluateRollout, type RolloutVerdict } from '../../rollout/evaluate.ts';
+import {
+  agentRolloutName,
+  agentRolloutVerdict,
+  readAgentRollout,
+} from '../../rollout/agent-rollout-status.ts';
 
 export default class RolloutStatus extends RolloutCommand<typeof RolloutStatus> {
   static override summary = 'Show a rollout’s progress; with --watch, wait until it completes or fails.';
@@ -18,6 +24,7 @@ With --watch it keeps watching (a terminal redraws the summary; a pipe or CI log
     '<%= config.bin %> rollout status temp-alert -n plant-1',
     '<%= config.bin %> rollout status temp-alert --watch --timeout 10m',
     '<%= config.bin %> rollout status temp-alert -o json',
+    '<%= config.bin %> rollout status agentrollout/fleet --watch   # an agent upgrade',
   ];
   static override args = functionArg;
   static override flags = {
@@ -39,6 +46,11 @@ With --watch it keeps watching (a terminal redraws the summary; a pipe or CI log
       this.flags.timeout === undefined ? undefined : durationFlag('timeout', this.flags.timeout);
     const intervalMs = durationFlag('interval', this.flags.interval);
     const format = this.flags.output as 'table' | 'json' | 'yaml';
+    const agents = agentRolloutName(args.fn);
+    if (agents !== undefined) {
+      await this.agentRollout(agents, format, timeoutMs, intervalMs);
+      return;
+    }
     let fn = await this.readTarget(args.fn);
     if (!this.flags.watch) {
       const verdict = evaluateRollout(fn);
@@ -68,6 +80,39 @@ With --watch it keeps watching (a terminal redraws the summary; a pipe or CI log
       }
       await sleep(Math.min(intervalMs, left));
       fn = await this.readTarget(args.fn);
+    }
+  }
+
+  /** The same for an AgentRollout: one line per change, or its status as JSON/YAML. */
+  private async agentRollout(
+    name: string,
+    format: 'table' | 'json' | 'yaml',
+    timeoutMs: number | undefined,
+    intervalMs: number,
+  ): Promise<void> {
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const rollout = await this.call({ what: `agentrollout "${name}"` }, ({ objects }) =>
+        readAgentRollout(objects, name),
+      );
+      const verdict = agentRolloutVerdict(rollout);
+      const text =
+        format === 'table'
+          ? `${verdict.line}\n`
+          : format === 'yaml'
+            ? stringify({ name, spec: rollout.spec, status: rollout.status ?? {} })
+            : `${JSON.stringify({ name, spec: rollout.spec, status: rollout.status ?? {} }, null, 2)}\n`;
+      if (text !== last) process.stdout.write(text);
+      last = text;
+      if (verdict.failed)
+        throw new UserError(verdict.line, {
+          hint: `every device went back to ${rollout.status?.currentVersion ?? 'its previous version'}; see \`kubectl get edgenodes -o yaml\` (status.agentUpgrade) for why`,
+        });
+      if (!this.flags.watch || verdict.done) return;
+      if (Date.now() >= deadline)
+        throw new UserError(`timed out waiting for agentrollout/${name}: ${verdict.line}`);
+      await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
     }
   }
 
