@@ -48,16 +48,24 @@ export async function writeReleaseTree(root: string, input: ReleaseTreeInput): P
 }
 
 /**
- * Puts the release's version into the bundle, where the agent reads it for --version and its
- * status (agent/src/version.ts). The build must hold exactly one such constant.
+ * Puts the release's version into the bundle, where the agent reads it for --version, its status
+ * and the upgrade check (agent/src/version.ts). The build must hold exactly one such constant and
+ * no copy of its value elsewhere: a bundler that inlined it into a comparison left the upgrader
+ * thinking a 0.3.2 build was 0.3.0, so it upgraded again during its own trial and was rolled back.
  */
 async function stampVersion(bundle: string, version: string): Promise<void> {
   const code = await readFile(bundle, 'utf8');
-  const pattern = /const AGENT_VERSION = "[^"]*";/g;
-  const found = code.match(pattern)?.length ?? 0;
-  if (found !== 1)
+  const pattern = /const AGENT_VERSION = ("[^"]*");/g;
+  const found = [...code.matchAll(pattern)];
+  if (found.length !== 1)
     throw new Error(
-      `${bundle}: expected one \`const AGENT_VERSION = "…"\` to stamp the release version into, found ${found}; see agent/src/version.ts`,
+      `${bundle}: expected one \`const AGENT_VERSION = "…"\` to stamp the release version into, found ${found.length}; see agent/src/version.ts`,
+    );
+  const literal = found[0]?.[1] ?? '';
+  const copies = code.split(literal).length - 2;
+  if (copies > 0)
+    throw new Error(
+      `${bundle}: the version ${literal} also appears ${copies} time(s) outside its constant (inlined by the bundler?); stamping would leave those behind — build the bundle without const inlining (agent/scripts/build.ts)`,
     );
   await writeFile(bundle, code.replace(pattern, `const AGENT_VERSION = ${JSON.stringify(version)};`));
 }

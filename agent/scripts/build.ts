@@ -143,6 +143,9 @@ async function bundle(root: string): Promise<void> {
     platform: 'node',
     external: NOT_BUNDLED,
     plugins: [keepModuleUrls, loadOnFirstUse(), builtinsWithoutEsmFacade(), quietDebug()],
+    // Constants stay where they are defined: a release stamps its version into AGENT_VERSION's one
+    // definition (agent/release/release-tree.ts), which an inlined copy would not follow.
+    optimization: { inlineConst: false },
     logLevel: 'warn',
   });
   try {

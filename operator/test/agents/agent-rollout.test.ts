@@ -264,7 +264,15 @@ describe('agent rollout with a broken second build', { timeout: 30 * 60_000 }, (
         })) as AgentRollout;
         const status = r.status;
         if (!status || status.observedGeneration !== r.metadata.generation) return undefined;
-        assert.notEqual(status.rollout?.phase, 'RolledBack', JSON.stringify(status));
+        if (status.rollout?.phase === 'RolledBack') {
+          const devices = await Promise.all(
+            DEVICES.map(async (d) => {
+              const n = (await h.node(h.nodeName(d))).status;
+              return `${d}: ${n?.phase} ${n?.agentVersion} ${JSON.stringify(n?.agentUpgrade)} ${JSON.stringify(n?.functions?.map((f) => f.phase))}`;
+            }),
+          );
+          assert.fail(`the healthy build was rolled back: ${JSON.stringify(status)}\n${devices.join('\n')}`);
+        }
         return status.rollout?.phase === 'Complete' ? r : undefined;
       },
       { timeoutMs: 10 * 60_000, intervalMs: 1000 },
