@@ -44,11 +44,16 @@ export default class Describe extends WasmfleetCommand<typeof Describe> {
           reason: e.reason,
           message: e.message,
           count: e.count,
-          lastTimestamp: (e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp)?.toISOString(),
+          lastTimestamp: isoTime(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp),
         })),
       ),
     );
   }
+}
+
+/** events.k8s.io Events carry only eventTime, which the client hands over as a string, not a Date. */
+function isoTime(time: Date | string | undefined): string | undefined {
+  return time === undefined ? undefined : new Date(time).toISOString();
 }
 
 function byTime(a: CoreV1Event, b: CoreV1Event): number {
