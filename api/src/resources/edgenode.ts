@@ -103,6 +103,12 @@ export const EdgeNodeFunctionStatus = Type.Object(
     name: Type.String({ maxLength: 253 }),
     revision: Type.Optional(Type.String({ maxLength: 128 })),
     phase: FunctionInstancePhase,
+    reason: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: "Why it fails: the agent's reason (Trap, MissingImport, …) or CallsFailing.",
+      }),
+    ),
     invocations: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
     errors: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
     lastError: Type.Optional(Type.String({ maxLength: 1024 })),

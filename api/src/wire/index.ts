@@ -3,6 +3,7 @@
 export * from './topics.ts';
 export * from './desired.ts';
 export * from './status.ts';
+export * from './call-health.ts';
 export * from './log-line.ts';
 export * from './module-envelope.ts';
 export * from './parse.ts';

@@ -2,6 +2,7 @@
 // on every change and every heartbeat; the same topic carries the retained last will
 // `{version:1, node, state:"offline"}`, so the broker marks a vanished device offline.
 import Type, { type Static } from 'typebox';
+import { RECENT_CALLS_WINDOW } from './call-health.ts';
 import { NODE_ID_PATTERN } from './topics.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -45,6 +46,20 @@ export const FunctionStatusReport = Type.Object(
       minimum: 0,
       description: 'Inputs refused before the call: bad JSON/SenML, oversize.',
     }),
+    recentCalls: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: RECENT_CALLS_WINDOW,
+        description: `Calls in the health window: the last ${RECENT_CALLS_WINDOW} calls of this revision, however long ago.`,
+      }),
+    ),
+    recentErrors: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: RECENT_CALLS_WINDOW,
+        description: 'How many of the recentCalls failed.',
+      }),
+    ),
     latencyP50Us: Type.Optional(Type.Number({ minimum: 0 })),
     latencyP99Us: Type.Optional(Type.Number({ minimum: 0 })),
     lastError: Type.Optional(Type.String({ maxLength: 1024 })),
