@@ -1,17 +1,8 @@
 // A device's EdgeNode status from its latest report. Pure. lastHeartbeat alone changes on every
 // heartbeat; `heartbeatDue` lets the caller write it only now and then, so 1,000 devices do not
 // become 1,000 API writes every heartbeat interval.
-import type { EdgeNodeStatus, NodeStatus } from '@wasmfleet/api';
+import { functionHealth, type EdgeNodeStatus, type NodeStatus } from '@wasmfleet/api';
 import { setCondition } from '../kube/index.ts';
-
-const INSTANCE_PHASE: Record<string, NonNullable<EdgeNodeStatus['functions']>[number]['phase']> = {
-  Pending: 'Pending',
-  Fetching: 'Fetching',
-  Starting: 'Starting',
-  Running: 'Running',
-  Failed: 'Failed',
-  CrashLoopBackOff: 'Failed',
-};
 
 export interface NodeStatusInput {
   readonly report: NodeStatus | undefined;
@@ -51,15 +42,19 @@ export function edgeNodeStatus(input: NodeStatusInput): NodeStatusResult {
     new Date(now),
   );
   const sensors = report.sensors ?? [];
-  const functions = (report.functions ?? []).map((f) => ({
-    namespace: f.namespace,
-    name: f.name,
-    revision: f.revision,
-    phase: INSTANCE_PHASE[f.phase] ?? 'Pending',
-    invocations: f.invocations,
-    errors: f.errors,
-    ...(f.lastError ? { lastError: f.lastError.slice(0, 1024) } : {}),
-  }));
+  const functions = (report.functions ?? []).map((f) => {
+    const health = functionHealth(f);
+    return {
+      namespace: f.namespace,
+      name: f.name,
+      revision: f.revision,
+      phase: f.phase,
+      ...(health.failing ? { reason: health.reason.slice(0, 64) } : {}),
+      invocations: f.invocations,
+      errors: f.errors,
+      ...(f.lastError ? { lastError: f.lastError.slice(0, 1024) } : {}),
+    };
+  });
   const status: EdgeNodeStatus = {
     ...prev,
     phase: online ? 'Online' : 'Offline',

@@ -94,6 +94,10 @@ export function planRollout(
             invocations: report.invocations,
             errors: report.errors,
             ...(report.reason ? { reason: report.reason } : {}),
+            ...(report.message ? { message: report.message } : {}),
+            ...(report.lastError ? { lastError: report.lastError } : {}),
+            ...(report.recentCalls !== undefined ? { recentCalls: report.recentCalls } : {}),
+            ...(report.recentErrors !== undefined ? { recentErrors: report.recentErrors } : {}),
           }
         : undefined,
     };
@@ -101,7 +105,10 @@ export function planRollout(
   const decision = decideRollout({
     functionKey: key,
     settings: rolloutSettings(fn.spec.rollout),
-    currentRevision: current?.revision,
+    // The stable revision: a rollout's starting point, or — once the update itself is stable —
+    // the update (steady state). Undefined only before the first deployment completes.
+    currentRevision:
+      current?.revision ?? (fn.status?.currentRevision === update.revision ? update.revision : undefined),
     updateRevision: update.revision,
     targets: devices,
     progress: progressFromStatus(fn.status?.rollout),
