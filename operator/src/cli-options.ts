@@ -21,6 +21,8 @@ export interface OperatorCliOptions {
   readonly plainHttpRegistries: string[];
   readonly moduleSignatures: 'Required' | 'Optional';
   readonly eventAggregationWindowMs: number;
+  /** EdgeNode status writes per second across the fleet (ADR 0022). */
+  readonly nodeStatusQps: number;
   /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
   readonly deviceIdentity:
     { namespace: string; deviceBrokerUrl: string | undefined; devicePublish: string[] } | undefined;
@@ -46,6 +48,8 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
   --no-auto-register             only serve pre-created EdgeNodes; report unknown devices
   --workers N                    concurrent reconciles per controller (default 4)
   --plain-http-registry HOST     OCI registry reached over plain HTTP (repeatable)
+  --node-status-qps N            EdgeNode status writes per second across the whole fleet, a burst
+                                 of 10 × N allowed (default 100); heartbeats never cause one
   --event-aggregation-window D   repeats of an Event within D bump its count instead of writing a
                                  new one; the operator remembers each for D (default 10m)
   --module-signatures POLICY     Required: deliver only modules with a signature (module.signatures
@@ -90,6 +94,7 @@ export function parseOperatorArgs(
         'plain-http-registry': { type: 'string', multiple: true },
         'module-signatures': { type: 'string' },
         'event-aggregation-window': { type: 'string' },
+        'node-status-qps': { type: 'string' },
         'device-identity': { type: 'boolean', default: false },
         'identity-namespace': { type: 'string' },
         'device-broker-url': { type: 'string' },
@@ -137,6 +142,12 @@ export function parseOperatorArgs(
       `--event-aggregation-window ${v['event-aggregation-window'] ?? ''} must be at least 1s, e.g. 10m`,
     );
   }
+  const nodeStatusQps = Number(v['node-status-qps'] ?? '100');
+  if (!(nodeStatusQps > 0 && nodeStatusQps <= 10_000)) {
+    throw new UsageError(
+      `--node-status-qps ${v['node-status-qps'] ?? ''} must be a number above 0 and at most 10000, e.g. 100`,
+    );
+  }
   const moduleSignatures = v['module-signatures'] ?? env.WASMFLEET_MODULE_SIGNATURES ?? 'Optional';
   if (moduleSignatures !== 'Required' && moduleSignatures !== 'Optional') {
     throw new UsageError(`--module-signatures ${moduleSignatures} must be Required or Optional`);
@@ -163,6 +174,7 @@ export function parseOperatorArgs(
     plainHttpRegistries: v['plain-http-registry'] ?? [],
     moduleSignatures,
     eventAggregationWindowMs,
+    nodeStatusQps,
     deviceIdentity:
       v['device-identity'] || env.WASMFLEET_DEVICE_IDENTITY === 'true'
         ? {

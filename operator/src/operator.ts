@@ -32,7 +32,9 @@ import { functionReconciler } from './controllers/function-reconciler.ts';
 import { nodeReconciler } from './controllers/node-reconciler.ts';
 import { RevisionStore } from './controllers/revisions.ts';
 import { typedCache } from './controllers/typed-cache.ts';
+import { Liveness } from './fleet/liveness.ts';
 import { NodeDocuments } from './fleet/node-documents.ts';
+import { reportChanges } from './fleet/report-changes.ts';
 import { PlacementBook } from './fleet/placement-book.ts';
 import { schedulableFunction, schedulableNode } from './fleet/scheduling-view.ts';
 import {
@@ -264,6 +266,7 @@ async function run(
   const functions = typedCache<WasmFunction>(functionInformer);
   const nodes = typedCache<EdgeNode>(nodeInformer);
 
+  const liveness = new Liveness(settings.missedHeartbeats);
   // Until the retained documents are adopted, every one seen is a predecessor's to take over.
   let started = false;
   const identity = options.identity;
@@ -287,10 +290,14 @@ async function run(
         for (const f of doc.functions) functionQueue.add(`${f.namespace}/${f.name}`);
       });
       b.on('status', (node, status) => {
+        // Only what a report changes reaches the reconcilers: a heartbeat updates the report
+        // (liveness, counters) and nothing else (ADR 0022).
+        const changes = reportChanges(reports.get(node), status);
         reports.set(node, status);
-        nodeQueue.add(node);
-        for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
-        for (const f of status.functions ?? []) functionQueue.add(`${f.namespace}/${f.name}`);
+        const back = liveness.observe(node);
+        if (changes.node || back) nodeQueue.add(node);
+        for (const key of changes.functions) functionQueue.add(key);
+        if (back || changes.node) for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
       });
       b.on('malformed', (topic, error) => log(`ignored a malformed message on ${topic}: ${error}`));
     },
@@ -360,6 +367,7 @@ async function run(
     documents,
     placement,
     reports,
+    liveness,
     // Blobs the retained documents reference were published by us or a predecessor.
     publishedModules: documents.referencedDigests(),
     pinnedModules: new Set(),
@@ -416,6 +424,20 @@ async function run(
   for (const key of adopted) functionQueue.add(key);
   for (const node of nodes.list()) nodeQueue.add(node.metadata.name ?? '');
   for (const node of reports.keys()) nodeQueue.add(node);
+
+  // Devices whose heartbeats stopped without a last will: one pass over the reports, not a timer
+  // per device.
+  const sweep = setInterval(() => {
+    for (const node of liveness.sweep(reports, Date.now())) {
+      nodeQueue.add(node);
+      for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
+    }
+  }, settings.livenessSweepMs);
+  sweep.unref();
+  cleanups.push(() => {
+    clearInterval(sweep);
+    return Promise.resolve();
+  });
 
   // Fleet gauges, from the caches (cheap enough every few seconds even for 10k devices).
   const gauges = setInterval(() => {

@@ -1,12 +1,22 @@
 // The per-device sections of `describe`, as tables rather than YAML so a failing device reads at
-// a glance: a function's devices (status.nodes, failing first, capped by the operator) and a
-// device's functions (status.functions). Pure.
+// a glance: a function's devices (status.nodes, failing first, capped by the operator), and a
+// device's functions — from its own retained status on the broker when the CLI could read it
+// (every function: revision, phase, calls, errors; its heartbeat and sensors), otherwise the
+// failing ones the EdgeNode summary keeps (ADR 0022). Pure.
+import type { NodeStatus } from '@wasmfleet/api';
+import { age } from './age.ts';
 import { readPath } from './json-path.ts';
 import { borderless } from './render.ts';
 import { phaseColour, style } from './style.ts';
 
 /** Status keys these sections show, left out of the YAML dump. */
-export const TABLED_STATUS_KEYS = new Set(['nodes', 'functions']);
+export const TABLED_STATUS_KEYS = new Set(['nodes', 'functions', 'failing']);
+
+/** What the CLI read from the broker about this device, or why it could not. */
+export interface DeviceView {
+  readonly status?: NodeStatus | undefined;
+  readonly problem?: string | undefined;
+}
 
 type Row = Partial<Record<string, unknown>>;
 
@@ -26,7 +36,7 @@ function section(title: string, head: string[], rows: string[][], note?: string)
         .map((l) => `  ${l}`),
     );
   }
-  if (note) lines.push(`  ${note}`);
+  if (note) lines.push(`  ${style.dim(note)}`);
   return lines;
 }
 
@@ -45,29 +55,70 @@ function functionDevices(object: Record<string, unknown>): string[] {
   return section('Devices', ['NODE', 'REVISION', 'PHASE', 'REASON', 'MESSAGE'], rows, note);
 }
 
-/** An EdgeNode's functions: FUNCTION, REVISION, PHASE, REASON, CALLS, ERRORS, LAST ERROR. */
-function nodeFunctions(object: Record<string, unknown>): string[] {
-  const functions = (readPath(object, '.status.functions') ?? []) as Row[];
-  const rows = functions.map((f) => [
+/** Every function the device reports, from its retained status. */
+function liveFunctions(status: NodeStatus, now: number): string[] {
+  const lines = [
+    style.bold('Device (its retained status on the broker):'),
+    `  ${'State:'.padEnd(18)}${phaseColour(status.state === 'online' ? 'Online' : 'Offline')}`,
+  ];
+  if (status.heartbeatAt)
+    lines.push(
+      `  ${'Last heartbeat:'.padEnd(18)}${status.heartbeatAt} (${age(status.heartbeatAt, now)} ago)`,
+    );
+  if (status.agentVersion)
+    lines.push(`  ${'Agent:'.padEnd(18)}${status.agentVersion} (${status.nodeVersion ?? '?'})`);
+  const buffer = status.outputBuffer;
+  if (buffer)
+    lines.push(
+      `  ${'Output buffer:'.padEnd(18)}${buffer.messages}/${buffer.maxMessages} messages, ${buffer.dropped} dropped`,
+    );
+  const sensors = (status.sensors ?? []).map((s) => [
+    s.name,
+    s.topic ?? '',
+    s.lastSeen ? `${age(s.lastSeen, now)} ago` : '-',
+  ]);
+  lines.push(...section('Sensors', ['NAME', 'TOPIC', 'LAST SEEN'], sensors));
+  const rows = (status.functions ?? []).map((f) => [
+    `${f.namespace}/${f.name}`,
+    f.revision,
+    phaseColour(f.phase),
+    f.reason ?? '-',
+    String(f.invocations),
+    String(f.errors),
+    f.recentCalls === undefined ? '-' : `${f.recentErrors ?? 0}/${f.recentCalls}`,
+    f.latencyP99Us === undefined ? '-' : `${f.latencyP99Us}`,
+    f.lastError ?? '',
+  ]);
+  lines.push(
+    ...section(
+      'Functions',
+      ['FUNCTION', 'REVISION', 'PHASE', 'REASON', 'CALLS', 'ERRORS', 'RECENT FAILED', 'P99 µs', 'LAST ERROR'],
+      rows,
+    ),
+  );
+  return lines;
+}
+
+/** Without the device's own status: the failing functions the EdgeNode summary keeps. */
+function summaryFunctions(object: Record<string, unknown>, problem: string | undefined): string[] {
+  const failing = (readPath(object, '.status.failing') ?? []) as Row[];
+  const rows = failing.map((f) => [
     `${text(f.namespace)}/${text(f.name)}`,
-    text(f.revision) || '<none>',
     phaseColour(text(f.phase)),
     text(f.reason) || '-',
-    text(f.invocations) || '0',
-    text(f.errors) || '0',
-    text(f.lastError),
   ]);
-  return section(
-    'Functions',
-    ['FUNCTION', 'REVISION', 'PHASE', 'REASON', 'CALLS', 'ERRORS', 'LAST ERROR'],
-    rows,
-  );
+  const note = `Kubernetes keeps only the failing functions${problem ? `: ${problem}` : ''}`;
+  return section('Failing functions', ['FUNCTION', 'PHASE', 'REASON'], rows, note);
 }
 
 /** The table sections for this kind of object (none for other kinds). */
-export function deviceSections(object: Record<string, unknown>): string[] {
+export function deviceSections(
+  object: Record<string, unknown>,
+  device: DeviceView = {},
+  now = Date.now(),
+): string[] {
   const kind = readPath(object, '.kind');
   if (kind === 'WasmFunction') return functionDevices(object);
-  if (kind === 'EdgeNode') return nodeFunctions(object);
-  return [];
+  if (kind !== 'EdgeNode') return [];
+  return device.status ? liveFunctions(device.status, now) : summaryFunctions(object, device.problem);
 }

@@ -19,8 +19,15 @@ import {
 import { prepareBroker } from '../identity/broker-setup.ts';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec } from '../identity/dynsec.ts';
 import { unfenced, type WriteFence } from '../kube/fence.ts';
+import { InFlight } from './in-flight.ts';
 
 const ALL_DESIRED_FILTER = `${WIRE_PREFIX}/nodes/+/desired`;
+/**
+ * QoS 1 publishes in flight at most (see in-flight.ts). Mosquitto advertises a receive maximum of
+ * 20 (max_inflight_messages) but does not enforce it on what clients send; keeping 20 in flight
+ * would make publishing a fleet's documents round-trip bound.
+ */
+export const MAX_IN_FLIGHT = 1_000;
 
 export interface FleetBridgeEvents {
   /** A device's status document (online, heartbeat, or its last will). */
@@ -56,6 +63,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   private readonly client: MqttClient;
   private readonly fence: WriteFence;
   private lastMessageAt = 0;
+  private readonly inFlight = new InFlight(MAX_IN_FLIGHT);
   /** Dynamic-security commands over this connection, when `dynamicSecurity` is on. */
   readonly dynsec: Dynsec | undefined;
 
@@ -124,13 +132,13 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   async publishDesired(doc: DesiredState): Promise<void> {
     this.fence.check(`publishing the desired state of ${doc.node}`);
-    await this.client.publishAsync(desiredTopic(doc.node), JSON.stringify(doc), { qos: 1, retain: true });
+    await this.publish(desiredTopic(doc.node), JSON.stringify(doc));
   }
 
   /** Removes a device's desired document (the device was deleted). */
   async clearDesired(node: string): Promise<void> {
     this.fence.check(`clearing the desired state of ${node}`);
-    await this.client.publishAsync(desiredTopic(node), '', { qos: 1, retain: true });
+    await this.publish(desiredTopic(node), '');
   }
 
   async publishModule(sha256: string, bytes: Uint8Array): Promise<void> {
@@ -139,13 +147,18 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       { sha256, size: bytes.length, mediaType: 'application/wasm' },
       bytes,
     );
-    await this.client.publishAsync(moduleTopic(sha256), Buffer.from(envelope), { qos: 1, retain: true });
+    await this.publish(moduleTopic(sha256), Buffer.from(envelope));
   }
 
   /** An empty retained message deletes the retained blob from the broker. */
   async clearModule(sha256: string): Promise<void> {
     this.fence.check(`clearing module ${sha256}`);
-    await this.client.publishAsync(moduleTopic(sha256), '', { qos: 1, retain: true });
+    await this.publish(moduleTopic(sha256), '');
+  }
+
+  /** Retained, QoS 1, within the in-flight bound. */
+  private publish(topic: string, payload: string | Buffer): Promise<unknown> {
+    return this.inFlight.run(() => this.client.publishAsync(topic, payload, { qos: 1, retain: true }));
   }
 
   async close(): Promise<void> {

@@ -262,3 +262,29 @@ function readyCondition(parts: StatusParts, phase: WasmFunctionStatus['phase']):
     `${updatedReady}/${agg.desiredNodes} devices ready on revision ${parts.updateRevision ?? '?'}`,
   );
 }
+
+/**
+ * Whether `next` differs from `previous` in what must reach the API server at once: the phase,
+ * a condition's status or reason, the revisions, or the rollout's progress (which must be
+ * persisted before devices are told anything). Counts, device rows and messages are not: the
+ * throttle writes them at most once per interval (ADR 0022).
+ */
+export function significantChange(
+  previous: WasmFunctionStatus | undefined,
+  next: WasmFunctionStatus,
+): boolean {
+  const essence = (s: WasmFunctionStatus | undefined) => {
+    const { message: _m, percent: _p, errorRate: _e, ...rollout } = s?.rollout ?? {};
+    return JSON.stringify([
+      s?.phase,
+      s?.observedGeneration,
+      s?.currentRevision,
+      s?.updateRevision,
+      s?.moduleDigest,
+      s?.module,
+      (s?.conditions ?? []).map((c) => [c.type, c.status, c.reason]),
+      Object.entries(rollout).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ]);
+  };
+  return essence(previous) !== essence(next);
+}

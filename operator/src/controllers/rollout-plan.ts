@@ -11,7 +11,7 @@ import {
   type RolloutProgress,
   type TargetDevice,
 } from '../rollout/index.ts';
-import type { FleetContext } from './fleet-context.ts';
+import { deviceOnline, type FleetContext } from './fleet-context.ts';
 import type { StoredRevision } from './revisions.ts';
 
 export const ANNOTATION = {
@@ -85,7 +85,7 @@ export function planRollout(
     return {
       name,
       labels: node?.metadata.labels ?? {},
-      online: node?.status?.phase === 'Online' || ctx.reports.get(name)?.state === 'online',
+      online: deviceOnline(ctx, name),
       assigned: assigned.get(name)?.revision,
       report: report
         ? {

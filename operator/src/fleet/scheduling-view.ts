@@ -36,7 +36,10 @@ export function schedulableFunction(fn: WasmFunction): SchedulableFunction {
 export function schedulableNode(node: EdgeNode): SchedulableNode {
   const status = node.status ?? {};
   const online = status.phase === 'Online';
-  const lastSeen = status.lastHeartbeat ? Date.parse(status.lastHeartbeat) : undefined;
+  // Offline since its Ready condition turned False (lastHeartbeat: objects written before ADR 0022).
+  const readySince = status.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+  const since = readySince ?? status.lastHeartbeat;
+  const lastSeen = since ? Date.parse(since) : undefined;
   const specCapacity = node.spec?.capacity;
   const reportedMemory = status.capacity?.memory ? parseQuantity(status.capacity.memory) : undefined;
   const specMemory = specCapacity?.memory ? parseQuantity(specCapacity.memory) : undefined;
