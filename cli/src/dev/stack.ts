@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { startOperator, type RunningOperator } from '@wasmfleet/operator';
 import {
   REPO_CRDS_DIR,
+  ensureNativeAgent,
   spawnManaged,
   startControlPlane,
   type ControlPlane,
@@ -33,6 +34,8 @@ export interface DevStackOptions {
   readonly brokerPort: number;
   readonly devices: number;
   readonly cameras: number;
+  /** Which device runtime the simulated devices run: the Node agent or the native one (Wasmtime). */
+  readonly agent?: 'node' | 'native';
   readonly progress: (line: string) => void;
 }
 
@@ -111,12 +114,16 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const dataRoot = await mkdtemp(path.join(tmpdir(), 'wasmfleet-dev-agents-'));
     stops.push(() => rm(dataRoot, { recursive: true, force: true }));
     const agents: ManagedProcess[] = [];
+    const native =
+      options.agent === 'native'
+        ? (await ensureNativeAgent({ progress: (line) => progress(`  native agent: ${line}`) })).path
+        : undefined;
     for (const d of devices) {
       const dataDir = path.join(dataRoot, d.node);
       await mkdir(dataDir, { recursive: true });
-      const agent = spawnManaged(`agent ${d.node}`, process.execPath, {
+      const agent = spawnManaged(`agent ${d.node}`, native ?? process.execPath, {
         args: [
-          AGENT_BIN,
+          ...(native ? [] : [AGENT_BIN]),
           '--broker',
           brokerUrl,
           '--node',
@@ -135,7 +142,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       agents.push(agent);
       stops.push(() => agent.stop());
     }
-    progress(`started ${devices.length} device agents`);
+    progress(`started ${devices.length} device agents (${native ? 'native, Wasmtime' : 'Node'})`);
 
     const client = await mqtt.connectAsync(brokerUrl, {
       clientId: `wasmfleet-dev-${process.pid}`,

@@ -39,7 +39,7 @@ const TOOLS: readonly Tool[] = [
   { binary: 'kubectl', goPackage: 'k8s.io/kubernetes/cmd/kubectl' },
 ];
 
-function cacheRoot(): string {
+export function cacheRoot(): string {
   if (process.env.WASMFLEET_CACHE_DIR) return process.env.WASMFLEET_CACHE_DIR;
   return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'wasmfleet');
 }
@@ -127,11 +127,12 @@ export async function ensureControlPlaneBinaries(options: EnsureOptions = {}): P
  * first, then published with one rename so a reader never sees half a set and concurrent
  * builders race harmlessly (the first rename wins).
  */
-async function buildGoTools(
+export async function buildGoTools(
   moduleDir: string,
   tools: readonly { readonly binary: string; readonly goPackage: string }[],
   dir: string,
   onProgress: ((line: string) => void) | undefined,
+  ldflags?: string,
 ): Promise<void> {
   await mkdir(path.dirname(dir), { recursive: true });
   const staging = await mkdtemp(`${dir}.building-`);
@@ -144,11 +145,16 @@ async function buildGoTools(
     for (const tool of tools) {
       const started = Date.now();
       progress(`building ${tool.binary} (${tool.goPackage}) — the first build takes a few minutes`);
-      await run('go', ['build', '-trimpath', '-o', path.join(staging, tool.binary), tool.goPackage], {
-        cwd: moduleDir,
-        env: { ...process.env, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
-        maxBuffer: 64 * 1024 * 1024,
-      }).catch((cause: unknown) => {
+      const flags = ldflags ? [`-ldflags=${ldflags}`] : [];
+      await run(
+        'go',
+        ['build', '-trimpath', ...flags, '-o', path.join(staging, tool.binary), tool.goPackage],
+        {
+          cwd: moduleDir,
+          env: { ...process.env, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      ).catch((cause: unknown) => {
         const stderr = (cause as { stderr?: string }).stderr ?? '';
         throw new Error(`go build ${tool.goPackage} failed:\n${stderr.slice(-4000)}`, { cause });
       });

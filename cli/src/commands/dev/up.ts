@@ -21,6 +21,7 @@ export default class DevUp extends WasmfleetCommand<typeof DevUp> {
   static override examples = [
     '<%= config.bin %> dev up',
     '<%= config.bin %> dev up --devices 5 --cameras 2',
+    '<%= config.bin %> dev up --agent native',
     '<%= config.bin %> dev up --detach && <%= config.bin %> get functions && <%= config.bin %> dev down',
     '<%= config.bin %> dev up --kubeconfig ~/.kube/config --broker mqtt://127.0.0.1:1883',
   ];
@@ -32,6 +33,12 @@ export default class DevUp extends WasmfleetCommand<typeof DevUp> {
       max: 50,
     }),
     cameras: Flags.integer({ description: 'Simulated camera devices.', default: 1, min: 0, max: 20 }),
+    agent: Flags.option({
+      description:
+        'Device runtime of the simulated devices: the Node agent, or the native agent (Wasmtime; built with cargo on first use).',
+      options: ['node', 'native'] as const,
+      default: 'node' as const,
+    })(),
     'broker-port': Flags.integer({
       description: 'Port of the embedded broker (0 picks a free port).',
       default: 1883,
@@ -71,6 +78,7 @@ export default class DevUp extends WasmfleetCommand<typeof DevUp> {
       brokerPort: this.flags['broker-port'],
       devices: this.flags.devices,
       cameras: this.flags.cameras,
+      agent: this.flags.agent,
       progress,
     }).catch((error: unknown) => {
       throw new UserError(`dev up failed: ${error instanceof Error ? error.message : String(error)}`, {
@@ -127,6 +135,8 @@ export default class DevUp extends WasmfleetCommand<typeof DevUp> {
       String(this.flags.cameras),
       '--broker-port',
       String(this.flags['broker-port']),
+      '--agent',
+      this.flags.agent,
     ];
     if (this.flags.kubeconfig) args.push('--kubeconfig', this.flags.kubeconfig);
     if (this.flags.broker) args.push('--broker', this.flags.broker);
