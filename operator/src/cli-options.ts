@@ -21,7 +21,7 @@ export interface OperatorCliOptions {
   readonly plainHttpRegistries: string[];
   readonly moduleSignatures: 'Required' | 'Optional';
   readonly eventAggregationWindowMs: number;
-  /** EdgeNode status writes per second across the fleet (ADR 0022). */
+  /** EdgeNode status writes per second across the fleet (ADR 0023). */
   readonly nodeStatusQps: number;
   /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
   readonly deviceIdentity:

@@ -291,7 +291,7 @@ async function run(
       });
       b.on('status', (node, status) => {
         // Only what a report changes reaches the reconcilers: a heartbeat updates the report
-        // (liveness, counters) and nothing else (ADR 0022).
+        // (liveness, counters) and nothing else (ADR 0023).
         const changes = reportChanges(reports.get(node), status);
         reports.set(node, status);
         const back = liveness.observe(node);

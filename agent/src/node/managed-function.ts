@@ -428,7 +428,7 @@ export class ManagedFunction {
         );
       }
     }
-    // Crossing the failing line is news the operator should not wait a heartbeat for (ADR 0021).
+    // Crossing the failing line is news the operator should not wait a heartbeat for (ADR 0022).
     const failing = callsFailing(this.metrics);
     if (failing !== this.#callsFailing) {
       this.#callsFailing = failing;

@@ -1,4 +1,4 @@
-// The agent's health window (ADR 0021): the outcome of its last RECENT_CALLS_WINDOW calls, however
+// The agent's health window (ADR 0022): the outcome of its last RECENT_CALLS_WINDOW calls, however
 // long ago they were, so a function failing every call is seen failing at any input rate.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -220,7 +220,7 @@ export const EDGE_NODE_COLUMNS: PrinterColumn[] = [
     name: 'Since',
     type: 'date',
     jsonPath: '.status.conditions[?(@.type=="Ready")].lastTransitionTime',
-    description: 'When the device last went online or offline (heartbeats stay in MQTT, ADR 0022).',
+    description: 'When the device last went online or offline (heartbeats stay in MQTT, ADR 0023).',
   },
   AGE,
   { name: 'Arch', type: 'string', jsonPath: '.status.arch', priority: 1 },

@@ -117,7 +117,7 @@ export const EdgeNodeFunctionStatus = Type.Object(
 );
 export type EdgeNodeFunctionStatus = Static<typeof EdgeNodeFunctionStatus>;
 
-/** A function failing on this device: what the EdgeNode summary lists (ADR 0022). */
+/** A function failing on this device: what the EdgeNode summary lists (ADR 0023). */
 export const EdgeNodeFailingFunction = Type.Object(
   {
     namespace: Type.String({ maxLength: 63 }),
@@ -137,7 +137,7 @@ export const EdgeNodeStatus = Type.Object(
     lastHeartbeat: Type.Optional(
       Timestamp({
         description:
-          "No longer written (ADR 0022): heartbeats stay in MQTT. The device's retained status has heartbeatAt; the Ready condition says since when it is online or offline.",
+          "No longer written (ADR 0023): heartbeats stay in MQTT. The device's retained status has heartbeatAt; the Ready condition says since when it is online or offline.",
       }),
     ),
     agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
@@ -169,7 +169,7 @@ export const EdgeNodeStatus = Type.Object(
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['namespace', 'name'],
         description:
-          "No longer written (ADR 0022): per-function detail (revision, phase, calls, errors) lives in the device's retained MQTT status, which `wasmfleet describe node` reads; `failing` lists the functions that fail.",
+          "No longer written (ADR 0023): per-function detail (revision, phase, calls, errors) lives in the device's retained MQTT status, which `wasmfleet describe node` reads; `failing` lists the functions that fail.",
       }),
     ),
     functionCount: Type.Optional(
@@ -177,7 +177,7 @@ export const EdgeNodeStatus = Type.Object(
         minimum: 0,
         format: 'int32',
         description:
-          "No longer written (ADR 0022): it changed on every device when a function was placed fleet-wide. `wasmfleet get nodes --broker` counts them from each device's retained status.",
+          "No longer written (ADR 0023): it changed on every device when a function was placed fleet-wide. `wasmfleet get nodes --broker` counts them from each device's retained status.",
       }),
     ),
     failingCount: Type.Optional(

@@ -1,4 +1,4 @@
-// Whether a function on a device is failing, judged from what the device reports (ADR 0021). An
+// Whether a function on a device is failing, judged from what the device reports (ADR 0022). An
 // instance that can never run (Failed) or is backing off after crashes (CrashLoopBackOff) is
 // failing; so is one whose recent calls mostly fail — judged by the error ratio over the
 // device's window of its last calls, never by a rate, so a function failing every call is

@@ -1,6 +1,6 @@
 // Reads devices' retained status documents from the broker: where per-device detail lives (which
 // functions a device runs, their revision, phase, calls and errors, its last heartbeat), since the
-// operator writes only summaries to Kubernetes (ADR 0022). A retained message arrives right after
+// operator writes only summaries to Kubernetes (ADR 0023). A retained message arrives right after
 // the subscription is acknowledged; the read ends when every asked-for device has answered, or
 // after a quiet spell (a device that never connected has no retained status), or at the timeout.
 import type { MqttClient } from 'mqtt';

@@ -40,7 +40,7 @@ export default class Describe extends WasmfleetCommand<typeof Describe> {
       },
     );
     const recent = [...events].sort(byTime).slice(-10);
-    // A device's per-function detail lives in its retained status on the broker (ADR 0022).
+    // A device's per-function detail lives in its retained status on the broker (ADR 0023).
     const live =
       kind.kind === 'EdgeNode'
         ? await liveStatus(this.flags.broker, this.flags['broker-ca'], [args.name])

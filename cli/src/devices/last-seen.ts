@@ -1,5 +1,5 @@
 // The live columns of `wasmfleet get nodes`, from each device's retained status on the broker
-// (ADR 0022): FUNCTIONS (how many it runs), LAST-SEEN (its last heartbeat) and, with -o wide, RUNS
+// (ADR 0023): FUNCTIONS (how many it runs), LAST-SEEN (its last heartbeat) and, with -o wide, RUNS
 // (which). Neither reaches Kubernetes: heartbeats never do, and a count would change on every
 // device whenever a function is placed fleet-wide.
 import type { Kind } from '../resources.ts';

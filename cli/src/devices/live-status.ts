@@ -1,5 +1,5 @@
 // Devices' own status, read from the broker for `get nodes` and `describe node`: per-device detail
-// stays in MQTT (ADR 0022). Without --broker, or when the broker cannot be reached, the commands
+// stays in MQTT (ADR 0023). Without --broker, or when the broker cannot be reached, the commands
 // still answer from Kubernetes and say what they could not show, and why.
 import type { NodeStatus } from '@wasmfleet/api';
 import { connectBroker, disconnect } from '../broker/connect.ts';

@@ -2,7 +2,7 @@
 // a glance: a function's devices (status.nodes, failing first, capped by the operator), and a
 // device's functions — from its own retained status on the broker when the CLI could read it
 // (every function: revision, phase, calls, errors; its heartbeat and sensors), otherwise the
-// failing ones the EdgeNode summary keeps (ADR 0022). Pure.
+// failing ones the EdgeNode summary keeps (ADR 0023). Pure.
 import type { NodeStatus } from '@wasmfleet/api';
 import { age } from './age.ts';
 import { readPath } from './json-path.ts';

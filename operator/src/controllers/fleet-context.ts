@@ -26,12 +26,12 @@ export interface FleetSettings {
   readonly registrationLabels: Readonly<Record<string, string>>;
   /** Missed heartbeats before a device counts as offline. */
   readonly missedHeartbeats: number;
-  /** EdgeNode status writes per second across all devices, and the burst allowed (ADR 0022). */
+  /** EdgeNode status writes per second across all devices, and the burst allowed (ADR 0023). */
   readonly nodeStatusQps: number;
   readonly nodeStatusBurst: number;
   /**
    * A WasmFunction's status is rewritten at most this often when only counts and messages moved;
-   * a change of phase, condition or rollout progress is written at once (ADR 0022).
+   * a change of phase, condition or rollout progress is written at once (ADR 0023).
    */
   readonly functionStatusIntervalMs: number;
   /** How often the liveness sweep looks for devices whose heartbeats are overdue. */

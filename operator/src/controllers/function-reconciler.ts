@@ -189,7 +189,7 @@ async function reconcileLive(
 }
 
 /**
- * Call counters arrive with heartbeats, which wake no reconcile (ADR 0022): a rollout gated on
+ * Call counters arrive with heartbeats, which wake no reconcile (ADR 0023): a rollout gated on
  * maxErrorRate looks at them again every few seconds while it progresses.
  */
 const ERROR_RATE_WATCH_MS = 5_000;
@@ -317,7 +317,7 @@ async function collectModules(ctx: FleetContext): Promise<void> {
 
 /**
  * Writes the function's status. With `throttle`, a change of counts and messages only is written
- * at most once per functionStatusIntervalMs (ADR 0022); the return value is then how long until it
+ * at most once per functionStatusIntervalMs (ADR 0023); the return value is then how long until it
  * may be, and the caller reconciles again by then.
  */
 async function writeStatus(

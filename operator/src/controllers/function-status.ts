@@ -267,7 +267,7 @@ function readyCondition(parts: StatusParts, phase: WasmFunctionStatus['phase']):
  * Whether `next` differs from `previous` in what must reach the API server at once: the phase,
  * a condition's status or reason, the revisions, or the rollout's progress (which must be
  * persisted before devices are told anything). Counts, device rows and messages are not: the
- * throttle writes them at most once per interval (ADR 0022).
+ * throttle writes them at most once per interval (ADR 0023).
  */
 export function significantChange(
   previous: WasmFunctionStatus | undefined,

@@ -1,7 +1,7 @@
 // Reconciles one device: creates its EdgeNode when it announces itself (auto-registration),
 // writes its summary into status when something the summary shows changed, and marks it Offline
 // after missed heartbeats or its last will. It runs only when a report changed something or the
-// liveness sweep found the device gone (ADR 0022), and every status write takes a token from one
+// liveness sweep found the device gone (ADR 0023), and every status write takes a token from one
 // bucket shared by all devices, so a storm (a fleet registering, a tenth of it going offline)
 // reaches the API server at a bounded rate.
 

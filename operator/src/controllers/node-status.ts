@@ -1,5 +1,5 @@
 // A device's EdgeNode status from its latest report: a summary that changes only when the device
-// really changes (ADR 0022). Heartbeats never reach it: liveness lives in MQTT (retained status
+// really changes (ADR 0023). Heartbeats never reach it: liveness lives in MQTT (retained status
 // and last will), and the phase moves only on a last will, a missed-heartbeat timeout, or a
 // device coming back. Per-function detail (revision, calls, errors, sensors' last readings) stays
 // in the device's retained status, where the CLI reads it — even how many functions it runs, which

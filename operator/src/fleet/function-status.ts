@@ -2,7 +2,7 @@
 // updated only once it REPORTS the update revision (never because we sent it), so a rollout
 // cannot claim success before every targeted device confirms; it counts as ready only while it
 // runs the function without failing (api functionHealth: not Failed, not crash-looping, and most
-// of its recent calls succeed — ADR 0021).
+// of its recent calls succeed — ADR 0022).
 import {
   functionHealth,
   type FunctionHealth,

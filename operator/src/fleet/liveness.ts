@@ -1,6 +1,6 @@
 // Which devices stopped sending heartbeats without a last will (a hung agent, a cut link): found by
 // a sweep over the latest reports, not by a timer per device, so a fleet at rest costs one cheap
-// pass every few seconds whatever its size (ADR 0022). Each device is reported once when it goes
+// pass every few seconds whatever its size (ADR 0023). Each device is reported once when it goes
 // stale and once when a report shows it is back.
 import type { NodeStatus } from '@wasmfleet/api';
 import { isOnline } from '../controllers/node-status.ts';

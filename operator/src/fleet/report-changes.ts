@@ -1,4 +1,4 @@
-// What a device's new status report changes for the operator (ADR 0022). Most reports are
+// What a device's new status report changes for the operator (ADR 0023). Most reports are
 // heartbeats that change nothing but the time and the call counters; those must reach neither
 // the API server nor the reconcilers, or a fleet at rest costs work proportional to its size.
 // Pure: compares the previous report with the new one.

@@ -36,7 +36,7 @@ export function schedulableFunction(fn: WasmFunction): SchedulableFunction {
 export function schedulableNode(node: EdgeNode): SchedulableNode {
   const status = node.status ?? {};
   const online = status.phase === 'Online';
-  // Offline since its Ready condition turned False (lastHeartbeat: objects written before ADR 0022).
+  // Offline since its Ready condition turned False (lastHeartbeat: objects written before ADR 0023).
   const readySince = status.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
   const since = readySince ?? status.lastHeartbeat;
   const lastSeen = since ? Date.parse(since) : undefined;

@@ -1,6 +1,6 @@
 // The health gate: what the devices holding the update revision report about it. A device fails
 // the gate when its instance is Failed or crash-looping, or when most of its recent calls fail
-// (api functionHealth, ADR 0021).
+// (api functionHealth, ADR 0022).
 import { functionHealth } from '@wasmfleet/api';
 import type { TargetDevice } from './types.ts';
 

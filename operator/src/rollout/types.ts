@@ -39,7 +39,7 @@ export interface DeviceReport {
   readonly reason?: string;
   readonly message?: string;
   readonly lastError?: string;
-  /** The device's health window (ADR 0021): its last calls, and how many of them failed. */
+  /** The device's health window (ADR 0022): its last calls, and how many of them failed. */
   readonly recentCalls?: number;
   readonly recentErrors?: number;
 }

@@ -1,4 +1,4 @@
-// API writes that grow with functions, not devices, and none at rest (issue 18, ADR 0022): the
+// API writes that grow with functions, not devices, and none at rest (issue 18, ADR 0023): the
 // pure pieces that decide what a device report changes, what the EdgeNode summary holds, when a
 // function's status must be written at once, and which devices went quiet.
 import assert from 'node:assert/strict';
@@ -111,7 +111,7 @@ describe('the EdgeNode summary', () => {
       phase: 'CrashLoopBackOff',
       reason: 'Trap',
     });
-    assert.equal(status.lastHeartbeat, undefined, 'written before ADR 0022, removed now');
+    assert.equal(status.lastHeartbeat, undefined, 'written before ADR 0023, removed now');
     assert.equal(status.functions, undefined);
     assert.deepEqual(status.sensors, [{ name: 'temperature', topic: 'sensors/dev-1/temperature' }]);
   });

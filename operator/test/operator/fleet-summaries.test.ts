@@ -1,5 +1,5 @@
 // Issue 18: `kubectl get`, `wasmfleet get` and `describe` still answer "which devices run what,
-// and which fail" when Kubernetes holds only summaries (ADR 0022): per-device detail from each
+// and which fail" when Kubernetes holds only summaries (ADR 0023): per-device detail from each
 // device's retained MQTT status, counts and capped lists in the objects. No branch depends on
 // the fleet's size, so this runs the 100,000-device path with 24 devices and the per-function
 // device list capped at 5 (as 50 caps it at scale): every cap is hit. A fleet at rest — devices
