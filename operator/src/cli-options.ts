@@ -1,6 +1,7 @@
 // Flags and environment of the operator process, parsed and checked in one place so every bad
 // value gets a message that says what to write instead.
 import { parseArgs } from 'node:util';
+import { brokerUrls } from '@wasmfleet/api';
 
 export interface OperatorCliOptions {
   readonly kubeconfig: string | undefined;
@@ -33,6 +34,7 @@ export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes a
 Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
 
   --broker URL                   MQTT broker (mqtt://, mqtts://, ws://, wss://)   [$WASMFLEET_BROKER]
+                                 (a cluster: its nodes comma-separated)
   --broker-username NAME         MQTT user name                                    [$WASMFLEET_BROKER_USERNAME]
   --broker-password-file PATH    file holding the MQTT password                    [$WASMFLEET_BROKER_PASSWORD_FILE]
   --broker-ca-file PATH          CA bundle for mqtts://                            [$WASMFLEET_BROKER_CA_FILE]
@@ -116,11 +118,18 @@ export function parseOperatorArgs(
     throw new UsageError(
       '--broker is required (or set WASMFLEET_BROKER), e.g. --broker mqtt://127.0.0.1:1883',
     );
-  if (!/^(mqtts?|wss?):\/\/[^/]+/.test(broker)) {
-    throw new UsageError(
-      `--broker ${broker} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt`,
-    );
+  let nodes: string[];
+  try {
+    nodes = brokerUrls(broker);
+  } catch (error) {
+    throw new UsageError(`--broker: ${(error as Error).message}`);
   }
+  for (const url of nodes)
+    if (!/^(mqtts?|wss?):\/\/[^/]+/.test(url)) {
+      throw new UsageError(
+        `--broker ${url} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt (a cluster's nodes comma-separated)`,
+      );
+    }
   const workers = Number(v.workers ?? '4');
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new UsageError(`--workers ${v.workers ?? ''} must be a whole number from 1 to 64`);

@@ -274,6 +274,11 @@ async function run(
   const bridge = await FleetBridge.connect(
     { ...options.broker, dynamicSecurity: identity !== undefined },
     (b) => {
+      b.on('subscriptionRefused', (filters, error, retryInMs) =>
+        log(
+          `the broker refused the subscription to ${filters.join(', ')} (${error}); retrying in ${retryInMs} ms`,
+        ),
+      );
       b.on('desired', (doc) => {
         if (!started) {
           documents.recordPublished(doc);

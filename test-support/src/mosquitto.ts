@@ -2,12 +2,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { spawnManaged, type ManagedProcess } from './processes.ts';
-import { freePort, waitFor } from './util.ts';
+import { canConnect, freePort, waitFor } from './util.ts';
 
 const run = promisify(execFile);
 
@@ -227,15 +226,4 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     log: () => readFile(logFile, 'utf8'),
     [Symbol.asyncDispose]: dispose,
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

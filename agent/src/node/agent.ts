@@ -210,15 +210,25 @@ export class Agent {
     return path.join(this.#o.dataDir, 'desired.json');
   }
 
-  /** Subscribes, and says so when the broker refuses (an ACL that does not grant the filter). */
-  #subscribe(client: MqttClient, filter: string, qos: 0 | 1): void {
+  /**
+   * Subscribes, and says so when the broker refuses (an ACL that does not grant the filter, or a
+   * clustered broker electing leaders after losing a node). A refused filter is asked for again
+   * (1 s doubling to 30 s) while the connection lasts: mqtt.js would never resubscribe it.
+   */
+  #subscribe(client: MqttClient, filter: string, qos: 0 | 1, attempt = 0): void {
     client.subscribe(filter, { qos }, (error) => {
       // Only a SUBACK that refuses (mqtt.js attaches it); a connection lost meanwhile resubscribes.
       if (!error || !('packet' in error) || this.#stopping) return;
+      const retryInMs = Math.min(30_000, 1_000 * 2 ** attempt);
       this.#log(
         'error',
-        `the broker refused the subscription to ${filter} (${error.message}): MQTT user ${JSON.stringify(client.options.username ?? '')} may not read it — check that --node (${this.#o.nodeId}) is the device these credentials belong to (with per-device identity they are its node id), and the broker's ACL`,
+        `the broker refused the subscription to ${filter} (${error.message}); retrying in ${retryInMs / 1000} s. If it keeps refusing: MQTT user ${JSON.stringify(client.options.username ?? '')} may not read it — check that --node (${this.#o.nodeId}) is the device these credentials belong to (with per-device identity they are its node id), and the broker's ACL`,
       );
+      setTimeout(() => {
+        const wanted = filter === desiredTopic(this.#o.nodeId) || this.#subscribed.has(filter);
+        if (client === this.#client && client.connected && wanted && !this.#stopping)
+          this.#subscribe(client, filter, qos, attempt + 1);
+      }, retryInMs).unref();
     });
   }
 
@@ -265,7 +275,7 @@ export class Agent {
       client.options.reconnectPeriod = reconnectDelayMs(0);
       this.#log(
         'info',
-        `connected to ${brokerForLogs(this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
+        `connected to ${connectedNode(client, this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
       );
       this.#subscribe(client, desiredTopic(this.#o.nodeId), 1);
       for (const [filter, qos] of this.#subscribed) this.#subscribe(client, filter, qos);
@@ -711,4 +721,10 @@ export class Agent {
     );
     this.#entries.clear();
   }
+}
+
+/** The broker, or with a clustered one the node this connection reached (mqtt.js sets host and port per try). */
+function connectedNode(client: MqttClient, brokerUrl: string): string {
+  const { servers, protocol, host, port } = client.options;
+  return servers && servers.length > 1 ? `${protocol}://${host}:${port}` : brokerForLogs(brokerUrl);
 }

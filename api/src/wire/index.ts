@@ -7,3 +7,4 @@ export * from './call-health.ts';
 export * from './log-line.ts';
 export * from './module-envelope.ts';
 export * from './parse.ts';
+export * from './broker-list.ts';

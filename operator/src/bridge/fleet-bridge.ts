@@ -7,6 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   ALL_STATUS_FILTER,
   WIRE_PREFIX,
+  brokerUrls,
   desiredTopic,
   encodeModuleEnvelope,
   moduleTopic,
@@ -37,6 +38,8 @@ export interface FleetBridgeEvents {
   /** A message on our topics that did not parse; counted, never fatal. */
   malformed: [topic: string, error: string];
   connection: [state: 'connected' | 'disconnected'];
+  /** The broker refused our subscriptions (retried with backoff while the connection lasts). */
+  subscriptionRefused: [filters: readonly string[], error: string, retryInMs: number];
 }
 
 export interface FleetBridgeOptions {
@@ -67,10 +70,19 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   /** Dynamic-security commands over this connection, when `dynamicSecurity` is on. */
   readonly dynsec: Dynsec | undefined;
 
-  private constructor(client: MqttClient, dynamicSecurity: boolean, fence: WriteFence) {
+  private readonly filters: readonly string[];
+  private connections = 0;
+
+  private constructor(
+    client: MqttClient,
+    dynamicSecurity: boolean,
+    fence: WriteFence,
+    filters: readonly string[],
+  ) {
     super();
     this.client = client;
     this.fence = fence;
+    this.filters = filters;
     const dynsec = dynamicSecurity ? new Dynsec(client, undefined, fence) : undefined;
     this.dynsec = dynsec;
     client.on('message', (topic, payload) => {
@@ -81,7 +93,13 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       this.lastMessageAt = Date.now();
       this.dispatch(topic, payload);
     });
-    client.on('connect', () => this.emit('connection', 'connected'));
+    client.on('connect', () => {
+      // mqtt.js resubscribes after a reconnect but drops, for good, any filter a SUBACK refused:
+      // a clustered broker refuses while it elects new leaders for a lost node (nats-server's
+      // JetStream consumers time out), so the operator subscribes itself, and retries.
+      if (this.connections++ > 0) void this.subscribeAll();
+      this.emit('connection', 'connected');
+    });
     client.on('close', () => {
       dynsec?.close('the connection to the broker closed');
       this.emit('connection', 'disconnected');
@@ -105,25 +123,53 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       ...(options.cert ? { cert: options.cert } : {}),
       ...(options.key ? { key: options.key } : {}),
     };
-    if (options.dynamicSecurity) await prepareBroker(options.url, clientOptions);
+    const [url = options.url, ...others] = brokerUrls(options.url);
+    // A clustered broker: mqtt.js moves to the next node on every reconnect.
+    if (others.length > 0) clientOptions.servers = [url, ...others].map(serverOf);
+    if (options.dynamicSecurity) await prepareBroker(url, clientOptions);
     let client: MqttClient;
     try {
-      client = await mqtt.connectAsync(options.url, clientOptions, false);
+      client = await mqtt.connectAsync(url, clientOptions, false);
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
         throw new Error(`cannot connect to the MQTT broker at ${options.url}`, { cause: error });
       }
-      client = await mqtt.connectAsync(options.url, { ...clientOptions, protocolVersion: 4 }, false);
+      client = await mqtt.connectAsync(url, { ...clientOptions, protocolVersion: 4 }, false);
     }
-    const bridge = new FleetBridge(client, options.dynamicSecurity ?? false, options.fence ?? unfenced);
-    onEvents?.(bridge);
-    await client.subscribeAsync(
-      [ALL_DESIRED_FILTER, ALL_STATUS_FILTER, ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : [])],
-      { qos: 1 },
+    const filters = [
+      ALL_DESIRED_FILTER,
+      ALL_STATUS_FILTER,
+      ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : []),
+    ];
+    const bridge = new FleetBridge(
+      client,
+      options.dynamicSecurity ?? false,
+      options.fence ?? unfenced,
+      filters,
     );
+    bridge.connections = 1;
+    onEvents?.(bridge);
+    await bridge.subscribeAll();
     await bridge.quiet(options.syncQuietMs ?? 300, options.syncMaxMs ?? 10_000);
     return bridge;
+  }
+
+  /**
+   * Subscribes to every filter, again after a refusal (500 ms doubling to 30 s) until the broker
+   * grants them or the connection drops (the next connection subscribes anew).
+   */
+  private async subscribeAll(): Promise<void> {
+    for (let attempt = 0; this.client.connected; attempt++) {
+      try {
+        await this.client.subscribeAsync([...this.filters], { qos: 1 });
+        return;
+      } catch (error) {
+        const retryInMs = Math.min(30_000, 500 * 2 ** attempt);
+        this.emit('subscriptionRefused', this.filters, String(error), retryInMs);
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
   }
 
   get connected(): boolean {
@@ -193,4 +239,17 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, quietMs)));
     }
   }
+}
+
+const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
+
+/** One node of a clustered broker as mqtt.js's `servers` entry. */
+function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' } {
+  const parsed = new URL(url);
+  const protocol = parsed.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port === '' ? (DEFAULT_PORTS[protocol] ?? 1883) : Number(parsed.port),
+    protocol,
+  };
 }

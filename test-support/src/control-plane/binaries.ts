@@ -254,3 +254,45 @@ export async function ensureCosignBinary(options: EnsureOptions = {}): Promise<C
   await buildGoTools(COSIGN_MODULE_DIR, [COSIGN_TOOL], dir, options.progress);
   return describeCosign('built');
 }
+
+const NATS_TOOL = { binary: 'nats-server', goPackage: 'github.com/nats-io/nats-server/v2' } as const;
+/** The wrapper module that builds `nats-server`, the third broker of the MQTT tests. */
+export const NATS_MODULE_DIR = fileURLToPath(new URL('../../nats/', import.meta.url));
+
+export interface NatsServerBinary {
+  /** Absolute path of the nats-server executable. */
+  readonly natsServer: string;
+  /** The github.com/nats-io/nats-server/v2 module version it was built from ('unknown' for WASMFLEET_NATS_SERVER). */
+  readonly version: string;
+  readonly source: 'WASMFLEET_NATS_SERVER' | 'cache' | 'built';
+}
+
+/**
+ * Finds or builds the real `nats-server` (MQTT 3.1.1 over JetStream) from test-support/nats/go.mod,
+ * cached like helm. WASMFLEET_NATS_SERVER=/path/to/nats-server uses one you already have.
+ */
+export async function ensureNatsServerBinary(options: EnsureOptions = {}): Promise<NatsServerBinary> {
+  const own = process.env.WASMFLEET_NATS_SERVER;
+  if (own) {
+    try {
+      await access(own, constants.X_OK);
+    } catch (cause) {
+      throw new Error(
+        `WASMFLEET_NATS_SERVER=${own} is not an executable nats-server; unset it to build nats-server from the Go module proxy`,
+        { cause },
+      );
+    }
+    return { natsServer: own, version: 'unknown', source: 'WASMFLEET_NATS_SERVER' };
+  }
+  const pins = await wrapperPins(NATS_MODULE_DIR, ['github.com/nats-io/nats-server/v2']);
+  const version = pins.version('github.com/nats-io/nats-server/v2');
+  const dir = path.join(cacheRoot(), 'nats', `nats-server-${version}-${pins.digest}`);
+  const describeNats = (source: NatsServerBinary['source']): NatsServerBinary => ({
+    natsServer: path.join(dir, NATS_TOOL.binary),
+    version,
+    source,
+  });
+  if (await allPresent(dir, [NATS_TOOL])) return describeNats('cache');
+  await buildGoTools(NATS_MODULE_DIR, [NATS_TOOL], dir, options.progress);
+  return describeNats('built');
+}
