@@ -103,15 +103,7 @@ describe('WasmFleet CRDs on a real API server', () => {
     assert.equal(both.code, 0, both.stderr);
     const [fnTable = '', nodeTable = ''] = both.stdout.split(/\n\s*\n/);
     assert.deepEqual(headerOf(fnTable), ['NAME', 'MODULE', 'READY', 'UP-TO-DATE', 'PHASE', 'AGE']);
-    assert.deepEqual(headerOf(nodeTable), [
-      'NAME',
-      'STATUS',
-      'SENSORS',
-      'FUNCTIONS',
-      'AGENT',
-      'LAST-SEEN',
-      'AGE',
-    ]);
+    assert.deepEqual(headerOf(nodeTable), ['NAME', 'STATUS', 'SENSORS', 'FAILING', 'AGENT', 'SINCE', 'AGE']);
     assert.match(nodeTable, /edgenode\.wasmfleet\.io\/rpi-line1-01/);
   });
 
@@ -124,15 +116,7 @@ describe('WasmFleet CRDs on a real API server', () => {
     }
     const en = await kubectl(['get', 'en', 'rpi-line1-01', 'gw-line2-01']);
     assert.equal(en.code, 0, en.stderr);
-    assert.deepEqual(headerOf(en.stdout), [
-      'NAME',
-      'STATUS',
-      'SENSORS',
-      'FUNCTIONS',
-      'AGENT',
-      'LAST-SEEN',
-      'AGE',
-    ]);
+    assert.deepEqual(headerOf(en.stdout), ['NAME', 'STATUS', 'SENSORS', 'FAILING', 'AGENT', 'SINCE', 'AGE']);
     const wide = await kubectl(['get', 'wfn', '-n', ns, '-o', 'wide']);
     assert.deepEqual(headerOf(wide.stdout), [
       'NAME',
@@ -150,10 +134,7 @@ describe('WasmFleet CRDs on a real API server', () => {
     assert.equal(category.code, 0, category.stderr);
     assert.match(category.stdout, /wasmfunction\.wasmfleet\.io\/temp-alert/);
     assert.match(category.stdout, /edgenode\.wasmfleet\.io\/rpi-line1-01/);
-    assert.ok(
-      category.stdout.includes('UP-TO-DATE') && category.stdout.includes('LAST-SEEN'),
-      category.stdout,
-    );
+    assert.ok(category.stdout.includes('UP-TO-DATE') && category.stdout.includes('SINCE'), category.stdout);
   });
 
   it('status is a subresource, and the columns show what the operator writes there', async () => {
@@ -218,9 +199,17 @@ describe('WasmFleet CRDs on a real API server', () => {
       status: {
         phase: 'Online',
         sensorSummary: 'temperature,vibration',
-        functionCount: 2,
+        failingCount: 1,
         agentVersion: '0.1.0',
-        lastHeartbeat: new Date().toISOString(),
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'HeartbeatReceived',
+            message: 'the agent is connected and sending heartbeats',
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
+        ],
         arch: 'arm64',
       },
     };
@@ -237,7 +226,7 @@ describe('WasmFleet CRDs on a real API server', () => {
     const nodeRow = await kubectl(['get', 'en', 'rpi-line1-01', '--no-headers', '-o', 'wide']);
     assert.match(
       nodeRow.stdout,
-      /^rpi-line1-01\s+Online\s+temperature,vibration\s+2\s+0\.1\.0\s+\d+s\s+\S+\s+arm64\s/,
+      /^rpi-line1-01\s+Online\s+temperature,vibration\s+1\s+0\.1\.0\s+\d+s\s+\S+\s+arm64\s/,
     );
   });
 

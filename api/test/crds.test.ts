@@ -156,14 +156,22 @@ describe('generated CRDs', () => {
         .filter((c) => c.priority === undefined)
         .map((c) => c.name.toUpperCase());
     assert.deepEqual(headers(wasmFunctionCrd()), ['MODULE', 'READY', 'UP-TO-DATE', 'PHASE', 'AGE']);
-    assert.deepEqual(headers(edgeNodeCrd()), ['STATUS', 'SENSORS', 'FUNCTIONS', 'AGENT', 'LAST-SEEN', 'AGE']);
+    assert.deepEqual(headers(edgeNodeCrd()), ['STATUS', 'SENSORS', 'FAILING', 'AGENT', 'SINCE', 'AGE']);
     for (const crd of [wasmFunctionCrd(), edgeNodeCrd(), agentRolloutCrd()]) {
       const schema = rootSchema(crd);
       for (const column of crd.spec.versions[0]?.additionalPrinterColumns ?? []) {
         // Every column points at a field that exists in the schema.
+        // A filter (`conditions[?(@.type=="Ready")]`) selects items of the array.
         let node: StructuralSchema | undefined = schema;
-        for (const part of column.jsonPath.split('.').slice(1))
-          node = part === 'metadata' ? { type: 'object' } : node?.properties?.[part];
+        for (const part of column.jsonPath
+          .replace(/\[\?\(.*?\)\]/g, '[]')
+          .split('.')
+          .slice(1)) {
+          const items = part.endsWith('[]');
+          const name = items ? part.slice(0, -2) : part;
+          node = name === 'metadata' ? { type: 'object' } : node?.properties?.[name];
+          if (items) node = node?.items;
+        }
         assert.ok(
           node || column.jsonPath.startsWith('.metadata.'),
           `${crd.metadata.name}: ${column.jsonPath} is not in the schema`,

@@ -50,10 +50,7 @@ describe('wasmfleet nodes cordon|uncordon|label', () => {
 
   it('lists nodes with kubectl’s columns', async () => {
     const r = await cli(['get', 'nodes'], plane.kubeconfigPath);
-    assert.match(
-      r.stdout.split('\n')[0] ?? '',
-      /NAME\s+STATUS\s+SENSORS\s+FUNCTIONS\s+AGENT\s+LAST-SEEN\s+AGE/,
-    );
+    assert.match(r.stdout.split('\n')[0] ?? '', /NAME\s+STATUS\s+SENSORS\s+FAILING\s+AGENT\s+SINCE\s+AGE/);
     assert.match(r.stdout, new RegExp(`^${node}\\s`, 'm'));
   });
 

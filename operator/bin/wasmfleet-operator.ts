@@ -65,7 +65,11 @@ const operator = startOperator({
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.fleet ? { fleet: options.fleet } : {}),
   },
-  settings: { autoRegister: options.autoRegister },
+  settings: {
+    autoRegister: options.autoRegister,
+    nodeStatusQps: options.nodeStatusQps,
+    nodeStatusBurst: options.nodeStatusQps * 10,
+  },
   workers: options.workers,
   plainHttpRegistries: options.plainHttpRegistries,
   moduleSignatures: options.moduleSignatures,

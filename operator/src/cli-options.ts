@@ -1,7 +1,7 @@
 // Flags and environment of the operator process, parsed and checked in one place so every bad
 // value gets a message that says what to write instead.
 import { parseArgs } from 'node:util';
-import { brokerForLogs } from '@wasmfleet/api';
+import { brokerForLogs, brokerUrls } from '@wasmfleet/api';
 
 export interface OperatorCliOptions {
   readonly kubeconfig: string | undefined;
@@ -22,6 +22,8 @@ export interface OperatorCliOptions {
   readonly plainHttpRegistries: string[];
   readonly moduleSignatures: 'Required' | 'Optional';
   readonly eventAggregationWindowMs: number;
+  /** EdgeNode status writes per second across the fleet (ADR 0023). */
+  readonly nodeStatusQps: number;
   /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
   readonly deviceIdentity:
     { namespace: string; deviceBrokerUrl: string | undefined; devicePublish: string[] } | undefined;
@@ -32,6 +34,7 @@ export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes a
 Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
 
   --broker URL                   MQTT broker (mqtt://, mqtts://, ws://, wss://)   [$WASMFLEET_BROKER]
+                                 (a cluster: its nodes comma-separated)
   --broker-username NAME         MQTT user name                                    [$WASMFLEET_BROKER_USERNAME]
   --broker-password-file PATH    file holding the MQTT password                    [$WASMFLEET_BROKER_PASSWORD_FILE]
   --broker-ca-file PATH          CA bundle for mqtts://                            [$WASMFLEET_BROKER_CA_FILE]
@@ -47,6 +50,8 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
   --no-auto-register             only serve pre-created EdgeNodes; report unknown devices
   --workers N                    concurrent reconciles per controller (default 4)
   --plain-http-registry HOST     OCI registry reached over plain HTTP (repeatable)
+  --node-status-qps N            EdgeNode status writes per second across the whole fleet, a burst
+                                 of 10 × N allowed (default 100); heartbeats never cause one
   --event-aggregation-window D   repeats of an Event within D bump its count instead of writing a
                                  new one; the operator remembers each for D (default 10m)
   --module-signatures POLICY     Required: deliver only modules with a signature (module.signatures
@@ -91,6 +96,7 @@ export function parseOperatorArgs(
         'plain-http-registry': { type: 'string', multiple: true },
         'module-signatures': { type: 'string' },
         'event-aggregation-window': { type: 'string' },
+        'node-status-qps': { type: 'string' },
         'device-identity': { type: 'boolean', default: false },
         'identity-namespace': { type: 'string' },
         'device-broker-url': { type: 'string' },
@@ -112,11 +118,18 @@ export function parseOperatorArgs(
     throw new UsageError(
       '--broker is required (or set WASMFLEET_BROKER), e.g. --broker mqtt://127.0.0.1:1883',
     );
-  if (!/^(mqtts?|wss?):\/\/[^/]+/.test(broker)) {
-    throw new UsageError(
-      `--broker ${brokerForLogs(broker)} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt`,
-    );
+  let nodes: string[];
+  try {
+    nodes = brokerUrls(broker);
+  } catch (error) {
+    throw new UsageError(`--broker: ${(error as Error).message}`);
   }
+  for (const url of nodes)
+    if (!/^(mqtts?|wss?):\/\/[^/]+/.test(url)) {
+      throw new UsageError(
+        `--broker ${brokerForLogs(url)} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt (a cluster's nodes comma-separated)`,
+      );
+    }
   const workers = Number(v.workers ?? '4');
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new UsageError(`--workers ${v.workers ?? ''} must be a whole number from 1 to 64`);
@@ -136,6 +149,12 @@ export function parseOperatorArgs(
   if (eventAggregationWindowMs < 1000) {
     throw new UsageError(
       `--event-aggregation-window ${v['event-aggregation-window'] ?? ''} must be at least 1s, e.g. 10m`,
+    );
+  }
+  const nodeStatusQps = Number(v['node-status-qps'] ?? '100');
+  if (!(nodeStatusQps > 0 && nodeStatusQps <= 10_000)) {
+    throw new UsageError(
+      `--node-status-qps ${v['node-status-qps'] ?? ''} must be a number above 0 and at most 10000, e.g. 100`,
     );
   }
   const moduleSignatures = v['module-signatures'] ?? env.WASMFLEET_MODULE_SIGNATURES ?? 'Optional';
@@ -164,6 +183,7 @@ export function parseOperatorArgs(
     plainHttpRegistries: v['plain-http-registry'] ?? [],
     moduleSignatures,
     eventAggregationWindowMs,
+    nodeStatusQps,
     deviceIdentity:
       v['device-identity'] || env.WASMFLEET_DEVICE_IDENTITY === 'true'
         ? {

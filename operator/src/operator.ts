@@ -32,7 +32,9 @@ import { functionReconciler } from './controllers/function-reconciler.ts';
 import { nodeReconciler } from './controllers/node-reconciler.ts';
 import { RevisionStore } from './controllers/revisions.ts';
 import { typedCache } from './controllers/typed-cache.ts';
+import { Liveness } from './fleet/liveness.ts';
 import { NodeDocuments } from './fleet/node-documents.ts';
+import { reportChanges } from './fleet/report-changes.ts';
 import { PlacementBook } from './fleet/placement-book.ts';
 import { schedulableFunction, schedulableNode } from './fleet/scheduling-view.ts';
 import {
@@ -266,6 +268,7 @@ async function run(
   const functions = typedCache<WasmFunction>(functionInformer);
   const nodes = typedCache<EdgeNode>(nodeInformer);
 
+  const liveness = new Liveness(settings.missedHeartbeats);
   // Until the retained documents are adopted, every one seen is a predecessor's to take over.
   let started = false;
   const identity = options.identity;
@@ -273,6 +276,11 @@ async function run(
   const bridge = await FleetBridge.connect(
     { ...options.broker, dynamicSecurity: identity !== undefined },
     (b) => {
+      b.on('subscriptionRefused', (filters, error, retryInMs) =>
+        log(
+          `the broker refused the subscription to ${filters.join(', ')} (${error}); retrying in ${retryInMs} ms`,
+        ),
+      );
       b.on('desired', (doc) => {
         if (!started) {
           documents.recordPublished(doc);
@@ -289,10 +297,14 @@ async function run(
         for (const f of doc.functions) functionQueue.add(`${f.namespace}/${f.name}`);
       });
       b.on('status', (node, status) => {
+        // Only what a report changes reaches the reconcilers: a heartbeat updates the report
+        // (liveness, counters) and nothing else (ADR 0023).
+        const changes = reportChanges(reports.get(node), status);
         reports.set(node, status);
-        nodeQueue.add(node);
-        for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
-        for (const f of status.functions ?? []) functionQueue.add(`${f.namespace}/${f.name}`);
+        const back = liveness.observe(node);
+        if (changes.node || back) nodeQueue.add(node);
+        for (const key of changes.functions) functionQueue.add(key);
+        if (back || changes.node) for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
       });
       b.on('malformed', (topic, error) => log(`ignored a malformed message on ${topic}: ${error}`));
     },
@@ -365,6 +377,7 @@ async function run(
     documents,
     placement,
     reports,
+    liveness,
     // Blobs the retained documents reference were published by us or a predecessor.
     publishedModules: documents.referencedDigests(),
     pinnedModules: new Set(),
@@ -432,6 +445,20 @@ async function run(
   for (const key of adopted) functionQueue.add(key);
   for (const node of nodes.list()) nodeQueue.add(node.metadata.name ?? '');
   for (const node of reports.keys()) nodeQueue.add(node);
+
+  // Devices whose heartbeats stopped without a last will: one pass over the reports, not a timer
+  // per device.
+  const sweep = setInterval(() => {
+    for (const node of liveness.sweep(reports, Date.now())) {
+      nodeQueue.add(node);
+      for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
+    }
+  }, settings.livenessSweepMs);
+  sweep.unref();
+  cleanups.push(() => {
+    clearInterval(sweep);
+    return Promise.resolve();
+  });
 
   // Fleet gauges, from the caches (cheap enough every few seconds even for 10k devices).
   const gauges = setInterval(() => {

@@ -54,3 +54,9 @@ export { createDeviceHost, networkNamespaceSupport, type DeviceHost } from './ne
 export { startFaultProxy, type FaultProxy, type LinkMode } from './fault-proxy.ts';
 export { createDeviceLink, type DeviceLink } from './device-link.ts';
 export { ensureNativeAgent, nativeAgentKey, type NativeAgentBinary } from './native-agent.ts';
+export {
+  startNatsCluster,
+  natsClusterNodeConfig,
+  type NatsCluster,
+  type NatsClusterNode,
+} from './nats-cluster.ts';

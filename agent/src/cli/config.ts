@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isNodeId } from '@wasmfleet/api';
-import { brokerAddress } from '../mqtt/session-options.ts';
+import { brokerAddresses } from '../mqtt/session-options.ts';
 import type { AgentOptions } from '../node/agent.ts';
 import { MAX_SENSORS, sensorNameProblem } from '../node/sensor-registry.ts';
 import { loadTrustedKeys } from '../signing/trusted-keys.ts';
@@ -14,6 +14,7 @@ export const HELP = `wasmfleet-agent — runs WasmFleet functions on this device
 Usage: wasmfleet-agent --broker <url> --node <id> [options]
 
   --broker <url>          MQTT broker, mqtt://, mqtts://, ws:// or wss://   env WASMFLEET_BROKER
+                          (a cluster: its nodes comma-separated, tried in turn)
   --node <id>             this device's id (lower-case, digits, - and .)     env WASMFLEET_NODE
   --data-dir <dir>        module cache, last desired state, function state  env WASMFLEET_DATA_DIR
                           (default ./.wasmfleet/agent)
@@ -152,9 +153,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
   const brokerUrl = pick(flags.broker, 'WASMFLEET_BROKER', 'broker');
   const nodeId = pick(flags.node, 'WASMFLEET_NODE', 'node');
   if (!brokerUrl) throw new ConfigError('no broker: pass --broker mqtt://host:1883 or set WASMFLEET_BROKER');
-  // brokerAddress is what the session connects with: a URL it refuses is refused here, at start.
+  // brokerAddresses is what the session connects with: a URL it refuses is refused here, at start.
   try {
-    brokerAddress(brokerUrl);
+    brokerAddresses(brokerUrl);
   } catch (error) {
     throw new ConfigError(`--broker: ${(error as Error).message}`);
   }

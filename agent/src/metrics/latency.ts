@@ -1,5 +1,7 @@
 // Per-function invocation metrics: counts plus latency percentiles from a fixed ring of recent
-// samples (4096), so memory stays constant however long the function runs. Pure.
+// samples (4096), so memory stays constant however long the function runs; and the health
+// window, the outcome of the last RECENT_CALLS_WINDOW calls (ADR 0022). Pure.
+import { RECENT_CALLS_WINDOW } from '@wasmfleet/api';
 
 const RING = 4096;
 
@@ -11,8 +13,14 @@ export class FunctionMetrics {
   readonly #samples = new Float64Array(RING);
   #filled = 0;
   #next = 0;
+  /** 1 for a failed call, 0 for a good one: the last RECENT_CALLS_WINDOW outcomes. */
+  readonly #outcomes = new Uint8Array(RECENT_CALLS_WINDOW);
+  #recentErrors = 0;
 
   recordCall(micros: number, ok: boolean, error?: string): void {
+    const slot = this.invocations % RECENT_CALLS_WINDOW;
+    this.#recentErrors += (ok ? 0 : 1) - (this.#outcomes[slot] ?? 0);
+    this.#outcomes[slot] = ok ? 0 : 1;
     this.invocations++;
     if (!ok) {
       this.errors++;
@@ -21,6 +29,16 @@ export class FunctionMetrics {
     this.#samples[this.#next] = micros;
     this.#next = (this.#next + 1) % RING;
     this.#filled = Math.min(RING, this.#filled + 1);
+  }
+
+  /** Calls in the health window (at most RECENT_CALLS_WINDOW). */
+  get recentCalls(): number {
+    return Math.min(this.invocations, RECENT_CALLS_WINDOW);
+  }
+
+  /** Failed calls in the health window. */
+  get recentErrors(): number {
+    return this.#recentErrors;
   }
 
   recordMalformed(problem: string): void {

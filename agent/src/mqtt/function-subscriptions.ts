@@ -37,6 +37,8 @@ export class FunctionSubscriptions {
   readonly #leaving = new Set<string>();
   /** Merged filters the broker refused (disjoint mode). */
   readonly #refused = new Set<string>();
+  /** Refusals in a row per input filter, for the retry's backoff. */
+  readonly #refusals = new Map<string, number>();
   #client: SubscriptionClient | undefined;
   #saving: Promise<void> = Promise.resolve();
 
@@ -76,6 +78,7 @@ export class FunctionSubscriptions {
   /** A session is up (`fresh`: the broker kept nothing of an earlier one). */
   connected(client: SubscriptionClient, mode: SubscriptionMode, fresh: boolean): void {
     this.#client = client;
+    this.#refusals.clear();
     if (fresh) {
       // Nothing is held any more: everything wanted is asked for again, nothing needs removing.
       const gone = [...this.#held.keys(), ...this.#leaving];
@@ -105,6 +108,7 @@ export class FunctionSubscriptions {
       this.#held.set(filter, want);
       changed = true;
       client.subscribe(filter, want, (outcome) => {
+        if (outcome.ok) this.#refusals.delete(filter);
         if (outcome.ok || this.#held.get(filter) !== want) return;
         this.#held.delete(filter); // not held: asked for again in the next session
         if (outcome.refused) this.#onRefused(filter, outcome.refused);
@@ -139,7 +143,17 @@ export class FunctionSubscriptions {
       this.#replan();
       return;
     }
-    this.#o.log('error', this.#o.describeRefusal(filter, error));
+    // An ACL that does not grant the filter, or a clustered broker electing leaders after losing a
+    // node (nats-server refuses meanwhile): asked for again, 1 s doubling to 30 s, while the
+    // session lasts and the filter is still wanted.
+    const attempt = this.#refusals.get(filter) ?? 0;
+    this.#refusals.set(filter, attempt + 1);
+    const retryInMs = Math.min(30_000, 1_000 * 2 ** attempt);
+    this.#o.log('error', `${this.#o.describeRefusal(filter, error)}; retrying in ${retryInMs / 1000} s`);
+    const client = this.#client;
+    setTimeout(() => {
+      if (this.#client === client && this.#plan.has(filter) && !this.#held.has(filter)) this.#replan();
+    }, retryInMs).unref();
   }
 
   /** Remembers every filter the broker may hold for us, newest state last. */

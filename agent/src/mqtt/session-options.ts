@@ -3,7 +3,7 @@
 // last will marks the node offline when the connection dies without a goodbye.
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { brokerForLogs, statusTopic, type NodeStatus } from '@wasmfleet/api';
+import { brokerForLogs as oneBrokerForLogs, brokerUrls, statusTopic, type NodeStatus } from '@wasmfleet/api';
 import { limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 
 export interface SessionSettings {
@@ -41,6 +41,8 @@ function read(file: string, what: string): Buffer {
 }
 
 function silent(): void {}
+
+const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const;
 
 /** Where the broker is, as mqtt.js's connection options (see brokerAddress). */
 export interface BrokerAddress {
@@ -89,6 +91,19 @@ export function brokerAddress(url: string): BrokerAddress {
   };
 }
 
+/**
+ * The nodes of a clustered broker (`--broker mqtt://a:1883,mqtt://b:1883`), each taken apart like
+ * brokerAddress. A single URL is a list of one.
+ */
+export function brokerAddresses(list: string): BrokerAddress[] {
+  return brokerUrls(list).map(brokerAddress);
+}
+
+/** The broker URL (or list) for a log line: a password in it (mqtt://user:secret@host) becomes ***. */
+export function brokerForLogs(list: string): string {
+  return list.split(',').map(oneBrokerForLogs).join(',');
+}
+
 export function clientOptions(s: SessionSettings): IClientOptions {
   const protocolVersion = s.protocolVersion ?? 5;
   const password = s.passwordFile
@@ -99,12 +114,23 @@ export function clientOptions(s: SessionSettings): IClientOptions {
     ...(s.certFile ? { cert: read(s.certFile, 'client certificate') } : {}),
     ...(s.keyFile ? { key: read(s.keyFile, 'client key') } : {}),
   };
+  const nodes = brokerAddresses(s.brokerUrl);
   // A packet larger than a module envelope of the largest module the agent stores ends the
   // connection before it is buffered (docs/mqtt-contract.md, "Limits").
   return limitPacketSize(
     {
-      // User and password in the URL count unless given on their own (below).
-      ...brokerAddress(s.brokerUrl),
+      // User and password in the (first) URL count unless given on their own (below).
+      ...nodes[0],
+      // A clustered broker: mqtt.js moves to the next node on every reconnect.
+      ...(nodes.length > 1
+        ? {
+            servers: nodes.map((a) => ({
+              host: a.hostname,
+              port: a.port ?? DEFAULT_PORTS[a.protocol],
+              protocol: a.protocol,
+            })),
+          }
+        : {}),
       clientId: s.clientId ?? `wasmfleet-agent-${s.nodeId}`,
       protocolVersion,
       clean: false,

@@ -292,15 +292,23 @@ export class Agent {
   }
 
   /** The control topics' subscription (desired state, modules), with their identifier on MQTT 5. */
-  #subscribeControl(client: MqttClient, topic: string, subscribed?: () => void): void {
+  #subscribeControl(client: MqttClient, topic: string, subscribed?: () => void, attempt = 0): void {
     const ids = this.#subscriptions.mode === 'identifiers';
     client.subscribe(
       topic,
       { qos: 1, ...(ids ? { properties: { subscriptionIdentifier: CONTROL_SUBSCRIPTION_ID } } : {}) },
       (error) => {
-        if (error && (error as { packet?: unknown }).packet !== undefined && !this.#stopping)
-          this.#log('error', this.#refusal(topic, error));
         subscribed?.();
+        // Only a SUBACK that refuses (mqtt.js attaches it); a lost connection subscribes again.
+        if (!error || (error as { packet?: unknown }).packet === undefined || this.#stopping) return;
+        // An ACL that does not grant it, or a clustered broker electing leaders after losing a
+        // node: asked for again (1 s doubling to 30 s) while this connection lasts.
+        const retryInMs = Math.min(30_000, 1_000 * 2 ** attempt);
+        this.#log('error', `${this.#refusal(topic, error)}; retrying in ${retryInMs / 1000} s`);
+        setTimeout(() => {
+          if (client === this.#client && client.connected && !this.#stopping)
+            this.#subscribeControl(client, topic, undefined, attempt + 1);
+        }, retryInMs).unref();
       },
     );
   }
@@ -352,7 +360,7 @@ export class Agent {
       client.options.reconnectPeriod = reconnectDelayMs(0);
       this.#log(
         'info',
-        `connected to ${brokerForLogs(this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
+        `connected to ${connectedNode(client, this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
       );
       const fresh = !connack.sessionPresent;
       const mode = this.#subscriptionMode(client, connack);
@@ -857,4 +865,10 @@ export class Agent {
     );
     this.#entries.clear();
   }
+}
+
+/** The broker, or with a clustered one the node this connection reached (mqtt.js sets host and port per try). */
+function connectedNode(client: MqttClient, brokerUrl: string): string {
+  const { servers, protocol, host, port } = client.options;
+  return servers && servers.length > 1 ? `${protocol}://${host}:${port}` : brokerForLogs(brokerUrl);
 }

@@ -5,6 +5,7 @@
 // coalesced into the next one. Every batch settles: the runtime's own per-call deadline is backed
 // by a watchdog here, and stop() waits a bounded time.
 import {
+  callsFailing,
   expandNode,
   functionKey,
   functionTopicProblem,
@@ -155,6 +156,8 @@ export class ManagedFunction {
   #queue: Queued[] = [];
   #queuedInputs = 0;
   #failuresInRow = 0;
+  /** Whether most recent calls failed, as last reported (api callsFailing). */
+  #callsFailing = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   /** The batch the instance is running (asynchronously), if any. */
@@ -437,6 +440,12 @@ export class ManagedFunction {
         );
       }
     }
+    // Crossing the failing line is news the operator should not wait a heartbeat for (ADR 0022).
+    const failing = callsFailing(this.metrics);
+    if (failing !== this.#callsFailing) {
+      this.#callsFailing = failing;
+      this.#ctx.changed();
+    }
   }
 
   #drain(): void {
@@ -501,6 +510,9 @@ export class ManagedFunction {
       invocations: this.metrics.invocations,
       errors: this.metrics.errors,
       malformed: this.metrics.malformed,
+      ...(this.metrics.invocations > 0
+        ? { recentCalls: this.metrics.recentCalls, recentErrors: this.metrics.recentErrors }
+        : {}),
       ...(p50 !== undefined ? { latencyP50Us: p50 } : {}),
       ...(p99 !== undefined ? { latencyP99Us: p99 } : {}),
       ...(this.metrics.lastError !== undefined ? { lastError: this.metrics.lastError.slice(0, 1024) } : {}),

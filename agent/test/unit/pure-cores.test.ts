@@ -123,6 +123,26 @@ describe('session settings', () => {
     assert.equal((JSON.parse(String(o.will.payload)) as { state: string }).state, 'offline');
   });
 
+  it('takes a clustered broker as its nodes comma-separated, and mqtt.js moves through them on reconnect', () => {
+    const o = clientOptions({ brokerUrl: 'mqtt://a:1883, mqtt://b:1884,mqtts://c', nodeId: 'pump-7' });
+    assert.equal(o.host, 'a', 'the first node first');
+    assert.deepEqual(o.servers, [
+      { host: 'a', port: 1883, protocol: 'mqtt' },
+      { host: 'b', port: 1884, protocol: 'mqtt' },
+      { host: 'c', port: 8883, protocol: 'mqtts' },
+    ]);
+    assert.equal(
+      clientOptions({ brokerUrl: 'mqtt://a', nodeId: 'p' }).servers,
+      undefined,
+      'one node: as before',
+    );
+    assert.throws(
+      () => clientOptions({ brokerUrl: 'mqtt://a,,mqtt://b', nodeId: 'p' }),
+      /has an empty entry/,
+    );
+    assert.equal(brokerForLogs('mqtt://u:secret@a,mqtt://u:secret@b'), 'mqtt://u:***@a,mqtt://u:***@b');
+  });
+
   it('hands mqtt.js the broker as options, so it never calls the deprecated url.parse()', () => {
     assert.deepEqual(brokerAddress('mqtt://b'), { protocol: 'mqtt', host: 'b', hostname: 'b' });
     assert.deepEqual(brokerAddress('mqtts://dev%40site:p%3Ass@[::1]:8883'), {

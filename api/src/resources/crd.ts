@@ -210,9 +210,19 @@ export const WASM_FUNCTION_COLUMNS: PrinterColumn[] = [
 export const EDGE_NODE_COLUMNS: PrinterColumn[] = [
   { name: 'Status', type: 'string', jsonPath: '.status.phase', description: 'Online, Offline or Unknown.' },
   { name: 'Sensors', type: 'string', jsonPath: '.status.sensorSummary' },
-  { name: 'Functions', type: 'integer', jsonPath: '.status.functionCount' },
+  {
+    name: 'Failing',
+    type: 'integer',
+    jsonPath: '.status.failingCount',
+    description: 'Functions failing on the device (which ones: status.failing).',
+  },
   { name: 'Agent', type: 'string', jsonPath: '.status.agentVersion' },
-  { name: 'Last-Seen', type: 'date', jsonPath: '.status.lastHeartbeat' },
+  {
+    name: 'Since',
+    type: 'date',
+    jsonPath: '.status.conditions[?(@.type=="Online")].lastTransitionTime',
+    description: 'When the device last went online or offline (heartbeats stay in MQTT, ADR 0023).',
+  },
   AGE,
   { name: 'Arch', type: 'string', jsonPath: '.status.arch', priority: 1 },
   { name: 'Cordoned', type: 'boolean', jsonPath: '.spec.unschedulable', priority: 1 },

@@ -109,6 +109,12 @@ export const EdgeNodeFunctionStatus = Type.Object(
     name: Type.String({ maxLength: 253 }),
     revision: Type.Optional(Type.String({ maxLength: 128 })),
     phase: FunctionInstancePhase,
+    reason: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: "Why it fails: the agent's reason (Trap, MissingImport, …) or CallsFailing.",
+      }),
+    ),
     invocations: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
     errors: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
     lastError: Type.Optional(Type.String({ maxLength: 1024 })),
@@ -117,10 +123,29 @@ export const EdgeNodeFunctionStatus = Type.Object(
 );
 export type EdgeNodeFunctionStatus = Static<typeof EdgeNodeFunctionStatus>;
 
+/** A function failing on this device: what the EdgeNode summary lists (ADR 0023). */
+export const EdgeNodeFailingFunction = Type.Object(
+  {
+    namespace: Type.String({ maxLength: 63 }),
+    name: Type.String({ maxLength: 253 }),
+    phase: FunctionInstancePhase,
+    reason: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  strict,
+);
+export type EdgeNodeFailingFunction = Static<typeof EdgeNodeFailingFunction>;
+
+export const MAX_FAILING_LISTED = 10;
+
 export const EdgeNodeStatus = Type.Object(
   {
     phase: Type.Optional(EdgeNodePhase),
-    lastHeartbeat: Type.Optional(Timestamp()),
+    lastHeartbeat: Type.Optional(
+      Timestamp({
+        description:
+          "No longer written (ADR 0023): heartbeats stay in MQTT. The device's retained status has heartbeatAt; the Online condition says since when it is online or offline.",
+      }),
+    ),
     agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
     nodeVersion: Type.Optional(Type.String({ maxLength: 64, description: 'Node.js version of the agent.' })),
     arch: Type.Optional(Type.String({ maxLength: 32, description: 'CPU architecture, e.g. arm64.' })),
@@ -149,13 +174,32 @@ export const EdgeNodeStatus = Type.Object(
         maxItems: 1000,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['namespace', 'name'],
+        description:
+          "No longer written (ADR 0023): per-function detail (revision, phase, calls, errors) lives in the device's retained MQTT status, which `wasmfleet describe node` reads; `failing` lists the functions that fail.",
       }),
     ),
     functionCount: Type.Optional(
       Type.Integer({
         minimum: 0,
         format: 'int32',
-        description: 'Number of functions assigned, for printing.',
+        description:
+          "No longer written (ADR 0023): it changed on every device when a function was placed fleet-wide. `wasmfleet get nodes --broker` counts them from each device's retained status.",
+      }),
+    ),
+    failingCount: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        format: 'int32',
+        description:
+          'Functions failing on the device: Failed, CrashLoopBackOff, or most recent calls failing.',
+      }),
+    ),
+    failing: Type.Optional(
+      Type.Array(EdgeNodeFailingFunction, {
+        maxItems: MAX_FAILING_LISTED,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['namespace', 'name'],
+        description: `The failing functions, at most ${MAX_FAILING_LISTED}.`,
       }),
     ),
     conditions: Type.Optional(Conditions(EDGE_NODE_CONDITION_TYPES)),

@@ -669,12 +669,14 @@ export const WASM_FUNCTION_PHASES = [
 export const WasmFunctionPhase = StringEnum(WASM_FUNCTION_PHASES);
 export type WasmFunctionPhase = Static<typeof WasmFunctionPhase>;
 
+/** The wire phases (`FUNCTION_PHASES`) plus Stopped; Failed means the revision can never run. */
 export const FUNCTION_INSTANCE_PHASES = [
   'Pending',
   'Fetching',
   'Starting',
   'Running',
   'Failed',
+  'CrashLoopBackOff',
   'Stopped',
 ] as const;
 export const FunctionInstancePhase = StringEnum(FUNCTION_INSTANCE_PHASES);
@@ -685,6 +687,12 @@ export const NodeFunctionStatus = Type.Object(
     node: Type.String({ maxLength: 253 }),
     revision: Type.Optional(Type.String({ maxLength: 128 })),
     phase: FunctionInstancePhase,
+    reason: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: "Why it fails: the agent's reason (Trap, MissingImport, …) or CallsFailing.",
+      }),
+    ),
     message: Type.Optional(Type.String({ maxLength: 1024 })),
     lastTransitionTime: Type.Optional(Timestamp()),
   },
@@ -742,7 +750,9 @@ export const WasmFunctionStatus = Type.Object(
     desiredNodes: count('Devices selected by placement.'),
     updatedNodes: count('Devices running the update revision.'),
     readyNodes: count('Devices whose instance is Running.'),
-    failedNodes: count('Devices whose instance failed.'),
+    failedNodes: count(
+      'Devices where the function fails: Failed, CrashLoopBackOff, or most of its recent calls fail.',
+    ),
     ready: Type.Optional(
       Type.String({ maxLength: 32, description: 'readyNodes/desiredNodes, for printing.' }),
     ),

@@ -3,6 +3,7 @@
 export * from './topics.ts';
 export * from './desired.ts';
 export * from './status.ts';
+export * from './call-health.ts';
 export * from './log-line.ts';
 export * from './module-envelope.ts';
 export * from './parse.ts';
@@ -10,3 +11,4 @@ export * from './limits.ts';
 export * from './broker-url.ts';
 export * from './join.ts';
 export * from './agent-target.ts';
+export * from './broker-list.ts';

@@ -3,6 +3,7 @@
 // `{version:1, node, state:"offline"}`, so the broker marks a vanished device offline.
 import Type, { type Static } from 'typebox';
 import { AgentUpgradeReport } from './agent-target.ts';
+import { RECENT_CALLS_WINDOW } from './call-health.ts';
 import { NODE_ID_PATTERN } from './topics.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -46,6 +47,20 @@ export const FunctionStatusReport = Type.Object(
       minimum: 0,
       description: 'Inputs refused before the call: bad JSON/SenML, oversize.',
     }),
+    recentCalls: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: RECENT_CALLS_WINDOW,
+        description: `Calls in the health window: the last ${RECENT_CALLS_WINDOW} calls of this revision, however long ago.`,
+      }),
+    ),
+    recentErrors: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: RECENT_CALLS_WINDOW,
+        description: 'How many of the recentCalls failed.',
+      }),
+    ),
     latencyP50Us: Type.Optional(Type.Number({ minimum: 0 })),
     latencyP99Us: Type.Optional(Type.Number({ minimum: 0 })),
     lastError: Type.Optional(Type.String({ maxLength: 1024 })),

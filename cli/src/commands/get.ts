@@ -2,10 +2,13 @@ import { Args, Flags } from '@oclif/core';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand, outputFlag } from '../base-command.ts';
 import { renderObjects, type OutputFormat } from '../output/render.ts';
-import { kindByName } from '../resources.ts';
+import { withLastSeen } from '../devices/last-seen.ts';
+import { kindByName, NODES } from '../resources.ts';
 
 export default class Get extends WasmfleetCommand<typeof Get> {
   static override summary = 'List functions or nodes, like `kubectl get`.';
+  static override description =
+    "Nodes get a LAST-SEEN column from each device's retained status on the broker when --broker (or WASMFLEET_BROKER) is given: heartbeats never reach Kubernetes.";
   static override examples = [
     '<%= config.bin %> get functions',
     '<%= config.bin %> get functions -A -o wide',
@@ -58,8 +61,10 @@ export default class Get extends WasmfleetCommand<typeof Get> {
       );
       return;
     }
-    process.stdout.write(
-      renderObjects(kind, objects as unknown as Record<string, unknown>[], format, { showNamespace: all }),
-    );
+    const rows = objects as unknown as Record<string, unknown>[];
+    const table = format === 'table' || format === 'wide';
+    const shown = table && kind.kind === NODES.kind ? await withLastSeen(kind, rows, this.flags) : { kind };
+    process.stdout.write(renderObjects(shown.kind, rows, format, { showNamespace: all }));
+    if (shown.note) this.logToStderr(shown.note);
   }
 }

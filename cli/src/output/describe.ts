@@ -2,6 +2,7 @@
 // recent events in tables. Pure: it formats what it is given.
 import { stringify } from 'yaml';
 import { age } from './age.ts';
+import { deviceSections, TABLED_STATUS_KEYS, type DeviceView } from './describe-devices.ts';
 import { readPath } from './json-path.ts';
 import { scalar } from './render.ts';
 import { phaseColour, style } from './style.ts';
@@ -18,6 +19,7 @@ export function describeObject(
   object: Record<string, unknown>,
   events: readonly DescribeEvent[],
   now = Date.now(),
+  device: DeviceView = {},
 ): string {
   const lines: string[] = [];
   const field = (key: string, value: unknown): void => {
@@ -45,9 +47,13 @@ export function describeObject(
     const value = readPath(object, `.${section}`) as Record<string, unknown> | undefined;
     if (!value) continue;
     const { conditions: _conditions, ...rest } = value;
+    const shown = Object.fromEntries(
+      Object.entries(rest).filter(([key]) => section === 'spec' || !TABLED_STATUS_KEYS.has(key)),
+    );
     lines.push(style.bold(`${section === 'spec' ? 'Spec' : 'Status'}:`));
-    lines.push(indent(stringify(rest).trimEnd()));
+    lines.push(indent(stringify(shown).trimEnd()));
   }
+  lines.push(...deviceSections(object, device, now));
   const conditions = (readPath(object, '.status.conditions') ?? []) as Partial<Record<string, string>>[];
   lines.push(style.bold('Conditions:'));
   if (!Array.isArray(conditions) || conditions.length === 0) lines.push('  <none>');

@@ -8,6 +8,7 @@ import {
   ALL_STATUS_FILTER,
   WIRE_PREFIX,
   brokerForLogs,
+  brokerUrls,
   desiredTopic,
   encodeModuleEnvelope,
   moduleTopic,
@@ -21,8 +22,15 @@ import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfle
 import { prepareBroker } from '../identity/broker-setup.ts';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec } from '../identity/dynsec.ts';
 import { unfenced, type WriteFence } from '../kube/fence.ts';
+import { InFlight } from './in-flight.ts';
 
 const ALL_DESIRED_FILTER = `${WIRE_PREFIX}/nodes/+/desired`;
+/**
+ * QoS 1 publishes in flight at most (see in-flight.ts). Mosquitto advertises a receive maximum of
+ * 20 (max_inflight_messages) but does not enforce it on what clients send; keeping 20 in flight
+ * would make publishing a fleet's documents round-trip bound.
+ */
+export const MAX_IN_FLIGHT = 1_000;
 
 export interface FleetBridgeEvents {
   /** A device's status document (online, heartbeat, or its last will). */
@@ -32,6 +40,8 @@ export interface FleetBridgeEvents {
   /** A message on our topics that did not parse; counted, never fatal. */
   malformed: [topic: string, error: string];
   connection: [state: 'connected' | 'disconnected'];
+  /** The broker refused our subscriptions (retried with backoff while the connection lasts). */
+  subscriptionRefused: [filters: readonly string[], error: string, retryInMs: number];
 }
 
 export interface FleetBridgeOptions {
@@ -58,13 +68,23 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   private readonly client: MqttClient;
   private readonly fence: WriteFence;
   private lastMessageAt = 0;
+  private readonly inFlight = new InFlight(MAX_IN_FLIGHT);
   /** Dynamic-security commands over this connection, when `dynamicSecurity` is on. */
   readonly dynsec: Dynsec | undefined;
 
-  private constructor(client: MqttClient, dynamicSecurity: boolean, fence: WriteFence) {
+  private readonly filters: readonly string[];
+  private connections = 0;
+
+  private constructor(
+    client: MqttClient,
+    dynamicSecurity: boolean,
+    fence: WriteFence,
+    filters: readonly string[],
+  ) {
     super();
     this.client = client;
     this.fence = fence;
+    this.filters = filters;
     const dynsec = dynamicSecurity ? new Dynsec(client, undefined, fence) : undefined;
     this.dynsec = dynsec;
     client.on('message', (topic, payload) => {
@@ -75,7 +95,13 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       this.lastMessageAt = Date.now();
       this.dispatch(topic, payload);
     });
-    client.on('connect', () => this.emit('connection', 'connected'));
+    client.on('connect', () => {
+      // mqtt.js resubscribes after a reconnect but drops, for good, any filter a SUBACK refused:
+      // a clustered broker refuses while it elects new leaders for a lost node (nats-server's
+      // JetStream consumers time out), so the operator subscribes itself, and retries.
+      if (this.connections++ > 0) void this.subscribeAll();
+      this.emit('connection', 'connected');
+    });
     // A packet over the bound closes the connection (it reconnects); the operator counts it.
     closeOnOversizedPacket(client, (error) => this.emit('malformed', '(packet)', error.message));
     client.on('close', () => {
@@ -104,10 +130,13 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       },
       PACKET_LIMITS.control,
     );
-    if (options.dynamicSecurity) await prepareBroker(options.url, clientOptions);
+    const [url = options.url, ...others] = brokerUrls(options.url);
+    // A clustered broker: mqtt.js moves to the next node on every reconnect.
+    if (others.length > 0) clientOptions.servers = [url, ...others].map(serverOf);
+    if (options.dynamicSecurity) await prepareBroker(url, clientOptions);
     let client: MqttClient;
     try {
-      client = await mqtt.connectAsync(options.url, clientOptions, false);
+      client = await mqtt.connectAsync(url, clientOptions, false);
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
@@ -115,16 +144,41 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
           cause: error,
         });
       }
-      client = await mqtt.connectAsync(options.url, { ...clientOptions, protocolVersion: 4 }, false);
+      client = await mqtt.connectAsync(url, { ...clientOptions, protocolVersion: 4 }, false);
     }
-    const bridge = new FleetBridge(client, options.dynamicSecurity ?? false, options.fence ?? unfenced);
-    onEvents?.(bridge);
-    await client.subscribeAsync(
-      [ALL_DESIRED_FILTER, ALL_STATUS_FILTER, ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : [])],
-      { qos: 1 },
+    const filters = [
+      ALL_DESIRED_FILTER,
+      ALL_STATUS_FILTER,
+      ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : []),
+    ];
+    const bridge = new FleetBridge(
+      client,
+      options.dynamicSecurity ?? false,
+      options.fence ?? unfenced,
+      filters,
     );
+    bridge.connections = 1;
+    onEvents?.(bridge);
+    await bridge.subscribeAll();
     await bridge.quiet(options.syncQuietMs ?? 300, options.syncMaxMs ?? 10_000);
     return bridge;
+  }
+
+  /**
+   * Subscribes to every filter, again after a refusal (500 ms doubling to 30 s) until the broker
+   * grants them or the connection drops (the next connection subscribes anew).
+   */
+  private async subscribeAll(): Promise<void> {
+    for (let attempt = 0; this.client.connected; attempt++) {
+      try {
+        await this.client.subscribeAsync([...this.filters], { qos: 1 });
+        return;
+      } catch (error) {
+        const retryInMs = Math.min(30_000, 500 * 2 ** attempt);
+        this.emit('subscriptionRefused', this.filters, String(error), retryInMs);
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
   }
 
   get connected(): boolean {
@@ -133,13 +187,13 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   async publishDesired(doc: DesiredState): Promise<void> {
     this.fence.check(`publishing the desired state of ${doc.node}`);
-    await this.client.publishAsync(desiredTopic(doc.node), JSON.stringify(doc), { qos: 1, retain: true });
+    await this.publish(desiredTopic(doc.node), JSON.stringify(doc));
   }
 
   /** Removes a device's desired document (the device was deleted). */
   async clearDesired(node: string): Promise<void> {
     this.fence.check(`clearing the desired state of ${node}`);
-    await this.client.publishAsync(desiredTopic(node), '', { qos: 1, retain: true });
+    await this.publish(desiredTopic(node), '');
   }
 
   async publishModule(sha256: string, bytes: Uint8Array): Promise<void> {
@@ -148,13 +202,18 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       { sha256, size: bytes.length, mediaType: 'application/wasm' },
       bytes,
     );
-    await this.client.publishAsync(moduleTopic(sha256), Buffer.from(envelope), { qos: 1, retain: true });
+    await this.publish(moduleTopic(sha256), Buffer.from(envelope));
   }
 
   /** An empty retained message deletes the retained blob from the broker. */
   async clearModule(sha256: string): Promise<void> {
     this.fence.check(`clearing module ${sha256}`);
-    await this.client.publishAsync(moduleTopic(sha256), '', { qos: 1, retain: true });
+    await this.publish(moduleTopic(sha256), '');
+  }
+
+  /** Retained, QoS 1, within the in-flight bound. */
+  private publish(topic: string, payload: string | Buffer): Promise<unknown> {
+    return this.inFlight.run(() => this.client.publishAsync(topic, payload, { qos: 1, retain: true }));
   }
 
   async close(): Promise<void> {
@@ -189,4 +248,17 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, quietMs)));
     }
   }
+}
+
+const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
+
+/** One node of a clustered broker as mqtt.js's `servers` entry. */
+function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' } {
+  const parsed = new URL(url);
+  const protocol = parsed.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port === '' ? (DEFAULT_PORTS[protocol] ?? 1883) : Number(parsed.port),
+    protocol,
+  };
 }

@@ -10,6 +10,8 @@ import type { EventInput, Informer, WorkQueue } from '../kube/index.ts';
 import type { Cache } from './typed-cache.ts';
 import type { ResolveResult } from '../modules/index.ts';
 import type { DeviceIdentities } from '../identity/device-identities.ts';
+import type { Liveness } from '../fleet/liveness.ts';
+import { isOnline } from './node-status.ts';
 
 export interface FleetSettings {
   /** Remove the finalizer after this long even if devices never confirmed (broker down). */
@@ -24,8 +26,16 @@ export interface FleetSettings {
   readonly registrationLabels: Readonly<Record<string, string>>;
   /** Missed heartbeats before a device counts as offline. */
   readonly missedHeartbeats: number;
-  /** Rewrite an unchanged EdgeNode status only this often, to refresh lastHeartbeat. */
-  readonly heartbeatWriteIntervalMs: number;
+  /** EdgeNode status writes per second across all devices, and the burst allowed (ADR 0023). */
+  readonly nodeStatusQps: number;
+  readonly nodeStatusBurst: number;
+  /**
+   * A WasmFunction's status is rewritten at most this often when only counts and messages moved;
+   * a change of phase, condition or rollout progress is written at once (ADR 0023).
+   */
+  readonly functionStatusIntervalMs: number;
+  /** How often the liveness sweep looks for devices whose heartbeats are overdue. */
+  readonly livenessSweepMs: number;
 }
 
 export const DEFAULT_SETTINGS: FleetSettings = {
@@ -35,7 +45,10 @@ export const DEFAULT_SETTINGS: FleetSettings = {
   autoRegister: true,
   registrationLabels: {},
   missedHeartbeats: 3,
-  heartbeatWriteIntervalMs: 30_000,
+  nodeStatusQps: 100,
+  nodeStatusBurst: 1_000,
+  functionStatusIntervalMs: 1_000,
+  livenessSweepMs: 2_000,
 };
 
 /** EdgeNodes of one fleet (one broker) carry this label when an operator is scoped to a fleet. */
@@ -55,6 +68,8 @@ export interface FleetContext {
   readonly placement: PlacementBook;
   /** node → its latest status document. */
   readonly reports: Map<string, NodeStatus>;
+  /** Devices whose heartbeats stopped without a last will. */
+  readonly liveness: Liveness;
   /** Module digests known to be on the broker as retained blobs. */
   readonly publishedModules: Set<string>;
   /** Digests not to collect even when no document references them yet. */
@@ -62,7 +77,13 @@ export interface FleetContext {
   /** Function key → the status this process wrote last (newer than the cache until its watch event). */
   readonly lastStatus: Map<
     string,
-    { resourceVersion: number; generation: number | undefined; status: WasmFunctionStatus }
+    {
+      resourceVersion: number;
+      generation: number | undefined;
+      status: WasmFunctionStatus;
+      /** When this process wrote it (ms), for the status throttle. */
+      writtenAt: number;
+    }
   >;
   readonly revisions: RevisionStore;
   readonly functionQueue: WorkQueue;
@@ -81,4 +102,14 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Whether a device is online now: by its latest report (a last will, or heartbeats overdue), or by
+ * its EdgeNode before any report arrived (an operator that just started).
+ */
+export function deviceOnline(ctx: FleetContext, node: string): boolean {
+  const report = ctx.reports.get(node);
+  if (report) return isOnline(report, ctx.now(), ctx.settings.missedHeartbeats);
+  return ctx.nodes.get(undefined, node)?.status?.phase === 'Online';
 }

@@ -24,8 +24,8 @@ import {
 import { resolveConfig } from './config-values.ts';
 import { ANNOTATION, planRollout } from './rollout-plan.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
-import { withTimeout, type FleetContext } from './fleet-context.ts';
-import { functionStatus, type StatusParts } from './function-status.ts';
+import { deviceOnline, withTimeout, type FleetContext } from './fleet-context.ts';
+import { functionStatus, significantChange, type StatusParts } from './function-status.ts';
 
 const TARGET = { group: GROUP, version: VERSION, plural: WASM_FUNCTION_PLURAL };
 
@@ -160,8 +160,9 @@ async function reconcileLive(
   });
   parts.fn = live;
   // Status first, documents second: a crash in between resumes from the persisted step and
-  // publishes the same documents once — a step never runs twice.
-  await writeStatus(ctx, live, parts);
+  // publishes the same documents once — a step never runs twice. (A write deferred by the
+  // throttle changed no rollout progress, only counts and messages.)
+  const deferredMs = await writeStatus(ctx, live, parts, { throttle: true });
   for (const event of plan.decision.events) {
     ctx.recordEvent({
       regarding: regardingFunction(fn),
@@ -178,8 +179,24 @@ async function reconcileLive(
   ctx.pinnedModules.delete(module.sha256);
   await publishDocuments(ctx, touched);
 
-  const wakes = [ctx.placement.nextWakeAt, plan.decision.wakeAt].filter((w): w is number => w !== undefined);
+  const wakes = [
+    ctx.placement.nextWakeAt,
+    plan.decision.wakeAt,
+    deferredMs === undefined ? undefined : ctx.now() + deferredMs,
+    errorRateWatch(plan.decision.phase, fn, ctx.now()),
+  ].filter((w): w is number => w !== undefined);
   return wakes.length > 0 ? { requeueAfter: Math.max(100, Math.min(...wakes) - ctx.now()) } : undefined;
+}
+
+/**
+ * Call counters arrive with heartbeats, which wake no reconcile (ADR 0023): a rollout gated on
+ * maxErrorRate looks at them again every few seconds while it progresses.
+ */
+const ERROR_RATE_WATCH_MS = 5_000;
+function errorRateWatch(phase: string, fn: WasmFunction, now: number): number | undefined {
+  return phase === 'Progressing' && fn.spec.rollout?.maxErrorRate !== undefined
+    ? now + ERROR_RATE_WATCH_MS
+    : undefined;
 }
 
 function withNewestStatus(ctx: FleetContext, key: string, fn: WasmFunction): WasmFunction {
@@ -256,7 +273,7 @@ function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string
   const views = new Map<string, NodeView>();
   for (const node of targets) {
     const report = ctx.reports.get(node);
-    const online = ctx.nodes.get(undefined, node)?.status?.phase === 'Online' || report?.state === 'online';
+    const online = deviceOnline(ctx, node);
     views.set(node, { online, report: report?.functions?.find((f) => `${f.namespace}/${f.name}` === key) });
   }
   return views;
@@ -298,26 +315,45 @@ async function collectModules(ctx: FleetContext): Promise<void> {
   }
 }
 
-async function writeStatus(ctx: FleetContext, fn: WasmFunction, parts: StatusParts): Promise<void> {
+/**
+ * Writes the function's status. With `throttle`, a change of counts and messages only is written
+ * at most once per functionStatusIntervalMs (ADR 0023); the return value is then how long until it
+ * may be, and the caller reconciles again by then.
+ */
+async function writeStatus(
+  ctx: FleetContext,
+  fn: WasmFunction,
+  parts: StatusParts,
+  options: { readonly throttle?: boolean } = {},
+): Promise<number | undefined> {
+  const key = `${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`;
+  const sinceWrite = ctx.now() - (ctx.lastStatus.get(key)?.writtenAt ?? 0);
+  const wait = ctx.settings.functionStatusIntervalMs - sinceWrite;
+  // Set by the mutation, which may run more than once (conflicts).
+  const throttled = { deferred: false };
   const result = await patchStatus<WasmFunctionStatus>(
     ctx.customObjects,
     { ...TARGET, namespace: fn.metadata.namespace ?? 'default', name: fn.metadata.name ?? '' },
-    (current) =>
-      functionStatus({
+    (current) => {
+      const next = functionStatus({
         ...parts,
         fn: {
           ...fn,
           status: current.status,
           metadata: { ...fn.metadata, generation: current.metadata?.generation ?? fn.metadata.generation },
         },
-      }),
+      });
+      throttled.deferred = options.throttle === true && wait > 0 && !significantChange(current.status, next);
+      return throttled.deferred ? undefined : next;
+    },
     { current: fn as WithStatus<WasmFunctionStatus>, fieldManager: 'wasmfleet-operator' },
   );
   if (result.written && result.object.status) {
-    ctx.lastStatus.set(`${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`, {
+    ctx.lastStatus.set(key, {
       resourceVersion: Number(result.object.metadata?.resourceVersion ?? 0),
       generation: fn.metadata.generation,
       status: result.object.status,
+      writtenAt: ctx.now(),
     });
   }
   const before = fn.status?.phase;
@@ -333,6 +369,7 @@ async function writeStatus(ctx: FleetContext, fn: WasmFunction, parts: StatusPar
       note: `${before ?? 'New'} → ${after}: ${ready?.message ?? ''}`.slice(0, 1000),
     });
   }
+  return throttled.deferred ? Math.max(wait, 50) : undefined;
 }
 
 /** The `regarding` of an Event about a WasmFunction. */

@@ -97,41 +97,20 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
   if (parts.terminating) phase = previous.phase ?? 'Progressing';
 
   if (agg && !blocked) {
-    const progressing = agg.updatedNodes < agg.desiredNodes || agg.readyNodes < agg.desiredNodes;
-    set(
-      progressing
-        ? {
-            type: 'Progressing',
-            status: 'True',
-            reason: 'Updating',
-            message: `${agg.updatedNodes} of ${agg.desiredNodes} devices run revision ${parts.updateRevision ?? '?'}, ${agg.readyNodes} ready`,
-          }
-        : {
-            type: 'Progressing',
-            status: 'False',
-            reason: agg.desiredNodes === 0 ? 'NoDevices' : 'Complete',
-            message: `${agg.readyNodes} of ${agg.desiredNodes} devices ready`,
-          },
-    );
-    set(
-      agg.failedNodes > 0
-        ? {
-            type: 'Degraded',
-            status: 'True',
-            reason: 'InstancesFailed',
-            message: agg.failureSummary ?? `${agg.failedNodes} devices failed`,
-          }
-        : { type: 'Degraded', status: 'False', reason: 'Healthy', message: 'no device reports a failure' },
-    );
+    set(progressingCondition(agg, parts.updateRevision));
+    set(degradedCondition(agg));
   }
   const rollout = parts.rollout;
   if (rollout && !blocked && !parts.terminating) {
     const rp = rollout.status.phase;
     if (rp === 'RolledBack' || rp === 'Aborted' || rp === 'Degraded') {
       phase = 'Degraded';
-      const reason = rp === 'Aborted' ? 'Aborted' : (rollout.failureReason ?? 'RolledBack');
-      set({ type: 'Progressing', status: 'False', reason, message: rollout.status.message ?? reason });
-      set({ type: 'Degraded', status: 'True', reason, message: rollout.status.message ?? reason });
+      const reason = rolloutFailureReason(rollout);
+      const message = rollout.status.message ?? reason;
+      set({ type: 'Progressing', status: 'False', reason, message });
+      // What fails now says more than how the rollout ended; devices held on the stable revision
+      // after a rollback fail no more, and then the rollback is the news.
+      if (!agg || agg.failedNodes === 0) set({ type: 'Degraded', status: 'True', reason, message });
     } else if (rp === 'Paused') {
       phase = 'Paused';
       set({
@@ -145,30 +124,7 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
       phase = 'Progressing';
     }
   }
-  const readyCondition: Omit<ConditionInput, 'observedGeneration'> = parts.terminating
-    ? { type: 'Ready', status: 'False', reason: 'Terminating', message: parts.terminating.message }
-    : parts.module && !parts.module.ok
-      ? { type: 'Ready', status: 'False', reason: parts.module.reason, message: parts.module.message }
-      : parts.config && !parts.config.ok
-        ? { type: 'Ready', status: 'False', reason: parts.config.reason, message: parts.config.message }
-        : agg && phase === 'Ready'
-          ? {
-              type: 'Ready',
-              status: 'True',
-              reason: 'AllDevicesReady',
-              message: `${agg.readyNodes}/${agg.desiredNodes} devices run the function`,
-            }
-          : {
-              type: 'Ready',
-              status: 'False',
-              reason: phase === 'Degraded' ? 'InstancesFailed' : 'NotAllDevicesReady',
-              // The failure reasons go into the message, so the phase-change Event says why
-              // (a refused signature reads "SignatureInvalid on 1 device").
-              message: agg
-                ? `${agg.readyNodes}/${agg.desiredNodes} devices ready${phase === 'Degraded' && agg.failureSummary ? `; ${agg.failureSummary}` : ''}`
-                : 'waiting for devices',
-            };
-  set(readyCondition);
+  set(readyCondition(parts, phase));
 
   const status: WasmFunctionStatus = {
     ...previous,
@@ -209,4 +165,126 @@ export function moduleSummary(fn: WasmFunction): string {
         ? `configmap:${m.configMap.name}/${m.configMap.key}`
         : '';
   return text.slice(0, 256);
+}
+
+type ConditionFields = Omit<ConditionInput, 'observedGeneration'>;
+
+/** True while some device does not report the update revision yet, or is neither ready nor failing. */
+function progressingCondition(agg: Aggregate, updateRevision: string | undefined): ConditionFields {
+  const settled = agg.readyNodes + agg.failedNodes;
+  const runs = `${agg.updatedNodes} of ${agg.desiredNodes} devices run revision ${updateRevision ?? '?'}`;
+  if (agg.updatedNodes < agg.desiredNodes || settled < agg.desiredNodes)
+    return {
+      type: 'Progressing',
+      status: 'True',
+      reason: 'Updating',
+      message: `${runs}, ${agg.readyNodes} ready`,
+    };
+  return {
+    type: 'Progressing',
+    status: 'False',
+    reason: agg.desiredNodes === 0 ? 'NoDevices' : 'Complete',
+    message: agg.failedNodes > 0 ? `${runs}, ${agg.failedNodes} failing` : runs,
+  };
+}
+
+/** CallsFailing when every failing device still runs the function; InstancesFailed otherwise. */
+function failingReason(agg: Aggregate): 'CallsFailing' | 'InstancesFailed' {
+  return agg.callsFailingNodes === agg.failedNodes ? 'CallsFailing' : 'InstancesFailed';
+}
+
+function degradedCondition(agg: Aggregate): ConditionFields {
+  if (agg.failedNodes === 0)
+    return { type: 'Degraded', status: 'False', reason: 'Healthy', message: 'no device reports a failure' };
+  return {
+    type: 'Degraded',
+    status: 'True',
+    reason: failingReason(agg),
+    message: agg.failureSummary ?? `${agg.failedNodes} devices fail`,
+  };
+}
+
+/**
+ * Why a rollout ended badly: Aborted, RolledBack, ProgressDeadlineExceeded, or — for a first
+ * deployment, which has nothing to roll back to — DeploymentFailed.
+ */
+function rolloutFailureReason(rollout: NonNullable<StatusParts['rollout']>): string {
+  const rp = rollout.status.phase;
+  if (rp === 'Aborted') return 'Aborted';
+  return rollout.failureReason ?? (rp === 'RolledBack' ? 'RolledBack' : 'DeploymentFailed');
+}
+
+/** Ready, with a reason and message that say the same thing as the phase and the counts. */
+function readyCondition(parts: StatusParts, phase: WasmFunctionStatus['phase']): ConditionFields {
+  const notReady = (reason: string, message: string): ConditionFields => ({
+    type: 'Ready',
+    status: 'False',
+    reason,
+    message,
+  });
+  if (parts.terminating) return notReady('Terminating', parts.terminating.message);
+  if (parts.module && !parts.module.ok) return notReady(parts.module.reason, parts.module.message);
+  if (parts.config && !parts.config.ok) return notReady(parts.config.reason, parts.config.message);
+  const agg = parts.aggregate;
+  if (!agg) return notReady('NotAllDevicesReady', 'waiting for devices');
+  const of = `${agg.readyNodes}/${agg.desiredNodes}`;
+  if (phase === 'Ready')
+    return {
+      type: 'Ready',
+      status: 'True',
+      reason: 'AllDevicesReady',
+      message: `${of} devices run the function`,
+    };
+  // The failure reasons go into the message, so the phase-change Event says why (a refused
+  // signature reads "SignatureInvalid on 1 device").
+  if (agg.failedNodes > 0)
+    return notReady(failingReason(agg), `${of} devices ready; ${agg.failureSummary ?? 'some fail'}`);
+  const rollout = parts.rollout;
+  const rp = rollout?.status.phase;
+  if (rollout && (rp === 'RolledBack' || rp === 'Aborted')) {
+    const previous = rollout.currentRevision ?? 'the previous revision';
+    return notReady(
+      rolloutFailureReason(rollout),
+      `${of} devices run the previous revision ${previous}; ${parts.updateRevision ?? 'the update'} is not rolled out: ${rollout.status.message ?? rp}`,
+    );
+  }
+  if (rollout && rp === 'Degraded')
+    return notReady(rolloutFailureReason(rollout), `${of} devices run it; ${rollout.status.message ?? rp}`);
+  if (rollout && rp === 'Paused') return notReady('Paused', rollout.status.message ?? 'rollout paused');
+  const updatedReady = agg.updatedReadyNodes;
+  if (updatedReady === agg.desiredNodes && agg.desiredNodes > 0)
+    return notReady(
+      'RolloutInProgress',
+      `every device runs the update; ${rollout?.status.message ?? 'more steps follow'}`,
+    );
+  return notReady(
+    'NotAllDevicesReady',
+    `${updatedReady}/${agg.desiredNodes} devices ready on revision ${parts.updateRevision ?? '?'}`,
+  );
+}
+
+/**
+ * Whether `next` differs from `previous` in what must reach the API server at once: the phase,
+ * a condition's status or reason, the revisions, or the rollout's progress (which must be
+ * persisted before devices are told anything). Counts, device rows and messages are not: the
+ * throttle writes them at most once per interval (ADR 0023).
+ */
+export function significantChange(
+  previous: WasmFunctionStatus | undefined,
+  next: WasmFunctionStatus,
+): boolean {
+  const essence = (s: WasmFunctionStatus | undefined) => {
+    const { message: _m, percent: _p, errorRate: _e, ...rollout } = s?.rollout ?? {};
+    return JSON.stringify([
+      s?.phase,
+      s?.observedGeneration,
+      s?.currentRevision,
+      s?.updateRevision,
+      s?.moduleDigest,
+      s?.module,
+      (s?.conditions ?? []).map((c) => [c.type, c.status, c.reason]),
+      Object.entries(rollout).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ]);
+  };
+  return essence(previous) !== essence(next);
 }

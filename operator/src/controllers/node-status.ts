@@ -1,17 +1,18 @@
-// A device's EdgeNode status from its latest report. Pure. lastHeartbeat alone changes on every
-// heartbeat; `heartbeatDue` lets the caller write it only now and then, so 1,000 devices do not
-// become 1,000 API writes every heartbeat interval.
-import type { EdgeNodeStatus, NodeStatus } from '@wasmfleet/api';
+// A device's EdgeNode status from its latest report: a summary that changes only when the device
+// really changes (ADR 0023). Heartbeats never reach it: liveness lives in MQTT (retained status
+// and last will), and the phase moves only on a last will, a missed-heartbeat timeout, or a
+// device coming back. Per-function detail (revision, calls, errors, sensors' last readings) stays
+// in the device's retained status, where the CLI reads it — even how many functions it runs, which
+// changes on every device when a function is placed fleet-wide; the summary counts and lists the
+// failing ones (capped). Pure.
+import {
+  functionHealth,
+  MAX_FAILING_LISTED,
+  type EdgeNodeFailingFunction,
+  type EdgeNodeStatus,
+  type NodeStatus,
+} from '@wasmfleet/api';
 import { removeCondition, setCondition } from '../kube/index.ts';
-
-const INSTANCE_PHASE: Record<string, NonNullable<EdgeNodeStatus['functions']>[number]['phase']> = {
-  Pending: 'Pending',
-  Fetching: 'Fetching',
-  Starting: 'Starting',
-  Running: 'Running',
-  Failed: 'Failed',
-  CrashLoopBackOff: 'Failed',
-};
 
 export interface NodeStatusInput {
   readonly report: NodeStatus | undefined;
@@ -21,22 +22,26 @@ export interface NodeStatusInput {
   readonly missedHeartbeats: number;
 }
 
-export interface NodeStatusResult {
-  readonly status: EdgeNodeStatus;
-  /** When the device turns stale if no heartbeat arrives (reconcile again then). */
-  readonly staleAt: number | undefined;
+/** When a device whose last heartbeat was at `heartbeatAt` counts as gone (ms since epoch). */
+export function staleAt(report: NodeStatus, missedHeartbeats: number): number | undefined {
+  if (!report.heartbeatAt) return undefined;
+  return Date.parse(report.heartbeatAt) + (report.heartbeatIntervalSeconds ?? 30) * 1000 * missedHeartbeats;
 }
 
-export function edgeNodeStatus(input: NodeStatusInput): NodeStatusResult {
-  const { report, previous, now } = input;
-  const prev = previous ?? {};
-  if (!report) {
-    return { status: { ...prev, phase: prev.phase ?? 'Unknown' }, staleAt: undefined };
-  }
-  const heartbeatAt = report.heartbeatAt ? Date.parse(report.heartbeatAt) : undefined;
-  const interval = (report.heartbeatIntervalSeconds ?? 30) * 1000;
-  const staleAt = heartbeatAt !== undefined ? heartbeatAt + interval * input.missedHeartbeats : undefined;
-  const online = report.state === 'online' && (staleAt === undefined || now < staleAt);
+/** Online: its last status says online and its heartbeats are not overdue. */
+export function isOnline(report: NodeStatus, now: number, missedHeartbeats: number): boolean {
+  const at = staleAt(report, missedHeartbeats);
+  return report.state === 'online' && (at === undefined || now < at);
+}
+
+export function edgeNodeStatus(input: NodeStatusInput): EdgeNodeStatus {
+  const { report, now } = input;
+  // Fields earlier versions wrote on every heartbeat or placement are dropped (a merge patch
+  // removes them).
+  const { lastHeartbeat: _h, functions: _f, functionCount: _c, ...prev } = input.previous ?? {};
+  if (!report) return { ...prev, phase: prev.phase ?? 'Unknown' };
+  const online = isOnline(report, now, input.missedHeartbeats);
+  const interval = report.heartbeatIntervalSeconds ?? 30;
   const reason =
     report.state === 'offline' ? 'AgentDisconnected' : online ? 'HeartbeatReceived' : 'HeartbeatMissed';
   const message =
@@ -44,66 +49,63 @@ export function edgeNodeStatus(input: NodeStatusInput): NodeStatusResult {
       ? 'the agent disconnected (its MQTT last will was published)'
       : online
         ? 'the agent is connected and sending heartbeats'
-        : `no heartbeat for more than ${input.missedHeartbeats} × ${interval / 1000}s`;
-  // Ready is what earlier operators wrote for this; dropped so it cannot go stale (and hold
-  // up `helm upgrade --wait`, see EDGE_NODE_CONDITION_TYPES).
-  const conditions = setCondition(
-    removeCondition(prev.conditions, 'Ready'),
-    { type: 'Online', status: online ? 'True' : 'False', reason, message },
-    new Date(now),
-  );
-  const sensors = report.sensors ?? [];
-  const functions = (report.functions ?? []).map((f) => ({
-    namespace: f.namespace,
-    name: f.name,
-    revision: f.revision,
-    phase: INSTANCE_PHASE[f.phase] ?? 'Pending',
-    invocations: f.invocations,
-    errors: f.errors,
-    ...(f.lastError ? { lastError: f.lastError.slice(0, 1024) } : {}),
-  }));
+        : `no heartbeat for more than ${input.missedHeartbeats} × ${interval}s`;
   const status: EdgeNodeStatus = {
     ...prev,
     phase: online ? 'Online' : 'Offline',
-    conditions: conditions,
-    ...(report.heartbeatAt ? { lastHeartbeat: report.heartbeatAt.replace(/\.\d+Z$/, 'Z') } : {}),
+    // Ready is what earlier operators wrote for this; dropped so it cannot go stale (and hold
+    // up `helm upgrade --wait`, see EDGE_NODE_CONDITION_TYPES).
+    conditions: setCondition(
+      removeCondition(prev.conditions, 'Ready'),
+      { type: 'Online', status: online ? 'True' : 'False', reason, message },
+      new Date(now),
+    ),
     ...(report.agentVersion ? { agentVersion: report.agentVersion.slice(0, 64) } : {}),
     ...(report.nodeVersion ? { nodeVersion: report.nodeVersion.slice(0, 64) } : {}),
     ...(report.arch ? { arch: report.arch.slice(0, 32) } : {}),
     ...(report.os ? { os: report.os.slice(0, 32) } : {}),
     ...(report.agentUpgrade ? { agentUpgrade: agentUpgradeStatus(report.agentUpgrade) } : {}),
   };
-  if (report.state === 'online') {
-    status.sensors = sensors.map((s) => ({
-      name: s.name,
-      ...(s.topic ? { topic: s.topic.slice(0, 256) } : {}),
-      ...(s.lastSeen ? { lastSeen: s.lastSeen.replace(/\.\d+Z$/, 'Z') } : {}),
-    }));
-    status.sensorSummary = sensors
-      .map((s) => s.name)
-      .join(',')
-      .slice(0, 256);
-    if (report.capacity) {
-      status.capacity = {
-        functions: report.capacity.maxFunctions,
-        memory: `${Math.floor(report.capacity.memoryBytes / 1024 / 1024)}Mi`,
-      };
-    }
-    status.functions = functions;
-    status.functionCount = functions.length;
-  }
-  return { status, staleAt: online ? staleAt : undefined };
+  // The last will carries nothing else: keep what the device said while it was online.
+  return report.state === 'online' ? { ...status, ...summary(report) } : status;
 }
 
-/** True when the only difference is lastHeartbeat (and it was written recently enough). */
-export function onlyHeartbeatChanged(a: EdgeNodeStatus | undefined, b: EdgeNodeStatus): boolean {
-  if (!a) return false;
-  const strip = ({ lastHeartbeat: _h, conditions, sensors, ...rest }: EdgeNodeStatus) => ({
-    ...rest,
-    conditions: conditions?.map(({ lastTransitionTime: _t, ...c }) => c),
-    sensors: sensors?.map(({ lastSeen: _s, ...s }) => s),
-  });
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+/** What an online report says about the device beyond its phase. */
+function summary(report: NodeStatus): EdgeNodeStatus {
+  const sensors = report.sensors ?? [];
+  const functions = report.functions ?? [];
+  const failing: EdgeNodeFailingFunction[] = [];
+  let failingCount = 0;
+  for (const f of functions) {
+    const health = functionHealth(f);
+    if (!health.failing) continue;
+    failingCount++;
+    if (failing.length < MAX_FAILING_LISTED)
+      failing.push({
+        namespace: f.namespace,
+        name: f.name,
+        phase: f.phase,
+        reason: health.reason.slice(0, 64),
+      });
+  }
+  return {
+    // Names and topics only: a sensor's last reading time is in the retained status.
+    sensors: sensors.map((s) => ({ name: s.name, ...(s.topic ? { topic: s.topic.slice(0, 256) } : {}) })),
+    sensorSummary: sensors
+      .map((s) => s.name)
+      .join(',')
+      .slice(0, 256),
+    ...(report.capacity
+      ? {
+          capacity: {
+            functions: report.capacity.maxFunctions,
+            memory: `${Math.floor(report.capacity.memoryBytes / 1024 / 1024)}Mi`,
+          },
+        }
+      : {}),
+    failingCount,
+    failing,
+  };
 }
 
 /** The agent's upgrade report as EdgeNode status (times without fractions, like the rest). */

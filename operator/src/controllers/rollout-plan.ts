@@ -11,7 +11,7 @@ import {
   type RolloutProgress,
   type TargetDevice,
 } from '../rollout/index.ts';
-import type { FleetContext } from './fleet-context.ts';
+import { deviceOnline, type FleetContext } from './fleet-context.ts';
 import type { StoredRevision } from './revisions.ts';
 
 export const ANNOTATION = {
@@ -85,7 +85,7 @@ export function planRollout(
     return {
       name,
       labels: node?.metadata.labels ?? {},
-      online: node?.status?.phase === 'Online' || ctx.reports.get(name)?.state === 'online',
+      online: deviceOnline(ctx, name),
       assigned: assigned.get(name)?.revision,
       report: report
         ? {
@@ -94,6 +94,10 @@ export function planRollout(
             invocations: report.invocations,
             errors: report.errors,
             ...(report.reason ? { reason: report.reason } : {}),
+            ...(report.message ? { message: report.message } : {}),
+            ...(report.lastError ? { lastError: report.lastError } : {}),
+            ...(report.recentCalls !== undefined ? { recentCalls: report.recentCalls } : {}),
+            ...(report.recentErrors !== undefined ? { recentErrors: report.recentErrors } : {}),
           }
         : undefined,
     };
@@ -101,7 +105,10 @@ export function planRollout(
   const decision = decideRollout({
     functionKey: key,
     settings: rolloutSettings(fn.spec.rollout),
-    currentRevision: current?.revision,
+    // The stable revision: a rollout's starting point, or — once the update itself is stable —
+    // the update (steady state). Undefined only before the first deployment completes.
+    currentRevision:
+      current?.revision ?? (fn.status?.currentRevision === update.revision ? update.revision : undefined),
     updateRevision: update.revision,
     targets: devices,
     progress: progressFromStatus(fn.status?.rollout),

@@ -1,7 +1,15 @@
 // A function's status, aggregated from what its devices report. Pure. A device counts as
 // updated only once it REPORTS the update revision (never because we sent it), so a rollout
-// cannot claim success before every targeted device confirms.
-import type { FunctionStatusReport, NodeFunctionStatus, WasmFunctionPhase } from '@wasmfleet/api';
+// cannot claim success before every targeted device confirms; it counts as ready only while it
+// runs the function without failing (api functionHealth: not Failed, not crash-looping, and most
+// of its recent calls succeed — ADR 0022).
+import {
+  functionHealth,
+  type FunctionHealth,
+  type FunctionStatusReport,
+  type NodeFunctionStatus,
+  type WasmFunctionPhase,
+} from '@wasmfleet/api';
 
 export interface NodeView {
   readonly online: boolean;
@@ -20,20 +28,29 @@ export interface AggregateInput {
 export interface Aggregate {
   readonly desiredNodes: number;
   readonly updatedNodes: number;
+  /** Running any revision without failing. */
   readonly readyNodes: number;
+  /** …of which run the update revision. */
+  readonly updatedReadyNodes: number;
+  /** Failed, CrashLoopBackOff, or most recent calls failing. */
   readonly failedNodes: number;
+  /** …of which only their calls fail (the instance runs): Degraded's reason is then CallsFailing. */
+  readonly callsFailingNodes: number;
   readonly offlineNodes: number;
   readonly phase: WasmFunctionPhase;
   readonly nodes: NodeFunctionStatus[];
   readonly nodesOmitted: number;
-  /** Failures by reason, most common first: "Trap on 3 devices, Timeout on 1". */
+  /**
+   * Failures by reason, most common first, and the first failing device's message:
+   * "CrashLoopBackOff (Trap) on 3 devices, calls failing on 1 device; dev-7: 5 calls in a row failed…".
+   */
   readonly failureSummary: string | undefined;
   /** invocations and errors summed over updated devices (for error-rate gates). */
   readonly invocations: number;
   readonly errors: number;
 }
 
-const FAILED = new Set(['Failed', 'CrashLoopBackOff']);
+type Row = NodeFunctionStatus & { readonly rank: number };
 
 export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
   let updated = 0;
@@ -42,11 +59,12 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
   /** Running the update revision: the function is Ready only when all of them are. */
   let updatedReady = 0;
   let failed = 0;
+  let callsFailing = 0;
   let offline = 0;
   let invocations = 0;
   let errors = 0;
-  const reasons = new Map<string, number>();
-  const rows: (NodeFunctionStatus & { rank: number })[] = [];
+  const kinds = new Map<string, number>();
+  const rows: Row[] = [];
   for (const node of input.targets) {
     const view = input.nodes.get(node);
     const report = view?.report;
@@ -57,45 +75,38 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
       invocations += report.invocations;
       errors += report.errors;
     }
-    if (report?.phase === 'Running') {
+    const health = report ? functionHealth(report) : NOT_FAILING;
+    if (health.failing) {
+      failed++;
+      if (health.kind === 'CallsFailing') callsFailing++;
+      const kind = failureKind(health.kind, health.reason);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    } else if (report?.phase === 'Running') {
       ready++;
       if (current) updatedReady++;
     }
-    const isFailed = report !== undefined && FAILED.has(report.phase);
-    if (isFailed) {
-      failed++;
-      const reason = report.reason ?? 'Failed';
-      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    }
-    const phase = report ? (FAILED.has(report.phase) ? 'Failed' : report.phase) : 'Pending';
-    const message =
-      report?.message ?? report?.lastError ?? (view && !view.online ? 'device offline' : undefined);
-    rows.push({
-      node,
-      phase: phase as NodeFunctionStatus['phase'],
-      ...(report?.revision ? { revision: report.revision } : {}),
-      ...(message ? { message: message.slice(0, 1024) } : {}),
-      ...(report?.since ? { lastTransitionTime: report.since } : {}),
-      rank: isFailed ? 0 : phase !== 'Running' ? 1 : 2,
-    });
+    rows.push(deviceRow(node, view, health));
   }
   rows.sort((a, b) => a.rank - b.rank || (a.node < b.node ? -1 : 1));
   const listed = rows.slice(0, input.maxListed).map(({ rank: _rank, ...row }) => row);
   const desired = input.targets.length;
   const phase: WasmFunctionPhase =
     desired === 0 ? 'Pending' : failed > 0 ? 'Degraded' : updatedReady === desired ? 'Ready' : 'Progressing';
+  const first = rows[0];
   const failureSummary =
-    reasons.size === 0
+    kinds.size === 0 || !first
       ? undefined
-      : [...reasons.entries()]
+      : `${[...kinds.entries()]
           .sort((a, b) => b[1] - a[1])
-          .map(([reason, n]) => `${reason} on ${n} device${n > 1 ? 's' : ''}`)
-          .join(', ');
+          .map(([kind, n]) => `${kind} on ${n} device${n > 1 ? 's' : ''}`)
+          .join(', ')}; ${first.node}: ${first.message ?? first.reason ?? first.phase}`;
   return {
     desiredNodes: desired,
     updatedNodes: updated,
     readyNodes: ready,
+    updatedReadyNodes: updatedReady,
     failedNodes: failed,
+    callsFailingNodes: callsFailing,
     offlineNodes: offline,
     phase,
     nodes: listed,
@@ -104,4 +115,30 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
     invocations,
     errors,
   };
+}
+
+const NOT_FAILING: FunctionHealth = { failing: false };
+
+/** One device's row: failing devices first (rank 0), then those not running yet, then the rest. */
+function deviceRow(node: string, view: NodeView | undefined, health: FunctionHealth): Row {
+  const report = view?.report;
+  const message = health.failing
+    ? health.message
+    : (report?.message ?? report?.lastError ?? (view && !view.online ? 'device offline' : undefined));
+  const phase = report?.phase ?? 'Pending';
+  return {
+    node,
+    phase,
+    ...(report?.revision ? { revision: report.revision } : {}),
+    ...(health.failing ? { reason: health.reason.slice(0, 64) } : {}),
+    ...(message ? { message: message.slice(0, 1024) } : {}),
+    ...(report?.since ? { lastTransitionTime: report.since } : {}),
+    rank: health.failing ? 0 : phase !== 'Running' ? 1 : 2,
+  };
+}
+
+/** "Trap" for a Failed instance (its reason), "CrashLoopBackOff (Trap)", "calls failing". */
+function failureKind(kind: 'Failed' | 'CrashLoopBackOff' | 'CallsFailing', reason: string): string {
+  if (kind === 'CallsFailing') return 'calls failing';
+  return kind === 'CrashLoopBackOff' ? `CrashLoopBackOff (${reason})` : reason;
 }

@@ -36,7 +36,13 @@ export function schedulableFunction(fn: WasmFunction): SchedulableFunction {
 export function schedulableNode(node: EdgeNode): SchedulableNode {
   const status = node.status ?? {};
   const online = status.phase === 'Online';
-  const lastSeen = status.lastHeartbeat ? Date.parse(status.lastHeartbeat) : undefined;
+  // Offline since its Online condition turned False (Ready and lastHeartbeat: objects written
+  // by operators before ADR 0023 and the Online condition).
+  const onlineSince = status.conditions?.find(
+    (c) => c.type === 'Online' || c.type === 'Ready',
+  )?.lastTransitionTime;
+  const since = onlineSince ?? status.lastHeartbeat;
+  const lastSeen = since ? Date.parse(since) : undefined;
   const specCapacity = node.spec?.capacity;
   const reportedMemory = status.capacity?.memory ? parseQuantity(status.capacity.memory) : undefined;
   const specMemory = specCapacity?.memory ? parseQuantity(specCapacity.memory) : undefined;

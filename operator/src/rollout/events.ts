@@ -56,7 +56,9 @@ export function transitionEvents(t: Transition): RolloutEvent[] {
         events.push(normal('StepAdvanced', `${steps.label(s)} started: ${devices(steps.size(s))}`));
   }
 
-  const healthyBefore = !fresh && before.step === after.step && before.stepHealthyAt !== undefined;
+  // A step that failed and then became healthy again (a first deployment that recovered) is news.
+  const healthyBefore =
+    !fresh && before.step === after.step && before.stepHealthyAt !== undefined && !failedBefore;
   if (after.stepHealthyAt !== undefined && !healthyBefore && !failedAfter) {
     if (t.complete) events.push(normal('Completed', `all ${devices(t.targets)} run ${rev}`));
     else events.push(normal('StepHealthy', `${steps.label(after.step)} healthy`));

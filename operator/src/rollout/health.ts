@@ -1,7 +1,8 @@
-// The health gate: what the devices holding the update revision report about it.
+// The health gate: what the devices holding the update revision report about it. A device fails
+// the gate when its instance is Failed or crash-looping, or when most of its recent calls fail
+// (api functionHealth, ADR 0022).
+import { functionHealth } from '@wasmfleet/api';
 import type { TargetDevice } from './types.ts';
-
-const FAILED_PHASES = new Set(['Failed', 'CrashLoopBackOff']);
 
 export interface DeviceFailure {
   readonly name: string;
@@ -23,7 +24,8 @@ export interface Health {
 }
 
 export function isReady(device: TargetDevice, revision: string): boolean {
-  return device.report?.revision === revision && device.report.phase === 'Running';
+  const report = device.report;
+  return report?.revision === revision && report.phase === 'Running' && !functionHealth(report).failing;
 }
 
 export function assessHealth(
@@ -43,8 +45,8 @@ export function assessHealth(
       invocations += report.invocations;
       errors += report.errors;
     }
-    if (report && FAILED_PHASES.has(report.phase))
-      failed.push({ name: device.name, reason: report.reason ?? report.phase });
+    const health = report ? functionHealth(report) : undefined;
+    if (health?.failing) failed.push({ name: device.name, reason: health.reason });
     else if (report?.phase === 'Running') ready++;
     else if (device.online) waitingOnline++;
     else waitingOffline++;

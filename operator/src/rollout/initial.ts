@@ -1,5 +1,6 @@
 // A brand-new function: nothing to protect, so every target gets it at once. There is no stable
-// revision to roll back to, so a failure marks the rollout Degraded and devices keep it.
+// revision to roll back to, so a failure marks the rollout Degraded and devices keep it; once
+// every device runs it healthily the deployment is Complete and the failure forgotten.
 import { assignAll } from './assign.ts';
 import type { StepView } from './events.ts';
 import { deadlineAt, deadlineFailure, healthFailure, type Failure } from './failure.ts';
@@ -36,9 +37,15 @@ export function decideInitial(input: RolloutInput): Outcome {
     };
   }
   if (isHealthy(health)) {
+    // A deployment that failed and recovered is complete now: the failure is no longer latched
+    // (it would name the revision every device runs as failed).
+    const recovered = start.failedRevision === update;
     return {
       assignments,
-      progress: start.stepHealthyAt === undefined ? patch(start, { stepHealthyAt: now }) : start,
+      progress:
+        start.stepHealthyAt === undefined || recovered
+          ? patch(start, { stepHealthyAt: now, failedRevision: undefined })
+          : start,
       phase: 'Complete',
       complete: true,
       errorRate: health.errorRate,

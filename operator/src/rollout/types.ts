@@ -37,6 +37,11 @@ export interface DeviceReport {
   readonly invocations: number;
   readonly errors: number;
   readonly reason?: string;
+  readonly message?: string;
+  readonly lastError?: string;
+  /** The device's health window (ADR 0022): its last calls, and how many of them failed. */
+  readonly recentCalls?: number;
+  readonly recentErrors?: number;
 }
 
 export interface TargetDevice {

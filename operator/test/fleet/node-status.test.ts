@@ -11,7 +11,7 @@ import { edgeNodeStatus } from '../../src/controllers/node-status.ts';
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
 it('a device that disconnected is Online=False with the reason, and its EdgeNode has no Ready condition', () => {
-  const { status } = edgeNodeStatus({
+  const status = edgeNodeStatus({
     report: { version: 1, node: 'pump-7', state: 'offline' },
     previous: undefined,
     now: NOW,
@@ -38,7 +38,7 @@ it('drops the Ready condition an earlier operator wrote, so it cannot stay False
       },
     ],
   };
-  const { status } = edgeNodeStatus({
+  const status = edgeNodeStatus({
     report: {
       version: 1,
       node: 'pump-7',

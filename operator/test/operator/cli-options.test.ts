@@ -37,6 +37,22 @@ describe('operator flags', () => {
     assert.equal(o.eventAggregationWindowMs, 90_000);
   });
 
+  it('--node-status-qps bounds EdgeNode status writes across the fleet (default 100), and refuses nonsense', () => {
+    assert.equal(parse(BROKER).nodeStatusQps, 100);
+    assert.equal(parse([...BROKER, '--node-status-qps', '20']).nodeStatusQps, 20);
+    refuses(
+      [...BROKER, '--node-status-qps', '0'],
+      /--node-status-qps 0 must be a number above 0 and at most 10000/,
+    );
+    refuses([...BROKER, '--node-status-qps', 'fast'], /--node-status-qps fast must be/);
+  });
+
+  it('takes a clustered broker as its nodes comma-separated, and names a bad one', () => {
+    assert.equal(parse(['--broker', 'mqtt://a:1883,mqtt://b:1883']).broker, 'mqtt://a:1883,mqtt://b:1883');
+    refuses(['--broker', 'mqtt://a:1883,b:1883'], /--broker b:1883 is not an MQTT URL.*comma-separated/);
+    refuses(['--broker', 'mqtt://a:1883,'], /--broker: broker list .* has an empty entry/);
+  });
+
   it('refuses bad values with what to write instead', () => {
     refuses([], /--broker is required \(or set WASMFLEET_BROKER\), e\.g\. --broker mqtt:/);
     refuses(['--broker', 'http://x'], /is not an MQTT URL; write mqtt:\/\/host:1883/);

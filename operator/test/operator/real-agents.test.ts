@@ -2,19 +2,17 @@
 // flow end to end, and a canary whose module traps on every message is rolled back before the
 // next step, having reached only the first step's device.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { parseDesiredState } from '@wasmfleet/api';
-import { spawnManaged, waitFor, type ManagedProcess } from '@wasmfleet/test-support';
+import { waitFor } from '@wasmfleet/test-support';
 import { ensureBuilt } from '@wasmfleet/workloads';
 import { watToWasm } from '../../../agent/test/helpers/wasm.ts';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
+import { startRealAgents, type RealAgents } from './real-agent-fleet.ts';
 
-const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 const TRAP_WAT = fileURLToPath(
   new URL('../../../agent/test/fixtures/hostile/trap/module.wat', import.meta.url),
 );
@@ -23,7 +21,7 @@ const senml = (v: number) => JSON.stringify([{ bn: 'urn:dev:', n: 'temperature',
 describe('operator + real agents', () => {
   let h: Harness;
   let client: MqttClient;
-  const agents: ManagedProcess[] = [];
+  let agents: RealAgents;
   /** node → every revision of temp-alert it was ever told to run, and the latest. */
   const told = new Map<string, Set<string>>();
   const latest = new Map<string, string | undefined>();
@@ -47,41 +45,10 @@ describe('operator + real agents', () => {
       } else outputs.push({ topic, payload: payload.toString() });
     });
     await client.subscribeAsync(['wasmfleet/v1/nodes/+/desired', 'alerts/#'], { qos: 1 });
-    const data = await mkdtemp(path.join(tmpdir(), 'real-agents-'));
-    for (const short of ['a', 'b', 'c']) {
-      const node = h.nodeName(short);
-      await h.apply(
-        `apiVersion: wasmfleet.io/v1alpha1\nkind: EdgeNode\nmetadata: { name: ${node}, labels: { wasmfleet.io/fleet: ${h.fleet}, site: lab } }\nspec: {}\n`,
-      );
-      agents.push(
-        spawnManaged(`agent ${node}`, process.execPath, {
-          args: [
-            AGENT_BIN,
-            '--broker',
-            h.broker.url,
-            '--node',
-            node,
-            '--data-dir',
-            path.join(data, node),
-            '--heartbeat',
-            '1',
-            '--sensors',
-            'temperature',
-          ],
-          logFile: path.join(data, `${node}.log`),
-        }),
-      );
-    }
-    for (const short of ['a', 'b', 'c']) {
-      await waitFor(
-        `${short} Online`,
-        async () => ((await h.node(h.nodeName(short))).status?.phase === 'Online' ? true : undefined),
-        { timeoutMs: 30_000 },
-      );
-    }
+    agents = await startRealAgents(h, ['a', 'b', 'c'], () => ({ site: 'lab' }));
   });
   after(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
+    await agents.stop();
     await client.endAsync();
     await h.close();
   });

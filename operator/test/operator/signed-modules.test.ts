@@ -147,7 +147,11 @@ describe('signed modules: operator + a device that requires signatures + real co
       /carries no signature and this device runs only modules signed by one of its trusted keys \(ci-cosign, release-2026\)/,
     );
     const ready = refused.status?.conditions?.find((c) => c.type === 'Ready');
-    assert.equal(ready?.message, '0/1 devices ready; Unsigned on 1 device');
+    // The reason by count, then the first failing device's own words.
+    assert.match(
+      ready?.message ?? '',
+      /^0\/1 devices ready; Unsigned on 1 device; [a-z0-9-]+-strict: module sha256:[0-9a-f]{64} carries no signature/,
+    );
     // The refusal is an Event too, what `kubectl describe` shows.
     await waitFor(
       'a Warning event naming the reason',

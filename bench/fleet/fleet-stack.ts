@@ -1,0 +1,91 @@
+// What a fleet benchmark runs against: a real kube-apiserver + etcd, Mosquitto, the operator as
+// its own process (so its CPU and memory are its own), and a simulated fleet (sim/swarm.ts).
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  freePort,
+  spawnManaged,
+  startMosquitto,
+  waitFor,
+  type ControlPlane,
+  type ManagedProcess,
+  type Mosquitto,
+} from '@wasmfleet/test-support';
+
+const OPERATOR_BIN = fileURLToPath(new URL('../../operator/bin/wasmfleet-operator.ts', import.meta.url));
+const EMPTY_MODULE = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]).toString('base64');
+
+export interface OperatorProcess {
+  readonly process: ManagedProcess;
+  readonly opsUrl: string;
+  readonly logFile: string;
+  /** A gauge or counter from its /metrics (sum over label sets). */
+  metric(name: string): Promise<number>;
+}
+
+/** The broker every shard's operator and devices use; Mosquitto with $SYS every second. */
+export function startBenchBroker(): Promise<Mosquitto> {
+  return startMosquitto({ extraConfig: ['sys_interval 1'] });
+}
+
+/** A namespace with the module ConfigMap the benchmark's function uses. */
+export async function prepareNamespace(plane: ControlPlane, namespace: string): Promise<void> {
+  await plane.kubectl(['create', 'namespace', namespace]);
+  const applied = await plane.kubectl(['apply', '-f', '-'], {
+    stdin: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mod', namespace },
+      binaryData: { 'module.wasm': EMPTY_MODULE },
+    }),
+  });
+  if (applied.code !== 0) throw new Error(`creating the module ConfigMap: ${applied.stderr}`);
+}
+
+export async function startOperatorProcess(
+  plane: ControlPlane,
+  broker: string,
+  scope: { namespace: string; fleet: string },
+  extraArgs: readonly string[] = [],
+): Promise<OperatorProcess> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-operator-'));
+  const logFile = path.join(dir, 'operator.log');
+  const proc = spawnManaged('operator', process.execPath, {
+    args: [
+      OPERATOR_BIN,
+      ...['--kubeconfig', plane.kubeconfigPath, '--broker', broker],
+      ...['--namespace', scope.namespace, '--fleet', scope.fleet],
+      ...['--ops-bind-address', `127.0.0.1:${port}`, '--workers', '8'],
+      ...extraArgs,
+    ],
+    logFile,
+  });
+  const opsUrl = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'the operator to be ready',
+    async () => ((await fetch(`${opsUrl}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+    { timeoutMs: 300_000, intervalMs: 250 },
+  );
+  return {
+    process: proc,
+    opsUrl,
+    logFile,
+    metric: async (name) => {
+      const text = await (await fetch(`${opsUrl}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n'))
+        if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').pop());
+      return sum;
+    },
+  };
+}
+
+export function customObjects(plane: ControlPlane): CustomObjectsApi {
+  const kc = new KubeConfig();
+  kc.loadFromFile(plane.kubeconfigPath);
+  return kc.makeApiClient(CustomObjectsApi);
+}

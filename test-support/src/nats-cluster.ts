@@ -1,0 +1,155 @@
+// A 3-node nats-server cluster with JetStream and MQTT 3.1.1 on every node (retained messages and
+// sessions replicated 3 ways), on free loopback ports: the clustered broker of issue 18. Each node
+// can be killed and started again on its ports with its store, so a test can take one away mid-run.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { ensureNatsServerBinary } from './control-plane/binaries.ts';
+import { spawnManaged, type ManagedProcess } from './processes.ts';
+import { freePort, waitFor } from './util.ts';
+
+export interface NatsClusterNode {
+  readonly name: string;
+  /** `mqtt://127.0.0.1:<port>` of this node alone. */
+  readonly url: string;
+  readonly mqttPort: number;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** SIGKILL: the node vanishes without a goodbye, its clients' connections drop. */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports with the same store; it rejoins the cluster. */
+  start(): Promise<void>;
+  log(): Promise<string>;
+}
+
+export interface NatsCluster {
+  readonly nodes: readonly NatsClusterNode[];
+  /** Every node's MQTT URL, comma-separated: what an agent's or the operator's --broker takes. */
+  readonly url: string;
+  readonly version: string;
+  /** Stops every node and deletes the stores. */
+  dispose(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+interface Ports {
+  readonly client: number;
+  readonly cluster: number;
+  readonly mqtt: number;
+}
+
+/** One node's configuration: JetStream, an MQTT listener whose streams keep `replicas` copies, routes to the others. */
+export function natsClusterNodeConfig(name: string, dir: string, own: Ports, all: readonly Ports[]): string {
+  const replicas = Math.min(3, all.length);
+  return [
+    `server_name: ${JSON.stringify(name)}`,
+    `listen: "127.0.0.1:${own.client}"`,
+    `jetstream { store_dir: ${JSON.stringify(path.join(dir, 'jetstream'))} }`,
+    `mqtt { listen: "127.0.0.1:${own.mqtt}", stream_replicas: ${replicas}, consumer_replicas: ${replicas} }`,
+    'cluster {',
+    '  name: "wasmfleet"',
+    `  listen: "127.0.0.1:${own.cluster}"`,
+    `  routes: [${all.map((p) => `"nats-route://127.0.0.1:${p.cluster}"`).join(', ')}]`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** True when the node completes an MQTT handshake (its JetStream account is ready for MQTT). */
+async function acceptsMqtt(url: string): Promise<boolean> {
+  try {
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 2_000,
+      clientId: `wasmfleet-probe-${process.pid}-${Math.random().toString(36).slice(2)}`,
+    });
+    await client.endAsync(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  const binary = await ensureNatsServerBinary();
+  const root = await mkdtemp(path.join(tmpdir(), 'wasmfleet-nats-cluster-'));
+  const ports: Ports[] = [];
+  for (let i = 0; i < size; i++)
+    ports.push({ client: await freePort(), cluster: await freePort(), mqtt: await freePort() });
+  const nodes = await Promise.all(
+    ports.map(async (own, i) => {
+      const name = `n${i + 1}`;
+      const dir = path.join(root, name);
+      await mkdir(dir, { recursive: true });
+      const configFile = path.join(dir, 'nats-server.conf');
+      await writeFile(configFile, natsClusterNodeConfig(name, dir, own, ports));
+      return clusterNode(name, binary.natsServer, configFile, path.join(dir, 'nats-server.log'), own.mqtt);
+    }),
+  );
+  const dispose = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.kill()));
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(nodes.map((n) => n.start()));
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return {
+    nodes,
+    url: nodes.map((n) => n.url).join(','),
+    version: binary.version,
+    dispose,
+    [Symbol.asyncDispose]: dispose,
+  };
+}
+
+function clusterNode(
+  name: string,
+  executable: string,
+  configFile: string,
+  logFile: string,
+  mqttPort: number,
+): NatsClusterNode {
+  const url = `mqtt://127.0.0.1:${mqttPort}`;
+  let proc: ManagedProcess | undefined;
+  const running = () => proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null;
+  return {
+    name,
+    url,
+    mqttPort,
+    get pid() {
+      return proc?.pid;
+    },
+    get running() {
+      return running();
+    },
+    kill: async () => {
+      await proc?.kill();
+    },
+    start: async () => {
+      if (running()) return;
+      const started = spawnManaged(`nats-server ${name}`, executable, { args: ['-c', configFile], logFile });
+      proc = started;
+      try {
+        // The MQTT listener opens before JetStream has a meta leader; a handshake proves both.
+        await waitFor(
+          `nats-server ${name} to accept MQTT sessions on ${url}`,
+          async () => {
+            if (started.child.exitCode !== null)
+              throw new Error(`exited with code ${started.child.exitCode}`);
+            return (await acceptsMqtt(url)) ? true : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 250 },
+        );
+      } catch (error) {
+        const log = await readFile(logFile, 'utf8').catch(() => '');
+        throw new Error(`nats-server ${name} did not start; its log:\n${log.slice(-4000)}`, { cause: error });
+      }
+    },
+    log: () => readFile(logFile, 'utf8'),
+  };
+}
