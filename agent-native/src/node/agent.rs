@@ -5,12 +5,14 @@
 // the calls whose deadline is short; flow.rs moves inputs and outputs, start.rs runs lifecycles.
 use super::function::{Batch, ManagedFunction};
 use super::sensors::SensorRegistry;
+use super::start::ModuleFetch;
 use crate::clock::{iso, now_ms};
 use crate::config::{Settings, broker_for_logs};
 use crate::mqtt::acks::OrderedAcks;
 use crate::mqtt::budget::OutputBudget;
 use crate::mqtt::session::{Client, SessionEvent};
 use crate::runtime::{CallOutcome, Guest, LoadError, Runtime};
+use crate::store::http::DownloadError;
 use crate::store::modules::ModuleStore;
 use crate::wire::desired::{DesiredState, parse_desired_state};
 use crate::wire::status::{Capacity, LogLine, NodeStatus};
@@ -29,6 +31,8 @@ const STOP_STEP: Duration = Duration::from_secs(2);
 
 pub enum Internal {
     FetchTimeout { fid: u64, digest: String },
+    TryUrl { digest: String },
+    Downloaded { digest: String, result: Result<Vec<u8>, DownloadError> },
     Loaded { fid: u64, result: Result<Box<dyn Guest>, LoadError> },
     Retry { fid: u64 },
     BatchDone { fid: u64, guest: Box<dyn Guest>, batch: Batch, outcomes: Vec<CallOutcome>, micros_each: f64 },
@@ -77,8 +81,8 @@ pub struct Agent {
     pub in_flight: HashMap<u16, Ticket>,
     /// Tickets that were queued when the connection dropped (rumqttc drops them if the session is lost).
     pub queued_at_disconnect: Option<usize>,
-    /// Module fetches waiting for a retained module message, by digest.
-    pub module_waiters: HashMap<String, Vec<u64>>,
+    /// Modules on their way (retained topic or URL), by digest.
+    pub module_waiters: HashMap<String, ModuleFetch>,
     pub internal: UnboundedSender<Internal>,
     pub started_at: u64,
     pub status_at: Option<Instant>,
@@ -196,8 +200,10 @@ impl Agent {
         for (filter, (qos, id)) in subs {
             self.client.subscribe(&filter, qos, id);
         }
-        for digest in self.module_waiters.keys() {
-            self.client.subscribe(&module_topic(digest), 1, 2);
+        for (digest, fetch) in &self.module_waiters {
+            if fetch.on_topic() {
+                self.client.subscribe(&module_topic(digest), 1, 2);
+            }
         }
         if let Some(line) = self.budget.drop_line(true, now_ms(), true) {
             log("warn", &line);
@@ -518,6 +524,8 @@ impl Agent {
     fn on_internal(&mut self, done: Internal) {
         match done {
             Internal::FetchTimeout { fid, digest } => self.on_fetch_timeout(fid, &digest),
+            Internal::TryUrl { digest } => self.on_try_url(&digest),
+            Internal::Downloaded { digest, result } => self.on_downloaded(digest, result),
             Internal::Loaded { fid, result } => self.on_loaded(fid, result),
             Internal::Retry { fid } => self.on_retry(fid),
             Internal::BatchDone { fid, guest, batch, outcomes, micros_each } => {
