@@ -75,6 +75,13 @@ pub struct Agent {
     /// Subscribed filter → (QoS, MQTT 5 subscription identifier).
     pub subscriptions: BTreeMap<String, (u8, usize)>,
     pub next_sub_id: usize,
+    /// The session has MQTT 5 subscription identifiers to tell copies apart by.
+    pub identifiers: bool,
+    /// Without identifiers: partly overlapping filters may be merged into one wider filter
+    /// (false once the broker refused a subscription while a merged one was held).
+    pub merge_allowed: bool,
+    /// The held filters include a merged one.
+    pub merged: bool,
     pub targets: HashMap<String, Arc<Routing>>,
     pub batches: Vec<(u64, Batch)>,
     pub fifo: VecDeque<Ticket>,
@@ -110,6 +117,9 @@ impl Agent {
             next_id: 1,
             subscriptions: BTreeMap::new(),
             next_sub_id: 3,
+            identifiers: s.protocol_version == 5,
+            merge_allowed: true,
+            merged: false,
             targets: HashMap::new(),
             batches: Vec::new(),
             fifo: VecDeque::new(),
@@ -149,7 +159,9 @@ impl Agent {
 
     pub fn on_session(&mut self, event: SessionEvent) {
         match event {
-            SessionEvent::Connected { v5, session_present } => self.on_connected(v5, session_present),
+            SessionEvent::Connected { v5, session_present, identifiers } => {
+                self.on_connected(v5, session_present, identifiers)
+            }
             SessionEvent::Disconnected { error, refused_credentials, retry_ms } => {
                 self.on_disconnected(&error, refused_credentials, retry_ms)
             }
@@ -163,7 +175,14 @@ impl Agent {
             SessionEvent::Written(pkid) => self.on_written(pkid),
             SessionEvent::PubAck(pkid) => self.on_puback(pkid),
             SessionEvent::SubAck { pkid, refused } => {
-                if refused && !self.stopping {
+                if refused && self.merged && self.merge_allowed {
+                    log(
+                        "warn",
+                        "the broker refused a subscription while partly overlapping input filters were merged into a wider one: holding them apart; without MQTT 5 subscription identifiers a reading on both may be processed twice",
+                    );
+                    self.merge_allowed = false;
+                    self.sync_subscriptions();
+                } else if refused && !self.stopping {
                     log(
                         "error",
                         &format!(
@@ -178,8 +197,12 @@ impl Agent {
         }
     }
 
-    fn on_connected(&mut self, v5: bool, session_present: bool) {
+    fn on_connected(&mut self, v5: bool, session_present: bool, identifiers: bool) {
         self.connected = true;
+        if identifiers != self.identifiers {
+            self.identifiers = identifiers;
+            self.sync_subscriptions(); // the plan depends on how copies can be told apart
+        }
         self.reconnects = 0;
         log(
             "info",
@@ -195,14 +218,14 @@ impl Agent {
                 }
             }
         }
-        self.client.subscribe(&desired_topic(&self.s.node_id), 1, 1);
+        self.subscribe(&desired_topic(&self.s.node_id), 1, 1);
         let subs: Vec<(String, (u8, usize))> = self.subscriptions.iter().map(|(f, v)| (f.clone(), *v)).collect();
         for (filter, (qos, id)) in subs {
-            self.client.subscribe(&filter, qos, id);
+            self.subscribe(&filter, qos, id);
         }
         for (digest, fetch) in &self.module_waiters {
             if fetch.on_topic() {
-                self.client.subscribe(&module_topic(digest), 1, 2);
+                self.client.subscribe(&module_topic(digest), 1, if self.identifiers { 2 } else { 0 });
             }
         }
         if let Some(line) = self.budget.drop_line(true, now_ms(), true) {
@@ -257,6 +280,11 @@ impl Agent {
         if let Some(seq) = seq {
             self.release(seq);
         }
+    }
+
+    /// Subscribes, with the MQTT 5 subscription identifier `id` when the session has them.
+    pub fn subscribe(&self, filter: &str, qos: u8, id: usize) {
+        self.client.subscribe(filter, qos, if self.identifiers { id } else { 0 });
     }
 
     /// Releases one hold on a QoS 1 input; sends the PUBACKs now due, in arrival order.

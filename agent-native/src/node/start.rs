@@ -7,7 +7,7 @@ use super::agent::{Agent, Entry, Internal, log};
 use super::function::{FATAL, ManagedFunction};
 use super::lifecycle::{Event, Phase};
 use super::plan::plan;
-use super::routing::reduce;
+use super::routing::{disjoint, reduce};
 use crate::clock::now_ms;
 use crate::config::Isolation;
 use crate::runtime::{DEFAULT_MAX_MODULE_BYTES, Guest, LoadError, LoadOptions, compile_timeout_ms};
@@ -134,7 +134,8 @@ impl Agent {
         }
     }
 
-    /// The filters the functions want, reduced to those no other wanted filter covers.
+    /// The filters the functions want, reduced to those no other wanted filter covers; without
+    /// subscription identifiers, also partial overlaps merged (no two held filters overlap).
     pub fn sync_subscriptions(&mut self) {
         self.targets.clear(); // which function serves a topic may have changed
         let mut wanted: BTreeMap<String, u8> = BTreeMap::new();
@@ -148,7 +149,8 @@ impl Agent {
                 }
             }
         }
-        let reduced = reduce(&wanted);
+        let reduced = if self.identifiers { reduce(&wanted) } else { disjoint(&wanted, self.merge_allowed) };
+        self.merged = reduced.keys().any(|f| !wanted.contains_key(f));
         for (filter, qos) in &reduced {
             let id = match self.subscriptions.get(filter) {
                 Some((q, _)) if q == qos => continue,
@@ -160,7 +162,7 @@ impl Agent {
             };
             self.subscriptions.insert(filter.clone(), (*qos, id));
             if self.connected {
-                self.client.subscribe(filter, *qos, id);
+                self.subscribe(filter, *qos, id);
             }
         }
         let gone: Vec<String> = self.subscriptions.keys().filter(|f| !reduced.contains_key(*f)).cloned().collect();
@@ -236,7 +238,7 @@ impl Agent {
         }
         let tx = self.internal.clone();
         if first {
-            self.client.subscribe(&module_topic(&digest), 1, 2);
+            self.subscribe(&module_topic(&digest), 1, 2);
             if module.url.is_some() {
                 // A broker sends a retained message right after the SUBACK: one that has not come
                 // by then is not on the broker, and the URL is tried instead of waiting 30 s.
