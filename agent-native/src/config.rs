@@ -11,7 +11,7 @@ pub const HELP: &str = "wasmfleet-agent-native — runs WasmFleet functions on t
 
 Usage: wasmfleet-agent-native --broker <url> --node <id> [options]
 
-  --broker <url>          MQTT broker, mqtt:// or mqtts://                   env WASMFLEET_BROKER
+  --broker <url>          MQTT broker, mqtt://, mqtts://, ws:// or wss://   env WASMFLEET_BROKER
   --node <id>             this device's id (lower-case, digits, - and .)     env WASMFLEET_NODE
   --data-dir <dir>        module cache, last desired state, function state  env WASMFLEET_DATA_DIR
                           (default ./.wasmfleet/agent)
@@ -61,6 +61,10 @@ pub enum Isolation {
 #[derive(Debug, Clone)]
 pub struct Broker {
     pub tls: bool,
+    /// ws:// or wss://: MQTT over a WebSocket, at `path` on the host.
+    pub websocket: bool,
+    /// The HTTP path (and query) of a WebSocket endpoint ("/" when the URL names none).
+    pub path: String,
     pub host: String,
     pub port: u16,
     pub username: Option<String>,
@@ -159,23 +163,23 @@ fn parse_flags(argv: &[String]) -> Result<Option<HashMap<String, String>>, Confi
     Ok(Some(flags))
 }
 
-/// The broker URL taken apart (mqtt:// or mqtts://); the error says how to write it.
+/// The broker URL taken apart (mqtt://, mqtts://, ws:// or wss://); the error says how to write it.
 pub fn broker_address(url: &str) -> Result<Broker, String> {
     let shown = broker_for_logs(url);
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("broker URL {shown} does not parse; write it as mqtt://host:1883"))?;
-    let tls = match scheme {
-        "mqtt" => false,
-        "mqtts" => true,
-        "ws" | "wss" => {
-            return Err(format!(
-                "broker URL {shown}: the native agent speaks MQTT over TCP and TLS; use mqtt:// or mqtts://"
-            ));
-        }
-        _ => return Err(format!("broker URL {shown}: use an mqtt:// or mqtts:// URL")),
+    let (tls, websocket) = match scheme {
+        "mqtt" => (false, false),
+        "mqtts" => (true, false),
+        "ws" => (false, true),
+        "wss" => (true, true),
+        _ => return Err(format!("broker URL {shown}: use an mqtt://, mqtts://, ws:// or wss:// URL")),
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let after = &rest[authority.len()..];
+    let after = after.split('#').next().unwrap_or("");
+    let path = if after.starts_with('/') { after.to_string() } else { format!("/{after}") };
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
@@ -195,13 +199,13 @@ pub fn broker_address(url: &str) -> Result<Broker, String> {
         return Err(format!("broker URL {shown} names no host; write it as {scheme}://host:port"));
     }
     let port = match port {
-        None | Some("") => {
-            if tls {
-                8883
-            } else {
-                1883
-            }
-        }
+        // mqtt.js's defaults: 1883 and 8883, and for WebSockets HTTP's own 80 and 443.
+        None | Some("") => match (websocket, tls) {
+            (false, false) => 1883,
+            (false, true) => 8883,
+            (true, false) => 80,
+            (true, true) => 443,
+        },
         Some(p) => {
             p.parse::<u16>().map_err(|_| format!("broker URL {shown} does not parse; write it as mqtt://host:1883"))?
         }
@@ -214,7 +218,7 @@ pub fn broker_address(url: &str) -> Result<Broker, String> {
         },
         None => (None, None),
     };
-    Ok(Broker { tls, host: host.to_lowercase(), port, username, password })
+    Ok(Broker { tls, websocket, path, host: host.to_lowercase(), port, username, password })
 }
 
 fn percent_decode(s: &str) -> String {
@@ -468,5 +472,21 @@ mod tests {
         assert!(run(&["--broker", "mqtt://h", "--node", "a", "--bogus", "1"]).unwrap_err().contains("Unknown option"));
         assert!(run(&["--broker", "mqtt://h", "--node", "a", "--ca", "/nope"]).unwrap_err().contains("no such file"));
         assert_eq!(broker_for_logs("mqtt://u:secret@h:1"), "mqtt://u:***@h:1");
+    }
+
+    #[test]
+    fn websocket_urls_keep_their_path_and_take_http_ports() {
+        let b = broker_address("ws://u:pw@Broker/mqtt?x=1#frag").unwrap();
+        assert_eq!(
+            (b.websocket, b.tls, b.host.as_str(), b.port, b.path.as_str()),
+            (true, false, "broker", 80, "/mqtt?x=1")
+        );
+        assert_eq!((b.username.as_deref(), b.password.as_deref()), (Some("u"), Some("pw")));
+        let b = broker_address("wss://[::1]:8443").unwrap();
+        assert_eq!((b.websocket, b.tls, b.host.as_str(), b.port, b.path.as_str()), (true, true, "::1", 8443, "/"));
+        assert_eq!(broker_address("wss://h").unwrap().port, 443);
+        assert!(!broker_address("mqtts://h").unwrap().websocket);
+        let e = broker_address("http://u:secret@h").unwrap_err();
+        assert!(e.contains("ws:// or wss://") && !e.contains("secret"), "{e}");
     }
 }

@@ -1,7 +1,8 @@
 // The agent's MQTT session on rumqttc: MQTT 5 with a persistent session (clean start off, session
 // expiry 7 days), a retained last will that marks the node offline, TLS/mTLS through rustls,
 // manual acknowledgements (the agent acks a QoS 1 input only once its outputs are with the
-// broker), a maximum packet size, and a fall back to MQTT 3.1.1 when the broker refuses 5. The
+// broker), a maximum packet size, and a fall back to MQTT 3.1.1 when the broker refuses 5; over
+// TCP, TLS, or a WebSocket (ws://, wss://: rumqttc's tungstenite transport, subprotocol "mqtt"). The
 // event loop runs in a task of its own, so it is never cancelled mid-packet; it hands the agent
 // normalized events and reconnects with exponential backoff and full jitter (0.5 s → 30 s).
 use crate::config::Settings;
@@ -27,6 +28,8 @@ pub enum SessionEvent {
     Connected {
         v5: bool,
         session_present: bool,
+        /// MQTT 5 subscription identifiers are available (not on 3.1.1, nor when CONNACK says 0).
+        identifiers: bool,
     },
     /// A connection attempt or a live connection failed; the task retries after `retry_ms`.
     Disconnected {
@@ -93,10 +96,12 @@ impl Client {
         }
     }
 
+    /// `id` 0: no subscription identifier (a broker without them).
     pub fn subscribe(&self, filter: &str, q: u8, id: usize) {
         match self {
             Client::V5(c) => {
-                let props = v5::mqttbytes::v5::SubscribeProperties { id: Some(id), user_properties: Vec::new() };
+                let id = (id > 0).then_some(id);
+                let props = v5::mqttbytes::v5::SubscribeProperties { id, user_properties: Vec::new() };
                 let _ = c.try_subscribe_with_properties(filter, qos5(q), props);
             }
             Client::V4(c) => {
@@ -137,6 +142,8 @@ pub struct SessionConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// ws:// or wss://: the WebSocket endpoint's URL, without credentials.
+    pub websocket: Option<String>,
     pub keepalive_secs: u64,
     pub session_expiry_secs: u32,
     pub receive_maximum: u16,
@@ -157,8 +164,20 @@ impl SessionConfig {
             ),
             None => s.password.clone().or_else(|| s.broker.password.clone()),
         };
-        let tls =
-            if s.broker.tls || s.ca_file.is_some() { Some(Arc::new(super::tls::client_config(s)?)) } else { None };
+        let b = &s.broker;
+        // ws:// stays plain (as with mqtt.js); mqtt:// with --ca is TLS, as it always was here.
+        let wants_tls = b.tls || (s.ca_file.is_some() && !b.websocket);
+        let tls = if wants_tls { Some(Arc::new(super::tls::client_config(s)?)) } else { None };
+        if b.websocket && !cfg!(feature = "websocket") {
+            return Err(format!(
+                "broker URL {}: this build of the agent has no WebSocket transport (cargo feature \"websocket\"); use mqtt:// or mqtts://",
+                crate::config::broker_for_logs(&s.broker_url)
+            ));
+        }
+        let websocket = b.websocket.then(|| {
+            let host = if b.host.contains(':') { format!("[{}]", b.host) } else { b.host.clone() };
+            format!("{}://{host}:{}{}", if b.tls { "wss" } else { "ws" }, b.port, b.path)
+        });
         Ok(SessionConfig {
             client_id: format!("wasmfleet-agent-{}", s.node_id),
             host: s.broker.host.clone(),
@@ -166,6 +185,7 @@ impl SessionConfig {
             username: s.username.clone().or_else(|| s.broker.username.clone()),
             password,
             tls,
+            websocket,
             keepalive_secs: 30,
             session_expiry_secs: 7 * 24 * 3600,
             receive_maximum,
@@ -176,8 +196,26 @@ impl SessionConfig {
     }
 }
 
+/// Where rumqttc connects: the host, or for a WebSocket the endpoint's URL (it reads host and port from it).
+fn address(c: &SessionConfig) -> String {
+    c.websocket.clone().unwrap_or_else(|| c.host.clone())
+}
+
+fn transport(c: &SessionConfig) -> Option<rumqttc::Transport> {
+    let tls = c.tls.as_ref().map(|t| rumqttc::TlsConfiguration::Rustls(t.clone()));
+    #[cfg(not(feature = "websocket"))]
+    return tls.map(rumqttc::Transport::tls_with_config);
+    #[cfg(feature = "websocket")]
+    match (&c.websocket, tls) {
+        (Some(_), Some(tls)) => Some(rumqttc::Transport::wss_with_config(tls)),
+        (Some(_), None) => Some(rumqttc::Transport::Ws),
+        (None, Some(tls)) => Some(rumqttc::Transport::tls_with_config(tls)),
+        (None, None) => None,
+    }
+}
+
 fn options_v5(c: &SessionConfig) -> v5::MqttOptions {
-    let mut o = v5::MqttOptions::new(c.client_id.clone(), c.host.clone(), c.port);
+    let mut o = v5::MqttOptions::new(c.client_id.clone(), address(c), c.port);
     o.set_keep_alive(Duration::from_secs(c.keepalive_secs));
     o.set_clean_start(false);
     o.set_session_expiry_interval(Some(c.session_expiry_secs));
@@ -190,8 +228,8 @@ fn options_v5(c: &SessionConfig) -> v5::MqttOptions {
     if c.username.is_some() || c.password.is_some() {
         o.set_credentials(c.username.clone().unwrap_or_default(), c.password.clone().unwrap_or_default());
     }
-    if let Some(tls) = &c.tls {
-        o.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls.clone())));
+    if let Some(t) = transport(c) {
+        o.set_transport(t);
     }
     let mut net = rumqttc::NetworkOptions::new();
     net.set_tcp_nodelay(true);
@@ -200,7 +238,7 @@ fn options_v5(c: &SessionConfig) -> v5::MqttOptions {
 }
 
 fn options_v4(c: &SessionConfig) -> rumqttc::MqttOptions {
-    let mut o = rumqttc::MqttOptions::new(c.client_id.clone(), c.host.clone(), c.port);
+    let mut o = rumqttc::MqttOptions::new(c.client_id.clone(), address(c), c.port);
     o.set_keep_alive(Duration::from_secs(c.keepalive_secs));
     o.set_clean_session(false);
     o.set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
@@ -210,8 +248,8 @@ fn options_v4(c: &SessionConfig) -> rumqttc::MqttOptions {
     if c.username.is_some() || c.password.is_some() {
         o.set_credentials(c.username.clone().unwrap_or_default(), c.password.clone().unwrap_or_default());
     }
-    if let Some(tls) = &c.tls {
-        o.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls.clone())));
+    if let Some(t) = transport(c) {
+        o.set_transport(t);
     }
     o
 }
@@ -258,7 +296,9 @@ async fn run_v5(config: SessionConfig, mut eventloop: v5::EventLoop, tx: Unbound
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
                 attempt = 0;
                 ever_connected = true;
-                SessionEvent::Connected { v5: true, session_present: ack.session_present }
+                let identifiers =
+                    ack.properties.as_ref().is_none_or(|p| p.subscription_identifiers_available != Some(0));
+                SessionEvent::Connected { v5: true, session_present: ack.session_present, identifiers }
             }
             Ok(Event::Incoming(Incoming::Publish(p))) => SessionEvent::Publish {
                 topic: String::from_utf8_lossy(&p.topic).into_owned(),
@@ -318,7 +358,11 @@ async fn run_v5(config: SessionConfig, mut eventloop: v5::EventLoop, tx: Unbound
                     let mut eventloop = tuned(eventloop);
                     if let Ok(rumqttc::Event::Incoming(rumqttc::Incoming::ConnAck(ack))) = eventloop.poll().await {
                         let _ = tx.send(SessionEvent::FellBack(ClientBox(Client::V4(client))));
-                        let _ = tx.send(SessionEvent::Connected { v5: false, session_present: ack.session_present });
+                        let _ = tx.send(SessionEvent::Connected {
+                            v5: false,
+                            session_present: ack.session_present,
+                            identifiers: false,
+                        });
                         run_v4(eventloop, tx).await;
                         return;
                     }
@@ -354,7 +398,7 @@ async fn run_v4(mut eventloop: rumqttc::EventLoop, tx: UnboundedSender<SessionEv
         let event = match eventloop.poll().await {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
                 attempt = 0;
-                SessionEvent::Connected { v5: false, session_present: ack.session_present }
+                SessionEvent::Connected { v5: false, session_present: ack.session_present, identifiers: false }
             }
             Ok(Event::Incoming(Incoming::Publish(p))) => SessionEvent::Publish {
                 topic: p.topic,

@@ -5,12 +5,14 @@
 // the calls whose deadline is short; flow.rs moves inputs and outputs, start.rs runs lifecycles.
 use super::function::{Batch, ManagedFunction};
 use super::sensors::SensorRegistry;
+use super::start::ModuleFetch;
 use crate::clock::{iso, now_ms};
 use crate::config::{Settings, broker_for_logs};
 use crate::mqtt::acks::OrderedAcks;
 use crate::mqtt::budget::OutputBudget;
 use crate::mqtt::session::{Client, SessionEvent};
 use crate::runtime::{CallOutcome, Guest, LoadError, Runtime};
+use crate::store::http::DownloadError;
 use crate::store::modules::ModuleStore;
 use crate::wire::desired::{DesiredState, parse_desired_state};
 use crate::wire::status::{Capacity, LogLine, NodeStatus};
@@ -29,6 +31,8 @@ const STOP_STEP: Duration = Duration::from_secs(2);
 
 pub enum Internal {
     FetchTimeout { fid: u64, digest: String },
+    TryUrl { digest: String },
+    Downloaded { digest: String, result: Result<Vec<u8>, DownloadError> },
     Loaded { fid: u64, result: Result<Box<dyn Guest>, LoadError> },
     Retry { fid: u64 },
     BatchDone { fid: u64, guest: Box<dyn Guest>, batch: Batch, outcomes: Vec<CallOutcome>, micros_each: f64 },
@@ -71,14 +75,21 @@ pub struct Agent {
     /// Subscribed filter → (QoS, MQTT 5 subscription identifier).
     pub subscriptions: BTreeMap<String, (u8, usize)>,
     pub next_sub_id: usize,
+    /// The session has MQTT 5 subscription identifiers to tell copies apart by.
+    pub identifiers: bool,
+    /// Without identifiers: partly overlapping filters may be merged into one wider filter
+    /// (false once the broker refused a subscription while a merged one was held).
+    pub merge_allowed: bool,
+    /// The held filters include a merged one.
+    pub merged: bool,
     pub targets: HashMap<String, Arc<Routing>>,
     pub batches: Vec<(u64, Batch)>,
     pub fifo: VecDeque<Ticket>,
     pub in_flight: HashMap<u16, Ticket>,
     /// Tickets that were queued when the connection dropped (rumqttc drops them if the session is lost).
     pub queued_at_disconnect: Option<usize>,
-    /// Module fetches waiting for a retained module message, by digest.
-    pub module_waiters: HashMap<String, Vec<u64>>,
+    /// Modules on their way (retained topic or URL), by digest.
+    pub module_waiters: HashMap<String, ModuleFetch>,
     pub internal: UnboundedSender<Internal>,
     pub started_at: u64,
     pub status_at: Option<Instant>,
@@ -106,6 +117,9 @@ impl Agent {
             next_id: 1,
             subscriptions: BTreeMap::new(),
             next_sub_id: 3,
+            identifiers: s.protocol_version == 5,
+            merge_allowed: true,
+            merged: false,
             targets: HashMap::new(),
             batches: Vec::new(),
             fifo: VecDeque::new(),
@@ -145,7 +159,9 @@ impl Agent {
 
     pub fn on_session(&mut self, event: SessionEvent) {
         match event {
-            SessionEvent::Connected { v5, session_present } => self.on_connected(v5, session_present),
+            SessionEvent::Connected { v5, session_present, identifiers } => {
+                self.on_connected(v5, session_present, identifiers)
+            }
             SessionEvent::Disconnected { error, refused_credentials, retry_ms } => {
                 self.on_disconnected(&error, refused_credentials, retry_ms)
             }
@@ -159,7 +175,14 @@ impl Agent {
             SessionEvent::Written(pkid) => self.on_written(pkid),
             SessionEvent::PubAck(pkid) => self.on_puback(pkid),
             SessionEvent::SubAck { pkid, refused } => {
-                if refused && !self.stopping {
+                if refused && self.merged && self.merge_allowed {
+                    log(
+                        "warn",
+                        "the broker refused a subscription while partly overlapping input filters were merged into a wider one: holding them apart; without MQTT 5 subscription identifiers a reading on both may be processed twice",
+                    );
+                    self.merge_allowed = false;
+                    self.sync_subscriptions();
+                } else if refused && !self.stopping {
                     log(
                         "error",
                         &format!(
@@ -174,8 +197,12 @@ impl Agent {
         }
     }
 
-    fn on_connected(&mut self, v5: bool, session_present: bool) {
+    fn on_connected(&mut self, v5: bool, session_present: bool, identifiers: bool) {
         self.connected = true;
+        if identifiers != self.identifiers {
+            self.identifiers = identifiers;
+            self.sync_subscriptions(); // the plan depends on how copies can be told apart
+        }
         self.reconnects = 0;
         log(
             "info",
@@ -191,13 +218,15 @@ impl Agent {
                 }
             }
         }
-        self.client.subscribe(&desired_topic(&self.s.node_id), 1, 1);
+        self.subscribe(&desired_topic(&self.s.node_id), 1, 1);
         let subs: Vec<(String, (u8, usize))> = self.subscriptions.iter().map(|(f, v)| (f.clone(), *v)).collect();
         for (filter, (qos, id)) in subs {
-            self.client.subscribe(&filter, qos, id);
+            self.subscribe(&filter, qos, id);
         }
-        for digest in self.module_waiters.keys() {
-            self.client.subscribe(&module_topic(digest), 1, 2);
+        for (digest, fetch) in &self.module_waiters {
+            if fetch.on_topic() {
+                self.client.subscribe(&module_topic(digest), 1, if self.identifiers { 2 } else { 0 });
+            }
         }
         if let Some(line) = self.budget.drop_line(true, now_ms(), true) {
             log("warn", &line);
@@ -251,6 +280,11 @@ impl Agent {
         if let Some(seq) = seq {
             self.release(seq);
         }
+    }
+
+    /// Subscribes, with the MQTT 5 subscription identifier `id` when the session has them.
+    pub fn subscribe(&self, filter: &str, qos: u8, id: usize) {
+        self.client.subscribe(filter, qos, if self.identifiers { id } else { 0 });
     }
 
     /// Releases one hold on a QoS 1 input; sends the PUBACKs now due, in arrival order.
@@ -518,6 +552,8 @@ impl Agent {
     fn on_internal(&mut self, done: Internal) {
         match done {
             Internal::FetchTimeout { fid, digest } => self.on_fetch_timeout(fid, &digest),
+            Internal::TryUrl { digest } => self.on_try_url(&digest),
+            Internal::Downloaded { digest, result } => self.on_downloaded(digest, result),
             Internal::Loaded { fid, result } => self.on_loaded(fid, result),
             Internal::Retry { fid } => self.on_retry(fid),
             Internal::BatchDone { fid, guest, batch, outcomes, micros_each } => {

@@ -9,4 +9,4 @@ pub mod payload;
 pub mod plan;
 pub mod routing;
 pub mod sensors;
-mod start;
+pub mod start;

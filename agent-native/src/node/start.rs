@@ -7,13 +7,14 @@ use super::agent::{Agent, Entry, Internal, log};
 use super::function::{FATAL, ManagedFunction};
 use super::lifecycle::{Event, Phase};
 use super::plan::plan;
-use super::routing::reduce;
+use super::routing::{disjoint, reduce};
 use crate::clock::now_ms;
 use crate::config::Isolation;
 use crate::runtime::{DEFAULT_MAX_MODULE_BYTES, Guest, LoadError, LoadOptions, compile_timeout_ms};
 use crate::signing::verify::{Policy, Verdict, verify_module_signatures};
+use crate::store::http::{DownloadError, download};
 use crate::store::state::{FileState, state_file};
-use crate::wire::desired::{DesiredFunction, function_key};
+use crate::wire::desired::{DesiredFunction, ModuleRef, function_key};
 use crate::wire::envelope::decode_module_envelope;
 use crate::wire::topics::module_topic;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -23,6 +24,27 @@ use std::time::Duration;
 /// The longest call deadline a function on the agent's thread may hold it for.
 pub const INLINE_MAX_TIMEOUT_MS: u64 = 100;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// With a module.url to fall back on, how long to wait for the retained envelope (the Node agent's 1.5 s).
+const RETAINED_GRACE: Duration = Duration::from_millis(1_500);
+
+/// One module on its way: the functions waiting for it and where it is coming from.
+pub struct ModuleFetch {
+    pub fids: Vec<u64>,
+    pub url: Option<String>,
+    /// The URL is being downloaded (the topic was given up, or there was no session).
+    pub downloading: bool,
+}
+
+impl ModuleFetch {
+    fn new(url: Option<String>) -> Self {
+        ModuleFetch { fids: Vec::new(), url, downloading: false }
+    }
+
+    /// Waiting for the retained envelope (subscribed while connected).
+    pub fn on_topic(&self) -> bool {
+        !self.downloading
+    }
+}
 
 impl Agent {
     pub fn reconcile(&mut self) {
@@ -97,21 +119,23 @@ impl Agent {
 
     fn forget_waiter(&mut self, fid: u64) {
         let mut emptied = Vec::new();
-        for (digest, fids) in self.module_waiters.iter_mut() {
-            fids.retain(|f| *f != fid);
-            if fids.is_empty() {
+        for (digest, fetch) in self.module_waiters.iter_mut() {
+            fetch.fids.retain(|f| *f != fid);
+            if fetch.fids.is_empty() {
                 emptied.push(digest.clone());
             }
         }
         for digest in emptied {
-            self.module_waiters.remove(&digest);
-            if self.connected {
-                self.client.unsubscribe(&module_topic(&digest));
+            if let Some(fetch) = self.module_waiters.remove(&digest) {
+                if self.connected && fetch.on_topic() {
+                    self.client.unsubscribe(&module_topic(&digest));
+                }
             }
         }
     }
 
-    /// The filters the functions want, reduced to those no other wanted filter covers.
+    /// The filters the functions want, reduced to those no other wanted filter covers; without
+    /// subscription identifiers, also partial overlaps merged (no two held filters overlap).
     pub fn sync_subscriptions(&mut self) {
         self.targets.clear(); // which function serves a topic may have changed
         let mut wanted: BTreeMap<String, u8> = BTreeMap::new();
@@ -125,7 +149,8 @@ impl Agent {
                 }
             }
         }
-        let reduced = reduce(&wanted);
+        let reduced = if self.identifiers { reduce(&wanted) } else { disjoint(&wanted, self.merge_allowed) };
+        self.merged = reduced.keys().any(|f| !wanted.contains_key(f));
         for (filter, qos) in &reduced {
             let id = match self.subscriptions.get(filter) {
                 Some((q, _)) if q == qos => continue,
@@ -137,7 +162,7 @@ impl Agent {
             };
             self.subscriptions.insert(filter.clone(), (*qos, id));
             if self.connected {
-                self.client.subscribe(filter, *qos, id);
+                self.subscribe(filter, *qos, id);
             }
         }
         let gone: Vec<String> = self.subscriptions.keys().filter(|f| !reduced.contains_key(*f)).cloned().collect();
@@ -185,54 +210,126 @@ impl Agent {
             self.on_fetched(fid, Err(("ModuleTooLarge".into(), message)));
             return;
         }
-        if !self.connected {
-            let message = format!(
-                "no source had module sha256:{}: not connected to the broker, cannot read the module topic",
-                module.sha256
-            );
-            self.on_fetched(fid, Err(("FetchFailed".into(), message)));
+        self.fetch_module(fid, module);
+    }
+
+    /// Joins (or starts) the fetch of a module that is not in the store: the retained topic
+    /// first, then `module.url`; without a session, the URL only.
+    fn fetch_module(&mut self, fid: u64, module: ModuleRef) {
+        let digest = module.sha256.clone();
+        let fetch = self.module_waiters.entry(digest.clone()).or_insert_with(|| ModuleFetch::new(module.url.clone()));
+        fetch.fids.push(fid);
+        if fetch.url.is_none() {
+            fetch.url = module.url.clone();
+        }
+        let first = fetch.fids.len() == 1;
+        let on_topic = fetch.on_topic();
+        if first && !self.connected {
+            if module.url.is_some() {
+                self.download(&digest);
+            } else {
+                self.module_waiters.remove(&digest);
+                let message = format!(
+                    "no source had module sha256:{digest}: not connected to the broker, cannot read the module topic"
+                );
+                self.on_fetched(fid, Err(("FetchFailed".into(), message)));
+            }
             return;
         }
-        let waiters = self.module_waiters.entry(module.sha256.clone()).or_default();
-        waiters.push(fid);
-        if waiters.len() == 1 {
-            self.client.subscribe(&module_topic(&module.sha256), 1, 2);
-        }
         let tx = self.internal.clone();
-        let digest = module.sha256;
+        if first {
+            self.subscribe(&module_topic(&digest), 1, 2);
+            if module.url.is_some() {
+                // A broker sends a retained message right after the SUBACK: one that has not come
+                // by then is not on the broker, and the URL is tried instead of waiting 30 s.
+                let (tx, digest) = (tx.clone(), digest.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(RETAINED_GRACE).await;
+                    let _ = tx.send(Internal::TryUrl { digest });
+                });
+            }
+        }
+        if on_topic {
+            tokio::spawn(async move {
+                tokio::time::sleep(FETCH_TIMEOUT).await;
+                let _ = tx.send(Internal::FetchTimeout { fid, digest });
+            });
+        }
+    }
+
+    /// The retained envelope did not come in its grace: stop waiting on the topic, GET the URL.
+    pub fn on_try_url(&mut self, digest: &str) {
+        let Some(fetch) = self.module_waiters.get(digest) else { return };
+        if !fetch.on_topic() || fetch.url.is_none() {
+            return;
+        }
+        if self.connected {
+            self.client.unsubscribe(&module_topic(digest));
+        }
+        self.download(digest);
+    }
+
+    /// Starts the download of `module.url` on a blocking thread.
+    fn download(&mut self, digest: &str) {
+        let Some(fetch) = self.module_waiters.get_mut(digest) else { return };
+        let Some(url) = fetch.url.clone() else { return };
+        fetch.downloading = true;
+        let size = self.functions.get(&fetch.fids[0]).map_or(0, |f| f.spec.module.size);
+        let tx = self.internal.clone();
+        let digest = digest.to_string();
         tokio::spawn(async move {
-            tokio::time::sleep(FETCH_TIMEOUT).await;
-            let _ = tx.send(Internal::FetchTimeout { fid, digest });
+            let result = match tokio::task::spawn_blocking(move || download(&url, size)).await {
+                Ok(r) => r,
+                Err(join) => {
+                    Err(DownloadError { reason: "FetchFailed", message: format!("the download failed: {join}") })
+                }
+            };
+            let _ = tx.send(Internal::Downloaded { digest, result });
         });
+    }
+
+    /// The URL answered: its bytes go through the store (digest check) like the topic's.
+    pub fn on_downloaded(&mut self, digest: String, result: Result<Vec<u8>, DownloadError>) {
+        let Some(fetch) = self.module_waiters.remove(&digest) else { return }; // the topic was faster
+        let result = match result {
+            Ok(bytes) => self.keep_module(&digest, &bytes).map(|()| bytes),
+            Err(e) if e.reason == "DigestMismatch" => Err((e.reason.to_string(), e.message)),
+            Err(e) => Err(("FetchFailed".to_string(), format!("no source had module sha256:{digest}: {}", e.message))),
+        };
+        for fid in fetch.fids {
+            self.on_fetched(fid, result.clone());
+        }
+    }
+
+    /// Verifies `bytes` against `digest` and stores them (the only way bytes reach the compiler).
+    fn keep_module(&self, digest: &str, bytes: &[u8]) -> Result<(), (String, String)> {
+        let referenced: HashSet<String> = self
+            .desired
+            .as_ref()
+            .map(|d| d.functions.iter().map(|f| f.module.sha256.clone()).collect())
+            .unwrap_or_default();
+        self.store.put(digest, bytes, &referenced).map_err(|e| (e.reason.to_string(), e.message))
     }
 
     /// A retained module envelope arrived: every fetch waiting for it continues.
     pub fn on_module(&mut self, digest: String, payload: &[u8]) {
-        let Some(fids) = self.module_waiters.remove(&digest) else { return };
-        self.client.unsubscribe(&module_topic(&digest));
+        let Some(fetch) = self.module_waiters.remove(&digest) else { return };
+        if fetch.on_topic() {
+            self.client.unsubscribe(&module_topic(&digest));
+        }
         let result = match decode_module_envelope(payload) {
             Err(e) => Err(("FetchFailed".to_string(), format!("{}: {e}", module_topic(&digest)))),
-            Ok(bytes) => {
-                let referenced: HashSet<String> = self
-                    .desired
-                    .as_ref()
-                    .map(|d| d.functions.iter().map(|f| f.module.sha256.clone()).collect())
-                    .unwrap_or_default();
-                match self.store.put(&digest, bytes, &referenced) {
-                    Ok(()) => Ok(bytes.to_vec()),
-                    Err(e) => Err((e.reason.to_string(), e.message)),
-                }
-            }
+            Ok(bytes) => self.keep_module(&digest, bytes).map(|()| bytes.to_vec()),
         };
-        for fid in fids {
+        for fid in fetch.fids {
             self.on_fetched(fid, result.clone());
         }
     }
 
     pub fn on_fetch_timeout(&mut self, fid: u64, digest: &str) {
-        let waiting = self.module_waiters.get(digest).is_some_and(|f| f.contains(&fid));
+        let waiting = self.module_waiters.get(digest).is_some_and(|f| f.on_topic() && f.fids.contains(&fid));
         if !waiting {
-            return;
+            return; // delivered, or the URL has it now (the download has its own limit)
         }
         self.forget_waiter(fid);
         let message = format!(

@@ -1,5 +1,6 @@
-// What the agent keeps on disk: modules by digest, compiled code, per-function state, files
+// What the agent keeps on disk (and downloads): modules by digest, compiled code, per-function state, files
 // replaced atomically.
 pub mod atomic;
+pub mod http;
 pub mod modules;
 pub mod state;
