@@ -14,11 +14,6 @@ const AGENT = `${process.execPath} ${path.join(ROOT, 'agent/bin/wasmfleet-agent.
 const broken = (name: string): string =>
   `${process.execPath} ${path.join(ROOT, 'conformance/test/broken-agents', `${name}.ts`)}`;
 const timeoutScale = Number(process.env.WASMFLEET_CONFORMANCE_TIMEOUT_SCALE ?? '1');
-/**
- * The native agent fetches modules only from their retained topic, never from module.url
- * (docs/native-agent.md): these checks wait for a download it never makes (docs/conformance.md).
- */
-const NATIVE_WITHOUT = ['module.fetch-url', 'module.digest-mismatch-url'];
 
 function failures(report: ConformanceReport): string[] {
   return report.results.filter((r) => r.status === 'fail').map((r) => r.name);
@@ -38,9 +33,9 @@ describe('the conformance kit', () => {
     assert.ok(report.results.length >= 25, `${report.results.length} checks ran`);
   });
 
-  it('the native agent passes every check but those of module.url, which it does not fetch', async (t) => {
+  it('the native agent passes every check, unchanged', async (t) => {
     const native = await ensureNativeAgent({ progress: (line) => t.diagnostic(line) });
-    const report = await runConformance({ agentCmd: native.path, skip: NATIVE_WITHOUT, timeoutScale });
+    const report = await runConformance({ agentCmd: native.path, timeoutScale });
     show(report, (line) => t.diagnostic(line));
     assert.deepEqual(failures(report), [], summary(report));
     assert.ok(report.results.length >= 25, `${report.results.length} checks ran`);
