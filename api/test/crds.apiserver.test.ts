@@ -203,7 +203,7 @@ describe('WasmFleet CRDs on a real API server', () => {
         agentVersion: '0.1.0',
         conditions: [
           {
-            type: 'Ready',
+            type: 'Online',
             status: 'True',
             reason: 'HeartbeatReceived',
             message: 'the agent is connected and sending heartbeats',

@@ -3,7 +3,7 @@
 // last will marks the node offline when the connection dies without a goodbye.
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { brokerForLogs as oneBrokerForLogs, brokerUrls, statusTopic, type NodeStatus } from '@wasmfleet/api';
+import { brokerForLogs, brokerUrls, statusTopic, type NodeStatus } from '@wasmfleet/api';
 import { limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 
 export interface SessionSettings {
@@ -97,11 +97,6 @@ export function brokerAddress(url: string): BrokerAddress {
  */
 export function brokerAddresses(list: string): BrokerAddress[] {
   return brokerUrls(list).map(brokerAddress);
-}
-
-/** The broker URL (or list) for a log line: a password in it (mqtt://user:secret@host) becomes ***. */
-export function brokerForLogs(list: string): string {
-  return list.split(',').map(oneBrokerForLogs).join(',');
 }
 
 export function clientOptions(s: SessionSettings): IClientOptions {

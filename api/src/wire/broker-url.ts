@@ -1,8 +1,15 @@
 // URLs as they may appear in a log line, an error or a status message (which the broker keeps,
 // retained, for anyone who may read status): without their secrets.
 
-/** The broker URL for a log line: a password in it (mqtt://user:secret@host) becomes ***. */
+/**
+ * The broker URL for a log line: a password in it (mqtt://user:secret@host) becomes ***. A
+ * clustered broker's comma-separated nodes are each redacted.
+ */
 export function brokerForLogs(url: string): string {
+  return url.split(',').map(oneBrokerForLogs).join(',');
+}
+
+function oneBrokerForLogs(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password === '') return url;
