@@ -84,19 +84,10 @@ const coordinates = await publishControlPlane(plane, path.join(scratch, 'control
 const concurrency = process.env.WASMFLEET_TEST_CONCURRENCY ?? '2';
 const tapFile = path.join(scratch, 'results.tap');
 const timesReport = path.join(scratch, 'file-times.jsonl');
+// Through run-files.ts, not `node --test`, which would sort the files by name again.
 const child = spawn(
   process.execPath,
-  [
-    '--test',
-    `--test-concurrency=${concurrency}`,
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tapFile}`,
-    `--test-reporter=${path.join(root, 'test-support/src/test-run/file-times-reporter.ts')}`,
-    `--test-reporter-destination=${timesReport}`,
-    ...ordered,
-  ],
+  [path.join(root, 'test-support/src/test-run/run-files.ts'), concurrency, tapFile, timesReport, ...ordered],
   { stdio: 'inherit', env: { ...process.env, [SHARED_ENV]: coordinates } },
 );
 

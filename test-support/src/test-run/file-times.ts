@@ -52,7 +52,27 @@ export function parseTimes(text: string | undefined): FileTimes {
   }
 }
 
-/** The reporter's lines (`{"file":…,"seconds":…}`), by path relative to `root`. */
+/** What the runner tells of a finished test, as much of it as fileTime reads. */
+export interface CompletedTest {
+  file?: string;
+  name: string;
+  nesting: number;
+  details: { duration_ms: number };
+}
+
+/**
+ * A file's own time: the runner ends each file's process with a `test:complete` named after the
+ * file (its path from run(), its base name from `node --test`), at nesting 0, timed over the
+ * whole process. Any other test gives undefined.
+ */
+export function fileTime(test: CompletedTest): { file: string; seconds: number } | undefined {
+  if (test.file === undefined || test.nesting !== 0) return undefined;
+  const base = test.file.slice(test.file.lastIndexOf('/') + 1);
+  if (test.name !== test.file && test.name !== base) return undefined;
+  return { file: test.file, seconds: Number((test.details.duration_ms / 1000).toFixed(1)) };
+}
+
+/** The run's lines (`{"file":…,"seconds":…}`), by path relative to `root`. */
 export function parseReport(jsonLines: string, root: string): FileTimes {
   const times: FileTimes = {};
   for (const line of jsonLines.split('\n')) {

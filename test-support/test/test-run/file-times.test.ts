@@ -1,4 +1,6 @@
 // The full run's file order and its per-file times (scripts/run-tests.ts, docs/adr/0030).
+// Regression 2: `node --test` sorts the files it is given by name, so the order must go through
+// run() (run-files.ts); the first version passed them to `node --test` and changed nothing.
 // Regression: sorted by name, the 10-minute soak started near the end of `npm test` and ran alone
 // for ~9 minutes while the other lane was idle (CI 2026-12-06: 1,309 s).
 import assert from 'node:assert/strict';
@@ -16,7 +18,7 @@ import {
   timesSummary,
 } from '../../src/test-run/file-times.ts';
 
-const REPORTER = path.resolve(import.meta.dirname, '../../src/test-run/file-times-reporter.ts');
+const RUN_FILES = path.resolve(import.meta.dirname, '../../src/test-run/run-files.ts');
 
 describe('test file order', () => {
   const files = [
@@ -69,37 +71,64 @@ describe('test file order', () => {
   });
 });
 
-describe('file times reporter', () => {
-  it("writes each file's own time, as node's test runner measured the file's process", async () => {
+describe('run-files.ts', () => {
+  it("runs the files in the order given, not by name, and writes each file's own time", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-file-times-'));
     try {
       const body = (ms: number): string =>
         `import { it, describe } from 'node:test';\n` +
         `describe('s', () => { it('waits', () => new Promise((r) => setTimeout(r, ${ms}))); });\n`;
-      await writeFile(path.join(dir, 'slow.test.mjs'), body(1500));
-      await writeFile(path.join(dir, 'quick.test.mjs'), body(10));
+      await writeFile(path.join(dir, 'z-slow.test.mjs'), body(1500));
+      await writeFile(path.join(dir, 'a-quick.test.mjs'), body(10));
       const report = path.join(dir, 'times.jsonl');
       // Without NODE_TEST_CONTEXT: set, the inner runner would report to this one, not to files.
       const { NODE_TEST_CONTEXT: _outer, ...env } = process.env;
+      const args = [
+        RUN_FILES,
+        '1',
+        path.join(dir, 'results.tap'),
+        report,
+        'z-slow.test.mjs',
+        'a-quick.test.mjs',
+      ];
       const code = await new Promise<number | null>((resolve) =>
-        spawn(
-          process.execPath,
-          [
-            '--test',
-            '--test-concurrency=2',
-            `--test-reporter=${REPORTER}`,
-            `--test-reporter-destination=${report}`,
-            'slow.test.mjs',
-            'quick.test.mjs',
-          ],
-          { cwd: dir, env, stdio: 'ignore' },
-        ).on('exit', resolve),
+        spawn(process.execPath, args, { cwd: dir, env, stdio: 'ignore' }).on('exit', resolve),
       );
       assert.equal(code, 0);
-      const times = parseReport(await readFile(report, 'utf8'), dir);
-      assert.deepEqual(Object.keys(times).sort(), ['quick.test.mjs', 'slow.test.mjs']);
-      assert.ok(times['slow.test.mjs']! >= 1.5, `slow.test.mjs took ${times['slow.test.mjs']} s`);
-      assert.ok(times['slow.test.mjs']! > times['quick.test.mjs']!);
+      const lines = (await readFile(report, 'utf8')).trim().split('\n');
+      assert.deepEqual(
+        lines.map((l) => path.basename((JSON.parse(l) as { file: string }).file)),
+        ['z-slow.test.mjs', 'a-quick.test.mjs'],
+        'one at a time, in the order given',
+      );
+      const times = parseReport(lines.join('\n'), dir);
+      assert.ok(times['z-slow.test.mjs']! >= 1.5, `z-slow.test.mjs took ${times['z-slow.test.mjs']} s`);
+      assert.ok(times['z-slow.test.mjs']! > times['a-quick.test.mjs']!);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits non-zero when a test fails', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-file-times-'));
+    try {
+      await writeFile(
+        path.join(dir, 'fails.test.mjs'),
+        `import { it } from 'node:test';\nit('fails', () => { throw new Error('no'); });\n`,
+      );
+      const { NODE_TEST_CONTEXT: _outer, ...env } = process.env;
+      const args = [
+        RUN_FILES,
+        '2',
+        path.join(dir, 'results.tap'),
+        path.join(dir, 't.jsonl'),
+        'fails.test.mjs',
+      ];
+      const code = await new Promise<number | null>((resolve) =>
+        spawn(process.execPath, args, { cwd: dir, env, stdio: 'ignore' }).on('exit', resolve),
+      );
+      assert.equal(code, 1);
+      assert.match(await readFile(path.join(dir, 'results.tap'), 'utf8'), /^# fail 1$/m);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
