@@ -1,14 +1,16 @@
 import { Args } from '@oclif/core';
-import { CoreV1Api, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { readResource } from '@wasmfleet/local-stack';
 import { WasmfleetCommand } from '../base-command.ts';
-import { describeObject } from '../output/describe.ts';
+import { describeObject, type DescribeEvent } from '../output/describe.ts';
 import { kindByName } from '../resources.ts';
 
 export default class Describe extends WasmfleetCommand<typeof Describe> {
   static override summary = 'Show a function or node in detail: spec, status, conditions and recent events.';
   static override examples = [
-    '<%= config.bin %> describe function temp-alert -n plant-1',
-    '<%= config.bin %> describe node gateway-7',
+    '<%= config.bin %> describe function temp-alert',
+    '<%= config.bin %> describe function temp-alert -n default',
+    '<%= config.bin %> describe node dev-sensor-1',
   ];
   static override args = {
     type: Args.string({ required: true, description: 'function or node' }),
@@ -27,31 +29,57 @@ export default class Describe extends WasmfleetCommand<typeof Describe> {
           kind: kind.kind,
           metadata: { name: args.name, ...(namespace ? { namespace } : {}) },
         });
-        const core = config.makeApiClient(CoreV1Api);
-        const fieldSelector = `involvedObject.name=${args.name},involvedObject.kind=${kind.kind}`;
-        const list = namespace
-          ? await core.listNamespacedEvent({ namespace, fieldSelector })
-          : await core.listEventForAllNamespaces({ fieldSelector });
-        return { object: found, events: list.items };
+        const query = new URLSearchParams({
+          fieldSelector: `involvedObject.name=${args.name},involvedObject.kind=${kind.kind}`,
+        });
+        const list = (await readResource(
+          config,
+          `${namespace ? `/api/v1/namespaces/${namespace}/events` : '/api/v1/events'}?${query.toString()}`,
+        )) as { items?: EventJson[] } | undefined;
+        return { object: found, events: list?.items ?? [] };
       },
     );
-    const recent = [...events].sort(byTime).slice(-10);
-    process.stdout.write(
-      describeObject(
-        object as unknown as Record<string, unknown>,
-        recent.map((e) => ({
-          type: e.type,
-          reason: e.reason,
-          message: e.message,
-          count: e.count,
-          lastTimestamp: (e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp)?.toISOString(),
-        })),
-      ),
-    );
+    const recent = events
+      .map(eventRow)
+      .sort((a, b) => timeOf(a) - timeOf(b))
+      .slice(-10);
+    process.stdout.write(describeObject(object as unknown as Record<string, unknown>, recent));
   }
 }
 
-function byTime(a: CoreV1Event, b: CoreV1Event): number {
-  const t = (e: CoreV1Event) => (e.lastTimestamp ?? e.metadata.creationTimestamp)?.getTime() ?? 0;
-  return t(a) - t(b);
+/** A core/v1 Event as the API server sends it: every time is an RFC 3339 string (or absent). */
+interface EventJson {
+  readonly type?: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly count?: number;
+  readonly lastTimestamp?: string | null;
+  readonly eventTime?: string | null;
+  readonly series?: { readonly count?: number; readonly lastObservedTime?: string } | null;
+  readonly metadata?: { readonly creationTimestamp?: string };
+}
+
+/**
+ * Events written through events.k8s.io/v1 (as the operator writes them) have an eventTime and
+ * a series, but no lastTimestamp or count; both shapes are shown the same way.
+ */
+export function eventRow(e: EventJson): DescribeEvent {
+  const lastTimestamp =
+    e.series?.lastObservedTime ??
+    e.lastTimestamp ??
+    e.eventTime ??
+    e.metadata?.creationTimestamp ??
+    undefined;
+  const count = e.series?.count ?? e.count;
+  return {
+    ...(e.type === undefined ? {} : { type: e.type }),
+    ...(e.reason === undefined ? {} : { reason: e.reason }),
+    ...(e.message === undefined ? {} : { message: e.message }),
+    ...(count === undefined ? {} : { count }),
+    ...(lastTimestamp === undefined ? {} : { lastTimestamp }),
+  };
+}
+
+function timeOf(e: DescribeEvent): number {
+  return e.lastTimestamp === undefined ? 0 : Date.parse(e.lastTimestamp);
 }
