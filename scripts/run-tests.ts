@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { publishControlPlane, SHARED_ENV, startControlPlane } from '../test-support/src/index.ts';
 
-const WORKSPACES = ['api', 'test-support', 'agent', 'operator', 'cli', 'workloads', 'bench'];
+const WORKSPACES = ['api', 'local-stack', 'test-support', 'agent', 'operator', 'cli', 'workloads', 'bench'];
 const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
 

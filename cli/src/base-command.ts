@@ -1,5 +1,6 @@
 // Every wasmfleet command extends this: global flags like kubectl's (--kubeconfig, --context,
-// -n, --broker, -o), one Kubernetes context, and errors printed as "error: … / hint: …".
+// -n), one Kubernetes context, and errors printed as "error: … / hint: …". The broker flags are
+// declared by the commands that use a broker (broker/flags.ts).
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { UserError } from './errors.ts';
 import { explainKubeError, type Target } from './kube/explain.ts';
@@ -14,23 +15,14 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 export abstract class WasmfleetCommand<T extends typeof Command = typeof Command> extends Command {
   static override baseFlags = {
     kubeconfig: Flags.string({
-      description: 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).',
+      description:
+        'Path to the kubeconfig file (default: $KUBECONFIG, else the running `wasmfleet dev up` stack, else ~/.kube/config).',
       helpGroup: 'GLOBAL',
     }),
     context: Flags.string({ description: 'The kubeconfig context to use.', helpGroup: 'GLOBAL' }),
     namespace: Flags.string({
       char: 'n',
       description: 'Namespace (default: the context’s namespace).',
-      helpGroup: 'GLOBAL',
-    }),
-    broker: Flags.string({
-      description: 'MQTT broker URL (mqtt://, mqtts://, ws://).',
-      env: 'WASMFLEET_BROKER',
-      helpGroup: 'GLOBAL',
-    }),
-    'broker-ca': Flags.string({
-      description: 'CA certificate (PEM) to verify an mqtts:// broker with.',
-      env: 'WASMFLEET_BROKER_CA',
       helpGroup: 'GLOBAL',
     }),
   };

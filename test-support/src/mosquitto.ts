@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { spawnManaged, type ManagedProcess } from './processes.ts';
+import { spawnManaged, type ManagedProcess } from '@wasmfleet/local-stack';
 import { freePort, waitFor } from './util.ts';
 
 const run = promisify(execFile);

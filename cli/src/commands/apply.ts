@@ -3,7 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand } from '../base-command.ts';
 import { readManifests } from '../manifests.ts';
 import { explainKubeError } from '../kube/explain.ts';
-import { serverSideApply, type ApplyObject } from '../kube/server-side-apply.ts';
+import { serverSideApply, type ApplyObject } from '@wasmfleet/local-stack';
 
 export default class Apply extends WasmfleetCommand<typeof Apply> {
   static override summary = 'Create or update objects from manifests (server-side apply).';

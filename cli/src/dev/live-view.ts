@@ -1,6 +1,7 @@
 // The live view of `wasmfleet dev up`: devices, functions, message rates and the latest outputs.
-// On a terminal it redraws in place once a second; elsewhere (CI, a pipe) it prints a summary
-// line every few seconds instead.
+// On a terminal it redraws in place once a second, under the lines that say how to connect
+// (they would scroll away otherwise); elsewhere (CI, a pipe, the detached log) it prints a
+// summary line every few seconds instead.
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { MqttClient } from 'mqtt';
 import { renderObjects } from '../output/render.ts';
@@ -19,6 +20,7 @@ export async function startLiveView(
   client: MqttClient,
   namespace: string,
   out: NodeJS.WriteStream,
+  header: readonly string[],
 ): Promise<LiveView> {
   const objects = KubernetesObjectApi.makeApiClient(kube);
   let inputs = 0;
@@ -67,6 +69,7 @@ export async function startLiveView(
     }
     const screen = [
       style.bold('WasmFleet dev — Ctrl-C stops everything'),
+      ...header,
       '',
       style.bold('DEVICES'),
       renderObjects(NODES, nodes, 'table').trimEnd(),

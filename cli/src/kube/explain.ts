@@ -1,7 +1,7 @@
 // Turns what @kubernetes/client-node throws into a UserError that says what to do next.
 import { ApiException } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
-import { ApplyError } from './server-side-apply.ts';
+import { ApplyError } from '@wasmfleet/local-stack';
 
 export interface Target {
   readonly server: string;

@@ -10,7 +10,7 @@ export default class RolloutUndo extends RolloutCommand<typeof RolloutUndo> {
   static override description =
     'Replaces the whole spec with the one recorded in that revision, in one update that fails if someone else changed the function meanwhile. spec.paused keeps its current value. The operator then rolls it out as a new revision.';
   static override examples = [
-    '<%= config.bin %> rollout undo temp-alert -n plant-1',
+    '<%= config.bin %> rollout undo temp-alert -n default',
     '<%= config.bin %> rollout undo temp-alert --to-revision 2',
   ];
   static override args = functionArg;

@@ -1,6 +1,7 @@
 // Server-side apply that sends the object exactly as written. client-node's typed serializer
 // rewrites built-in kinds through its models, and drops keys such as `x-kubernetes-int-or-string`
 // in a CRD's schema — which makes the API server reject the CRD — so apply goes over HTTPS here.
+// Used by `wasmfleet apply` and by the local stack (CRDs, sample functions).
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -56,6 +57,14 @@ export async function serverSideApply(
   return body as Record<string, unknown>;
 }
 
+/** GETs an API path as JSON; undefined for 404. */
+export async function readResource(kube: KubeConfig, apiPath: string): Promise<unknown> {
+  const { code, body } = await request(kube, 'GET', apiPath);
+  if (code === 404) return undefined;
+  if (code >= 300) throw new ApplyError(code, body);
+  return body;
+}
+
 function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promise<ResourceInfo> {
   let resources = discovery.get(apiVersion);
   if (!resources) {
@@ -70,6 +79,8 @@ function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promis
           .map((r) => [r.kind, { name: r.name, namespaced: r.namespaced }]),
       );
     });
+    // A failed discovery (a CRD not served yet) is asked again next time, not remembered.
+    resources.catch(() => discovery.delete(apiVersion));
     discovery.set(apiVersion, resources);
   }
   return resources.then((map) => {

@@ -1,0 +1,7 @@
+// `wasmfleet help [COMMAND]`: oclif's help command, as a command of our own (the CLI loads no
+// oclif plugins: its bundle holds everything it runs, docs/adr/0021).
+import { commands } from '@oclif/plugin-help';
+
+export default class Help extends commands.help {
+  static override examples = ['<%= config.bin %> help get', '<%= config.bin %> help rollout'];
+}
