@@ -3,7 +3,8 @@
 // (aedes, the embedded broker of `wasmfleet dev up`).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { brokerAddress } from '@wasmfleet/api';
 import { UserError } from '../errors.ts';
 
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'];
@@ -70,16 +71,28 @@ export async function connectBroker(
     ...(caFile === undefined ? {} : { ca: readCa(caFile) }),
   };
   try {
-    return await mqtt.connectAsync(url, { ...options, protocolVersion: 5 }, false);
+    return await connectOnce({ ...brokerAddress(url), ...options, protocolVersion: 5 });
   } catch (first) {
     if (networkCode(first) !== undefined || isAuthRefusal(first)) throw explainBrokerError(first, url);
     try {
-      return await mqtt.connectAsync(url, { ...options, protocolVersion: 4 }, false);
+      return await connectOnce({ ...brokerAddress(url), ...options, protocolVersion: 4 });
     } catch (second) {
       throw explainBrokerError(second, url);
     }
   }
 }
+
+/**
+ * mqtt.js's connectAsync without retries, given options instead of a URL string (a string is
+ * parsed with url.parse(), for which Node prints a deprecation warning, DEP0169). Its JavaScript
+ * takes options as the first argument; its typings only name the string form with retries off.
+ */
+const connectOnce = (options: IClientOptions): Promise<MqttClient> =>
+  (mqtt.connectAsync as (o: IClientOptions, unused: undefined, allowRetries: boolean) => Promise<MqttClient>)(
+    options,
+    undefined,
+    false,
+  );
 
 /** Node's codes for a certificate chain it could not verify (no or the wrong CA). */
 const UNVERIFIED = new Set([

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import mqtt, { type MqttClient } from 'mqtt';
+import { brokerAddress } from '@wasmfleet/api';
 import { startOperator } from '@wasmfleet/operator';
 import {
   REPO_CRDS_DIR,
@@ -222,7 +223,8 @@ async function runSensors(
   brokerUrl: string,
   parts: Parts,
 ): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(brokerUrl, {
+  const client = await mqtt.connectAsync({
+    ...brokerAddress(brokerUrl),
     clientId: `wasmfleet-dev-${process.pid}`,
     reconnectPeriod: 1000,
   });

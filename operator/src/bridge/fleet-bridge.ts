@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
+  brokerAddress,
   ALL_STATUS_FILTER,
   WIRE_PREFIX,
   desiredTopic,
@@ -100,13 +101,13 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     if (options.dynamicSecurity) await prepareBroker(options.url, clientOptions);
     let client: MqttClient;
     try {
-      client = await mqtt.connectAsync(options.url, clientOptions, false);
+      client = await connectOnce({ ...brokerAddress(options.url), ...clientOptions });
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
         throw new Error(`cannot connect to the MQTT broker at ${options.url}`, { cause: error });
       }
-      client = await mqtt.connectAsync(options.url, { ...clientOptions, protocolVersion: 4 }, false);
+      client = await connectOnce({ ...brokerAddress(options.url), ...clientOptions, protocolVersion: 4 });
     }
     const bridge = new FleetBridge(client, options.dynamicSecurity ?? false, options.fence ?? unfenced);
     onEvents?.(bridge);
@@ -180,4 +181,18 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, quietMs)));
     }
   }
+}
+
+/**
+ * mqtt.js's connectAsync without retries, given options instead of a URL string (a string is
+ * parsed with url.parse(), for which Node prints a deprecation warning, DEP0169, in `dev up`).
+ * Its JavaScript takes options as the first argument; its typings only name the string form.
+ */
+function connectOnce(options: IClientOptions): Promise<MqttClient> {
+  const connectAsync = mqtt.connectAsync as (
+    o: IClientOptions,
+    unused: undefined,
+    allowRetries: boolean,
+  ) => Promise<MqttClient>;
+  return connectAsync(options, undefined, false);
 }
