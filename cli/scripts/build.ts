@@ -15,6 +15,13 @@ import { BUILD_SCRIPT, CLI_ROOT, DIST_ROOT, LATEST, MAIN, REPO_ROOT, currentBund
 /** Older builds are removed after this long (a running command may still load chunks from its own). */
 const KEEP_OLD_BUILDS_MS = 24 * 3600_000;
 const COMMANDS_FILE = path.join(CLI_ROOT, 'src/commands.ts');
+/** cli/package.json: its oclif settings, hooks included (one bundle entry each). */
+const PJSON = JSON.parse(await readFile(path.join(CLI_ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  oclif: { hooks?: Record<string, string> } & Record<string, unknown>;
+};
+const HOOKS = PJSON.oclif.hooks ?? {};
 /** The workspaces whose sources the CLI bundles (a module from elsewhere is never taken as current). */
 const SOURCE_WORKSPACES = ['api', 'cli', 'agent', 'operator', 'local-stack', 'workloads', 'test-support'];
 /** Besides the bundled modules, what decides the output (npm's record of node_modules covers every package). */
@@ -45,7 +52,7 @@ await rm(staging, { recursive: true, force: true });
 const before = await snapshot();
 const commands = await commandFiles();
 const chunks = await bundle(commands, staging);
-await writePackageJson(staging, commands);
+await writePackageJson(staging);
 const count = await writeManifestOf(staging);
 const inputs = inputsOf(chunks, before);
 const id = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
@@ -80,6 +87,7 @@ function entryName(id: string, file: string): string {
 
 async function bundle(commands: Map<string, string>, out: string): Promise<OutputChunk[]> {
   const input: Record<string, string> = { main: path.join(CLI_ROOT, 'bin/bundle-main.ts') };
+  for (const [event, file] of Object.entries(HOOKS)) input[`hooks/${event}`] = path.join(CLI_ROOT, file);
   for (const [id, file] of commands) input[entryName(id, file)] = file;
   const build = await rolldown({
     input,
@@ -144,23 +152,18 @@ function builtinsWithoutEsmFacade(): Plugin {
   };
 }
 
-/** The bundle's own package.json: cli/package.json's oclif settings, commands one file each, no plugins. */
-async function writePackageJson(root: string, commands: Map<string, string>): Promise<void> {
-  const pjson = JSON.parse(await readFile(path.join(CLI_ROOT, 'package.json'), 'utf8')) as {
-    name: string;
-    version: string;
-    oclif: Record<string, unknown>;
-  };
-  const oclif = { ...pjson.oclif, commands: './commands', plugins: [] };
+/** The bundle's own package.json: cli/package.json's oclif settings, commands and hooks one file each, no plugins. */
+async function writePackageJson(root: string): Promise<void> {
+  const hooks = Object.fromEntries(Object.keys(HOOKS).map((event) => [event, `./hooks/${event}.js`]));
+  const oclif = { ...PJSON.oclif, commands: './commands', hooks, plugins: [] };
   await writeFile(
     path.join(root, 'package.json'),
     JSON.stringify(
-      { name: pjson.name, version: pjson.version, type: 'module', private: true, oclif },
+      { name: PJSON.name, version: PJSON.version, type: 'module', private: true, oclif },
       null,
       2,
     ),
   );
-  if (commands.size === 0) throw new Error('no commands to bundle');
 }
 
 /** Runs the fresh bundle once to have oclif write the manifest of its commands. */

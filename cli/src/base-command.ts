@@ -3,6 +3,7 @@
 // declared by the commands that use a broker (broker/flags.ts).
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { UserError } from './errors.ts';
+import { closest } from './suggest.ts';
 import { explainKubeError, type Target } from './kube/explain.ts';
 import { loadKubeContext, type KubeContext } from './kube/context.ts';
 import { OUTPUT_FORMATS } from './output/render.ts';
@@ -46,6 +47,22 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
     return this.kubeContext;
   }
 
+  /** kubectl's answer to a mistyped flag: which one, the closest this command has, where to look. */
+  private unknownFlagError(flags: readonly string[]): UserError {
+    const own = { ...this.ctor.baseFlags, ...this.ctor.flags };
+    const names = Object.entries(own).flatMap(([name, f]) => [
+      `--${name}`,
+      ...(f.char ? [`-${f.char}`] : []),
+    ]);
+    const typed = flags[0] ?? '';
+    const suggestions = closest(typed.replace(/=.*$/, ''), names);
+    const command = `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim();
+    return new UserError(`unknown flag${flags.length > 1 ? 's' : ''}: ${flags.join(', ')}`, {
+      hint: `${suggestions.length > 0 ? `did you mean ${suggestions.join(' or ')}? ` : ''}\`${command} --help\` lists its flags`,
+      exitCode: 2,
+    });
+  }
+
   /** Runs a Kubernetes call and turns its failure into an actionable error. */
   protected async call<R>(target: Omit<Target, 'server'>, fn: (kube: KubeContext) => Promise<R>): Promise<R> {
     const kube = this.kube();
@@ -59,6 +76,8 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
   protected override async catch(
     error: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
+    const unknown = unknownFlags(error);
+    if (unknown) error = this.unknownFlagError(unknown);
     if (error instanceof UserError) {
       process.stderr.write(`${style.errorLabel('error:')} ${error.message}\n`);
       if (error.hint) process.stderr.write(`${style.hint('hint:')} ${error.hint}\n`);
@@ -66,6 +85,12 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
     }
     return super.catch(error);
   }
+}
+
+/** The flags oclif's parser could not place ("Nonexistent flag: --outptu"), if that is the error. */
+function unknownFlags(error: Error): string[] | undefined {
+  const flags = (error as { flags?: unknown }).flags;
+  return /^Nonexistent flags?:/.test(error.message) && Array.isArray(flags) ? flags.map(String) : undefined;
 }
 
 export const outputFlag = (formats: readonly string[] = OUTPUT_FORMATS) =>

@@ -2,6 +2,4 @@
 // oclif plugins: its bundle holds everything it runs, docs/adr/0021).
 import { commands } from '@oclif/plugin-help';
 
-export default class Help extends commands.help {
-  static override examples = ['<%= config.bin %> help get', '<%= config.bin %> help rollout'];
-}
+export default commands.help;

@@ -18,7 +18,7 @@ export default class Invoke extends WasmfleetCommand<typeof Invoke> {
   static override description = `Reads the function's inputs and outputs from the API server, subscribes to its output topics (with {node} expanded), publishes --payload to its first input topic, and prints the outputs that arrive: it returns ${QUIET_MS} ms after the last one, or fails when none arrives within --timeout. The broker is --broker (or WASMFLEET_BROKER), else the running \`wasmfleet dev up\` stack's, else the one the cluster's WasmFleet operator uses.`;
   static override examples = [
     `<%= config.bin %> invoke temp-alert --node dev-sensor-1 --payload '[{"n":"temperature","v":35}]'`,
-    `<%= config.bin %> invoke anomaly-zscore --node dev-sensor-2 --input-topic sensors/dev-sensor-2/temperature --payload '[{"n":"temperature","v":1000}]' -o json`,
+    `<%= config.bin %> invoke anomaly-zscore --node dev-sensor-2 --input-topic sensors/dev-sensor-2/temperature --payload '[{"bn":"urn:dev:dev-sensor-2:","n":"temperature","v":1000}]' -o json`,
   ];
   static override args = { fn: Args.string({ required: true, description: 'WasmFunction name' }) };
   static override flags = {

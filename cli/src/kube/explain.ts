@@ -48,6 +48,14 @@ export function explainKubeError(error: unknown, target: Target): UserError {
           },
         );
       case 409:
+        // Server-side apply: another field manager (kubectl edit/patch, a controller) owns fields
+        // this apply sets. Running it again changes nothing; taking the fields over does.
+        if (/^Apply failed with \d+ conflicts?/.test(message)) {
+          return new UserError(`conflict: ${message}`, {
+            hint: 'another field manager set those fields since; pass --force-conflicts to take them over with this file’s values',
+            cause: error,
+          });
+        }
         return new UserError(`conflict: ${message}`, {
           hint: 'someone else changed it; run the command again',
           cause: error,
