@@ -1,4 +1,4 @@
-// Bundles the CLI with rolldown into cli/dist/<id>/ (docs/adr/0021): one entry per command (the
+// Bundles the CLI with rolldown into cli/dist/<id>/ (docs/adr/0020): one entry per command (the
 // ids and files of cli/src/commands.ts), shared code in chunks beside them, oclif's manifest of
 // every command's flags and help, and cli/dist/latest.json listing every file the build was made
 // from. cli/bin/wasmfleet.js runs the build when latest.json is stale, so this rarely needs
@@ -31,13 +31,20 @@ const EXTRA_INPUTS = [
   path.join(CLI_ROOT, 'package.json'),
   path.join(CLI_ROOT, 'bin/bundle.js'),
   path.join(REPO_ROOT, 'node_modules/.package-lock.json'),
+  // printerColumnsAsValues() reads the columns from here at build time.
+  path.join(REPO_ROOT, 'api/src/resources/crd.ts'),
 ];
 /**
- * Packages whose modules only declare things: @kubernetes/client-node's index pulls in ~740
- * generated model classes (and their serializer's table of all of them) that the CLI never
- * names. Declared free of side effects, the bundle keeps only what is used.
+ * Modules that only declare things: @kubernetes/client-node's index pulls in ~740 generated
+ * model classes (and their serializer's table of all of them) that the CLI never names, and the
+ * api's wire module compiles its validators when it is imported. Declared free of side effects,
+ * the bundle keeps only what a command uses. Other modules follow their package.json's
+ * sideEffects (local-stack declares none).
  */
-const PURE_PACKAGES = [`${path.sep}node_modules${path.sep}@kubernetes${path.sep}client-node${path.sep}`];
+const PURE_MODULES = [
+  `${path.sep}node_modules${path.sep}@kubernetes${path.sep}client-node${path.sep}`,
+  `${REPO_ROOT}${path.sep}api${path.sep}src${path.sep}`,
+];
 /**
  * Loaded from node_modules at run time, not bundled: the components runtime loads its own, and
  * oclif requires typescript (8 MB) only to read a tsconfig.json in development mode.
@@ -93,8 +100,8 @@ async function bundle(commands: Map<string, string>, out: string): Promise<Outpu
     input,
     platform: 'node',
     external: NOT_BUNDLED,
-    treeshake: { moduleSideEffects: (id) => !PURE_PACKAGES.some((p) => id.includes(p)) },
-    plugins: [sourceLocations(), builtinsWithoutEsmFacade()],
+    treeshake: { moduleSideEffects: (id) => (PURE_MODULES.some((p) => id.includes(p)) ? false : undefined) },
+    plugins: [sourceLocations(), builtinsWithoutEsmFacade(), await printerColumnsAsValues()],
     logLevel: 'warn',
   });
   try {
@@ -127,6 +134,23 @@ function sourceLocations(): Plugin {
           .replaceAll('import.meta.dirname', JSON.stringify(path.dirname(id))),
       };
     },
+  };
+}
+
+/**
+ * cli/src/printer-columns.ts as the values it re-exports: the api module that defines them also
+ * builds every CRD schema (typebox), which cost each `get` ~17 ms of CPU when it ran in the bundle.
+ */
+async function printerColumnsAsValues(): Promise<Plugin> {
+  const file = path.join(CLI_ROOT, 'src/printer-columns.ts');
+  const api = await import('@wasmfleet/api');
+  const code = [
+    `export const EDGE_NODE_COLUMNS = ${JSON.stringify(api.EDGE_NODE_COLUMNS)};`,
+    `export const WASM_FUNCTION_COLUMNS = ${JSON.stringify(api.WASM_FUNCTION_COLUMNS)};`,
+  ].join('\n');
+  return {
+    name: 'printer-columns-as-values',
+    load: (id) => (id === file ? { code, moduleType: 'js' } : null),
   };
 }
 

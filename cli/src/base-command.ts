@@ -5,7 +5,9 @@ import { Command, Flags, type Interfaces } from '@oclif/core';
 import { UserError } from './errors.ts';
 import { closest } from './suggest.ts';
 import { explainKubeError, type Target } from './kube/explain.ts';
-import { loadKubeContext, type KubeContext } from './kube/context.ts';
+import { apiClient } from './kube/api-client.ts';
+import type { FullKubeContext, KubeContext } from './kube/context.ts';
+import { loadKubeTarget } from './kube/kubeconfig.ts';
 import { OUTPUT_FORMATS } from './output/render.ts';
 import { style } from './output/style.ts';
 
@@ -42,9 +44,20 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
     this.flags = flags as BaseFlags<T>;
   }
 
+  /** The context to read with (no client-node: docs/adr/0020). */
   protected kube(): KubeContext {
-    this.kubeContext ??= loadKubeContext(this.flags);
+    if (!this.kubeContext) {
+      const target = loadKubeTarget(this.flags);
+      this.kubeContext = { ...target, api: apiClient(target) };
+    }
     return this.kubeContext;
+  }
+
+  /** The context with @kubernetes/client-node loaded, for commands that write. */
+  protected async fullKube(): Promise<FullKubeContext> {
+    const kube = this.kube();
+    const { clientNodeFor } = await import('./kube/client-node.ts');
+    return { ...kube, ...clientNodeFor(kube) };
   }
 
   /** kubectl's answer to a mistyped flag: which one, the closest this command has, where to look. */
@@ -63,8 +76,16 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
     });
   }
 
-  /** Runs a Kubernetes call and turns its failure into an actionable error. */
-  protected async call<R>(target: Omit<Target, 'server'>, fn: (kube: KubeContext) => Promise<R>): Promise<R> {
+  /** Runs a Kubernetes call with client-node and turns its failure into an actionable error. */
+  protected async call<R>(
+    target: Omit<Target, 'server'>,
+    fn: (kube: FullKubeContext) => Promise<R>,
+  ): Promise<R> {
+    return this.read(target, async () => fn(await this.fullKube()));
+  }
+
+  /** Runs a read through the light client and turns its failure into an actionable error. */
+  protected async read<R>(target: Omit<Target, 'server'>, fn: (kube: KubeContext) => Promise<R>): Promise<R> {
     const kube = this.kube();
     try {
       return await fn(kube);

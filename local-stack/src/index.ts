@@ -42,8 +42,9 @@ export {
 export { freePort, waitFor } from './net.ts';
 export {
   readResource,
+  requestJson,
   serverSideApply,
-  ApplyError,
+  ApiError,
   type ApplyObject,
   type ApplyOptions,
 } from './server-side-apply.ts';

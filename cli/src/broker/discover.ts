@@ -3,7 +3,6 @@
 // the broker the cluster's WasmFleet operator is configured with (a chart install: the
 // operator Deployment's WASMFLEET_BROKER). An address that only resolves inside the cluster is
 // not tried blindly: the error says how to forward it.
-import { readResource } from '@wasmfleet/local-stack';
 import { runningDevStateSync } from '../dev/state-file.ts';
 import { UserError } from '../errors.ts';
 import type { KubeContext } from '../kube/context.ts';
@@ -44,10 +43,11 @@ export async function resolveBroker(given: string | undefined, kube: KubeContext
 
 /** The broker URL of the first WasmFleet operator Deployment the user may read, if any. */
 async function operatorBroker(kube: KubeContext): Promise<OperatorBroker | undefined> {
-  const list = (await readResource(
-    kube.config,
-    `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(OPERATOR_SELECTOR)}`,
-  ).catch(() => undefined)) as { items?: Deployment[] } | undefined;
+  const list = await kube.api
+    .get<{ items?: Deployment[] }>(
+      `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(OPERATOR_SELECTOR)}`,
+    )
+    .catch(() => undefined);
   for (const deployment of list?.items ?? []) {
     for (const container of deployment.spec?.template?.spec?.containers ?? []) {
       const url = container.env?.find((e) => e.name === 'WASMFLEET_BROKER')?.value;

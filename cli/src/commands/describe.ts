@@ -1,9 +1,8 @@
 import { Args } from '@oclif/core';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { readResource } from '@wasmfleet/local-stack';
 import { WasmfleetCommand } from '../base-command.ts';
 import { describeObject, type DescribeEvent } from '../output/describe.ts';
-import { kindByName } from '../resources.ts';
+import { kindByName, resourcePath } from '../resources.ts';
 
 export default class Describe extends WasmfleetCommand<typeof Describe> {
   static override summary = 'Show a function or node in detail: spec, status, conditions and recent events.';
@@ -21,22 +20,17 @@ export default class Describe extends WasmfleetCommand<typeof Describe> {
     const { args } = await this.parse(Describe);
     const kind = kindByName(args.type);
     const namespace = kind.namespaced ? this.kube().namespace : undefined;
-    const { object, events } = await this.call(
+    const { object, events } = await this.read(
       { what: `${kind.kind.toLowerCase()} "${args.name}"`, namespace },
-      async ({ objects, config }) => {
-        const found = await objects.read<KubernetesObject>({
-          apiVersion: kind.apiVersion,
-          kind: kind.kind,
-          metadata: { name: args.name, ...(namespace ? { namespace } : {}) },
-        });
+      async ({ api }) => {
+        const found = await api.get<KubernetesObject>(resourcePath(kind, { namespace, name: args.name }));
         const query = new URLSearchParams({
           fieldSelector: `involvedObject.name=${args.name},involvedObject.kind=${kind.kind}`,
         });
-        const list = (await readResource(
-          config,
-          `${namespace ? `/api/v1/namespaces/${namespace}/events` : '/api/v1/events'}?${query.toString()}`,
-        )) as { items?: EventJson[] } | undefined;
-        return { object: found, events: list?.items ?? [] };
+        const list = await api.get<{ items?: EventJson[] }>(
+          `${namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/events` : '/api/v1/events'}?${query.toString()}`,
+        );
+        return { object: found, events: list.items ?? [] };
       },
     );
     const recent = events

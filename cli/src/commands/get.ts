@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand, outputFlag } from '../base-command.ts';
 import { renderObjects, type OutputFormat } from '../output/render.ts';
-import { kindByName } from '../resources.ts';
+import { kindByName, resourcePath } from '../resources.ts';
 
 export default class Get extends WasmfleetCommand<typeof Get> {
   static override summary = 'List functions or nodes, like `kubectl get`.';
@@ -27,26 +27,17 @@ export default class Get extends WasmfleetCommand<typeof Get> {
     const kind = kindByName(args.type);
     const all = kind.namespaced && this.flags['all-namespaces'];
     const namespace = kind.namespaced && !all ? this.kube().namespace : undefined;
-    const objects = await this.call(
+    const objects = await this.read(
       { what: `${kind.kind.toLowerCase()} "${args.name ?? ''}"`, namespace },
-      async ({ objects }) => {
-        if (args.name) {
-          const one = await objects.read<KubernetesObject>({
-            apiVersion: kind.apiVersion,
-            kind: kind.kind,
-            metadata: { name: args.name, ...(namespace ? { namespace } : {}) },
-          });
-          return [one];
-        }
-        const list = await objects.list<KubernetesObject>(
-          kind.apiVersion,
-          kind.kind,
-          namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          this.flags.selector,
+      async ({ api }) => {
+        if (args.name)
+          return [await api.get<KubernetesObject>(resourcePath(kind, { namespace, name: args.name }))];
+        const query =
+          this.flags.selector === undefined
+            ? ''
+            : `?${new URLSearchParams({ labelSelector: this.flags.selector }).toString()}`;
+        const list = await api.get<{ items: KubernetesObject[] }>(
+          `${resourcePath(kind, { namespace })}${query}`,
         );
         return list.items.map((o) => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...o }));
       },
