@@ -5,7 +5,7 @@
 // A build is published with one rename, so a reader never sees half a set. Concurrent callers
 // (several test files, several engineers' setups) wait on one lock file instead of each building
 // the same thing: the first builds, the rest find it cached. A long build reports every 20 s
-// what it builds, for how long, and how long it took last time (ADR 0021).
+// what it builds, for how long, and how long it took last time (ADR 0028).
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';

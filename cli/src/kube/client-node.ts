@@ -1,5 +1,5 @@
 // @kubernetes/client-node for the commands that write (apply, rollout pause/undo, nodes …) and
-// for credentials only it understands; loaded on demand, never by `get`/`describe` (ADR 0020).
+// for credentials only it understands; loaded on demand, never by `get`/`describe` (ADR 0027).
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
 import type { KubeTarget } from './kubeconfig.ts';
