@@ -71,8 +71,17 @@ async function runAgent(
   } finally {
     await agent.stop();
   }
-  const builtins = new Set((await readFile(builtinsFile, 'utf8')).split('\n').filter(Boolean));
-  return { builtins, log: await readFile(logFile, 'utf8'), exit: await agent.exited };
+  const exit = await agent.exited;
+  const recorded = await readFile(builtinsFile, 'utf8').catch((error: unknown) => {
+    throw new Error(`the agent ran no exit handler (it ended with ${exit}): it died of the signal`, {
+      cause: error,
+    });
+  });
+  return {
+    builtins: new Set(recorded.split('\n').filter(Boolean)),
+    log: await readFile(logFile, 'utf8'),
+    exit,
+  };
 }
 
 it('an agent on mqtt:// runs its function without loading http, undici, ws, tls or child_process, and prints no deprecation warning', async () => {
