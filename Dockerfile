@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # WasmFleet images: the operator and the device agent, from one file.
 #
 #   docker build --target operator -t wasmfleet/operator:dev .
@@ -10,6 +9,9 @@
 # installs production dependencies only, and the runtime stages copy the sources.
 # Both run as the non-root user 65532 and need nothing writable beyond the volumes the chart
 # mounts (/tmp, and /var/lib/wasmfleet for the agent), so readOnlyRootFilesystem works.
+# Plain Dockerfile syntax (no `# syntax=` line, no RUN --mount): it builds with the classic
+# builder too, and with NODE_IMAGE set to a locally built Node 24 image where no registry is
+# reachable (test-support/src/images, docs/adr/0020).
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -29,18 +31,15 @@ COPY bench/package.json bench/
 # Production dependencies of one component and of the api workspace it imports. npm 11 runs no
 # dependency install scripts unless approved, so nothing compiles here.
 FROM manifests AS deps-operator
-RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund --workspace api --workspace operator
+RUN npm ci --omit=dev --no-audit --no-fund --workspace api --workspace operator
 
 FROM manifests AS deps-agent
-RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund --workspace api --workspace agent
+RUN npm ci --omit=dev --no-audit --no-fund --workspace api --workspace agent
 
 # The agent as plain JavaScript (agent/scripts/build.ts needs the typescript dev dependency,
 # which stays in this stage).
 FROM manifests AS build-agent
-RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund --workspace api --workspace agent --include-workspace-root
+RUN npm ci --no-audit --no-fund --workspace api --workspace agent --include-workspace-root
 COPY agent/src agent/src
 COPY agent/scripts agent/scripts
 COPY agent/bin agent/bin

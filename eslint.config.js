@@ -6,7 +6,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '.tools/**', '**/build/**', '**/dist/**', 'workloads/**/generated/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/target/**',
+      '.tools/**',
+      '**/build/**',
+      '**/dist/**',
+      'workloads/**/generated/**',
+    ],
   },
   js.configs.recommended,
   {

@@ -141,10 +141,39 @@ write_tool_wrappers() {
   chmod +x "$bin/wasmfleet" "$bin/kubectl" "$bin/helm"
 }
 
+# ensure_native_agent builds the native device agent (agent-native/, Rust on Wasmtime) unless a
+# binary for the same inputs is cached in ~/.cache/wasmfleet/agent-native (docs/adr/0021).
+# WASMFLEET_NATIVE_AGENT points at one you built yourself.
+ensure_native_agent() {
+  command -v cargo >/dev/null 2>&1 || die "cargo is needed to build the native agent; install Rust (rustup) and retry"
+  (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
+    import { ensureNativeAgent } from "./local-stack/src/native-agent.ts";
+    try {
+      const b = await ensureNativeAgent({ progress: (line) => console.error(`  ${line}`) });
+      console.error(`  native agent: ${b.path} (${b.source}${b.buildSeconds === undefined ? "" : `, built in ${b.buildSeconds} s`})`);
+    } catch (error) {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }')
+}
+
 # timed runs a phase and prints how long it took, so slow CI phases are visible.
 timed() {
   local name="$1"; shift
   local start=$SECONDS
   "$@"
   log "$name took $((SECONDS - start))s"
+}
+
+# --- container tier (issue 16) -------------------------------------------------------------
+# ensure_container_engine installs docker.io where missing and starts dockerd where none
+# answers (scripts/container-engine; `scripts/container-engine stop` stops it again).
+ensure_container_engine() {
+  "$WASMFLEET_ROOT/scripts/container-engine" start
+}
+
+# ensure_container_images builds or loads (from ~/.cache/wasmfleet/images) every image the
+# container tier runs: Node 24 base, operator, agent, Mosquitto, the kind node (docs/adr/0020).
+ensure_container_images() {
+  node "$WASMFLEET_ROOT/test-support/bin/container-images.ts" --tag e2e
 }

@@ -21,7 +21,11 @@ const requested = process.argv.slice(2);
 const patterns =
   requested.length > 0
     ? requested
-    : [...WORKSPACES.map((w) => `${w}/test/**/*.test.ts`), 'test/**/*.test.ts'];
+    : [
+        ...WORKSPACES.map((w) => `${w}/test/**/*.test.ts`),
+        'agent-native/test/**/*.test.ts',
+        'test/**/*.test.ts',
+      ];
 const files: string[] = [];
 for (const pattern of patterns) {
   for await (const file of glob(pattern, { exclude: (f) => f.includes('node_modules') })) files.push(file);

@@ -10,11 +10,14 @@
 // 0018); contender agent-worker is the same agent with --isolation worker (a worker per function).
 // WASMFLEET_ISOLATION=worker in the environment measures every agent case that way.
 //                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
+// Contender native is the native agent (agent-native/, Rust on Wasmtime; docs/adr/0021), built or
+// found by test-support's ensureNativeAgent; its latency, idle RSS and per-function RSS are
+// measured beside the Node agent's and the plain forwarder's in the same run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { openSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { stripTypeScriptTypes } from 'node:module';
@@ -29,7 +32,7 @@ import {
   type DesiredState,
 } from '@wasmfleet/api';
 import { loadFunction } from '@wasmfleet/agent';
-import { startMosquitto } from '@wasmfleet/test-support';
+import { ensureNativeAgent, startMosquitto } from '@wasmfleet/test-support';
 import { createHash } from 'node:crypto';
 
 function arg(name: string): string | undefined {
@@ -38,7 +41,7 @@ function arg(name: string): string | undefined {
 }
 const MESSAGES = Math.min(20_000, Number(arg('--messages') ?? 20_000));
 const ONLY = arg('--only');
-const CONTENDERS = new Set((arg('--contenders') ?? 'agent,baseline,node-red').split(','));
+const CONTENDERS = new Set((arg('--contenders') ?? 'agent,native,baseline,node-red').split(','));
 const RUN_DEADLINE_MS = 10 * 60_000;
 // The run must end by itself even if a process under test hangs.
 setTimeout(() => {
@@ -54,6 +57,9 @@ process.on('exit', () => {
 });
 const here = path.dirname(new URL(import.meta.url).pathname);
 const agentBin = path.resolve(arg('--agent-bin') ?? path.join(here, '../../agent/bin/wasmfleet-agent.js'));
+const nativeBin = CONTENDERS.has('native')
+  ? (await ensureNativeAgent({ progress: (line) => process.stderr.write(`native agent: ${line}\n`) })).path
+  : undefined;
 
 const wabt = await wabtInit();
 const echo = wabt
@@ -109,6 +115,7 @@ async function startAgent(
   qos: 0 | 1,
   functions = 1,
   extraArgs: readonly string[] = [],
+  native = false,
 ): Promise<{ child: ChildProcess; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-'));
   scratch.add(dir);
@@ -118,10 +125,13 @@ async function startAgent(
   });
   // WASMFLEET_BENCH_AGENT_LOGS=DIR keeps each agent's stderr as DIR/<node>.log.
   const logDir = process.env.WASMFLEET_BENCH_AGENT_LOGS;
+  const args = ['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5', ...extraArgs];
   const child = spawn(
-    process.execPath,
-    [agentBin, '--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5', ...extraArgs],
-    { stdio: ['ignore', 'ignore', logDir ? openSync(path.join(logDir, `${node}.log`), 'w') : 'ignore'] },
+    native && nativeBin ? nativeBin : process.execPath,
+    native ? args : [agentBin, ...args],
+    {
+      stdio: ['ignore', 'ignore', logDir ? openSync(path.join(logDir, `${node}.log`), 'w') : 'ignore'],
+    },
   );
   children.add(child);
   await waitRunning(node, functions);
@@ -329,6 +339,8 @@ async function rssParts(pid: number): Promise<{ rss: number; file: number; anon:
 }
 
 const results: Record<string, unknown> = {
+  cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
+  loadAverage: loadavg().map((l) => +l.toFixed(2)),
   messagesPerCase: MESSAGES,
   isolation: process.env.WASMFLEET_ISOLATION ?? 'auto',
 };
@@ -347,6 +359,13 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
       await stop(w.child);
       await rm(w.dir, { recursive: true, force: true });
     }
+    let native: Awaited<ReturnType<typeof measured>> | undefined;
+    if (CONTENDERS.has('native')) {
+      const n = await startAgent(`bench-r-${qos}-${size}`, qos, 1, [], true);
+      native = await measured(n.child, `bench-r-${qos}-${size}`, qos, size);
+      await stop(n.child);
+      await rm(n.dir, { recursive: true, force: true });
+    }
     let baseline: Awaited<ReturnType<typeof measured>> | undefined;
     if (CONTENDERS.has('baseline')) {
       const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
@@ -364,6 +383,7 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
     results[key] = {
       agent,
       agentWorker,
+      native,
       baseline,
       nodeRed,
       ratioVsBaseline: baseline && +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
@@ -372,6 +392,10 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
       // CPU per message, the other side's over the agent's: > 1 means the agent is cheaper.
       cpuRatioVsBaseline: baseline && +(baseline.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       cpuRatioVsNodeRed: nodeRed && +(nodeRed.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
+      // The native agent's CPU per message over the Node agent's (target ≤ 0.5) and the forwarder's.
+      nativeCpuVsAgent: native && +(native.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
+      nativeCpuVsBaseline: native && baseline && +(native.cpuUsPerMsg / baseline.cpuUsPerMsg).toFixed(2),
+      nativeMsgPerSecVsBaseline: native && baseline && +(native.msgPerSec / baseline.msgPerSec).toFixed(2),
       agentSigtermMs: sigtermMs,
       nodeRedSigtermMs,
     };
@@ -382,10 +406,25 @@ if (ONLY === undefined || ONLY === 'latency') {
   const agent = await latency('lat-a');
   const idleRssMb = +((await rssKb(a.child.pid!)) / 1024).toFixed(1);
   await stop(a.child);
+  let native: Awaited<ReturnType<typeof latency>> | undefined;
+  let nativeIdleRssMb: number | undefined;
+  if (CONTENDERS.has('native')) {
+    const n = await startAgent('lat-r', 0, 1, [], true);
+    native = await latency('lat-r');
+    nativeIdleRssMb = +((await rssKb(n.child.pid!)) / 1024).toFixed(1);
+    await stop(n.child);
+  }
   const b = await startBaseline('lat-b', 0);
   const baseline = await latency('lat-b');
   await stop(b.child);
-  results.latencyAt1k = { agent, baseline };
+  results.latencyAt1k = {
+    agent,
+    native,
+    baseline,
+    // ≤ 1.0 is the native agent's target: its p99 at most the plain forwarder's.
+    nativeP99VsBaseline: native && +(native.p99Us / baseline.p99Us).toFixed(2),
+  };
+  results.nativeRssAfterLatencyRunMb = nativeIdleRssMb;
   results.agentRssAfterLatencyRunMb = idleRssMb;
 }
 if (ONLY === undefined || ONLY === 'memory') {
@@ -416,6 +455,25 @@ if (ONLY === undefined || ONLY === 'memory') {
   // Anonymous memory only: pages of the node binary differ by up to ~5 MB between two agents
   // doing the same (docs/adr/0019), ±0.5 MB per function in the figure above.
   results.anonRssPerExtraFunctionMb = +((parts11.anon - parts1.anon) / 10 / 1024).toFixed(2);
+  if (CONTENDERS.has('native')) {
+    // The native agent's footprint: idle with one function (target ≤ 15 MB), per extra small
+    // function (target ≤ 0.5 MB), and its binary.
+    const n1 = await startAgent('rss-r1', 0, 1, [], true);
+    await new Promise((r) => setTimeout(r, 1000));
+    const nParts1 = await rssParts(n1.child.pid!);
+    await stop(n1.child);
+    const n11 = await startAgent('rss-r11', 0, 11, [], true);
+    await new Promise((r) => setTimeout(r, 1000));
+    const nParts11 = await rssParts(n11.child.pid!);
+    await stop(n11.child);
+    results.native = {
+      idleRssMbOneFunction: +(nParts1.rss / 1024).toFixed(1),
+      idleRssMbOneFunctionFileAnon: [+(nParts1.file / 1024).toFixed(1), +(nParts1.anon / 1024).toFixed(1)],
+      rssPerExtraFunctionMb: +((nParts11.rss - nParts1.rss) / 10 / 1024).toFixed(2),
+      binaryMb: nativeBin ? +((await stat(nativeBin)).size / 1024 / 1024).toFixed(1) : undefined,
+      idleRssVsNodeAgent: +(nParts1.rss / rss1).toFixed(2),
+    };
+  }
 }
 if (ONLY === undefined || ONLY === 'memory') {
   // Desired document → first output, module cached (a running agent gets a new function).

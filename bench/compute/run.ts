@@ -1,6 +1,8 @@
-// Compute kernels, side by side: the examples' C kernels compiled to wasm32 (clang -O2) vs their
-// plain-JS twins (workloads/src/kernels.ts) vs the same C compiled natively (gcc -O2), each with
-// and without the cost of copying the data in and out.
+// Compute kernels, side by side: the examples' C kernels compiled to wasm32 (clang -O2) and run by
+// V8 (the Node agent's engine) and by Wasmtime (the native agent's, configured as the agent runs
+// it: agent-native/examples/kernel_bench.rs) vs their plain-JS twins (workloads/src/kernels.ts)
+// vs the same C compiled natively (gcc -O2), each with and without the cost of copying the data
+// in and out.
 //
 //   node bench/compute/run.ts [--budget-ms 150]
 //
@@ -9,7 +11,7 @@
 // fails only when a toolchain is missing or the three implementations disagree on a result.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { arch, cpus, tmpdir } from 'node:os';
+import { arch, cpus, homedir, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -234,6 +236,41 @@ async function benchNative(binary: string, dir: string): Promise<Record<Kernel, 
   return JSON.parse(stdout) as Record<Kernel, Timing>;
 }
 
+// ---- Wasmtime (the native agent's engine) ----
+async function wasmtimeHarness(): Promise<string> {
+  const target = path.join(
+    process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'),
+    'wasmfleet',
+    'agent-native',
+    'target',
+  );
+  await run(
+    'nice',
+    [
+      '-n',
+      '10',
+      'cargo',
+      'build',
+      '--release',
+      '--locked',
+      '-p',
+      'wasmfleet-agent-native',
+      '--example',
+      'kernel_bench',
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, CARGO_TARGET_DIR: target },
+    },
+  );
+  return path.join(target, 'release', 'examples', 'kernel_bench');
+}
+
+async function benchWasmtime(binary: string, wasmFile: string, dir: string): Promise<Record<Kernel, Timing>> {
+  const { stdout } = await run(binary, [wasmFile, dir, String(BUDGET_MS)]);
+  return JSON.parse(stdout) as Record<Kernel, Timing>;
+}
+
 // ---- main ----
 const work = await mkdtemp(path.join(tmpdir(), 'wasmfleet-bench-compute-'));
 try {
@@ -271,16 +308,24 @@ try {
     );
     process.exit(1);
   }
+  const harness = await wasmtimeHarness().catch((error: unknown) => {
+    console.error(
+      `building the Wasmtime harness failed (needs cargo):\n${(error as { stderr?: string }).stderr ?? String(error)}`,
+    );
+    process.exit(1);
+  });
   console.error(`kernels built; measuring (about ${BUDGET_MS} ms per cell)…`);
   const js = benchJs();
   const wasm = await benchWasm(wasmFile);
   const native = await benchNative(nativeFile, work);
+  const wasmtime = await benchWasmtime(harness, wasmFile, work);
 
   const problems: string[] = [];
   for (const k of KERNELS) {
-    const [a, b, c] = [js[k].check, wasm[k].check, native[k].check];
+    const [a, b, c, d] = [js[k].check, wasm[k].check, native[k].check, wasmtime[k].check];
     const same = (p: number, q: number) => Math.abs(p - q) <= 1e-6 * Math.max(1, Math.abs(p));
-    if (!same(a, b) || !same(a, c)) problems.push(`${k}: js ${a}, wasm ${b}, native ${c}`);
+    if (!same(a, b) || !same(a, c) || !same(a, d))
+      problems.push(`${k}: js ${a}, wasm ${b}, native ${c}, wasmtime ${d}`);
   }
 
   const fmt = (ns: number): string =>
@@ -289,10 +334,13 @@ try {
   const header = [
     'kernel',
     'JS',
-    'wasm',
+    'wasm (V8)',
+    'Wasmtime',
     'native C',
     'JS/wasm',
     'wasm/native',
+    'Wasmtime/native',
+    'Wasmtime/V8',
     'wasm+copy',
     'native+copy',
     'JS/(wasm+copy)',
@@ -302,9 +350,12 @@ try {
     LABEL[k],
     fmt(js[k].kernelNs),
     fmt(wasm[k].kernelNs),
+    fmt(wasmtime[k].kernelNs),
     fmt(native[k].kernelNs),
     ratio(js[k].kernelNs, wasm[k].kernelNs),
     ratio(wasm[k].kernelNs, native[k].kernelNs),
+    ratio(wasmtime[k].kernelNs, native[k].kernelNs),
+    ratio(wasmtime[k].kernelNs, wasm[k].kernelNs),
     fmt(wasm[k].copyNs),
     fmt(native[k].copyNs),
     ratio(js[k].kernelNs, wasm[k].copyNs),
@@ -316,7 +367,9 @@ try {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   console.log(
-    `\nfastest of 7 batches per cell; Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), ${arch()}`,
+    `\nfastest of 7 batches per cell; Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), ${arch()}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   if (problems.length > 0) console.log(`RESULTS DISAGREE:\n  ${problems.join('\n  ')}`);
 
@@ -335,6 +388,10 @@ try {
           js: js[k].kernelNs,
           wasm: wasm[k].kernelNs,
           native: native[k].kernelNs,
+          wasmtime: wasmtime[k].kernelNs,
+          wasmtimeWithCopy: wasmtime[k].copyNs,
+          wasmtimeOverNative: wasmtime[k].kernelNs / native[k].kernelNs,
+          wasmtimeOverV8: wasmtime[k].kernelNs / wasm[k].kernelNs,
           wasmWithCopy: wasm[k].copyNs,
           nativeWithCopy: native[k].copyNs,
           jsOverWasm: js[k].kernelNs / wasm[k].kernelNs,

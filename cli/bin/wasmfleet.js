@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The wasmfleet CLI as users run it: from its bundle (cli/bin/bundle.js, docs/adr/0020), built
+// The wasmfleet CLI as users run it: from its bundle (cli/bin/bundle.js, docs/adr/0027), built
 // on the spot when a source changed, with Node's compile cache so that V8 does not compile the
 // same code on every call. Falls back to the TypeScript sources (wasmfleet.ts) when the bundle
 // cannot be built. Plain JavaScript on purpose: loading any .ts file here costs what the bundle saves.

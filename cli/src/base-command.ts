@@ -44,7 +44,7 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
     this.flags = flags as BaseFlags<T>;
   }
 
-  /** The context to read with (no client-node: docs/adr/0020). */
+  /** The context to read with (no client-node: docs/adr/0027). */
   protected kube(): KubeContext {
     if (!this.kubeContext) {
       const target = loadKubeTarget(this.flags);

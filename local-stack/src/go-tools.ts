@@ -32,6 +32,8 @@ export interface GoToolSet {
   readonly dir: string;
   /** What a first build costs, shown until this machine has a time of its own (e.g. "about 4 min on 2 cores"). */
   readonly firstBuild: string;
+  /** `go build -ldflags` (e.g. the version stamped into Kubernetes node binaries). */
+  readonly ldflags?: string;
 }
 
 export interface EnsureOptions {
@@ -151,7 +153,7 @@ async function buildGoTools(
   progress: (line: string) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const { moduleDir, tools, dir } = set;
+  const { tools, dir } = set;
   await run('go', ['version']).catch((cause: unknown) => {
     throw new Error(`Go is needed to build ${names(tools)}; install Go ≥ 1.26 and retry`, { cause });
   });
@@ -163,7 +165,7 @@ async function buildGoTools(
     expected === undefined ? set.firstBuild : `about ${seconds(expected * 1000)}, as last time here`;
   progress(`building ${names(tools)} from the Go module proxy (expected: ${expectation})`);
   try {
-    await goBuild(moduleDir, tools, staging, signal, (packages) =>
+    await goBuild(set, staging, signal, (packages) =>
       progress(
         `still building ${names(tools)}: ${seconds(Date.now() - started)} elapsed, ${packages} packages compiled, expected ${expectation}`,
       ),
@@ -182,8 +184,7 @@ async function buildGoTools(
 
 /** Runs `go build -v`, counting the packages it compiles; `tick` is called every 20 s. */
 function goBuild(
-  moduleDir: string,
-  tools: readonly GoTool[],
+  { moduleDir, tools, ldflags }: GoToolSet,
   outDir: string,
   signal: AbortSignal | undefined,
   tick: (packages: number) => void,
@@ -193,7 +194,15 @@ function goBuild(
     // after its package, so each is built into a subdirectory and moved (below).
     const child = spawn(
       'go',
-      ['build', '-v', '-trimpath', '-o', `${outDir}/`, ...tools.map((t) => t.goPackage)],
+      [
+        'build',
+        '-v',
+        '-trimpath',
+        ...(ldflags ? [`-ldflags=${ldflags}`] : []),
+        '-o',
+        `${outDir}/`,
+        ...tools.map((t) => t.goPackage),
+      ],
       {
         cwd: moduleDir,
         env: { ...process.env, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },

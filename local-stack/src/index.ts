@@ -48,3 +48,9 @@ export {
   type ApplyObject,
   type ApplyOptions,
 } from './server-side-apply.ts';
+export {
+  ensureNativeAgent,
+  nativeAgentKey,
+  NATIVE_AGENT_NAME,
+  type NativeAgentBinary,
+} from './native-agent.ts';

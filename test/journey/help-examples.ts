@@ -368,6 +368,23 @@ export const HELP_EXAMPLES: Readonly<Record<string, ExampleRun>> = {
     line: (ctx) => `WASMFLEET_DEV_DIR=${ctx.work}/dev-2 wasmfleet dev down`,
     check: says(/^dev stack stopped; no process left behind$/m),
   },
+  'wasmfleet dev up --agent native': {
+    // A second stack beside the journey's, its one device on the native agent (built by
+    // scripts/test's "native agent build" phase, else here on first use), until it is Online.
+    line: (ctx) =>
+      [
+        `export WASMFLEET_DEV_DIR=${ctx.work}/dev-native`,
+        'wasmfleet dev up --detach --agent native --broker-port 0 --devices 1 --cameras 0 || exit 1',
+        "for i in $(seq 120); do wasmfleet get nodes | grep -q '^dev-sensor-1 .*Online' && break; sleep 1; done",
+        'wasmfleet get nodes; code=$?',
+        'wasmfleet dev down; exit $code',
+      ].join('\n'),
+    check: (r) => {
+      ok(r);
+      assert.match(r.stdout, /^dev-sensor-1\s+Online\s+temperature,humidity\s/m, shown(r));
+      assert.match(r.stdout, /^dev stack stopped; no process left behind$/m, shown(r));
+    },
+  },
   'wasmfleet dev up': { coveredBy: 'test/journey/dev-up-interrupt.test.ts (in the foreground, then Ctrl-C)' },
   'wasmfleet dev up --devices 5 --cameras 2': {
     coveredBy: 'cli/test/dev-up-down.test.ts (--devices 2 --cameras 1: the same flags, a smaller machine)',

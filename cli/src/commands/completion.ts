@@ -47,7 +47,7 @@ export default class Completion extends WasmfleetCommand<typeof Completion> {
 
 /**
  * @oclif/plugin-autocomplete's generator command. The package exports no module but its (empty)
- * index, and the CLI loads no oclif plugins (docs/adr/0020), so its file is found from there.
+ * index, and the CLI loads no oclif plugins (docs/adr/0027), so its file is found from there.
  */
 async function autocompleteGenerator(): Promise<new (argv: string[], config: Command['config']) => Command> {
   const index = createRequire(import.meta.url).resolve('@oclif/plugin-autocomplete');

@@ -12,6 +12,7 @@ import { brokerAddress } from '@wasmfleet/api';
 import { startOperator } from '@wasmfleet/operator';
 import {
   REPO_CRDS_DIR,
+  ensureNativeAgent,
   installCrds,
   kubeconfigYaml,
   serverSideApply,
@@ -40,6 +41,8 @@ export interface DevStackOptions {
   readonly kubeconfigOut: string;
   /** Certificates, tokens, etcd's and the agents' data go here; removed by stop(). */
   readonly runDir: string;
+  /** Which device runtime the simulated devices run: the Node agent or the native one (Wasmtime). */
+  readonly agent?: 'node' | 'native';
   readonly progress: (line: string) => void;
   /** Aborting it (Ctrl-C while starting) stops what has started and rejects. */
   readonly signal: AbortSignal;
@@ -198,12 +201,16 @@ async function runAgents(
   parts.add(async () => {
     await Promise.all(agents.map((a) => a.stop()));
   });
+  const native =
+    options.agent === 'native'
+      ? (await ensureNativeAgent({ progress: (line) => options.progress(`  native agent: ${line}`) })).path
+      : undefined;
   for (const d of devices) {
     const dataDir = path.join(dataRoot, d.node);
     await mkdir(dataDir, { recursive: true });
-    const agent = spawnManaged(`agent ${d.node}`, process.execPath, {
+    const agent = spawnManaged(`agent ${d.node}`, native ?? process.execPath, {
       args: [
-        AGENT_BIN,
+        ...(native ? [] : [AGENT_BIN]),
         ...['--broker', brokerUrl, '--node', d.node, '--data-dir', dataDir, '--heartbeat', '5'],
         ...['--sensors', d.kind === 'camera' ? 'camera' : 'temperature,humidity'],
         // aedes speaks MQTT 3.1.1 only: say so instead of probing for 5 first.
@@ -214,7 +221,7 @@ async function runAgents(
     agents.push(agent);
     parts.pids.push(agent.pid);
   }
-  options.progress(`started ${devices.length} device agents`);
+  options.progress(`started ${devices.length} device agents (${native ? 'native, Wasmtime' : 'Node'})`);
 }
 
 /** The simulated sensors publish through one client, which the live view also reads from. */

@@ -1,4 +1,4 @@
-// Reads one WasmFunction (typed) with the light reader (no client-node, docs/adr/0020).
+// Reads one WasmFunction (typed) with the light reader (no client-node, docs/adr/0027).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   API_VERSION,

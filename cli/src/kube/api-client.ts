@@ -1,6 +1,6 @@
 // Reading from the API server with node:https and the kubeconfig's own credentials
 // (kube/kubeconfig.ts): what `get`, `describe` and `rollout status` need, without loading
-// @kubernetes/client-node (docs/adr/0020). Credentials that only client-node understands (exec
+// @kubernetes/client-node (docs/adr/0027). Credentials that only client-node understands (exec
 // plugins, auth providers, proxies) are prepared by it, loaded for that call only.
 import type { RequestOptions } from 'node:https';
 import { ApiError, requestJson } from '@wasmfleet/local-stack';

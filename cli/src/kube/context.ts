@@ -1,6 +1,6 @@
 // The Kubernetes context a command works in: kube/kubeconfig.ts's target (file, context,
 // namespace, server, credentials) with a light reader, and — for commands that write — the
-// same target in @kubernetes/client-node, loaded only when asked (docs/adr/0020).
+// same target in @kubernetes/client-node, loaded only when asked (docs/adr/0027).
 import type { ApiClient } from './api-client.ts';
 import type { ClientNode } from './client-node.ts';
 import type { KubeTarget } from './kubeconfig.ts';

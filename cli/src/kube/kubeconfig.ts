@@ -1,4 +1,4 @@
-// Reads a kubeconfig without @kubernetes/client-node (docs/adr/0020): which file (kubectl's
+// Reads a kubeconfig without @kubernetes/client-node (docs/adr/0027): which file (kubectl's
 // order, plus a running `wasmfleet dev up` stack), which context, namespace and server, and —
 // for the credentials almost every cluster uses (a token, a client certificate, a CA) — the TLS
 // and header options of a request. Loading client-node costs a CLI call ~100 ms of CPU; reading

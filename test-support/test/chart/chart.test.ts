@@ -122,6 +122,20 @@ describe('helm template', () => {
     for (const m of manifests) assert.equal((m.metadata.labels as Record<string, string>).team, 'edge');
   });
 
+  it('runs the simulated devices on the native agent with simulator.runtime native, same environment', async () => {
+    const simulator = ALL_OPTIONS.simulator as Record<string, unknown>;
+    const values = { ...ALL_OPTIONS, simulator: { ...simulator, runtime: 'native' } };
+    const { manifests } = await render({ namespace: 'edge', release: 'fleet', values });
+    const agent = podSpec(find(manifests, 'StatefulSet', '-sim')).containers[0]!;
+    assert.match(agent.image ?? '', /^wasmfleet\/agent-native:/);
+    assert.deepEqual(agent.command, ['/usr/bin/wasmfleet-agent-native']);
+    const env = Object.fromEntries((agent.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.WASMFLEET_NODE, '$(POD_NAME)', 'the native agent reads the same variables');
+    const bad = await template({ values: { simulator: { runtime: 'wasmer' } } });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /runtime/);
+  });
+
   it('refuses two operator replicas without leader election, and no broker at all', async () => {
     const twoLeaders = await template({
       values: { operator: { replicas: 2, leaderElection: { enabled: false } } },
@@ -202,6 +216,7 @@ describe('the real API server', () => {
 interface Container {
   name: string;
   image?: string;
+  command?: string[];
   args?: string[];
   env?: { name: string; value?: string }[];
   ports?: { name: string; containerPort: number }[];

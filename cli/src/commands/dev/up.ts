@@ -37,6 +37,7 @@ With --kubeconfig it uses that cluster instead of starting one; with --broker, t
   static override examples = [
     '<%= config.bin %> dev up',
     '<%= config.bin %> dev up --devices 5 --cameras 2',
+    '<%= config.bin %> dev up --agent native',
     '<%= config.bin %> dev up --detach && <%= config.bin %> get functions && <%= config.bin %> dev down',
     'WASMFLEET_DEV_DIR=~/.wasmfleet/dev-2 <%= config.bin %> dev up --detach --broker-port 0',
     '<%= config.bin %> dev up --kubeconfig ~/.kube/config --broker mqtt://127.0.0.1:1883',
@@ -49,6 +50,12 @@ With --kubeconfig it uses that cluster instead of starting one; with --broker, t
       max: 50,
     }),
     cameras: Flags.integer({ description: 'Simulated camera devices.', default: 1, min: 0, max: 20 }),
+    agent: Flags.option({
+      description:
+        'Device runtime of the simulated devices: the Node agent, or the native agent (Wasmtime; built with cargo on first use).',
+      options: ['node', 'native'] as const,
+      default: 'node' as const,
+    })(),
     broker: brokerFlag('Use this MQTT broker instead of starting the embedded one.'),
     'broker-port': Flags.integer({
       description: 'Port of the embedded broker (0 picks a free port).',
@@ -125,6 +132,7 @@ With --kubeconfig it uses that cluster instead of starting one; with --broker, t
         brokerPort: this.flags['broker-port'],
         devices: this.flags.devices,
         cameras: this.flags.cameras,
+        agent: this.flags.agent,
         kubeconfigOut: paths.kubeconfig,
         runDir: paths.run,
         progress,

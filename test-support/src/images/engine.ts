@@ -7,7 +7,8 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-export const NO_ENGINE = 'no container engine (docker/podman) found';
+export const NO_ENGINE =
+  'no container engine answers (docker/podman); scripts/container-engine start installs and starts dockerd where it can';
 
 export interface ContainerEngine {
   /** The unix socket that answered /_ping. */

@@ -1,0 +1,91 @@
+// wasmfleet-agent-native: the device runtime as a process, on Wasmtime. Same flags, environment
+// and config file as the Node agent (config.rs); stops cleanly on SIGINT/SIGTERM, publishing an
+// offline status — a SIGKILL is covered by the retained last will and the persistent session.
+mod clock;
+mod config;
+mod mqtt;
+mod node;
+mod runtime;
+mod signing;
+mod store;
+mod wire;
+
+use config::{HELP, Parsed, parse_config};
+use node::agent::{Agent, MAX_IN_FLIGHT, log};
+use std::collections::HashMap;
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let settings = match parse_config(&argv, &env) {
+        Ok(Parsed::Run(s)) => *s,
+        Ok(Parsed::Help) => {
+            print!("{HELP}");
+            return;
+        }
+        Ok(Parsed::Version) => {
+            println!("{}", node::agent::AGENT_VERSION);
+            return;
+        }
+        Err(e) => {
+            eprintln!("wasmfleet-agent-native: {}", e.0);
+            std::process::exit(2);
+        }
+    };
+    let session = match mqtt::session::SessionConfig::from_settings(&settings, MAX_IN_FLIGHT) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wasmfleet-agent-native: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+        .expect("a Tokio runtime");
+    let code = rt.block_on(async move {
+        let runtime = match runtime::Runtime::new(&settings.data_dir) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("wasmfleet-agent-native: {e}");
+                return 1;
+            }
+        };
+        let (client, events) = mqtt::session::spawn(session, settings.protocol_version == 5);
+        let (tx, internal) = tokio::sync::mpsc::unbounded_channel();
+        let node = settings.node_id.clone();
+        let dir = settings.data_dir.display().to_string();
+        let metrics = match &settings.metrics_address {
+            Some((host, port)) => match tokio::net::TcpListener::bind((host.as_str(), *port)).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    eprintln!("wasmfleet-agent-native: cannot serve metrics on {host}:{port}: {e}; pick a free port with --metrics-address");
+                    return 2;
+                }
+            },
+            None => None,
+        };
+        let mut agent = Agent::new(settings, runtime, client, tx);
+        agent.start_from_cache();
+        eprintln!("wasmfleet-agent-native: node {node} started (data in {dir})");
+        if let Some(addr) = metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+            eprintln!("wasmfleet-agent-native: serving metrics on http://{addr}/metrics");
+        }
+        agent.run(events, internal, shutdown_signal(), metrics).await;
+        0
+    });
+    // Threads still compiling or running a call past their deadline must not hold the exit.
+    std::process::exit(code);
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    log("info", "stopping");
+}

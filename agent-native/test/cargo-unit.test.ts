@@ -1,0 +1,35 @@
+// The native agent's Rust unit tests (pure cores: config, wire schemas, topics and routing,
+// ordered acks, the output budget, lifecycle, signatures, store, state) run with cargo, in the
+// same cached target directory as the agent's release build, so CI compiles only the test harness.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+it('the Rust unit tests of agent-native pass', { timeout: 30 * 60_000 }, async () => {
+  const target = path.join(
+    process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'),
+    'wasmfleet',
+    'agent-native',
+    'target',
+  );
+  const child = spawn(
+    'nice',
+    ['-n', '10', 'cargo', 'test', '--release', '--locked', '-p', 'wasmfleet-agent-native'],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, CARGO_TARGET_DIR: target },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, out.slice(-6000));
+  assert.match(out, /test result: ok\. \d+ passed; 0 failed/);
+});
