@@ -6,7 +6,7 @@
 //   node cli/scripts/build.ts
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { isBuiltin } from 'node:module';
+import { builtinsWithoutEsmFacade } from '../../agent/scripts/builtins-plugin.ts';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { rolldown, type OutputChunk, type Plugin } from 'rolldown';
@@ -27,6 +27,7 @@ const SOURCE_WORKSPACES = ['api', 'cli', 'agent', 'operator', 'local-stack', 'wo
 /** Besides the bundled modules, what decides the output (npm's record of node_modules covers every package). */
 const EXTRA_INPUTS = [
   BUILD_SCRIPT,
+  path.join(REPO_ROOT, 'agent/scripts/builtins-plugin.ts'),
   COMMANDS_FILE,
   path.join(CLI_ROOT, 'package.json'),
   path.join(CLI_ROOT, 'bin/bundle.js'),
@@ -151,28 +152,6 @@ async function printerColumnsAsValues(): Promise<Plugin> {
   return {
     name: 'printer-columns-as-values',
     load: (id) => (id === file ? { code, moduleType: 'js' } : null),
-  };
-}
-
-/**
- * `import { x } from 'node:http'` gets Node's ESM view of the builtin, which reads every export up
- * front and so runs the lazy ones (node:http's WebSocket loads undici); `process.getBuiltinModule`
- * hands over the module as it is (the same reason as the agent's bundle, docs/adr/0019).
- */
-function builtinsWithoutEsmFacade(): Plugin {
-  const PREFIX = '\0node-builtin:';
-  return {
-    name: 'builtins-without-esm-facade',
-    resolveId(source, _importer, extra) {
-      if (extra.kind !== 'import-statement' || !isBuiltin(source)) return null;
-      // rolldown's own runtime imports createRequire from node:module.
-      if (source === 'node:module' || source === 'module') return null;
-      return `${PREFIX}${source.replace(/^node:/, '')}`;
-    },
-    load(id) {
-      if (!id.startsWith(PREFIX)) return null;
-      return `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${id.slice(PREFIX.length)}`)});\n`;
-    },
   };
 }
 
