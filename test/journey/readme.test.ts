@@ -80,7 +80,7 @@ describe('the README, walked by a new user against scripts/dev-up', { timeout: 3
   });
 
   it('a second dev up in the same directory is refused, naming how to run one beside it, and the first stack keeps running', async () => {
-    const second = await ctx.run('scripts/dev-up --detach --broker-port 0');
+    const second = await sh('scripts/dev-up --detach --broker-port 0', { env: ctx.env, cwd: REPO_ROOT });
     assert.equal(second.code, 1, shown(second));
     assert.match(
       second.stderr,
