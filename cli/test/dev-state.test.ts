@@ -15,7 +15,10 @@ import { cli } from './helpers.ts';
 describe('dev stack state', () => {
   it('dev down leaves alone a live process whose pid the record names but which started at another time', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dev-state-'));
-    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    // Long enough to outlive a slow run; its exit is awaited from the start (an 'exit' that fired
+    // before the finally block would never fire again: the test hung for 12 min at load 30).
+    const stranger = spawn('sleep', ['3600'], { stdio: 'ignore' });
+    const exited = once(stranger, 'exit');
     try {
       assert.ok(stranger.pid);
       await writeFile(
@@ -41,7 +44,7 @@ describe('dev stack state', () => {
       assert.match(status.stderr, /^error: no dev stack is running/);
     } finally {
       stranger.kill();
-      await once(stranger, 'exit');
+      await exited;
     }
   });
 
