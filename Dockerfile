@@ -20,6 +20,7 @@ WORKDIR /app
 # Every workspace's package.json, so `npm ci` sees the same workspace set as package-lock.json.
 COPY package.json package-lock.json ./
 COPY api/package.json api/
+COPY local-stack/package.json local-stack/
 COPY test-support/package.json test-support/
 COPY agent/package.json agent/
 COPY operator/package.json operator/

@@ -32,10 +32,8 @@ fi
 ensure_node
 ensure_npm_deps
 timed "control-plane tools" ensure_control_plane
-kubectl_bin="$(node test-support/bin/control-plane-binaries.ts --print-dir)/kubectl"
-helm_bin="$(node --input-type=module -e '
-  import { ensureHelmBinary } from "./test-support/src/control-plane/binaries.ts";
-  console.log((await ensureHelmBinary()).helm);')"
+kubectl_bin="$(node local-stack/bin/tool-path.ts kubectl)"
+helm_bin="$(node local-stack/bin/tool-path.ts helm)"
 kind_bin="$(node --input-type=module -e '
   import { ensureGoModuleTools, KIND } from "./test-support/src/images/go-tools.ts";
   console.log((await ensureGoModuleTools(KIND, (l) => console.error(`  ${l}`))) + "/kind");')"

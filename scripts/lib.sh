@@ -34,16 +34,55 @@ ensure_node() {
   export PATH="$NODE_HOME/bin:$PATH"
 }
 
-# ensure_debian_packages installs the named Debian packages when their commands are missing.
+# ensure_debian_packages installs the named Debian packages that are missing. A name may be a
+# list of alternatives, "a | b": satisfied when one is installed, else the first that apt offers
+# is installed (package names differ between Debian and Ubuntu releases). In a name, {clang}
+# stands for the major version of the clang apt installs (its runtime must match it).
 ensure_debian_packages() {
-  local missing=() pkg
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  local missing=() spec
+  for spec in "$@"; do
+    debian_spec_installed "$spec" || missing+=("$spec")
+  done
   [ ${#missing[@]} -eq 0 ] && return
   local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  log "installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq || die "apt-get update failed; install ${missing[*]} by hand and retry"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "could not install ${missing[*]}; install them by hand and retry"
+  local chosen=() pkg
+  for spec in "${missing[@]}"; do
+    pkg="$(debian_offered "$spec")" || die "apt offers none of: $spec; install one by hand and retry"
+    chosen+=("$pkg")
+  done
+  log "installing Debian packages: ${chosen[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${chosen[@]}" >/dev/null \
+    || die "could not install ${chosen[*]}; install them by hand and retry"
+}
+
+# debian_alternatives prints the alternatives of one spec, one a line, with {clang} filled in.
+debian_alternatives() {
+  local spec="$1" clang=""
+  if [[ "$spec" == *"{clang}"* ]]; then
+    clang="$(apt-cache depends clang 2>/dev/null | sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n1)"
+    [ -n "$clang" ] || clang="$(dpkg-query -W -f='${Depends}' clang 2>/dev/null | sed -n 's/.*clang-\([0-9][0-9]*\).*/\1/p')"
+  fi
+  tr '|' '\n' <<< "$spec" | sed -e 's/^ *//' -e 's/ *$//' -e "s/{clang}/$clang/g" | grep -v -- '--dev\|^$'
+}
+
+debian_spec_installed() {
+  local pkg
+  while read -r pkg; do
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] && return 0
+  done < <(debian_alternatives "$1")
+  return 1
+}
+
+# debian_offered prints the first alternative apt can install.
+debian_offered() {
+  local pkg
+  while read -r pkg; do
+    if [ -n "$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)')" ]; then
+      echo "$pkg"; return 0
+    fi
+  done < <(debian_alternatives "$1")
+  return 1
 }
 
 # ensure_npm_deps runs `npm ci` when package-lock.json is newer than the installed tree.
@@ -81,36 +120,25 @@ ensure_example_workloads() {
   (cd "$WASMFLEET_ROOT" && tar -cf "$tarball.part" workloads/examples/*/build) && mv "$tarball.part" "$tarball"
 }
 
-# ensure_control_plane builds kube-apiserver, etcd and kubectl from the Go module proxy (see
-# docs/control-plane.md) unless KUBEBUILDER_ASSETS already points at them.
+# ensure_control_plane builds kube-apiserver + etcd from the Go module proxy (see
+# docs/control-plane.md) unless KUBEBUILDER_ASSETS already points at them: what `dev up` runs.
+# It needs only Node (no npm dependencies), so setup runs it beside `npm ci`.
 ensure_control_plane() {
-  node "$WASMFLEET_ROOT/test-support/bin/control-plane-binaries.ts" --print-dir >/dev/null
-  ensure_helm
-  ensure_cosign
-  ensure_nats_server
+  node "$WASMFLEET_ROOT/local-stack/bin/tool-path.ts" control-plane >/dev/null
 }
 
-# ensure_helm builds the real `helm` the chart tests use from the Go module proxy
-# (test-support/helm/go.mod), cached beside the control-plane binaries; WASMFLEET_HELM points at
-# one you already have. Called by ensure_control_plane so CI builds it in the same timed phase.
-ensure_helm() {
-  (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
-    import { ensureHelmBinary } from "./test-support/src/control-plane/binaries.ts";
-    try {
-      const h = await ensureHelmBinary({ progress: (line) => console.error(`  ${line}`) });
-      console.log(h.helm);
-    } catch (error) {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    }') >/dev/null
-}
+# ensure_kubectl, ensure_helm: the real kubectl and helm (local-stack/helm/go.mod), built on first
+# use and cached beside the control plane; WASMFLEET_HELM points at a helm you already have.
+ensure_kubectl() { node "$WASMFLEET_ROOT/local-stack/bin/tool-path.ts" kubectl >/dev/null; }
+ensure_helm() { node "$WASMFLEET_ROOT/local-stack/bin/tool-path.ts" helm >/dev/null; }
 
 # ensure_cosign builds the real `cosign` the module-signing tests sign OCI artifacts with, from
 # the Go module proxy (test-support/cosign/go.mod), cached like helm; WASMFLEET_COSIGN points at
-# one you already have. Called by ensure_control_plane so CI builds it in the same timed phase.
+# one you already have. The tests build it themselves when missing; scripts/test builds it first
+# so that CI shows its time as a phase of its own.
 ensure_cosign() {
   (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
-    import { ensureCosignBinary } from "./test-support/src/control-plane/binaries.ts";
+    import { ensureCosignBinary } from "./test-support/src/cosign.ts";
     try {
       const c = await ensureCosignBinary({ progress: (line) => console.error(`  ${line}`) });
       console.log(c.cosign);
@@ -125,7 +153,7 @@ ensure_cosign() {
 # WASMFLEET_NATS_SERVER points at one you already have.
 ensure_nats_server() {
   (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
-    import { ensureNatsServerBinary } from "./test-support/src/control-plane/binaries.ts";
+    import { ensureNatsServerBinary } from "./test-support/src/nats-binary.ts";
     try {
       const n = await ensureNatsServerBinary({ progress: (line) => console.error(`  ${line}`) });
       console.log(n.natsServer);
@@ -135,13 +163,33 @@ ensure_nats_server() {
     }') >/dev/null
 }
 
+# write_tool_wrappers puts wasmfleet, kubectl and helm in .tools/bin, so that one PATH line lets a
+# user run them by name: export PATH="$PWD/.tools/bin:$PATH". kubectl and helm are built the
+# first time they run (and cached); wasmfleet runs with the project's Node.
+write_tool_wrappers() {
+  local bin="$WASMFLEET_ROOT/.tools/bin" node_bin tool cached
+  node_bin="$(command -v node)"
+  mkdir -p "$bin"
+  printf '%s\n' '#!/bin/sh' '# Written by scripts/setup: the wasmfleet CLI with the project'"'"'s Node.' \
+    "exec \"$node_bin\" \"$WASMFLEET_ROOT/cli/bin/wasmfleet.js\" \"\$@\"" > "$bin/wasmfleet"
+  for tool in kubectl helm; do
+    cached="$(node "$WASMFLEET_ROOT/local-stack/bin/tool-path.ts" "$tool" --cached)"
+    printf '%s\n' '#!/bin/sh' \
+      "# Written by scripts/setup: the $tool WasmFleet builds from the Go module proxy, on first use." \
+      "tool=\"$cached\"" \
+      "[ -x \"\$tool\" ] || tool=\"\$(\"$node_bin\" \"$WASMFLEET_ROOT/local-stack/bin/tool-path.ts\" $tool)\" || exit 1" \
+      "exec \"\$tool\" \"\$@\"" > "$bin/$tool"
+  done
+  chmod +x "$bin/wasmfleet" "$bin/kubectl" "$bin/helm"
+}
+
 # ensure_native_agent builds the native device agent (agent-native/, Rust on Wasmtime) unless a
 # binary for the same inputs is cached in ~/.cache/wasmfleet/agent-native (docs/adr/0021).
 # WASMFLEET_NATIVE_AGENT points at one you built yourself.
 ensure_native_agent() {
   command -v cargo >/dev/null 2>&1 || die "cargo is needed to build the native agent; install Rust (rustup) and retry"
   (cd "$WASMFLEET_ROOT" && node --input-type=module -e '
-    import { ensureNativeAgent } from "./test-support/src/native-agent.ts";
+    import { ensureNativeAgent } from "./local-stack/src/native-agent.ts";
     try {
       const b = await ensureNativeAgent({ progress: (line) => console.error(`  ${line}`) });
       console.error(`  native agent: ${b.path} (${b.source}${b.buildSeconds === undefined ? "" : `, built in ${b.buildSeconds} s`})`);

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { glob, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { cacheRoot } from '../test-support/src/control-plane/binaries.ts';
+import { cacheRoot } from '../local-stack/src/go-tools.ts';
 import { publishControlPlane, SHARED_ENV, startControlPlane } from '../test-support/src/index.ts';
 import {
   defaultEstimates,
@@ -23,7 +23,17 @@ import {
   timesSummary,
 } from '../test-support/src/test-run/file-times.ts';
 
-const WORKSPACES = ['api', 'test-support', 'agent', 'operator', 'cli', 'workloads', 'bench', 'conformance'];
+const WORKSPACES = [
+  'api',
+  'local-stack',
+  'test-support',
+  'agent',
+  'operator',
+  'cli',
+  'workloads',
+  'bench',
+  'conformance',
+];
 const root = path.resolve(import.meta.dirname, '..');
 process.chdir(root);
 

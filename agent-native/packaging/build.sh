@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the native agent's release artifacts for this machine's architecture: a release build
-# (cached by its inputs, test-support/src/native-agent.ts), laid out as it installs, then
+# (cached by its inputs, local-stack/src/native-agent.ts), laid out as it installs, then
 # package.sh → tarball + .deb + SHA-256. For another architecture see docs/devices-native.md
 # ("Building for arm64"): the same script with TARGET=aarch64-unknown-linux-gnu where that Rust
 # target and its linker are installed.
@@ -20,7 +20,7 @@ if [ -n "${TARGET:-}" ]; then
   case "$TARGET" in aarch64-*) arch=arm64 ;; x86_64-*) arch=amd64 ;; armv7-*) arch=armhf ;; *) arch="${TARGET%%-*}" ;; esac
 else
   binary="$(cd "$repo" && node --input-type=module -e '
-    import { ensureNativeAgent } from "./test-support/src/native-agent.ts";
+    import { ensureNativeAgent } from "./local-stack/src/native-agent.ts";
     const b = await ensureNativeAgent({ progress: (l) => console.error(`  ${l}`) });
     console.log(b.path);')"
   case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac

@@ -17,6 +17,8 @@ export const DIST_ROOT = path.join(REPO_ROOT, 'agent/dist');
 export const SOURCE_DIRS = ['agent/src', 'agent/bin', 'api/src'];
 /** Its own text is part of the build id: a change to how we compile is a change of output. */
 export const BUILD_SCRIPT = 'agent/scripts/build.ts';
+/** The build script's helpers, part of the build id for the same reason. */
+const BUILD_HELPERS = ['agent/scripts/builtins-plugin.ts'];
 /** The main thread's program as one bundle (with chunks beside it), inside a build. */
 export const BUNDLE_ENTRY = 'agent/bundle/wasmfleet-agent.js';
 /** Copied as they are (plain JavaScript the compiled tree imports). */
@@ -37,7 +39,7 @@ export function sourceFiles() {
 /** A hash of the build script, the copied files and every source (names and contents). */
 export function buildId(files = sourceFiles()) {
   const hash = createHash('sha256');
-  for (const file of [BUILD_SCRIPT, ...COPIED_FILES, ...files]) {
+  for (const file of [BUILD_SCRIPT, ...BUILD_HELPERS, ...COPIED_FILES, ...files]) {
     hash
       .update(file)
       .update('\0')

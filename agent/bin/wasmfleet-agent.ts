@@ -50,17 +50,22 @@ const upgrader: AgentUpgrader = new AgentUpgrader({
   },
 });
 const agent: Agent = new Agent({ ...options, control: upgrader });
-await upgrader.start();
-await agent.start();
-process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
-const metrics = options.metricsAddress
-  ? await serveAgentMetrics(
-      options.metricsAddress,
-      () => agent.status(),
-      () => agent.functionThreads(),
-    )
-  : undefined;
-if (metrics) process.stderr.write(`wasmfleet-agent: serving metrics on ${metrics.url}\n`);
+// Signals are taken before anything starts: a SIGTERM that arrives while the agent connects (a
+// service manager stopping it at boot, a test that saw its first log line) still stops it
+// cleanly, after the start it interrupted has settled (issue 14: it used to die of the signal).
+const started = upgrader
+  .start()
+  .then(() => agent.start())
+  .then(async () => {
+    process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
+    return options.metricsAddress
+      ? await serveAgentMetrics(
+          options.metricsAddress,
+          () => agent.status(),
+          () => agent.functionThreads(),
+        )
+      : undefined;
+  });
 
 /** stop() is bounded step by step; this is the last resort so a signal always ends the process. */
 const EXIT_DEADLINE_MS = 10_000;
@@ -72,12 +77,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.stderr.write(`wasmfleet-agent: did not stop within ${EXIT_DEADLINE_MS} ms; exiting\n`);
       process.exit(1);
     }, EXIT_DEADLINE_MS).unref();
-    void Promise.all([agent.stop(), metrics?.close()]).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`wasmfleet-agent: stopping failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
+    void started
+      .catch(() => undefined)
+      .then((metrics) => Promise.all([agent.stop(), metrics?.close()]))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`wasmfleet-agent: stopping failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
   });
 }
+
+const metrics = await started;
+if (metrics) process.stderr.write(`wasmfleet-agent: serving metrics on ${metrics.url}\n`);

@@ -234,6 +234,20 @@ describe('WasmFleet CRDs on a real API server', () => {
     const explained = await kubectl(['explain', 'wasmfunctions.spec.module']);
     assert.equal(explained.code, 0, explained.stderr);
     assert.match(explained.stdout, /exactly one of url, oci or configMap/);
+    // The fields a new user met without a word (issue 14), and how canary steps round.
+    const described = {
+      'wasmfunctions.spec.rollout.strategy': /ceil\(percent × devices \/ 100\)/,
+      'wasmfunctions.spec.rollout.progressDeadlineSeconds': /before the rollout fails/,
+      'wasmfunctions.spec.placement.tolerations': /Taints of EdgeNodes/,
+      'wasmfunctions.spec.rollout.maxUnavailable': /IntOrString: .*integer count.*"25%"/,
+      'edgenodes.spec.taints': /Taints, like a Node/,
+      'edgenodes.spec.taints.effect': /NoSchedule: no new functions/,
+    };
+    for (const [field, text] of Object.entries(described)) {
+      const r = await kubectl(['explain', field]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout.replace(/\s+/g, ' '), text, field);
+    }
   });
 
   it('rejects each invalid manifest with a message that names the field', async () => {

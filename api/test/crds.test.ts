@@ -150,6 +150,18 @@ describe('generated CRDs', () => {
     });
   }
 
+  it('every field kubectl explain lists has a description (regression: rollout.strategy, tolerations and taints had none)', () => {
+    const missing: string[] = [];
+    for (const crd of [wasmFunctionCrd(), edgeNodeCrd()]) {
+      for (const [at, schema] of nodes(rootSchema(crd))) {
+        // Items and map values are explained by their field; metadata by the API server's ObjectMeta.
+        if (at === '' || at.endsWith('[]') || at.endsWith('{}') || at === '.metadata') continue;
+        if (!schema.description) missing.push(`${crd.spec.names.kind}${at}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
   it('prints the columns users expect', () => {
     const headers = (crd: CustomResourceDefinition) =>
       (crd.spec.versions[0]?.additionalPrinterColumns ?? [])

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { startMosquitto } from '@wasmfleet/test-support';
-import { ensureNativeAgent } from '../../test-support/src/native-agent.ts';
+import { ensureNativeAgent } from '@wasmfleet/local-stack';
 import {
   connect,
   fnSpec,

@@ -1,9 +1,13 @@
 // Every wasmfleet command extends this: global flags like kubectl's (--kubeconfig, --context,
-// -n, --broker, -o), one Kubernetes context, and errors printed as "error: … / hint: …".
+// -n), one Kubernetes context, and errors printed as "error: … / hint: …". The broker flags are
+// declared by the commands that use a broker (broker/flags.ts).
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { UserError } from './errors.ts';
+import { closest } from './suggest.ts';
 import { explainKubeError, type Target } from './kube/explain.ts';
-import { loadKubeContext, type KubeContext } from './kube/context.ts';
+import { apiClient } from './kube/api-client.ts';
+import type { FullKubeContext, KubeContext } from './kube/context.ts';
+import { loadKubeTarget } from './kube/kubeconfig.ts';
 import { OUTPUT_FORMATS } from './output/render.ts';
 import { style } from './output/style.ts';
 
@@ -14,23 +18,14 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 export abstract class WasmfleetCommand<T extends typeof Command = typeof Command> extends Command {
   static override baseFlags = {
     kubeconfig: Flags.string({
-      description: 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).',
+      description:
+        'Path to the kubeconfig file (default: $KUBECONFIG, else the running `wasmfleet dev up` stack, else ~/.kube/config).',
       helpGroup: 'GLOBAL',
     }),
     context: Flags.string({ description: 'The kubeconfig context to use.', helpGroup: 'GLOBAL' }),
     namespace: Flags.string({
       char: 'n',
       description: 'Namespace (default: the context’s namespace).',
-      helpGroup: 'GLOBAL',
-    }),
-    broker: Flags.string({
-      description: 'MQTT broker URL (mqtt://, mqtts://, ws://).',
-      env: 'WASMFLEET_BROKER',
-      helpGroup: 'GLOBAL',
-    }),
-    'broker-ca': Flags.string({
-      description: 'CA certificate (PEM) to verify an mqtts:// broker with.',
-      env: 'WASMFLEET_BROKER_CA',
       helpGroup: 'GLOBAL',
     }),
   };
@@ -49,13 +44,48 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
     this.flags = flags as BaseFlags<T>;
   }
 
+  /** The context to read with (no client-node: docs/adr/0027). */
   protected kube(): KubeContext {
-    this.kubeContext ??= loadKubeContext(this.flags);
+    if (!this.kubeContext) {
+      const target = loadKubeTarget(this.flags);
+      this.kubeContext = { ...target, api: apiClient(target) };
+    }
     return this.kubeContext;
   }
 
-  /** Runs a Kubernetes call and turns its failure into an actionable error. */
-  protected async call<R>(target: Omit<Target, 'server'>, fn: (kube: KubeContext) => Promise<R>): Promise<R> {
+  /** The context with @kubernetes/client-node loaded, for commands that write. */
+  protected async fullKube(): Promise<FullKubeContext> {
+    const kube = this.kube();
+    const { clientNodeFor } = await import('./kube/client-node.ts');
+    return { ...kube, ...clientNodeFor(kube) };
+  }
+
+  /** kubectl's answer to a mistyped flag: which one, the closest this command has, where to look. */
+  private unknownFlagError(flags: readonly string[]): UserError {
+    const own = { ...this.ctor.baseFlags, ...this.ctor.flags };
+    const names = Object.entries(own).flatMap(([name, f]) => [
+      `--${name}`,
+      ...(f.char ? [`-${f.char}`] : []),
+    ]);
+    const typed = flags[0] ?? '';
+    const suggestions = closest(typed.replace(/=.*$/, ''), names);
+    const command = `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim();
+    return new UserError(`unknown flag${flags.length > 1 ? 's' : ''}: ${flags.join(', ')}`, {
+      hint: `${suggestions.length > 0 ? `did you mean ${suggestions.join(' or ')}? ` : ''}\`${command} --help\` lists its flags`,
+      exitCode: 2,
+    });
+  }
+
+  /** Runs a Kubernetes call with client-node and turns its failure into an actionable error. */
+  protected async call<R>(
+    target: Omit<Target, 'server'>,
+    fn: (kube: FullKubeContext) => Promise<R>,
+  ): Promise<R> {
+    return this.read(target, async () => fn(await this.fullKube()));
+  }
+
+  /** Runs a read through the light client and turns its failure into an actionable error. */
+  protected async read<R>(target: Omit<Target, 'server'>, fn: (kube: KubeContext) => Promise<R>): Promise<R> {
     const kube = this.kube();
     try {
       return await fn(kube);
@@ -67,6 +97,8 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
   protected override async catch(
     error: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
+    const unknown = unknownFlags(error);
+    if (unknown) error = this.unknownFlagError(unknown);
     if (error instanceof UserError) {
       process.stderr.write(`${style.errorLabel('error:')} ${error.message}\n`);
       if (error.hint) process.stderr.write(`${style.hint('hint:')} ${error.hint}\n`);
@@ -74,6 +106,12 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
     }
     return super.catch(error);
   }
+}
+
+/** The flags oclif's parser could not place ("Nonexistent flag: --outptu"), if that is the error. */
+function unknownFlags(error: Error): string[] | undefined {
+  const flags = (error as { flags?: unknown }).flags;
+  return /^Nonexistent flags?:/.test(error.message) && Array.isArray(flags) ? flags.map(String) : undefined;
 }
 
 export const outputFlag = (formats: readonly string[] = OUTPUT_FORMATS) =>

@@ -5,8 +5,11 @@ import Apply from './commands/apply.ts';
 import Completion from './commands/completion.ts';
 import Describe from './commands/describe.ts';
 import DevDown from './commands/dev/down.ts';
+import DevEnv from './commands/dev/env.ts';
+import DevStatus from './commands/dev/status.ts';
 import DevUp from './commands/dev/up.ts';
 import Get from './commands/get.ts';
+import Help from './commands/help.ts';
 import Init from './commands/init.ts';
 import Invoke from './commands/invoke.ts';
 import Logs from './commands/logs.ts';
@@ -39,7 +42,10 @@ export const COMMANDS = {
   describe: Describe,
   'dev:up': DevUp,
   'dev:down': DevDown,
+  'dev:status': DevStatus,
+  'dev:env': DevEnv,
   get: Get,
+  help: Help,
   invoke: Invoke,
   logs: Logs,
   'nodes:cordon': NodesCordon,

@@ -2,13 +2,11 @@
 // and `kubectl get` agree), and the names users may type for them.
 import {
   API_VERSION,
-  EDGE_NODE_COLUMNS,
   EDGE_NODE_KIND,
   EDGE_NODE_PLURAL,
   EDGE_NODE_SHORT_NAMES,
   EDGE_NODE_SINGULAR,
   GROUP,
-  WASM_FUNCTION_COLUMNS,
   WASM_FUNCTION_KIND,
   WASM_FUNCTION_PLURAL,
   WASM_FUNCTION_SHORT_NAMES,
@@ -16,6 +14,7 @@ import {
   type PrinterColumn,
 } from '@wasmfleet/api';
 import { UserError } from './errors.ts';
+import { EDGE_NODE_COLUMNS, WASM_FUNCTION_COLUMNS } from './printer-columns.ts';
 import type { Column, Resource } from './output/render.ts';
 
 export interface Kind extends Resource {
@@ -85,4 +84,17 @@ export function kindByName(name: string): Kind {
     });
   }
   return kind;
+}
+
+/** The API path of one object of `kind`, or of the list (in `namespace`, or in all when undefined). */
+export function resourcePath(
+  kind: Kind,
+  where: { namespace?: string | undefined; name?: string | undefined },
+): string {
+  const ns =
+    kind.namespaced && where.namespace !== undefined
+      ? `/namespaces/${encodeURIComponent(where.namespace)}`
+      : '';
+  const name = where.name === undefined ? '' : `/${encodeURIComponent(where.name)}`;
+  return `/apis/${kind.apiVersion}${ns}/${kind.plural}${name}`;
 }

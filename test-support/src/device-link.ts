@@ -7,7 +7,7 @@
 // WASMFLEET_FAULT_LINK=proxy forces the proxy (to exercise the fallback on a root machine).
 import { createDeviceHost, networkNamespaceSupport } from './netns.ts';
 import { startFaultProxy } from './fault-proxy.ts';
-import { spawnManaged, type ManagedProcess, type SpawnOptions } from './processes.ts';
+import { spawnManaged, type ManagedProcess, type SpawnOptions } from '@wasmfleet/local-stack';
 
 export interface DeviceLink {
   readonly kind: 'network namespace' | 'TCP proxy';

@@ -1,24 +1,35 @@
-// @wasmfleet/test-support — real parts for tests: etcd + kube-apiserver + kubectl, and Mosquitto.
+// @wasmfleet/test-support — real parts for tests: the local stack's control plane and processes
+// (re-exported from @wasmfleet/local-stack, which `wasmfleet dev up` runs), plus what only tests
+// need: a shared control plane per run, Mosquitto, an OCI registry, simulated devices, TLS,
+// network namespaces and fault proxies.
+import { stopChildrenOnSignals } from '@wasmfleet/local-stack';
+
+// A test process has no signal handling of its own: on Ctrl-C or a runner's SIGTERM, stop its
+// children gracefully first (a program such as `dev up` handles its signals itself).
+stopChildrenOnSignals();
+
 export {
   startControlPlane,
   allExited,
+  processExists,
+  spawnManaged,
+  freePort,
+  waitFor,
   REPO_CRDS_DIR,
+  ensureApiServerBinaries,
+  ensureKubectlBinary,
+  ensureHelmBinary,
   type ControlPlane,
   type OwnedControlPlane,
   type ControlPlaneOptions,
   type KubectlResult,
-} from './control-plane/control-plane.ts';
-export { sharedControlPlane, publishControlPlane, SHARED_ENV } from './control-plane/shared.ts';
-export {
-  ensureControlPlaneBinaries,
-  ensureHelmBinary,
-  ensureCosignBinary,
-  ensureNatsServerBinary,
-  type NatsServerBinary,
-  type ControlPlaneBinaries,
-  type CosignBinary,
+  type ManagedProcess,
+  type SpawnOptions,
   type HelmBinary,
-} from './control-plane/binaries.ts';
+} from '@wasmfleet/local-stack';
+export { ensureControlPlaneBinaries, type ControlPlaneBinaries } from './binaries.ts';
+export { ensureCosignBinary, type CosignBinary } from './cosign.ts';
+export { sharedControlPlane, publishControlPlane, SHARED_ENV } from './control-plane/shared.ts';
 export { startMosquitto, type Mosquitto, type MosquittoOptions } from './mosquitto.ts';
 export {
   startNatsServer,
@@ -27,6 +38,7 @@ export {
   type NatsServerConfig,
   type NatsServerOptions,
 } from './nats.ts';
+export { ensureNatsServerBinary, type NatsServerBinary } from './nats-binary.ts';
 export { startAedes, type AedesBroker } from './aedes.ts';
 export {
   startOversizedPacketBroker,
@@ -34,8 +46,7 @@ export {
   type OversizedPacketBroker,
   type OversizedPacketBrokerOptions,
 } from './oversized-packet-broker.ts';
-export { processExists, spawnManaged, type ManagedProcess, type SpawnOptions } from './processes.ts';
-export { uniqueName, freePort, waitFor, canConnect } from './util.ts';
+export { uniqueName, canConnect } from './util.ts';
 export { startRegistry, type Registry, type RegistryOptions } from './registry.ts';
 export {
   startSimulatedDevice,
@@ -53,7 +64,7 @@ export {
 export { createDeviceHost, networkNamespaceSupport, type DeviceHost } from './netns.ts';
 export { startFaultProxy, type FaultProxy, type LinkMode } from './fault-proxy.ts';
 export { createDeviceLink, type DeviceLink } from './device-link.ts';
-export { ensureNativeAgent, nativeAgentKey, type NativeAgentBinary } from './native-agent.ts';
+export { ensureNativeAgent, nativeAgentKey, type NativeAgentBinary } from '@wasmfleet/local-stack';
 export {
   startNatsCluster,
   natsClusterNodeConfig,

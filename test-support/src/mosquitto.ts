@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { spawnManaged, type ManagedProcess } from './processes.ts';
+import { spawnManaged, type ManagedProcess } from '@wasmfleet/local-stack';
 import { canConnect, freePort, waitFor } from './util.ts';
 
 const run = promisify(execFile);

@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { ensureNatsServerBinary } from './control-plane/binaries.ts';
-import { spawnManaged, type ManagedProcess } from './processes.ts';
+import { ensureNatsServerBinary } from './nats-binary.ts';
+import { spawnManaged, type ManagedProcess } from '@wasmfleet/local-stack';
 import { freePort, waitFor } from './util.ts';
 
 export interface NatsClusterNode {

@@ -4,8 +4,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureNatsServerBinary } from './control-plane/binaries.ts';
-import { spawnManaged, type ManagedProcess } from './processes.ts';
+import { ensureNatsServerBinary } from './nats-binary.ts';
+import { spawnManaged, type ManagedProcess } from '@wasmfleet/local-stack';
 import { canConnect, freePort, waitFor } from './util.ts';
 
 export interface NatsServer {

@@ -10,7 +10,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
-import { processExists, spawnManaged, type ManagedProcess, type SpawnOptions } from './processes.ts';
+import { processExists, spawnManaged, type ManagedProcess, type SpawnOptions } from '@wasmfleet/local-stack';
 
 const run = promisify(execFile);
 const IP = process.env.WASMFLEET_IP ?? 'ip';

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { spawnManaged } from './processes.ts';
+import { spawnManaged } from '@wasmfleet/local-stack';
 import { freePort, waitFor } from './util.ts';
 
 export interface Registry {

@@ -66,7 +66,9 @@ export const ObjectMeta = Type.Object({
 });
 export type ObjectMeta = Static<typeof ObjectMeta>;
 
-export const ConditionStatus = StringEnum(['True', 'False', 'Unknown']);
+export const ConditionStatus = StringEnum(['True', 'False', 'Unknown'], {
+  description: 'Whether the condition holds: True, False or Unknown.',
+});
 export type ConditionStatus = Static<typeof ConditionStatus>;
 
 /** The shape of metav1.Condition, so generic Kubernetes tooling (kubectl wait) understands it. */
@@ -78,8 +80,10 @@ export function ConditionSchema(types: readonly string[]) {
         description: `Condition type; WasmFleet sets ${types.join(', ')}.`,
       }),
       status: ConditionStatus,
-      observedGeneration: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
-      lastTransitionTime: Timestamp(),
+      observedGeneration: Type.Optional(
+        Type.Integer({ minimum: 0, format: 'int64', description: 'The metadata.generation it was set for.' }),
+      ),
+      lastTransitionTime: Timestamp({ description: 'When status last changed.' }),
       reason: Type.String({ maxLength: 1024, description: 'CamelCase reason for the last transition.' }),
       message: Type.String({ maxLength: 32768, description: 'Human-readable details.' }),
     },

@@ -15,12 +15,25 @@ export type TaintEffect = Static<typeof TaintEffect>;
 
 export const Taint = Type.Object(
   {
-    key: Type.String({ minLength: 1, maxLength: 317 }),
-    value: Type.Optional(Type.String({ maxLength: 63 })),
+    key: Type.String({
+      minLength: 1,
+      maxLength: 317,
+      description: 'What the taint is about, e.g. maintenance or site/flooded; a toleration names it.',
+    }),
+    value: Type.Optional(
+      Type.String({
+        maxLength: 63,
+        description: 'Optional value a toleration with operator Equal must match.',
+      }),
+    ),
     effect: TaintEffect,
-    timeAdded: Type.Optional(Timestamp()),
+    timeAdded: Type.Optional(Timestamp({ description: 'When the taint was added (informational).' })),
   },
-  strict,
+  {
+    ...strict,
+    description:
+      'Keeps functions off this device unless they tolerate it (spec.placement.tolerations of a WasmFunction).',
+  },
 );
 export type Taint = Static<typeof Taint>;
 
@@ -50,6 +63,8 @@ export const EdgeNodeSpec = Type.Object(
         maxItems: 32,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['key', 'effect'],
+        description:
+          "Taints, like a Node's: functions without a matching toleration are not placed here (NoSchedule) or are also removed (NoExecute). One entry per key and effect.",
       }),
     ),
     capacity: Type.Optional(
@@ -88,26 +103,34 @@ export const EDGE_NODE_CONDITION_TYPES = [
 export type EdgeNodeConditionType = (typeof EDGE_NODE_CONDITION_TYPES)[number];
 
 export const EDGE_NODE_PHASES = ['Online', 'Offline', 'Unknown'] as const;
-export const EdgeNodePhase = StringEnum(EDGE_NODE_PHASES);
+export const EdgeNodePhase = StringEnum(EDGE_NODE_PHASES, {
+  description:
+    'Online: the agent is connected and sent a heartbeat recently. Offline: its broker connection ended (last will) or heartbeats stopped. Unknown: nothing heard yet.',
+});
 export type EdgeNodePhase = Static<typeof EdgeNodePhase>;
 
 export const Sensor = Type.Object(
   {
-    name: Type.String({ maxLength: 63 }),
+    name: Type.String({
+      maxLength: 63,
+      description: 'Sensor name, e.g. temperature (spec.placement.sensors matches it).',
+    }),
     topic: Type.Optional(Type.String({ maxLength: 256, description: 'MQTT topic the sensor publishes on.' })),
-    unit: Type.Optional(Type.String({ maxLength: 32 })),
-    healthy: Type.Optional(Type.Boolean()),
-    lastSeen: Type.Optional(Timestamp()),
+    unit: Type.Optional(
+      Type.String({ maxLength: 32, description: 'Unit of its readings, e.g. Cel or %RH.' }),
+    ),
+    healthy: Type.Optional(Type.Boolean({ description: 'False when the sensor stopped sending readings.' })),
+    lastSeen: Type.Optional(Timestamp({ description: 'When its last reading arrived.' })),
   },
-  strict,
+  { ...strict, description: 'A sensor the agent reports.' },
 );
 export type Sensor = Static<typeof Sensor>;
 
 export const EdgeNodeFunctionStatus = Type.Object(
   {
-    namespace: Type.String({ maxLength: 63 }),
-    name: Type.String({ maxLength: 253 }),
-    revision: Type.Optional(Type.String({ maxLength: 128 })),
+    namespace: Type.String({ maxLength: 63, description: "The WasmFunction's namespace." }),
+    name: Type.String({ maxLength: 253, description: "The WasmFunction's name." }),
+    revision: Type.Optional(Type.String({ maxLength: 128, description: 'The revision this device runs.' })),
     phase: FunctionInstancePhase,
     reason: Type.Optional(
       Type.String({
@@ -115,11 +138,21 @@ export const EdgeNodeFunctionStatus = Type.Object(
         description: "Why it fails: the agent's reason (Trap, MissingImport, …) or CallsFailing.",
       }),
     ),
-    invocations: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
-    errors: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
-    lastError: Type.Optional(Type.String({ maxLength: 1024 })),
+    invocations: Type.Optional(
+      Type.Integer({ minimum: 0, format: 'int64', description: 'Calls since the function started here.' }),
+    ),
+    errors: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        format: 'int64',
+        description: 'Calls that failed (trap, deadline, error result).',
+      }),
+    ),
+    lastError: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'The last failure, as the agent reported it.' }),
+    ),
   },
-  strict,
+  { ...strict, description: 'One function on this device, as its agent reports it.' },
 );
 export type EdgeNodeFunctionStatus = Static<typeof EdgeNodeFunctionStatus>;
 
@@ -146,15 +179,18 @@ export const EdgeNodeStatus = Type.Object(
           "No longer written (ADR 0023): heartbeats stay in MQTT. The device's retained status has heartbeatAt; the Online condition says since when it is online or offline.",
       }),
     ),
-    agentVersion: Type.Optional(Type.String({ maxLength: 64 })),
+    agentVersion: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Version of the WasmFleet agent.' }),
+    ),
     nodeVersion: Type.Optional(Type.String({ maxLength: 64, description: 'Node.js version of the agent.' })),
     arch: Type.Optional(Type.String({ maxLength: 32, description: 'CPU architecture, e.g. arm64.' })),
-    os: Type.Optional(Type.String({ maxLength: 32 })),
+    os: Type.Optional(Type.String({ maxLength: 32, description: 'Operating system, e.g. linux.' })),
     sensors: Type.Optional(
       Type.Array(Sensor, {
         maxItems: 128,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['name'],
+        description: 'Sensors the agent reads or has seen readings for (at most 128).',
       }),
     ),
     sensorSummary: Type.Optional(
@@ -163,10 +199,14 @@ export const EdgeNodeStatus = Type.Object(
     capacity: Type.Optional(
       Type.Object(
         {
-          functions: Type.Optional(Type.Integer({ minimum: 0, format: 'int32' })),
-          memory: Type.Optional(Type.String({ maxLength: 32 })),
+          functions: Type.Optional(
+            Type.Integer({ minimum: 0, format: 'int32', description: 'Most functions the device runs.' }),
+          ),
+          memory: Type.Optional(
+            Type.String({ maxLength: 32, description: 'Memory for functions, a quantity such as 256Mi.' }),
+          ),
         },
-        strict,
+        { ...strict, description: 'What the device can run (spec.capacity overrides it).' },
       ),
     ),
     functions: Type.Optional(

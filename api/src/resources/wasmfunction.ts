@@ -201,14 +201,25 @@ export type ModuleSource = Static<typeof ModuleSource>;
 
 export const LabelSelectorRequirement = Type.Object(
   {
-    key: Type.String({ minLength: 1, maxLength: 317 }),
-    operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+    key: Type.String({
+      minLength: 1,
+      maxLength: 317,
+      description: 'The label key the requirement is about.',
+    }),
+    operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist'], {
+      description: "How the label's value is compared with values.",
+    }),
     values: Type.Optional(
-      Type.Array(Type.String({ maxLength: 63 }), { maxItems: 64, 'x-kubernetes-list-type': 'atomic' }),
+      Type.Array(Type.String({ maxLength: 63 }), {
+        maxItems: 64,
+        'x-kubernetes-list-type': 'atomic',
+        description: 'Label values; non-empty for In and NotIn, absent for Exists and DoesNotExist.',
+      }),
     ),
   },
   {
     ...strict,
+    description: 'A label requirement, as in a Kubernetes label selector.',
     ...validations(
       cel<{ operator: string; values?: string[] }>(
         "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
@@ -222,9 +233,18 @@ export const LabelSelectorRequirement = Type.Object(
 
 export const LabelSelector = Type.Object(
   {
-    matchLabels: Type.Optional(StringMap({ maxProperties: 64 }, { maxLength: 63 })),
+    matchLabels: Type.Optional(
+      StringMap(
+        { maxProperties: 64, description: 'Labels an EdgeNode must carry, key: value (all of them).' },
+        { maxLength: 63 },
+      ),
+    ),
     matchExpressions: Type.Optional(
-      Type.Array(LabelSelectorRequirement, { maxItems: 32, 'x-kubernetes-list-type': 'atomic' }),
+      Type.Array(LabelSelectorRequirement, {
+        maxItems: 32,
+        'x-kubernetes-list-type': 'atomic',
+        description: 'Label requirements an EdgeNode must meet (all of them).',
+      }),
     ),
   },
   { ...strict, description: 'Selects EdgeNodes by label, like a Kubernetes label selector.' },
@@ -239,8 +259,15 @@ export const Toleration = Type.Object(
         description: 'Taint key; empty with operator Exists tolerates every taint.',
       }),
     ),
-    operator: Type.Optional(StringEnum(['Equal', 'Exists'], { default: 'Equal' })),
-    value: Type.Optional(Type.String({ maxLength: 63 })),
+    operator: Type.Optional(
+      StringEnum(['Equal', 'Exists'], {
+        default: 'Equal',
+        description: "Equal: the taint's value must equal value. Exists: any value (leave value out).",
+      }),
+    ),
+    value: Type.Optional(
+      Type.String({ maxLength: 63, description: 'The taint value to match (operator Equal).' }),
+    ),
     effect: Type.Optional(
       StringEnum(['NoSchedule', 'NoExecute'], { description: 'Empty matches every effect.' }),
     ),
@@ -293,12 +320,26 @@ export const Placement = Type.Object(
             maxLength: 317,
             description: 'Node label whose values replicas are spread across, e.g. site.',
           }),
-          maxSkew: Type.Optional(Type.Integer({ minimum: 1, default: 1, format: 'int32' })),
+          maxSkew: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              default: 1,
+              format: 'int32',
+              description: 'Most replicas one label value may have beyond the least-used value.',
+            }),
+          ),
         },
         { ...strict, description: 'Spread replicas across the values of a node label (mode Replicas only).' },
       ),
     ),
-    tolerations: Type.Optional(Type.Array(Toleration, { maxItems: 32, 'x-kubernetes-list-type': 'atomic' })),
+    tolerations: Type.Optional(
+      Type.Array(Toleration, {
+        maxItems: 32,
+        'x-kubernetes-list-type': 'atomic',
+        description:
+          'Taints of EdgeNodes (spec.taints) this function tolerates; a device with a taint none of them matches is not chosen.',
+      }),
+    ),
   },
   {
     ...strict,
@@ -393,13 +434,22 @@ export type PayloadFormat = Static<typeof PayloadFormat>;
 
 export const Input = Type.Object(
   { topic: TopicFilter, qos: Type.Optional(Qos), format: Type.Optional(PayloadFormat) },
-  strict,
+  { ...strict, description: 'A topic the function is invoked for, with how its payloads are read.' },
 );
 export type Input = Static<typeof Input>;
 
 export const Output = Type.Object(
-  { topic: TopicName, qos: Type.Optional(Qos), retain: Type.Optional(Type.Boolean({ default: false })) },
-  strict,
+  {
+    topic: TopicName,
+    qos: Type.Optional(Qos),
+    retain: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Publish with the MQTT retain flag (the broker keeps the last one).',
+      }),
+    ),
+  },
+  { ...strict, description: 'A topic the function may publish to.' },
 );
 export type Output = Static<typeof Output>;
 
@@ -502,7 +552,11 @@ export const CanaryStep = Type.Object(
 );
 export type CanaryStep = Static<typeof CanaryStep>;
 
-export const RolloutStrategy = StringEnum(['Rolling', 'Canary'], { default: 'Rolling' });
+export const RolloutStrategy = StringEnum(['Rolling', 'Canary'], {
+  default: 'Rolling',
+  description:
+    'Rolling: maxUnavailable devices at a time until all are updated. Canary: steps, each updating ceil(percent × devices / 100) devices (so 10% of 7 devices is 1), checked for health, then a pause or a manual gate; after the last step every device is updated.',
+});
 export type RolloutStrategy = Static<typeof RolloutStrategy>;
 
 export const Rollout = Type.Object(
@@ -511,7 +565,8 @@ export const Rollout = Type.Object(
     maxUnavailable: Type.Optional(
       IntOrString({
         default: '25%',
-        description: 'Devices updated at once: a count ≥ 1 or a percentage such as 25%.',
+        description:
+          'IntOrString: devices updated at once (strategy Rolling), an integer count ≥ 1 such as 1, or a percentage string such as "25%" (rounded up, at least 1 device). kubectl explain prints <Object> for any int-or-string field of a CRD.',
         ...validations(
           cel<number | string>(
             "type(self) == int ? self >= 1 : self.matches('^(100|[1-9][0-9]?)%$')",
@@ -526,7 +581,7 @@ export const Rollout = Type.Object(
         maxItems: LIMITS.maxCanarySteps,
         'x-kubernetes-list-type': 'atomic',
         description:
-          'Canary steps with strictly increasing percent; after the last step every device is updated.',
+          'Canary steps with strictly increasing percent; a step updates ceil(percent × devices / 100) devices, and after the last step every device is updated.',
         ...validations(
           cel<{ percent: number }[]>(
             'self.map(s, s.percent).isSorted() && self.all(s, self.exists_one(t, t.percent == s.percent))',
@@ -563,7 +618,14 @@ export const Rollout = Type.Object(
       }),
     ),
     progressDeadlineSeconds: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 86_400, default: 600, format: 'int32' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400,
+        default: 600,
+        format: 'int32',
+        description:
+          'Seconds a step may take to become healthy before the rollout fails (then onFailure applies); default 600.',
+      }),
     ),
     onFailure: Type.Optional(
       StringEnum(['Rollback', 'Pause'], {
@@ -637,7 +699,13 @@ export const WasmFunctionSpec = Type.Object(
     limits: Type.Optional(Limits),
     rollout: Type.Optional(Rollout),
     revisionHistoryLimit: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 100, default: 10, format: 'int32' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        default: 10,
+        format: 'int32',
+        description: 'Old revisions kept for `wasmfleet rollout undo`; default 10.',
+      }),
     ),
     paused: Type.Optional(
       Type.Boolean({ description: 'Stop rolling out new revisions; devices keep what they run.' }),
@@ -666,7 +734,10 @@ export const WASM_FUNCTION_PHASES = [
   'Paused',
   'Failed',
 ] as const;
-export const WasmFunctionPhase = StringEnum(WASM_FUNCTION_PHASES);
+export const WasmFunctionPhase = StringEnum(WASM_FUNCTION_PHASES, {
+  description:
+    'Pending: nothing placed yet. Progressing: a rollout is under way. Ready: every selected device runs the current revision. Degraded: some devices fail. Paused: spec.paused or a manual gate. Failed: the module cannot be resolved or the rollout failed.',
+});
 export type WasmFunctionPhase = Static<typeof WasmFunctionPhase>;
 
 /** The wire phases (`FUNCTION_PHASES`) plus Stopped; Failed means the revision can never run. */
@@ -679,13 +750,16 @@ export const FUNCTION_INSTANCE_PHASES = [
   'CrashLoopBackOff',
   'Stopped',
 ] as const;
-export const FunctionInstancePhase = StringEnum(FUNCTION_INSTANCE_PHASES);
+export const FunctionInstancePhase = StringEnum(FUNCTION_INSTANCE_PHASES, {
+  description:
+    'Pending: assigned, not started. Fetching: getting the module. Starting: compiling and instantiating. Running. Failed: see the message. Stopped.',
+});
 export type FunctionInstancePhase = Static<typeof FunctionInstancePhase>;
 
 export const NodeFunctionStatus = Type.Object(
   {
-    node: Type.String({ maxLength: 253 }),
-    revision: Type.Optional(Type.String({ maxLength: 128 })),
+    node: Type.String({ maxLength: 253, description: 'The EdgeNode.' }),
+    revision: Type.Optional(Type.String({ maxLength: 128, description: 'The revision it runs.' })),
     phase: FunctionInstancePhase,
     reason: Type.Optional(
       Type.String({
@@ -693,10 +767,12 @@ export const NodeFunctionStatus = Type.Object(
         description: "Why it fails: the agent's reason (Trap, MissingImport, …) or CallsFailing.",
       }),
     ),
-    message: Type.Optional(Type.String({ maxLength: 1024 })),
-    lastTransitionTime: Type.Optional(Timestamp()),
+    message: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'Why it is in this phase, when not Running.' }),
+    ),
+    lastTransitionTime: Type.Optional(Timestamp({ description: 'When the phase last changed.' })),
   },
-  strict,
+  { ...strict, description: 'The function on one device.' },
 );
 export type NodeFunctionStatus = Static<typeof NodeFunctionStatus>;
 
@@ -710,7 +786,7 @@ export const RolloutStatus = Type.Object(
         description: 'Where the rollout stands.',
       }),
     ),
-    stepHealthyAt: Type.Optional(Timestamp()),
+    stepHealthyAt: Type.Optional(Timestamp({ description: 'When the current step became healthy.' })),
     failedRevision: Type.Optional(
       Type.String({
         maxLength: 128,
@@ -720,12 +796,31 @@ export const RolloutStatus = Type.Object(
     step: Type.Optional(
       Type.Integer({ minimum: 0, format: 'int32', description: 'Index of the current canary step.' }),
     ),
-    percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, format: 'int32' })),
-    wave: Type.Optional(Type.String({ maxLength: 63 })),
-    stepStartedAt: Type.Optional(Timestamp()),
-    waitingForGate: Type.Optional(Type.Boolean()),
-    errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    message: Type.Optional(Type.String({ maxLength: 1024 })),
+    percent: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        format: 'int32',
+        description: 'Share of devices updated so far.',
+      }),
+    ),
+    wave: Type.Optional(
+      Type.String({ maxLength: 63, description: 'The label value being rolled out (waves).' }),
+    ),
+    stepStartedAt: Type.Optional(Timestamp({ description: 'When the current step started.' })),
+    waitingForGate: Type.Optional(
+      Type.Boolean({ description: 'Waiting for `wasmfleet rollout resume` (a Manual gate).' }),
+    ),
+    errorRate: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'Error rate (0-1) measured on the updated devices.',
+      }),
+    ),
+    message: Type.Optional(
+      Type.String({ maxLength: 1024, description: 'What the rollout is doing or waiting for.' }),
+    ),
   },
   { ...strict, description: 'Where the current rollout is.' },
 );
@@ -736,7 +831,13 @@ const count = (description: string) =>
 
 export const WasmFunctionStatus = Type.Object(
   {
-    observedGeneration: Type.Optional(Type.Integer({ minimum: 0, format: 'int64' })),
+    observedGeneration: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        format: 'int64',
+        description: 'The metadata.generation this status describes.',
+      }),
+    ),
     conditions: Type.Optional(Conditions(WASM_FUNCTION_CONDITION_TYPES)),
     phase: Type.Optional(WasmFunctionPhase),
     module: Type.Optional(
@@ -745,8 +846,15 @@ export const WasmFunctionStatus = Type.Object(
     moduleDigest: Type.Optional(
       Type.String({ maxLength: 71, description: 'sha256:<hex> of the module the update revision runs.' }),
     ),
-    currentRevision: Type.Optional(Type.String({ maxLength: 128 })),
-    updateRevision: Type.Optional(Type.String({ maxLength: 128 })),
+    currentRevision: Type.Optional(
+      Type.String({
+        maxLength: 128,
+        description: 'The revision every device ran when the last rollout completed.',
+      }),
+    ),
+    updateRevision: Type.Optional(
+      Type.String({ maxLength: 128, description: 'The revision of the current spec, being rolled out.' }),
+    ),
     desiredNodes: count('Devices selected by placement.'),
     updatedNodes: count('Devices running the update revision.'),
     readyNodes: count('Devices whose instance is Running.'),

@@ -1,24 +1,6 @@
 // URLs as they may appear in a log line, an error or a status message (which the broker keeps,
-// retained, for anyone who may read status): without their secrets.
-
-/**
- * The broker URL for a log line: a password in it (mqtt://user:secret@host) becomes ***. A
- * clustered broker's comma-separated nodes are each redacted.
- */
-export function brokerForLogs(url: string): string {
-  return url.split(',').map(oneBrokerForLogs).join(',');
-}
-
-function oneBrokerForLogs(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-  }
-}
+// retained, for anyone who may read status): without their secrets. Broker URLs: brokerForLogs
+// in ../broker/broker-url.ts.
 
 /**
  * Any URL for a log line or a status message: user and password become ***, and so does every

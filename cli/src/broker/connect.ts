@@ -3,7 +3,8 @@
 // (aedes, the embedded broker of `wasmfleet dev up`).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { brokerAddress } from '@wasmfleet/api';
 import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 import { UserError } from '../errors.ts';
 
@@ -72,18 +73,14 @@ export async function connectBroker(
   };
   let client: MqttClient;
   try {
-    client = await mqtt.connectAsync(
-      url,
-      limitPacketSize({ ...options, protocolVersion: 5 }, PACKET_LIMITS.control),
-      false,
+    client = await connectOnce(
+      limitPacketSize({ ...brokerAddress(url), ...options, protocolVersion: 5 }, PACKET_LIMITS.control),
     );
   } catch (first) {
     if (networkCode(first) !== undefined || isAuthRefusal(first)) throw explainBrokerError(first, url);
     try {
-      client = await mqtt.connectAsync(
-        url,
-        limitPacketSize({ ...options, protocolVersion: 4 }, PACKET_LIMITS.control),
-        false,
+      client = await connectOnce(
+        limitPacketSize({ ...brokerAddress(url), ...options, protocolVersion: 4 }, PACKET_LIMITS.control),
       );
     } catch (second) {
       throw explainBrokerError(second, url);
@@ -97,6 +94,18 @@ export async function connectBroker(
   });
   return client;
 }
+
+/**
+ * mqtt.js's connectAsync without retries, given options instead of a URL string (a string is
+ * parsed with url.parse(), for which Node prints a deprecation warning, DEP0169). Its JavaScript
+ * takes options as the first argument; its typings only name the string form with retries off.
+ */
+const connectOnce = (options: IClientOptions): Promise<MqttClient> =>
+  (mqtt.connectAsync as (o: IClientOptions, unused: undefined, allowRetries: boolean) => Promise<MqttClient>)(
+    options,
+    undefined,
+    false,
+  );
 
 /** Node's codes for a certificate chain it could not verify (no or the wrong CA). */
 const UNVERIFIED = new Set([

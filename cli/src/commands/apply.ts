@@ -3,7 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand } from '../base-command.ts';
 import { readManifests } from '../manifests.ts';
 import { explainKubeError } from '../kube/explain.ts';
-import { serverSideApply, type ApplyObject } from '../kube/server-side-apply.ts';
+import { serverSideApply, type ApplyObject } from '@wasmfleet/local-stack';
 
 export default class Apply extends WasmfleetCommand<typeof Apply> {
   static override summary = 'Create or update objects from manifests (server-side apply).';
@@ -27,7 +27,8 @@ export default class Apply extends WasmfleetCommand<typeof Apply> {
 
   public async run(): Promise<void> {
     const manifests = await readManifests(this.flags.filename, readStdin);
-    const { objects, namespace: defaultNamespace, server } = this.kube();
+    const kube = await this.fullKube();
+    const { objects, namespace: defaultNamespace, server } = kube;
     for (const { object } of manifests) {
       const namespaced =
         object.kind !== 'EdgeNode' &&
@@ -51,7 +52,7 @@ export default class Apply extends WasmfleetCommand<typeof Apply> {
             if ((e as { code?: number }).code === 404) return undefined;
             throw e;
           });
-        const after = (await serverSideApply(this.kube().config, spec as ApplyObject, {
+        const after = (await serverSideApply(kube.config, spec as ApplyObject, {
           fieldManager: 'wasmfleet',
           force: this.flags['force-conflicts'],
           dryRun: this.flags['dry-run'],

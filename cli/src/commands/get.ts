@@ -2,13 +2,15 @@ import { Args, Flags } from '@oclif/core';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand, outputFlag } from '../base-command.ts';
 import { renderObjects, type OutputFormat } from '../output/render.ts';
+import { devStackBroker } from '../broker/discover.ts';
+import { brokerFlags } from '../broker/flags.ts';
 import { withLastSeen } from '../devices/last-seen.ts';
-import { kindByName, NODES } from '../resources.ts';
+import { kindByName, NODES, resourcePath } from '../resources.ts';
 
 export default class Get extends WasmfleetCommand<typeof Get> {
   static override summary = 'List functions or nodes, like `kubectl get`.';
   static override description =
-    "Nodes get a LAST-SEEN column from each device's retained status on the broker when --broker (or WASMFLEET_BROKER) is given: heartbeats never reach Kubernetes.";
+    "Nodes get FUNCTIONS and LAST-SEEN columns from each device's retained status on the broker (heartbeats never reach Kubernetes): the running `wasmfleet dev up` stack's broker, or --broker (or WASMFLEET_BROKER).";
   static override examples = [
     '<%= config.bin %> get functions',
     '<%= config.bin %> get functions -A -o wide',
@@ -23,6 +25,7 @@ export default class Get extends WasmfleetCommand<typeof Get> {
     output: outputFlag(),
     'all-namespaces': Flags.boolean({ char: 'A', description: 'List functions in every namespace.' }),
     selector: Flags.string({ char: 'l', description: 'Label selector, e.g. site=plant-1.' }),
+    ...brokerFlags,
   };
 
   public async run(): Promise<void> {
@@ -30,26 +33,17 @@ export default class Get extends WasmfleetCommand<typeof Get> {
     const kind = kindByName(args.type);
     const all = kind.namespaced && this.flags['all-namespaces'];
     const namespace = kind.namespaced && !all ? this.kube().namespace : undefined;
-    const objects = await this.call(
+    const objects = await this.read(
       { what: `${kind.kind.toLowerCase()} "${args.name ?? ''}"`, namespace },
-      async ({ objects }) => {
-        if (args.name) {
-          const one = await objects.read<KubernetesObject>({
-            apiVersion: kind.apiVersion,
-            kind: kind.kind,
-            metadata: { name: args.name, ...(namespace ? { namespace } : {}) },
-          });
-          return [one];
-        }
-        const list = await objects.list<KubernetesObject>(
-          kind.apiVersion,
-          kind.kind,
-          namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          this.flags.selector,
+      async ({ api }) => {
+        if (args.name)
+          return [await api.get<KubernetesObject>(resourcePath(kind, { namespace, name: args.name }))];
+        const query =
+          this.flags.selector === undefined
+            ? ''
+            : `?${new URLSearchParams({ labelSelector: this.flags.selector }).toString()}`;
+        const list = await api.get<{ items: KubernetesObject[] }>(
+          `${resourcePath(kind, { namespace })}${query}`,
         );
         return list.items.map((o) => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...o }));
       },
@@ -63,7 +57,11 @@ export default class Get extends WasmfleetCommand<typeof Get> {
     }
     const rows = objects as unknown as Record<string, unknown>[];
     const table = format === 'table' || format === 'wide';
-    const shown = table && kind.kind === NODES.kind ? await withLastSeen(kind, rows, this.flags) : { kind };
+    const broker = devStackBroker(this.flags.broker, this.kube());
+    const shown =
+      table && kind.kind === NODES.kind
+        ? await withLastSeen(kind, rows, { broker, 'broker-ca': this.flags['broker-ca'] })
+        : { kind };
     process.stdout.write(renderObjects(shown.kind, rows, format, { showNamespace: all }));
     if (shown.note) this.logToStderr(shown.note);
   }

@@ -2,7 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import type { IPublishPacket } from 'mqtt';
 import { isNodeId } from '@wasmfleet/api';
 import { WasmfleetCommand, outputFlag } from '../base-command.ts';
-import { connectBroker, disconnect, requireBroker } from '../broker/connect.ts';
+import { connectBroker, disconnect } from '../broker/connect.ts';
+import { resolveBroker } from '../broker/discover.ts';
+import { brokerFlags } from '../broker/flags.ts';
 import { durationFlag } from '../duration.ts';
 import { UserError } from '../errors.ts';
 import { readFunction } from '../functions/read.ts';
@@ -13,13 +15,14 @@ const QUIET_MS = 300;
 
 export default class Invoke extends WasmfleetCommand<typeof Invoke> {
   static override summary = 'Publish a test input for a function on one device and print what it outputs.';
-  static override description = `Reads the function's inputs and outputs from the API server, subscribes to its output topics (with {node} expanded), publishes --payload to its first input topic, and prints the outputs that arrive: it returns ${QUIET_MS} ms after the last one, or fails when none arrives within --timeout. Needs --broker (or WASMFLEET_BROKER).`;
+  static override description = `Reads the function's inputs and outputs from the API server, subscribes to its output topics (with {node} expanded), publishes --payload to its first input topic, and prints the outputs that arrive: it returns ${QUIET_MS} ms after the last one, or fails when none arrives within --timeout. The broker is --broker (or WASMFLEET_BROKER), else the running \`wasmfleet dev up\` stack's, else the one the cluster's WasmFleet operator uses.`;
   static override examples = [
-    `<%= config.bin %> invoke temp-alert --node pump-7 --payload '[{"n":"temperature","v":35}]'`,
-    `<%= config.bin %> invoke router --node gw-1 --input-topic sensors/gw-1/line-3 --payload hello -o json`,
+    `<%= config.bin %> invoke temp-alert --node dev-sensor-1 --payload '[{"n":"temperature","v":35}]'`,
+    `<%= config.bin %> invoke anomaly-zscore --node dev-sensor-2 --input-topic sensors/dev-sensor-2/temperature --payload '[{"bn":"urn:dev:dev-sensor-2:","n":"temperature","v":1000}]' -o json`,
   ];
   static override args = { fn: Args.string({ required: true, description: 'WasmFunction name' }) };
   static override flags = {
+    ...brokerFlags,
     node: Flags.string({ required: true, description: 'The device whose topics to use ({node} in topics).' }),
     payload: Flags.string({ required: true, description: 'The message: JSON, SenML or text.' }),
     'input-topic': Flags.string({
@@ -31,7 +34,6 @@ export default class Invoke extends WasmfleetCommand<typeof Invoke> {
 
   public async run(): Promise<void> {
     const { args } = await this.parse(Invoke);
-    const broker = requireBroker(this.flags.broker);
     const timeoutMs = durationFlag('timeout', this.flags.timeout);
     const node = this.flags.node;
     if (!isNodeId(node)) {
@@ -51,6 +53,7 @@ export default class Invoke extends WasmfleetCommand<typeof Invoke> {
     );
     checkPayload(this.flags.payload, formatFor(inputs, node, plan.inputTopic));
 
+    const broker = await resolveBroker(this.flags.broker, this.kube());
     const client = await connectBroker(broker, 'invoke', { caFile: this.flags['broker-ca'] });
     try {
       let count = 0;

@@ -2,7 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isNodeId, logFilter, logTopic, parseLogLine, type LogLine } from '@wasmfleet/api';
 import { WasmfleetCommand, outputFlag } from '../base-command.ts';
-import { connectBroker, disconnect, redact, requireBroker } from '../broker/connect.ts';
+import { connectBroker, disconnect, redact } from '../broker/connect.ts';
+import { resolveBroker } from '../broker/discover.ts';
+import { brokerFlags } from '../broker/flags.ts';
 import { durationFlag } from '../duration.ts';
 import { UserError } from '../errors.ts';
 import { readFunction } from '../functions/read.ts';
@@ -10,16 +12,17 @@ import { formatLogLine } from '../output/log-line.ts';
 
 export default class Logs extends WasmfleetCommand<typeof Logs> {
   static override summary = 'Print a function’s log lines from its devices (over MQTT).';
-  static override description = `Log lines are not stored anywhere: devices publish them on wasmfleet/v1/logs/<namespace>/<function>/<node> and only lines published while this command listens are shown. Without -f it listens for --window (2s) and exits; with -f it follows until Ctrl-C. Needs --broker (or WASMFLEET_BROKER).
+  static override description = `Log lines are not stored anywhere: devices publish them on wasmfleet/v1/logs/<namespace>/<function>/<node> and only lines published while this command listens are shown. Without -f it listens for --window (2s) and exits; with -f it follows until Ctrl-C. The broker is --broker (or WASMFLEET_BROKER), else the running \`wasmfleet dev up\` stack's, else the one the cluster's WasmFleet operator uses.
 
 Lines print as NODE  TIME  LEVEL  TEXT; -o json prints each line's JSON document.`;
   static override examples = [
-    '<%= config.bin %> logs temp-alert -n plant-1 --broker mqtt://broker:1883 -f',
-    '<%= config.bin %> logs temp-alert --node pump-7 --since 5m',
-    'WASMFLEET_BROKER=mqtt://broker:1883 <%= config.bin %> logs temp-alert -o json',
+    '<%= config.bin %> logs temp-alert -f',
+    '<%= config.bin %> logs temp-alert --node dev-sensor-1 --since 5m',
+    '<%= config.bin %> logs temp-alert -n plant-1 --broker mqtt://broker.example:1883 -o json',
   ];
   static override args = { fn: Args.string({ required: true, description: 'WasmFunction name' }) };
   static override flags = {
+    ...brokerFlags,
     follow: Flags.boolean({ char: 'f', description: 'Keep printing lines until interrupted.' }),
     node: Flags.string({ description: 'Only lines from this device.' }),
     since: Flags.string({
@@ -31,7 +34,6 @@ Lines print as NODE  TIME  LEVEL  TEXT; -o json prints each line's JSON document
 
   public async run(): Promise<void> {
     const { args } = await this.parse(Logs);
-    const broker = requireBroker(this.flags.broker);
     const windowMs = durationFlag('window', this.flags.window);
     const sinceMs = this.flags.since === undefined ? undefined : durationFlag('since', this.flags.since);
     const node = this.flags.node;
@@ -46,6 +48,7 @@ Lines print as NODE  TIME  LEVEL  TEXT; -o json prints each line's JSON document
       readFunction(kube, args.fn, namespace),
     );
 
+    const broker = await resolveBroker(this.flags.broker, this.kube());
     const topic = node ? logTopic(namespace, args.fn, node) : logFilter(namespace, args.fn);
     const client = await connectBroker(broker, 'logs', { caFile: this.flags['broker-ca'] });
     let width = 12;

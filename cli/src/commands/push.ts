@@ -14,7 +14,7 @@ export default class Push extends WasmfleetCommand<typeof Push> {
 
 Registry passwords are read from stdin (--password-stdin), never from a flag. Registries on 127.0.0.1/localhost are spoken to over plain HTTP; --plain-http does the same for another registry.`;
   static override examples = [
-    '<%= config.bin %> push temp-alert.wasm --configmap temp-alert-wasm -n plant-1',
+    '<%= config.bin %> push temp-alert.wasm --configmap temp-alert-wasm -n default',
     'echo "$TOKEN" | <%= config.bin %> push temp-alert.wasm --oci registry.example/acme/temp-alert:1.4.0 --username ci --password-stdin',
   ];
   static override args = { file: Args.string({ required: true, description: 'The .wasm file' }) };

@@ -1,6 +1,7 @@
 // The live view of `wasmfleet dev up`: devices, functions, message rates and the latest outputs.
-// On a terminal it redraws in place once a second; elsewhere (CI, a pipe) it prints a summary
-// line every few seconds instead.
+// On a terminal it redraws in place once a second, under the lines that say how to connect
+// (they would scroll away otherwise); elsewhere (CI, a pipe, the detached log) it prints a
+// summary line every few seconds instead.
 import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { MqttClient } from 'mqtt';
 import { renderObjects } from '../output/render.ts';
@@ -19,6 +20,7 @@ export async function startLiveView(
   client: MqttClient,
   namespace: string,
   out: NodeJS.WriteStream,
+  header: readonly string[],
 ): Promise<LiveView> {
   const objects = KubernetesObjectApi.makeApiClient(kube);
   let inputs = 0;
@@ -65,22 +67,58 @@ export async function startLiveView(
       }
       return;
     }
-    const screen = [
-      style.bold('WasmFleet dev — Ctrl-C stops everything'),
-      '',
-      style.bold('DEVICES'),
-      renderObjects(NODES, nodes, 'table').trimEnd(),
-      '',
-      style.bold('FUNCTIONS'),
-      renderObjects(FUNCTIONS, functions, 'table').trimEnd(),
-      '',
-      `${style.bold('MESSAGES')}  ${inRate.toFixed(0)} msg/s in (sensors, cameras)   ${outRate.toFixed(1)} msg/s out (alerts, anomalies, gray frames)`,
-      '',
-      style.bold('LATEST OUTPUTS'),
-      ...(latest.length > 0 ? latest : [style.dim('(none yet)')]),
-    ];
-    out.write(`\x1b[H\x1b[2J${screen.join('\n')}\n`);
+    out.write(
+      `\x1b[H\x1b[2J${liveViewScreen({ header, nodes, functions, inRate, outRate, latest, rows: out.rows })}\n`,
+    );
   };
   const timer = setInterval(() => void draw().catch(() => undefined), 1000);
   return { stop: () => clearInterval(timer) };
+}
+
+export interface LiveViewFrame {
+  /** The lines that say how to connect: on every frame, so they never scroll away. */
+  readonly header: readonly string[];
+  readonly nodes: readonly Record<string, unknown>[];
+  readonly functions: readonly Record<string, unknown>[];
+  readonly inRate: number;
+  readonly outRate: number;
+  readonly latest: readonly string[];
+  /** The terminal's height: the device table is cut to fit, so the header stays on screen. */
+  readonly rows?: number | undefined;
+}
+
+/** One screen of the terminal view, drawn in place once a second from its top line. */
+export function liveViewScreen(frame: LiveViewFrame): string {
+  const devices = renderObjects(NODES, [...frame.nodes], 'table')
+    .trimEnd()
+    .split('\n');
+  const above = [
+    style.bold('WasmFleet dev — Ctrl-C stops everything'),
+    ...frame.header,
+    '',
+    style.bold('DEVICES'),
+  ];
+  const below = [
+    '',
+    style.bold('FUNCTIONS'),
+    renderObjects(FUNCTIONS, [...frame.functions], 'table').trimEnd(),
+    '',
+    `${style.bold('MESSAGES')}  ${frame.inRate.toFixed(0)} msg/s in (sensors, cameras)   ${frame.outRate.toFixed(1)} msg/s out (alerts, anomalies, gray frames)`,
+    '',
+    style.bold('LATEST OUTPUTS'),
+    ...(frame.latest.length > 0 ? frame.latest : [style.dim('(none yet)')]),
+  ]
+    .join('\n')
+    .split('\n');
+  // A frame taller than the terminal scrolls its top (the connection lines) away: keep the
+  // table's heading and as many devices as fit, and say how many more there are.
+  const room = frame.rows === undefined ? Infinity : frame.rows - above.length - below.length - 1;
+  const shown =
+    devices.length <= room
+      ? devices
+      : [
+          ...devices.slice(0, Math.max(1, room - 1)),
+          style.dim(`… ${devices.length - Math.max(1, room - 1)} more (wasmfleet get nodes)`),
+        ];
+  return [...above, ...shown, ...below].join('\n');
 }

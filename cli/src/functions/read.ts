@@ -1,4 +1,4 @@
-// Reads one WasmFunction (typed) through the generic object API.
+// Reads one WasmFunction (typed) with the light reader (no client-node, docs/adr/0027).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   API_VERSION,
@@ -23,8 +23,9 @@ export async function readFunction(
   name: string,
   namespace: string,
 ): Promise<FunctionObject> {
-  const object = await kube.objects.read<KubernetesObject>(functionHeader(name, namespace));
-  return object as FunctionObject;
+  return kube.api.get<FunctionObject>(
+    `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/wasmfunctions/${encodeURIComponent(name)}`,
+  );
 }
 
 /** `wasmfunction.wasmfleet.io/<name>`, the way kubectl names objects in its messages. */

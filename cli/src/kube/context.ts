@@ -1,75 +1,17 @@
-// Loads the kubeconfig the way kubectl does (--kubeconfig, $KUBECONFIG, ~/.kube/config, then
-// in-cluster), applies --context and -n, and explains what is wrong when it cannot.
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import path from 'node:path';
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
-import { UserError } from '../errors.ts';
+// The Kubernetes context a command works in: kube/kubeconfig.ts's target (file, context,
+// namespace, server, credentials) with a light reader, and — for commands that write — the
+// same target in @kubernetes/client-node, loaded only when asked (docs/adr/0027).
+import type { ApiClient } from './api-client.ts';
+import type { ClientNode } from './client-node.ts';
+import type { KubeTarget } from './kubeconfig.ts';
 
-export interface KubeFlags {
-  readonly kubeconfig?: string | undefined;
-  readonly context?: string | undefined;
-  readonly namespace?: string | undefined;
+export type { KubeFlags, KubeconfigSource } from './kubeconfig.ts';
+export { chooseKubeconfig } from './kubeconfig.ts';
+
+/** Everything but client-node: enough to read. */
+export interface KubeContext extends KubeTarget {
+  readonly api: ApiClient;
 }
 
-export interface KubeContext {
-  readonly config: KubeConfig;
-  readonly objects: KubernetesObjectApi;
-  readonly namespace: string;
-  readonly server: string;
-  readonly contextName: string;
-}
-
-export function loadKubeContext(flags: KubeFlags): KubeContext {
-  const config = new KubeConfig();
-  const file = flags.kubeconfig ?? process.env.KUBECONFIG;
-  try {
-    if (file) {
-      for (const f of file.split(path.delimiter)) {
-        if (!existsSync(f)) {
-          throw new UserError(`kubeconfig ${f} does not exist`, {
-            hint: 'pass an existing file with --kubeconfig, or start a local stack with `wasmfleet dev up`',
-          });
-        }
-      }
-      config.loadFromFile(file.split(path.delimiter)[0] ?? file);
-    } else if (existsSync(path.join(homedir(), '.kube', 'config'))) {
-      config.loadFromFile(path.join(homedir(), '.kube', 'config'));
-    } else if (process.env.KUBERNETES_SERVICE_HOST) {
-      config.loadFromCluster();
-    } else {
-      throw new UserError('no kubeconfig found ($KUBECONFIG and ~/.kube/config are unset/missing)', {
-        hint: 'pass --kubeconfig, or start a local stack with `wasmfleet dev up`',
-      });
-    }
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw new UserError(`cannot read kubeconfig ${file ?? '~/.kube/config'}: ${(error as Error).message}`, {
-      hint: 'check the file is a valid kubeconfig (`kubectl config view`)',
-      cause: error,
-    });
-  }
-  if (flags.context) {
-    if (!config.getContexts().some((c) => c.name === flags.context)) {
-      const known = config.getContexts().map((c) => c.name);
-      throw new UserError(`context "${flags.context}" is not in the kubeconfig`, {
-        hint: known.length > 0 ? `known contexts: ${known.join(', ')}` : 'the kubeconfig defines no contexts',
-      });
-    }
-    config.setCurrentContext(flags.context);
-  }
-  const current = config.getContextObject(config.getCurrentContext());
-  const cluster = config.getCurrentCluster();
-  if (!cluster) {
-    throw new UserError(`the current context "${config.getCurrentContext()}" names no cluster`, {
-      hint: 'pick a context with --context (see `kubectl config get-contexts`)',
-    });
-  }
-  return {
-    config,
-    objects: KubernetesObjectApi.makeApiClient(config),
-    namespace: flags.namespace ?? current?.namespace ?? 'default',
-    server: cluster.server,
-    contextName: config.getCurrentContext(),
-  };
-}
+/** With client-node: what the writing commands use. */
+export type FullKubeContext = KubeContext & ClientNode;

@@ -1,7 +1,6 @@
-// Turns what @kubernetes/client-node throws into a UserError that says what to do next.
-import { ApiException } from '@kubernetes/client-node';
+// Turns what the API server answered (through @kubernetes/client-node or the light reader) into a
+// UserError that says what to do next.
 import { UserError } from '../errors.ts';
-import { ApplyError } from './server-side-apply.ts';
 
 export interface Target {
   readonly server: string;
@@ -18,7 +17,7 @@ export function explainKubeError(error: unknown, target: Target): UserError {
       cause: error,
     });
   }
-  if (error instanceof ApiException || error instanceof ApplyError) {
+  if (isApiAnswer(error)) {
     const message = serverMessage(error.body) ?? error.message;
     switch (error.code) {
       case 401:
@@ -48,6 +47,14 @@ export function explainKubeError(error: unknown, target: Target): UserError {
           },
         );
       case 409:
+        // Server-side apply: another field manager (kubectl edit/patch, a controller) owns fields
+        // this apply sets. Running it again changes nothing; taking the fields over does.
+        if (/^Apply failed with \d+ conflicts?/.test(message)) {
+          return new UserError(`conflict: ${message}`, {
+            hint: 'another field manager set those fields since; pass --force-conflicts to take them over with this file’s values',
+            cause: error,
+          });
+        }
         return new UserError(`conflict: ${message}`, {
           hint: 'someone else changed it; run the command again',
           cause: error,
@@ -68,6 +75,14 @@ export function explainKubeError(error: unknown, target: Target): UserError {
     return crdsMissing(error);
   }
   return new UserError(error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/**
+ * An error carrying the API server's status code and body: client-node's ApiException or
+ * local-stack's ApiError (matched by shape, so that this module loads neither library).
+ */
+function isApiAnswer(error: unknown): error is Error & { code: number; body: unknown } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'body' in error;
 }
 
 function crdsMissing(cause: unknown): UserError {

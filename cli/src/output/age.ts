@@ -1,3 +1,12 @@
+/**
+ * A time as the API server writes it (2026-12-06T19:40:43Z). The client library hands some back
+ * as Date objects, whose String() is "Sun Dec 06 2026 19:40:43 GMT+0000 (…)".
+ */
+export function rfc3339(value: unknown): string | undefined {
+  if (value instanceof Date) return value.toISOString().replace(/\.000Z$/, 'Z');
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 /** kubectl's AGE format: 45s, 12m, 3h, 5d, 2y. */
 export function age(timestamp: string | undefined, now = Date.now()): string {
   if (!timestamp) return '<unknown>';

@@ -1,7 +1,7 @@
 // kubectl-describe-style text for one object: aligned "Key: value" sections, conditions and
 // recent events in tables. Pure: it formats what it is given.
 import { stringify } from 'yaml';
-import { age } from './age.ts';
+import { age, rfc3339 } from './age.ts';
 import { deviceSections, TABLED_STATUS_KEYS, type DeviceView } from './describe-devices.ts';
 import { readPath } from './json-path.ts';
 import { scalar } from './render.ts';
@@ -37,10 +37,8 @@ export function describeObject(
       .map(([k, v]) => `${k}=${v}`)
       .join(', '),
   );
-  field(
-    'Created',
-    `${String(readPath(object, '.metadata.creationTimestamp'))} (${age(readPath(object, '.metadata.creationTimestamp') as string | undefined, now)} ago)`,
-  );
+  const created = rfc3339(readPath(object, '.metadata.creationTimestamp'));
+  field('Created', created === undefined ? undefined : `${created} (${age(created, now)} ago)`);
   const phase = readPath(object, '.status.phase');
   if (typeof phase === 'string') field('Phase', phaseColour(phase));
   for (const section of ['spec', 'status'] as const) {

@@ -1,7 +1,7 @@
 // Stores a module in a ConfigMap's binaryData (server-side apply, so pushing again updates it).
 import { PatchStrategy } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';
-import type { KubeContext } from '../kube/context.ts';
+import type { FullKubeContext } from '../kube/context.ts';
 import type { ModuleFile } from './module-file.ts';
 
 /** A ConfigMap holds at most 1 MiB of data (the API server's limit). */
@@ -17,7 +17,7 @@ export function checkConfigMapSize(module: ModuleFile): void {
 }
 
 export async function storeInConfigMap(
-  kube: KubeContext,
+  kube: FullKubeContext,
   module: ModuleFile,
   target: { name: string; namespace: string; key: string },
 ): Promise<void> {

@@ -3,14 +3,14 @@
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { AGENT_ROLLOUT_KIND, API_VERSION, type AgentRollout } from '@wasmfleet/api';
 import { UserError } from '../errors.ts';
-import type { KubeContext } from '../kube/context.ts';
+import type { FullKubeContext } from '../kube/context.ts';
 import { readAgentRollout } from './agent-rollout-status.ts';
 
 export type AgentRolloutVerb = 'pause' | 'resume' | 'promote' | 'abort';
 
 /** Applies the control; returns the line to print. */
 export async function controlAgentRollout(
-  kube: KubeContext,
+  kube: FullKubeContext,
   name: string,
   verb: AgentRolloutVerb,
 ): Promise<string> {

@@ -3,7 +3,7 @@
 import { Args, type Command } from '@oclif/core';
 import { WasmfleetCommand } from '../base-command.ts';
 import { readFunction, type FunctionObject } from '../functions/read.ts';
-import type { KubeContext } from '../kube/context.ts';
+import type { FullKubeContext } from '../kube/context.ts';
 
 export const functionArg = {
   fn: Args.string({
@@ -18,12 +18,12 @@ export abstract class RolloutCommand<T extends typeof Command> extends Wasmfleet
   }
 
   protected readTarget(name: string): Promise<FunctionObject> {
-    return this.call({ what: `wasmfunction "${name}"`, namespace: this.namespace }, (kube) =>
+    return this.read({ what: `wasmfunction "${name}"`, namespace: this.namespace }, (kube) =>
       readFunction(kube, name, this.namespace),
     );
   }
 
-  protected change(name: string, fn: (kube: KubeContext) => Promise<void>): Promise<void> {
+  protected change(name: string, fn: (kube: FullKubeContext) => Promise<void>): Promise<void> {
     return this.call({ what: `wasmfunction "${name}"`, namespace: this.namespace }, fn);
   }
 

@@ -2,7 +2,7 @@
 // in the patch makes the API server refuse it (409) if the object changed since it was read.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { functionHeader } from '../functions/read.ts';
-import type { KubeContext } from '../kube/context.ts';
+import type { FullKubeContext } from '../kube/context.ts';
 
 export interface FunctionPatch {
   readonly annotations?: Readonly<Record<string, string | null>>;
@@ -11,7 +11,7 @@ export interface FunctionPatch {
 }
 
 export async function patchFunction(
-  kube: KubeContext,
+  kube: FullKubeContext,
   name: string,
   namespace: string,
   patch: FunctionPatch,

@@ -1,9 +1,10 @@
 // A function's history: the ControllerRevisions the operator writes (apps/v1, labelled
 // wasmfleet.io/function=<name>, `.revision` an integer, `.data` = { revision: <hash>, spec }).
 // Reading them is I/O; picking one and marking current/update are pure.
-import { AppsV1Api, type V1ControllerRevision } from '@kubernetes/client-node';
+import type { V1ControllerRevision } from '@kubernetes/client-node';
 import type { WasmFunctionSpec } from '@wasmfleet/api';
 import { UserError } from '../errors.ts';
+import { rfc3339 } from '../output/age.ts';
 import type { FunctionObject } from '../functions/read.ts';
 import type { KubeContext } from '../kube/context.ts';
 import { CHANGE_CAUSE, FUNCTION_LABEL } from './annotations.ts';
@@ -20,11 +21,10 @@ export interface Revision {
 }
 
 export async function listRevisions(kube: KubeContext, fn: FunctionObject): Promise<Revision[]> {
-  const apps = kube.config.makeApiClient(AppsV1Api);
-  const list = await apps.listNamespacedControllerRevision({
-    namespace: fn.metadata.namespace,
-    labelSelector: `${FUNCTION_LABEL}=${fn.metadata.name}`,
-  });
+  const query = new URLSearchParams({ labelSelector: `${FUNCTION_LABEL}=${fn.metadata.name}` });
+  const list = await kube.api.get<{ items: V1ControllerRevision[] }>(
+    `/apis/apps/v1/namespaces/${encodeURIComponent(fn.metadata.namespace)}/controllerrevisions?${query.toString()}`,
+  );
   return toRevisions(list.items, fn);
 }
 
@@ -42,7 +42,8 @@ export function toRevisions(items: readonly V1ControllerRevision[], fn: Function
         number: cr.revision,
         name,
         hash,
-        created: created?.toISOString(),
+        // A string as the API server sends it; a Date when client-node deserialized it.
+        created: rfc3339(created),
         changeCause: cr.metadata?.annotations?.[CHANGE_CAUSE],
         spec: isSpec(data.spec) ? data.spec : undefined,
         current: matches(status.currentRevision),

@@ -2,7 +2,7 @@
 // and <key-id>.pub (SPKI PEM) — the .pub file is what a device's --trusted-keys directory holds,
 // and its name is the key id signatures carry.
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KEY_ID_PATTERN, keyFingerprint, readPrivateKey } from '@wasmfleet/api';
 import { UserError } from '../errors.ts';
@@ -28,6 +28,8 @@ export async function writeKeyPair(keyId: string, dir: string): Promise<WrittenK
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const privateKeyFile = path.join(dir, `${keyId}.key`);
   const publicKeyFile = path.join(dir, `${keyId}.pub`);
+  // `--dir ./keys` (as the help shows) on a first run: the folder is made, private to its owner.
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch(() => undefined);
   const write = async (file: string, text: string, mode: number): Promise<void> => {
     try {
       await writeFile(file, text, { flag: 'wx', mode }); // never overwrite a key

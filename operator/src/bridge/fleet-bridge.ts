@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
+  brokerAddress,
   ALL_STATUS_FILTER,
   WIRE_PREFIX,
   brokerForLogs,
@@ -136,7 +137,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     if (options.dynamicSecurity) await prepareBroker(url, clientOptions);
     let client: MqttClient;
     try {
-      client = await mqtt.connectAsync(url, clientOptions, false);
+      client = await connectOnce({ ...brokerAddress(url), ...clientOptions });
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
@@ -144,7 +145,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
           cause: error,
         });
       }
-      client = await mqtt.connectAsync(url, { ...clientOptions, protocolVersion: 4 }, false);
+      client = await connectOnce({ ...brokerAddress(url), ...clientOptions, protocolVersion: 4 });
     }
     const filters = [
       ALL_DESIRED_FILTER,
@@ -261,4 +262,18 @@ function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' |
     port: parsed.port === '' ? (DEFAULT_PORTS[protocol] ?? 1883) : Number(parsed.port),
     protocol,
   };
+}
+
+/**
+ * mqtt.js's connectAsync without retries, given options instead of a URL string (a string is
+ * parsed with url.parse(), for which Node prints a deprecation warning, DEP0169, in `dev up`).
+ * Its JavaScript takes options as the first argument; its typings only name the string form.
+ */
+function connectOnce(options: IClientOptions): Promise<MqttClient> {
+  const connectAsync = mqtt.connectAsync as (
+    o: IClientOptions,
+    unused: undefined,
+    allowRetries: boolean,
+  ) => Promise<MqttClient>;
+  return connectAsync(options, undefined, false);
 }

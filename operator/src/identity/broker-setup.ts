@@ -2,6 +2,7 @@
 // operator's own roles makes Mosquitto disconnect that client): nothing may be done by default,
 // and the operator's user gets the role that lets it read and write every topic.
 import mqtt, { type IClientOptions } from 'mqtt';
+import { brokerAddress } from '@wasmfleet/api';
 import { closeOnOversizedPacket } from '@wasmfleet/api/mqtt';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec, isAlreadyThere } from './dynsec.ts';
 import { diffAcls, type Acl } from './grants.ts';
@@ -31,7 +32,8 @@ export async function prepareBroker(url: string, options: IClientOptions): Promi
       'per-device identity needs the operator to log in with the broker admin user: pass --broker-username and --broker-password-file',
     );
   }
-  const client = await mqtt.connectAsync(url, {
+  const client = await mqtt.connectAsync({
+    ...brokerAddress(url),
     ...options,
     clientId: `${options.clientId ?? 'wasmfleet-operator'}-setup`,
     clean: true,

@@ -2,13 +2,17 @@
 // and hands its coordinates to every test process through WASMFLEET_TEST_CONTROL_PLANE. A test
 // file run on its own (`node --test path/to/file.test.ts`) starts a private one instead, torn
 // down when that process exits.
-import { readFile, writeFile } from 'node:fs/promises';
-import { ensureControlPlaneBinaries } from './binaries.ts';
-import { runKubectl, startControlPlane, type ControlPlane } from './control-plane.ts';
-import { kubeconfigYaml } from './kubeconfig.ts';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import {
+  ensureApiServerBinaries,
+  ensureKubectlBinary,
+  kubeconfigYaml,
+  runKubectl,
+  startControlPlane,
+  type ControlPlane,
+} from '@wasmfleet/local-stack';
 
 export const SHARED_ENV = 'WASMFLEET_TEST_CONTROL_PLANE';
 
@@ -44,10 +48,10 @@ async function attachOrStart(): Promise<ControlPlane> {
   const file = process.env[SHARED_ENV];
   if (!file) return startControlPlane({ unref: true });
   const c = JSON.parse(await readFile(file, 'utf8')) as Coordinates;
-  const binaries = await ensureControlPlaneBinaries();
+  const binaries = await ensureApiServerBinaries();
   const scratch = await mkdtemp(path.join(tmpdir(), 'wasmfleet-kubeconfigs-'));
-  const kubectl = (args: readonly string[], opts: { stdin?: string; kubeconfig?: string } = {}) =>
-    runKubectl(binaries.kubectl, opts.kubeconfig ?? c.kubeconfigPath, args, opts.stdin);
+  const kubectl = async (args: readonly string[], opts: { stdin?: string; kubeconfig?: string } = {}) =>
+    runKubectl((await ensureKubectlBinary()).kubectl, opts.kubeconfig ?? c.kubeconfigPath, args, opts.stdin);
   // Someone else owns the processes: stopping is theirs to do.
   const stop = (): Promise<void> => Promise.resolve();
   return {

@@ -1,7 +1,7 @@
 // Runs the docker CLI (and other build commands) for the image builders, with the command and
 // the tail of its output in every error, so a failed build says which step failed and why.
 import { spawn } from 'node:child_process';
-import { cacheRoot } from '../control-plane/binaries.ts';
+import { cacheRoot } from '@wasmfleet/local-stack';
 import path from 'node:path';
 
 export interface RunOptions {

@@ -6,7 +6,7 @@ import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildGoTools, pinnedVersions } from '../control-plane/binaries.ts';
+import { ensureGoTools, pinnedVersions } from '@wasmfleet/local-stack';
 import { digestOfFiles } from './image-cache.ts';
 import { imageCacheDir, runCommand } from './docker.ts';
 
@@ -137,12 +137,15 @@ export async function ensureKubernetesNodeBinaries(
       KUBERNETES_NODE_TOOLS.map((t) => t.binary),
     ))
   ) {
-    await buildGoTools(
-      KUBERNETES_NODE_MODULE_DIR,
-      KUBERNETES_NODE_TOOLS,
-      dir,
-      progress,
-      kubernetesVersionLdflags(kubernetes),
+    await ensureGoTools(
+      {
+        moduleDir: KUBERNETES_NODE_MODULE_DIR,
+        tools: KUBERNETES_NODE_TOOLS,
+        dir,
+        firstBuild: 'several minutes on 2 cores',
+        ldflags: kubernetesVersionLdflags(kubernetes),
+      },
+      progress ? { progress } : {},
     );
   }
   return { dir, version: kubernetes };
@@ -154,7 +157,10 @@ export async function ensureCoreDns(progress?: (line: string) => void): Promise<
   const dir = imageCacheDir('go-tools', `coredns-${COREDNS_VERSION}-${digest}`);
   const tool = { binary: 'coredns', goPackage: 'wasmfleet.io/kindnode/coredns' };
   if (!(await allExecutable(dir, [tool.binary])))
-    await buildGoTools(COREDNS_MODULE_DIR, [tool], dir, progress);
+    await ensureGoTools(
+      { moduleDir: COREDNS_MODULE_DIR, tools: [tool], dir, firstBuild: 'a few minutes on 2 cores' },
+      progress ? { progress } : {},
+    );
   return dir;
 }
 

@@ -5,7 +5,7 @@
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureControlPlaneBinaries } from '../control-plane/binaries.ts';
+import { ensureControlPlaneBinaries } from '../binaries.ts';
 import { docker, runCommand } from './docker.ts';
 import { ensureCachedImage, INPUTS_LABEL, type CachedImage } from './image-cache.ts';
 import { ensureDebianRootfs, importRootfs } from './debian-rootfs.ts';
@@ -142,7 +142,7 @@ export async function ensureKindNodeImage(progress?: (line: string) => void): Pr
         );
         const archive = path.join(scratch, 'components.tar');
         await docker(['save', '-o', archive, ...list.map((c) => c.image)]);
-        await assembleNode(base.tag, tag, digest, node, plane.dir, archive, progress);
+        await assembleNode(base.tag, tag, digest, node, plane.kubectl, archive, progress);
         await docker(['rmi', ...list.map((c) => c.image)]).catch(() => undefined);
       } finally {
         await docker(['rmi', proxyBase]).catch(() => undefined);
@@ -180,7 +180,7 @@ async function assembleNode(
   tag: string,
   digest: string,
   node: { dir: string; version: string },
-  planeDir: string,
+  kubectl: string,
   archive: string,
   progress?: (line: string) => void,
 ): Promise<void> {
@@ -198,7 +198,7 @@ async function assembleNode(
     for (const [dir, binary] of [
       [node.dir, 'kubelet'],
       [node.dir, 'kubeadm'],
-      [planeDir, 'kubectl'],
+      [path.dirname(kubectl), path.basename(kubectl)],
     ] as const) {
       await docker(['cp', path.join(dir, binary), `${id}:/usr/bin/${binary}`]);
     }

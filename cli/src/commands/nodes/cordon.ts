@@ -5,7 +5,7 @@ import { setUnschedulable } from './set-unschedulable.ts';
 export default class NodesCordon extends WasmfleetCommand<typeof NodesCordon> {
   static override summary =
     'Mark a device unschedulable: no new functions are placed on it (running ones stay).';
-  static override examples = ['<%= config.bin %> nodes cordon gateway-7'];
+  static override examples = ['<%= config.bin %> nodes cordon dev-sensor-3'];
   static override args = { node: Args.string({ required: true, description: 'EdgeNode name' }) };
 
   public async run(): Promise<void> {

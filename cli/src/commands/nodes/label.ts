@@ -12,8 +12,9 @@ const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 export default class NodesLabel extends WasmfleetCommand<typeof NodesLabel> {
   static override summary = 'Set or remove labels on a device (placement follows).';
   static override examples = [
-    '<%= config.bin %> nodes label gateway-7 site=plant-2',
-    '<%= config.bin %> nodes label gateway-7 site- --overwrite',
+    '<%= config.bin %> nodes label dev-sensor-3 site=plant-2',
+    '<%= config.bin %> nodes label dev-sensor-3 site=plant-3 --overwrite',
+    '<%= config.bin %> nodes label dev-sensor-3 site-',
   ];
   static override strict = false;
   static override args = { node: Args.string({ required: true, description: 'EdgeNode name' }) };

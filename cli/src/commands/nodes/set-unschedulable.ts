@@ -1,10 +1,10 @@
 // Shared by `nodes cordon` and `nodes uncordon`: both merge-patch spec.unschedulable.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, EDGE_NODE_KIND } from '@wasmfleet/api';
-import type { KubeContext } from '../../kube/context.ts';
+import type { FullKubeContext } from '../../kube/context.ts';
 
 export async function setUnschedulable(
-  kube: KubeContext,
+  kube: FullKubeContext,
   name: string,
   unschedulable: boolean,
 ): Promise<boolean> {

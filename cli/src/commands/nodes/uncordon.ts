@@ -4,7 +4,7 @@ import { setUnschedulable } from './set-unschedulable.ts';
 
 export default class NodesUncordon extends WasmfleetCommand<typeof NodesUncordon> {
   static override summary = 'Make a cordoned device schedulable again.';
-  static override examples = ['<%= config.bin %> nodes uncordon gateway-7'];
+  static override examples = ['<%= config.bin %> nodes uncordon dev-sensor-3'];
   static override args = { node: Args.string({ required: true, description: 'EdgeNode name' }) };
 
   public async run(): Promise<void> {

@@ -9,7 +9,7 @@ import { activeRevision } from '../../rollout/active.ts';
 export default class RolloutAbort extends RolloutCommand<typeof RolloutAbort> {
   static override summary = 'Stop the rollout and move every device back to the current (stable) revision.';
   static override description = `Sets the annotation ${ABORT}: "<updateRevision>". The spec stays as it is; run \`wasmfleet rollout undo\` to also put the previous spec back.`;
-  static override examples = ['<%= config.bin %> rollout abort temp-alert -n plant-1'];
+  static override examples = ['<%= config.bin %> rollout abort temp-alert -n default'];
   static override args = functionArg;
 
   public async run(): Promise<void> {

@@ -11,8 +11,8 @@ export default class RolloutHistory extends RolloutCommand<typeof RolloutHistory
   static override summary = 'List the revisions of a function, oldest first; --revision N shows one in full.';
   static override description = `Revisions are ControllerRevisions labelled ${FUNCTION_LABEL}=<function> in the function's namespace. CHANGE-CAUSE is their kubernetes.io/change-cause annotation.`;
   static override examples = [
-    '<%= config.bin %> rollout history temp-alert -n plant-1',
-    '<%= config.bin %> rollout history temp-alert --revision 3',
+    '<%= config.bin %> rollout history temp-alert -n default',
+    '<%= config.bin %> rollout history temp-alert --revision 1',
     '<%= config.bin %> rollout history temp-alert -o json',
   ];
   static override args = functionArg;

@@ -10,7 +10,7 @@ export default class RolloutPause extends RolloutCommand<typeof RolloutPause> {
     'Pause a rollout: no further devices move to the new revision (sets spec.paused).';
   static override description =
     'Devices keep running what they run now. `wasmfleet rollout resume` continues from the same step.';
-  static override examples = ['<%= config.bin %> rollout pause temp-alert -n plant-1'];
+  static override examples = ['<%= config.bin %> rollout pause temp-alert -n default'];
   static override args = functionArg;
 
   public async run(): Promise<void> {

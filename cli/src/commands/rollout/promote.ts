@@ -9,7 +9,7 @@ import { activeRevision } from '../../rollout/active.ts';
 export default class RolloutPromote extends RolloutCommand<typeof RolloutPromote> {
   static override summary = 'Skip the remaining steps: roll the update revision out to every device now.';
   static override description = `Sets the annotation ${PROMOTE}: "<updateRevision>". Health checks still apply to the devices that update.`;
-  static override examples = ['<%= config.bin %> rollout promote temp-alert -n plant-1'];
+  static override examples = ['<%= config.bin %> rollout promote temp-alert -n default'];
   static override args = functionArg;
 
   public async run(): Promise<void> {

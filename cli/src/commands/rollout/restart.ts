@@ -6,7 +6,7 @@ import { patchFunction } from '../../rollout/patch.ts';
 export default class RolloutRestart extends RolloutCommand<typeof RolloutRestart> {
   static override summary = 'Restart the function on every device, through a normal rollout.';
   static override description = `Sets the annotation ${RESTARTED_AT} to the current time (RFC 3339), which makes a new revision that rolls out with the function's strategy.`;
-  static override examples = ['<%= config.bin %> rollout restart temp-alert -n plant-1'];
+  static override examples = ['<%= config.bin %> rollout restart temp-alert -n default'];
   static override args = functionArg;
 
   public async run(): Promise<void> {

@@ -9,7 +9,7 @@ import { patchFunction } from '../../rollout/patch.ts';
 export default class RolloutResume extends RolloutCommand<typeof RolloutResume> {
   static override summary = 'Resume a paused rollout, or pass the manual gate it waits at.';
   static override description = `Clears spec.paused. When the rollout waits at a step with \`gate: Manual\`, it also records that this step's gate is passed (annotation ${GATE_PASSED}: "<updateRevision>/<step>"), so the operator moves on to the next step.`;
-  static override examples = ['<%= config.bin %> rollout resume temp-alert -n plant-1'];
+  static override examples = ['<%= config.bin %> rollout resume temp-alert -n default'];
   static override args = functionArg;
 
   public async run(): Promise<void> {

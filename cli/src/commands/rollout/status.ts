@@ -21,7 +21,7 @@ export default class RolloutStatus extends RolloutCommand<typeof RolloutStatus> 
 
 With --watch it keeps watching (a terminal redraws the summary; a pipe or CI log gets one line per change) and exits like \`kubectl rollout status\`: 0 once the rollout is complete (phase Ready, every selected device updated and ready, the latest generation observed), 1 when it fails (phase Degraded or Failed, Progressing=False with ProgressDeadlineExceeded or RolledBack, or a rollback) or when --timeout passes. Without --watch it prints the state once and exits 1 only if the rollout has failed.`;
   static override examples = [
-    '<%= config.bin %> rollout status temp-alert -n plant-1',
+    '<%= config.bin %> rollout status temp-alert -n default',
     '<%= config.bin %> rollout status temp-alert --watch --timeout 10m',
     '<%= config.bin %> rollout status temp-alert -o json',
     '<%= config.bin %> rollout status agentrollout/fleet --watch   # an agent upgrade',

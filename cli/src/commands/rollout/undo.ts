@@ -8,9 +8,9 @@ export default class RolloutUndo extends RolloutCommand<typeof RolloutUndo> {
   static override summary =
     'Put an earlier revision’s spec back (default: the previous revision), like `kubectl rollout undo`.';
   static override description =
-    'Replaces the whole spec with the one recorded in that revision, in one update that fails if someone else changed the function meanwhile. spec.paused keeps its current value. The operator then rolls it out as a new revision.';
+    'Replaces the whole spec with the one recorded in that revision, in one update that fails if someone else changed the spec meanwhile (the operator writing status is retried, not a failure). spec.paused keeps its current value. The operator then rolls it out as a new revision.';
   static override examples = [
-    '<%= config.bin %> rollout undo temp-alert -n plant-1',
+    '<%= config.bin %> rollout undo temp-alert -n default',
     '<%= config.bin %> rollout undo temp-alert --to-revision 2',
   ];
   static override args = functionArg;
@@ -35,23 +35,7 @@ export default class RolloutUndo extends RolloutCommand<typeof RolloutUndo> {
       });
     }
     const { paused: _recorded, ...spec } = target.spec;
-    const { managedFields: _managed, ...metadata } = fn.metadata;
-    const body = {
-      apiVersion: fn.apiVersion,
-      kind: fn.kind,
-      metadata, // carries resourceVersion: the update fails with 409 if the function changed
-      spec: { ...spec, ...(fn.spec.paused !== undefined ? { paused: fn.spec.paused } : {}) },
-    };
-    // A server dry run first: the API server fills in defaults, so the comparison is exact.
-    const unchanged = await this.call(
-      { what: `wasmfunction "${args.fn}"`, namespace: this.namespace },
-      async (kube) => {
-        const preview = await kube.objects.replace(body, undefined, 'All', 'wasmfleet');
-        if (sameSpec((preview as FunctionObject).spec, fn.spec)) return true;
-        await kube.objects.replace(body, undefined, undefined, 'wasmfleet');
-        return false;
-      },
-    );
+    const unchanged = await this.replaceSpec(fn, spec);
     if (unchanged) {
       this.log(
         `${functionRef(args.fn)} skipped rollback (the spec already matches revision ${target.number})`,
@@ -65,6 +49,48 @@ export default class RolloutUndo extends RolloutCommand<typeof RolloutUndo> {
       this.logToStderr(
         `note: the function is paused, so nothing rolls out until \`wasmfleet rollout resume ${args.fn}${this.nsHint}\``,
       );
+    }
+  }
+
+  /**
+   * Replaces the function's spec (keeping spec.paused) in one update guarded by resourceVersion;
+   * true when the spec already matched. The operator's status writes also bump resourceVersion:
+   * a conflict after which the spec is still the one read is retried, any other change is not.
+   */
+  private async replaceSpec(
+    read: FunctionObject,
+    spec: Omit<FunctionObject['spec'], 'paused'>,
+  ): Promise<boolean> {
+    const target = { what: `wasmfunction "${read.metadata.name}"`, namespace: this.namespace };
+    let fn = read;
+    for (let attempt = 1; ; attempt++) {
+      const { managedFields: _managed, ...metadata } = fn.metadata;
+      const body = {
+        apiVersion: fn.apiVersion,
+        kind: fn.kind,
+        metadata, // carries resourceVersion: the update fails with 409 if the function changed
+        spec: { ...spec, ...(fn.spec.paused !== undefined ? { paused: fn.spec.paused } : {}) },
+      };
+      try {
+        // A server dry run first: the API server fills in defaults, so the comparison is exact.
+        return await this.call(target, async (kube) => {
+          const preview = await kube.objects.replace(body, undefined, 'All', 'wasmfleet');
+          if (sameSpec((preview as FunctionObject).spec, fn.spec)) return true;
+          await kube.objects.replace(body, undefined, undefined, 'wasmfleet');
+          return false;
+        });
+      } catch (error) {
+        const conflict = error instanceof UserError && error.message.startsWith('conflict:');
+        if (!conflict || attempt >= 5) throw error;
+        const now = await this.readTarget(fn.metadata.name);
+        if (!sameSpec(now.spec, read.spec)) {
+          throw new UserError(`the spec of ${target.what} changed while undo ran`, {
+            hint: `see what changed with \`wasmfleet rollout history ${read.metadata.name}${this.nsHint}\`, then run undo again`,
+            cause: error,
+          });
+        }
+        fn = now;
+      }
     }
   }
 }

@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import { WasmfleetCommand } from '../../base-command.ts';
-import { connectBroker, requireBroker } from '../../broker/connect.ts';
+import { connectBroker } from '../../broker/connect.ts';
+import { brokerOrDevStack } from '../../broker/discover.ts';
+import { brokerFlags } from '../../broker/flags.ts';
 import { startSensors, type SensorPlan } from '@wasmfleet/agent/sim';
 
 export default class SimSensors extends WasmfleetCommand<typeof SimSensors> {
@@ -9,10 +11,12 @@ export default class SimSensors extends WasmfleetCommand<typeof SimSensors> {
   static override description =
     'Readings go to sensors/<node>/temperature and sensors/<node>/humidity (QoS 1, SenML), frames to cameras/<node>/frame (PPM). Runs until Ctrl-C, or for --count rounds.';
   static override examples = [
-    '<%= config.bin %> sim sensors --broker mqtt://127.0.0.1:1883 --node gw-1 --node gw-2',
+    '<%= config.bin %> sim sensors --node gw-1 --node gw-2',
+    '<%= config.bin %> sim sensors --broker mqtt://127.0.0.1:1883 --node gw-1 --count 10',
     '<%= config.bin %> sim sensors --node cam-1 --kind camera --interval 2000',
   ];
   static override flags = {
+    ...brokerFlags,
     node: Flags.string({ required: true, multiple: true, description: 'Device id (repeatable).' }),
     kind: Flags.option({
       options: ['climate', 'camera'] as const,
@@ -24,7 +28,7 @@ export default class SimSensors extends WasmfleetCommand<typeof SimSensors> {
   };
 
   public async run(): Promise<void> {
-    const broker = requireBroker(this.flags.broker);
+    const broker = brokerOrDevStack(this.flags.broker);
     const client = await connectBroker(broker, 'publish simulated readings', {
       caFile: this.flags['broker-ca'],
     });

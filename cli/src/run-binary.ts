@@ -3,8 +3,12 @@
 // code becomes ours, so process managers see one program.
 import { spawn } from 'node:child_process';
 
-export async function runBinary(bin: string, args: readonly string[]): Promise<never> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: 'inherit' });
+export async function runBinary(
+  bin: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<never> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: 'inherit', env });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
   const code = await new Promise<number>((resolve) =>
     child.on('exit', (c, s) => resolve(c ?? (s === 'SIGTERM' || s === 'SIGINT' ? 0 : 1))),

@@ -1,11 +1,13 @@
-// Child processes for real parts (etcd, kube-apiserver, mosquitto) that can never outlive us.
+// Child processes (etcd, kube-apiserver, agents, mosquitto) that can never outlive their parent.
 //
 // Each child is started through `setpriv --pdeathsig KILL`, so the kernel kills it the moment
-// the process that started it dies — even on SIGKILL, where no JavaScript exit hook runs. On
-// a normal exit or Ctrl-C the hooks below stop children gracefully first.
+// the process that started it dies, even on SIGKILL, where no JavaScript exit hook runs. Each
+// child also gets a process group of its own: a Ctrl-C at the terminal reaches only the program
+// the user started, which then stops its children in order (the operator before the API
+// server), instead of every child at once. Signals belong to the program: nothing here installs
+// a signal handler unless asked (`stopChildrenOnSignals`, for test processes).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 
 export interface ManagedProcess {
   readonly name: string;
@@ -20,15 +22,26 @@ export interface ManagedProcess {
 }
 
 const running = new Set<ManagedProcess>();
-let hooksInstalled = false;
+let exitHookInstalled = false;
+let signalHooksInstalled = false;
 
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  // 'exit' handlers must be synchronous: send SIGKILL, the only thing that is certain to work.
+/** On any exit of this process, SIGKILL what is still running ('exit' handlers are synchronous). */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
   process.on('exit', () => {
     for (const p of running) p.child.kill('SIGKILL');
   });
+}
+
+/**
+ * For processes that own no signal handling of their own (test files): on SIGINT, SIGTERM or
+ * SIGHUP, stop every managed child gracefully, then end with that signal as Node would have.
+ * A program that handles signals itself (`wasmfleet dev up`) must not call this.
+ */
+export function stopChildrenOnSignals(): void {
+  if (signalHooksInstalled) return;
+  signalHooksInstalled = true;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       void Promise.allSettled([...running].map((p) => p.stop(2_000))).finally(() => {
@@ -47,12 +60,14 @@ export interface SpawnOptions {
 }
 
 export function spawnManaged(name: string, command: string, options: SpawnOptions): ManagedProcess {
-  installExitHooks();
+  installExitHook();
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...options.args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
     cwd: options.cwd,
+    // A process group of its own (see the top of this file); pdeathsig still ties it to us.
+    detached: true,
   });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
@@ -68,15 +83,16 @@ export function spawnManaged(name: string, command: string, options: SpawnOption
       resolve('spawn-error');
     });
   });
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const stop = async (graceMs = 5_000): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (gone()) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
   };
   const kill = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (gone()) return;
     child.kill('SIGKILL');
     await exited;
   };
@@ -95,8 +111,7 @@ export function processExists(pid: number): boolean {
   }
 }
 
-/** Waits for the child's stdout/stderr to drain, for a complete log file. */
-export async function drained(p: ManagedProcess): Promise<void> {
-  if (p.child.stdout && !p.child.stdout.readableEnded)
-    await once(p.child.stdout, 'close').catch(() => undefined);
+/** Every pid is gone (used by teardown tests). */
+export function allExited(pids: readonly number[]): boolean {
+  return pids.every((pid) => !processExists(pid));
 }

@@ -1,6 +1,7 @@
 // Server-side apply that sends the object exactly as written. client-node's typed serializer
 // rewrites built-in kinds through its models, and drops keys such as `x-kubernetes-int-or-string`
 // in a CRD's schema — which makes the API server reject the CRD — so apply goes over HTTPS here.
+// Used by `wasmfleet apply` and by the local stack (CRDs, sample functions).
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -16,7 +17,8 @@ export interface ApplyOptions {
   readonly dryRun?: boolean | undefined;
 }
 
-export class ApplyError extends Error {
+/** An answer of the API server that is not a success: its status code and body. */
+export class ApiError extends Error {
   readonly code: number;
   readonly body: unknown;
   constructor(code: number, body: unknown) {
@@ -52,8 +54,16 @@ export async function serverSideApply(
     `${base}${ns}/${resource.name}/${object.metadata.name}?${query.toString()}`,
     JSON.stringify(object),
   );
-  if (code >= 300) throw new ApplyError(code, body);
+  if (code >= 300) throw new ApiError(code, body);
   return body as Record<string, unknown>;
+}
+
+/** GETs an API path as JSON; undefined for 404. */
+export async function readResource(kube: KubeConfig, apiPath: string): Promise<unknown> {
+  const { code, body } = await request(kube, 'GET', apiPath);
+  if (code === 404) return undefined;
+  if (code >= 300) throw new ApiError(code, body);
+  return body;
 }
 
 function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promise<ResourceInfo> {
@@ -61,7 +71,7 @@ function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promis
   if (!resources) {
     const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     resources = request(kube, 'GET', path).then(({ code, body }) => {
-      if (code >= 300) throw new ApplyError(code, body);
+      if (code >= 300) throw new ApiError(code, body);
       const list =
         (body as { resources?: { name: string; kind: string; namespaced: boolean }[] }).resources ?? [];
       return new Map(
@@ -70,12 +80,14 @@ function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promis
           .map((r) => [r.kind, { name: r.name, namespaced: r.namespaced }]),
       );
     });
+    // A failed discovery (a CRD not served yet) is asked again next time, not remembered.
+    resources.catch(() => discovery.delete(apiVersion));
     discovery.set(apiVersion, resources);
   }
   return resources.then((map) => {
     const info = map.get(kind);
     if (!info)
-      throw new ApplyError(404, {
+      throw new ApiError(404, {
         message: `the server doesn't have a resource type for kind ${kind} in ${apiVersion}`,
       });
     return info;
@@ -98,8 +110,17 @@ async function request(
         : { accept: 'application/json', 'content-type': 'application/apply-patch+yaml' },
   };
   await kube.applyToHTTPSOptions(options);
+  return requestJson(new URL(path, cluster.server), options, body);
+}
+
+/** One HTTPS request; the answer's status code and its body (parsed when it is JSON). */
+export function requestJson(
+  url: URL,
+  options: https.RequestOptions,
+  body?: string,
+): Promise<{ code: number; body: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(new URL(path, cluster.server), options, (res) => {
+    const req = https.request(url, options, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));

@@ -1,4 +1,5 @@
-// Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0021).
+// Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0021), for
+// `wasmfleet dev up --agent native` and the tests.
 //
 // The binary is cached by its inputs — Cargo.lock, every Cargo.toml, agent-native/ and the WIT
 // world it binds (api/wit/) plus the rustc version — in ~/.cache/wasmfleet/agent-native/bin/<key>/,
@@ -9,20 +10,15 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { cacheRoot } from './go-tools.ts';
 
 const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const NATIVE_AGENT_NAME = 'wasmfleet-agent-native';
 const INPUTS = ['Cargo.lock', 'Cargo.toml', 'agent-native', 'api/wit'];
-
-function cacheRoot(): string {
-  if (process.env.WASMFLEET_CACHE_DIR) return process.env.WASMFLEET_CACHE_DIR;
-  return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'wasmfleet');
-}
 
 async function filesUnder(rel: string): Promise<string[]> {
   const full = path.join(REPO_ROOT, rel);

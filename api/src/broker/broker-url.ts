@@ -1,0 +1,67 @@
+// Broker URLs as every component takes them: taken apart with the WHATWG parser for mqtt.js, and
+// printed without their password.
+/** Where the broker is, as mqtt.js's connection options (see brokerAddress). */
+export interface BrokerAddress {
+  readonly protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  readonly host: string;
+  readonly hostname: string;
+  readonly port?: number;
+  /** ws:// and wss:// only: the HTTP path (and query) of the broker's WebSocket endpoint. */
+  readonly path?: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/**
+ * The broker URL taken apart with the WHATWG parser, so mqtt.js gets options instead of a string.
+ * Given a string, mqtt.js parses it with the legacy `url.parse()`, for which Node prints a
+ * security deprecation warning (DEP0169) in every device's log at every start: Node exempts
+ * packages under node_modules, and the agent's bundle is not there.
+ */
+export function brokerAddress(url: string): BrokerAddress {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new Error(`broker URL ${brokerForLogs(url)} does not parse; write it as mqtt://host:1883`, {
+      cause: error,
+    });
+  }
+  const protocol = parsed.protocol.replace(/:$/, '');
+  if (protocol !== 'mqtt' && protocol !== 'mqtts' && protocol !== 'ws' && protocol !== 'wss') {
+    throw new Error(`broker URL ${brokerForLogs(url)}: use an mqtt://, mqtts://, ws:// or wss:// URL`);
+  }
+  // [::1] → ::1: net.connect and tls.connect want the bare IPv6 address.
+  const hostname = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (hostname === '')
+    throw new Error(`broker URL ${brokerForLogs(url)} names no host; write it as ${protocol}://host:port`);
+  const websocket = protocol === 'ws' || protocol === 'wss';
+  return {
+    protocol,
+    host: hostname,
+    hostname,
+    ...(parsed.port === '' ? {} : { port: Number(parsed.port) }),
+    ...(websocket ? { path: `${parsed.pathname}${parsed.search}` } : {}),
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+  };
+}
+
+/**
+ * The broker URL for a log line: a password in it (mqtt://user:secret@host) becomes ***. A
+ * clustered broker's comma-separated nodes are each redacted.
+ */
+export function brokerForLogs(url: string): string {
+  return url.split(',').map(oneBrokerForLogs).join(',');
+}
+
+function oneBrokerForLogs(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+  }
+}

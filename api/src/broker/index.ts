@@ -1,0 +1,1 @@
+export { brokerAddress, brokerForLogs, type BrokerAddress } from './broker-url.ts';

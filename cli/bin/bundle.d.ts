@@ -1,0 +1,9 @@
+// Types of bundle.js (plain JavaScript so that the CLI's launcher loads no TypeScript).
+export declare const CLI_ROOT: string;
+export declare const REPO_ROOT: string;
+export declare const DIST_ROOT: string;
+export declare const LATEST: string;
+export declare const BUILD_SCRIPT: string;
+export declare const MAIN: string;
+export declare function currentBundle(): string | undefined;
+export declare function ensureBundle(): string | undefined;
