@@ -5,8 +5,6 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sharedControlPlane, uniqueName, type ControlPlane } from '@wasmfleet/test-support';
 
-export const CLI_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
 export interface CliResult {
   readonly stdout: string;
   readonly stderr: string;

@@ -5,7 +5,6 @@
 // a normal exit or Ctrl-C the hooks below stop children gracefully first.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 
 export interface ManagedProcess {
   readonly name: string;
@@ -93,10 +92,4 @@ export function processExists(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/** Waits for the child's stdout/stderr to drain, for a complete log file. */
-export async function drained(p: ManagedProcess): Promise<void> {
-  if (p.child.stdout && !p.child.stdout.readableEnded)
-    await once(p.child.stdout, 'close').catch(() => undefined);
 }

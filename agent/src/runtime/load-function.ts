@@ -27,13 +27,9 @@ const inlineModules = new Map<
 /** The longest call deadline a function on the agent's thread may hold it for, once. */
 export const INLINE_MAX_TIMEOUT_MS = 100;
 
-export type ComponentLoader = (sandboxed: Uint8Array, options: LoadOptions) => Promise<LoadedFunction>;
+type ComponentLoader = (sandboxed: Uint8Array, options: LoadOptions) => Promise<LoadedFunction>;
+/** The component runtime, imported on first use (it pulls in jco, which core-only users skip). */
 let componentLoader: ComponentLoader | undefined;
-
-/** The component runtime registers itself here (it pulls in jco, which core-only users skip). */
-export function registerComponentLoader(loader: ComponentLoader): void {
-  componentLoader = loader;
-}
 
 export const loadFunction: LoadFunction = async (bytes, options) => {
   const maxBytes = options.limits.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;

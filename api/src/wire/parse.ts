@@ -34,6 +34,3 @@ function parser<S extends TSchema>(
 export const parseDesiredState = parser(DesiredState, 'desired state');
 export const parseNodeStatus = parser(NodeStatus, 'node status');
 export const parseLogLine = parser(LogLine, 'log line');
-
-/** JSON Schemas of the wire documents, for docs and non-TypeScript clients. */
-export const WIRE_SCHEMAS = { DesiredState, NodeStatus, LogLine } as const;

@@ -20,7 +20,7 @@ import type { FleetContext } from './fleet-context.ts';
 import { edgeNodeStatus, onlyHeartbeatChanged } from './node-status.ts';
 
 const TARGET = { group: GROUP, version: VERSION, plural: EDGE_NODE_PLURAL };
-export const AUTO_REGISTERED_LABEL = 'wasmfleet.io/auto-registered';
+const AUTO_REGISTERED_LABEL = 'wasmfleet.io/auto-registered';
 
 export interface NodeReconcilerHooks {
   /** A device announced itself but has no EdgeNode and auto-registration is off. */

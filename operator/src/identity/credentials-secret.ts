@@ -6,8 +6,8 @@ import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, EDGE_NODE_KIND } from '@wasmfleet/api';
 import { describeError, isAlreadyExists, isNotFound, statusCodeOf } from '../kube/index.ts';
 
-export const NODE_ANNOTATION = 'wasmfleet.io/node';
-export const CREDENTIALS_LABEL = 'wasmfleet.io/mqtt-credentials';
+const NODE_ANNOTATION = 'wasmfleet.io/node';
+const CREDENTIALS_LABEL = 'wasmfleet.io/mqtt-credentials';
 
 /** `wasmfleet-mqtt-<node>`, or a digest of the node id when that would be too long a name. */
 export function credentialsSecretName(node: string): string {

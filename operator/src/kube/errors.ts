@@ -15,7 +15,7 @@ export function statusCodeOf(error: unknown): number | undefined {
 
 export const isNotFound = (error: unknown): boolean => statusCodeOf(error) === 404;
 export const isConflict = (error: unknown): boolean => statusCodeOf(error) === 409;
-export const isAlreadyExists = isConflict;
+export const isAlreadyExists = (error: unknown): boolean => statusCodeOf(error) === 409;
 
 /** A short, single-line description for logs and conditions. */
 export function describeError(error: unknown): string {

@@ -15,8 +15,3 @@ export interface WriteFence {
 
 /** No fencing: a single replica (no leader election), or tests of one component. */
 export const unfenced: WriteFence = { check: () => undefined };
-
-export function isFenced(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof FencedError) return true;
-  return false;
-}

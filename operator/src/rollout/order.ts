@@ -53,8 +53,3 @@ function waveRanker(
     return value === undefined ? last : (rank.get(value) ?? last);
   };
 }
-
-/** The wave (label value) of a device, for messages. */
-export function waveOf(device: TargetDevice, waves: RolloutSettings['waves']): string | undefined {
-  return waves ? device.labels[waves.labelKey] : undefined;
-}

@@ -7,7 +7,10 @@ import { ensureCachedImage, INPUTS_LABEL, type CachedImage } from './image-cache
 import { ensureDebianRootfs, importRootfs } from './debian-rootfs.ts';
 import { uniqueName } from '../util.ts';
 
-/** A Debian image whose /sbin/init is systemd, with `packages` installed (cached by them). */
+/**
+ * A Debian image whose /sbin/init is systemd, with `packages` installed (cached by them).
+ * @public for the .deb/systemd tests of issue 17, which have no caller on main yet.
+ */
 export async function ensureSystemdImage(
   packages: readonly string[] = [],
   progress?: (line: string) => void,

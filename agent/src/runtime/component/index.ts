@@ -3,7 +3,6 @@
 export {
   ComponentFunction,
   cacheStats,
-  componentCacheDir,
   configureComponentCache,
   loadComponent,
   type ComponentLoadStats,

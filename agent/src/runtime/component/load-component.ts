@@ -10,7 +10,7 @@ import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from 
 import { ComponentSlot, SlotStartFailure, type SlotOptions, type SlotSource } from './component-slot.ts';
 import { TranspileFailure, componentKey, locateJco, transpiled } from './transpile-cache.ts';
 
-export { cacheStats, componentCacheDir, configureComponentCache } from './transpile-cache.ts';
+export { cacheStats, configureComponentCache } from './transpile-cache.ts';
 
 /** Compiled components kept in this process, by cache key (a 12 MB JS component compiles in ~0.3 s). */
 const COMPILED_ENTRIES = 8;
