@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
+// eslint-disable-next-line import-x/no-relative-packages -- until the OCI client is a package
 import { describeBytes, wasmKind } from '../../../operator/src/modules/wasm.ts';
 
 export interface ModuleFile {
