@@ -3,3 +3,4 @@ export * from './resources/index.ts';
 export * from './wire/index.ts';
 export * from './signing/index.ts';
 export * from './process/index.ts';
+export { formatBytes } from './format-bytes.ts';

@@ -14,11 +14,12 @@ import {
 } from '@kubernetes/client-node';
 import {
   EDGE_NODE_PLURAL,
+  type EdgeNode,
+  functionKey,
   GROUP,
+  type NodeStatus,
   VERSION,
   WASM_FUNCTION_PLURAL,
-  type EdgeNode,
-  type NodeStatus,
   type WasmFunction,
 } from '@wasmfleet/api';
 import { FleetBridge, type FleetBridgeOptions } from './bridge/fleet-bridge.ts';
@@ -284,13 +285,13 @@ async function run(
         if (seen === 'overwritten')
           log(`the desired document of ${doc.node} was overwritten by another client`);
         for (const key of documents.assignmentsOfNode(doc.node)) functionQueue.add(key);
-        for (const f of doc.functions) functionQueue.add(`${f.namespace}/${f.name}`);
+        for (const f of doc.functions) functionQueue.add(functionKey(f));
       });
       b.on('status', (node, status) => {
         reports.set(node, status);
         nodeQueue.add(node);
         for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
-        for (const f of status.functions ?? []) functionQueue.add(`${f.namespace}/${f.name}`);
+        for (const f of status.functions ?? []) functionQueue.add(functionKey(f));
       });
       b.on('malformed', (topic, error) => log(`ignored a malformed message on ${topic}: ${error}`));
     },

@@ -7,6 +7,7 @@ import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import {
   desiredTopic,
   functionKey,
+  FUNCTION_DEFAULTS,
   logTopic,
   parseDesiredState,
   statusTopic,
@@ -654,7 +655,7 @@ export class Agent {
       sensors: this.#sensors.report(),
       capacity: {
         maxFunctions: this.#o.maxFunctions ?? 64,
-        memoryBytes: (this.#o.maxFunctions ?? 64) * 16 * 1024 * 1024,
+        memoryBytes: (this.#o.maxFunctions ?? 64) * FUNCTION_DEFAULTS.memoryBytes,
         runtimes: ['core'],
       },
       outputBuffer: this.#outputs.report(),

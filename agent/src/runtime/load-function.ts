@@ -5,6 +5,7 @@
 // core modules are cached by the digest of their sandboxed bytes, so a restart or a second
 // instance only instantiates.
 import { createHash } from 'node:crypto';
+import { formatBytes } from '@wasmfleet/api';
 import { CoreFunction } from './core/core-function.ts';
 import { instrumentDeadlines } from './core/deadline-instrument.ts';
 import { InlineFunction, compileInline } from './core/inline-function.ts';
@@ -12,7 +13,7 @@ import { StartFailure } from './core/worker-slot.ts';
 import { LoadError } from './errors.ts';
 import { DEFAULT_MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS } from './limits.ts';
 import type { LoadFunction, LoadOptions, LoadedFunction } from './types.ts';
-import { SandboxViolation, binaryKind, formatBytes, sandboxBinary } from './wasm-binary.ts';
+import { SandboxViolation, binaryKind, sandboxBinary } from './wasm-binary.ts';
 
 const COMPILED_CACHE_ENTRIES = 64;
 const compiled = new Map<string, WebAssembly.Module>();

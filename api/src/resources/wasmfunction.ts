@@ -13,7 +13,7 @@ import {
   StringMap,
   Timestamp,
 } from './common.ts';
-import { API_VERSION, LIMITS, WASM_FUNCTION_KIND } from './constants.ts';
+import { API_VERSION, FUNCTION_DEFAULTS, LIMITS, WASM_FUNCTION_KIND } from './constants.ts';
 import { KEY_ID_PATTERN } from '../wire/topics.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -412,7 +412,7 @@ export const Limits = Type.Object(
     memory: Type.Optional(
       Type.String({
         maxLength: 32,
-        default: '16Mi',
+        default: FUNCTION_DEFAULTS.memory,
         description: `Maximum linear memory of one instance, a quantity such as 16Mi (at most ${LIMITS.maxMemory}).`,
         ...validations(
           cel<string>(
@@ -436,7 +436,7 @@ export const Limits = Type.Object(
     timeout: Type.Optional(
       Type.String({
         maxLength: 32,
-        default: '100ms',
+        default: FUNCTION_DEFAULTS.timeout,
         description: `Deadline of one invocation, a duration such as 50ms (at most ${LIMITS.maxTimeout}).`,
         ...validations(
           cel<string>(

@@ -2,6 +2,7 @@
 // status. Level-triggered: it recomputes everything from the caches each time and writes only
 // what differs, so running it twice — or after an operator restart — does no duplicate work.
 import {
+  functionKey,
   GROUP,
   VERSION,
   WASM_FUNCTION_PLURAL,
@@ -91,9 +92,7 @@ async function reconcileLive(
   // A device that reports it could not fetch this module (the broker lost its retained blob,
   // e.g. it restarted without persistence) gets it published again.
   const fetchFailed = targets.some((node) =>
-    ctx.reports
-      .get(node)
-      ?.functions?.some((f) => `${f.namespace}/${f.name}` === key && f.reason === 'FetchFailed'),
+    ctx.reports.get(node)?.functions?.some((f) => functionKey(f) === key && f.reason === 'FetchFailed'),
   );
   // Pinned until a document references it, so a concurrent collection cannot clear it first.
   ctx.pinnedModules.add(module.sha256);
@@ -222,10 +221,7 @@ async function finalize(
   const pending = published
     ? previouslyOn.filter((node) => {
         const report = ctx.reports.get(node);
-        return (
-          report?.state === 'online' &&
-          (report.functions ?? []).some((f) => `${f.namespace}/${f.name}` === key)
-        );
+        return report?.state === 'online' && (report.functions ?? []).some((f) => functionKey(f) === key);
       })
     : previouslyOn;
   if (pending.length > 0 && !overdue) {
@@ -257,7 +253,7 @@ function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string
   for (const node of targets) {
     const report = ctx.reports.get(node);
     const online = ctx.nodes.get(undefined, node)?.status?.phase === 'Online' || report?.state === 'online';
-    views.set(node, { online, report: report?.functions?.find((f) => `${f.namespace}/${f.name}` === key) });
+    views.set(node, { online, report: report?.functions?.find((f) => functionKey(f) === key) });
   }
   return views;
 }

@@ -4,7 +4,7 @@
 // on the stable revision during a rollout, even after an operator restart).
 import { AppsV1Api, type KubeConfig, type V1ControllerRevision } from '@kubernetes/client-node';
 import { API_VERSION, type DesiredFunction, type WasmFunction, type WasmFunctionSpec } from '@wasmfleet/api';
-import { isAlreadyExists, isNotFound } from '../kube/index.ts';
+import { isAlreadyExists, isNotFound, keyOf } from '../kube/index.ts';
 
 export const FUNCTION_LABEL = 'wasmfleet.io/function';
 export const DEFAULT_HISTORY_LIMIT = 10;
@@ -76,7 +76,7 @@ export class RevisionStore {
     } catch (error) {
       if (!isAlreadyExists(error))
         throw new Error(`recording revision ${desired.revision} of ${namespace}/${name}`, { cause: error });
-      this.cache.delete(`${namespace}/${name}`);
+      this.cache.delete(keyOf(namespace, name));
       return (
         (await this.load(fn)).get(desired.revision) ?? {
           number,
@@ -123,7 +123,7 @@ export class RevisionStore {
   private async load(fn: WasmFunction): Promise<Map<string, StoredRevision>> {
     const namespace = fn.metadata.namespace ?? 'default';
     const name = fn.metadata.name ?? '';
-    const key = `${namespace}/${name}`;
+    const key = keyOf(namespace, name);
     const cached = this.cache.get(key);
     if (cached) return cached;
     const list = await this.api.listNamespacedControllerRevision({

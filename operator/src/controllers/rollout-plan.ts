@@ -2,7 +2,7 @@
 // wire document each targeted device gets, the status.rollout to persist, and Events. The
 // manual controls come from the WasmFunction: spec.paused and the annotations `wasmfleet rollout`
 // writes (each names the revision it applies to, so a stale one never acts on a newer rollout).
-import type { DesiredFunction, RolloutStatus, WasmFunction } from '@wasmfleet/api';
+import { functionKey, type DesiredFunction, type RolloutStatus, type WasmFunction } from '@wasmfleet/api';
 import {
   decideRollout,
   rolloutSettings,
@@ -81,7 +81,7 @@ export function planRollout(
   const assigned = ctx.documents.assignmentsOf(key);
   const devices: TargetDevice[] = targets.map((name) => {
     const node = ctx.nodes.get(undefined, name);
-    const report = ctx.reports.get(name)?.functions?.find((f) => `${f.namespace}/${f.name}` === key);
+    const report = ctx.reports.get(name)?.functions?.find((f) => functionKey(f) === key);
     return {
       name,
       labels: node?.metadata.labels ?? {},

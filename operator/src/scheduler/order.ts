@@ -51,14 +51,3 @@ export function formatDuration(ms: number): string {
   if (m > 0) return `${m}m${rest > 0 ? `${rest}s` : ''}`;
   return `${rest}s`;
 }
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit] ?? 'B'}`;
-}
