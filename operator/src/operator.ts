@@ -31,7 +31,7 @@ import {
 } from './controllers/fleet-context.ts';
 import { functionReconciler } from './controllers/function-reconciler.ts';
 import { nodeReconciler } from './controllers/node-reconciler.ts';
-import { RevisionStore } from './controllers/revisions.ts';
+import { RevisionStore } from './controllers/revision-history.ts';
 import { typedCache } from './controllers/typed-cache.ts';
 import { NodeDocuments } from './fleet/node-documents.ts';
 import { PlacementBook } from './fleet/placement-book.ts';

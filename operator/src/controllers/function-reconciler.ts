@@ -11,7 +11,7 @@ import {
 } from '@wasmfleet/api';
 import { desiredFunction } from '../fleet/desired-function.ts';
 import { forAgent } from '../fleet/signature-support.ts';
-import { aggregateFunctionStatus, type NodeView } from '../fleet/function-status.ts';
+import { aggregateFunctionStatus, type NodeView } from '../fleet/status-aggregate.ts';
 import { schedulableFunction } from '../fleet/scheduling-view.ts';
 import {
   patchStatus,

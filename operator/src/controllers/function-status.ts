@@ -1,7 +1,7 @@
 // Builds a WasmFunction's status from what the reconciler learned. Pure: the same inputs give
 // the same status, so an unchanged world writes nothing.
 import type { RolloutStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
-import type { Aggregate } from '../fleet/function-status.ts';
+import type { Aggregate } from '../fleet/status-aggregate.ts';
 import { setCondition, type Condition, type ConditionInput } from '../kube/index.ts';
 
 export interface StatusParts {

@@ -12,7 +12,7 @@ import {
   type TargetDevice,
 } from '../rollout/index.ts';
 import type { FleetContext } from './fleet-context.ts';
-import type { StoredRevision } from './revisions.ts';
+import type { StoredRevision } from './revision-history.ts';
 
 export const ANNOTATION = {
   promote: 'rollout.wasmfleet.io/promote',

@@ -8,7 +8,7 @@ import {
   type ModuleSignature,
   type WasmFunctionSpec,
 } from '@wasmfleet/api';
-import { revisionOf, type RevisionContent } from './revision.ts';
+import { revisionOf, type RevisionContent } from './revision-hash.ts';
 
 export interface ResolvedInputs {
   readonly namespace: string;

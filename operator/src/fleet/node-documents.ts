@@ -2,7 +2,7 @@
 // should run, so a device's document depends on every function placed on it. This module keeps
 // that index and says which documents changed; publishing is the bridge's job.
 import { functionKey, type DesiredFunction, type DesiredState } from '@wasmfleet/api';
-import { canonicalJson } from './revision.ts';
+import { canonicalJson } from './revision-hash.ts';
 
 export class NodeDocuments {
   /** node → function key → what that node should run of it. */

@@ -11,7 +11,7 @@ export * from './sources.ts';
 export * from './informer.ts';
 export * from './conditions.ts';
 export * from './status.ts';
-export * from './events.ts';
+export * from './event-recorder.ts';
 export * from './fence.ts';
 export * from './fenced-kubeconfig.ts';
 export * from './leader.ts';

@@ -1,7 +1,7 @@
 // A brand-new function: nothing to protect, so every target gets it at once. There is no stable
 // revision to roll back to, so a failure marks the rollout Degraded and devices keep it.
 import { assignAll } from './assign.ts';
-import type { StepView } from './events.ts';
+import type { StepView } from './transition-events.ts';
 import { deadlineAt, deadlineFailure, healthFailure, type Failure } from './failure.ts';
 import { assessHealth, isHealthy } from './health.ts';
 import { countsLine, waitingNote } from './message.ts';

@@ -1,7 +1,7 @@
 // What each branch of the decision produces; `finish` adds the derived fields (percent, events)
 // the same way for all of them.
 import { countAssigned } from './assign.ts';
-import { transitionEvents, type StepView } from './events.ts';
+import { transitionEvents, type StepView } from './transition-events.ts';
 import type { Outcome } from './outcome-shape.ts';
 import type { RolloutDecision, RolloutInput } from './types.ts';
 

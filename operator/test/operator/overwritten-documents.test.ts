@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { desiredTopic } from '@wasmfleet/api';
 import { waitFor } from '@wasmfleet/test-support';
-import { canonicalJson } from '../../src/fleet/revision.ts';
+import { canonicalJson } from '../../src/fleet/revision-hash.ts';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
 
 describe('a device document overwritten by another client', () => {

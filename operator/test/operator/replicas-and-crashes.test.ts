@@ -12,7 +12,7 @@ import {
 } from '@wasmfleet/test-support';
 import { EMPTY_MODULE, functionYaml } from './harness.ts';
 import { spawnOperator, type OperatorProcess } from './operator-process.ts';
-import { canonicalJson } from '../../src/fleet/revision.ts';
+import { canonicalJson } from '../../src/fleet/revision-hash.ts';
 
 const LEASE = [
   '--leader-elect-lease-duration',

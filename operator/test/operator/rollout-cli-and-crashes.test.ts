@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cli } from '../../../cli/test/helpers.ts';
-import { canonicalJson } from '../../src/fleet/revision.ts';
+import { canonicalJson } from '../../src/fleet/revision-hash.ts';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
 import { spawnOperator, type OperatorProcess } from './operator-process.ts';
 

@@ -3,7 +3,7 @@
 // This is what devices are told — whichever operator process (or replica) published it.
 import mqtt from 'mqtt';
 import { WIRE_PREFIX, parseDesiredState, type DesiredState } from '@wasmfleet/api';
-import { canonicalJson } from '../../../operator/src/fleet/revision.ts';
+import { canonicalJson } from '../../../operator/src/fleet/revision-hash.ts';
 
 export interface DesiredRecorder {
   /** node → every document published for it, in broker order. */

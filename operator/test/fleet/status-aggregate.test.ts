@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FunctionStatusReport } from '@wasmfleet/api';
-import { aggregateFunctionStatus, type NodeView } from '../../src/fleet/function-status.ts';
+import { aggregateFunctionStatus, type NodeView } from '../../src/fleet/status-aggregate.ts';
 
 const report = (revision: string, phase: FunctionStatusReport['phase']): NodeView => ({
   online: true,
