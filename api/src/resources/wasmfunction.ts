@@ -654,6 +654,7 @@ export const WASM_FUNCTION_CONDITION_TYPES = [
   'Progressing',
   'Degraded',
   'ModuleResolved',
+  'ConfigResolved',
   'Scheduled',
 ] as const;
 export type WasmFunctionConditionType = (typeof WASM_FUNCTION_CONDITION_TYPES)[number];
@@ -760,6 +761,14 @@ export const WasmFunctionStatus = Type.Object(
   { ...strict, description: 'What the operator observed.' },
 );
 export type WasmFunctionStatus = Static<typeof WasmFunctionStatus>;
+
+/** One condition of a WasmFunction's status, by a type the operator sets (typed: no misspelling). */
+export function functionCondition(
+  status: WasmFunctionStatus | undefined,
+  type: WasmFunctionConditionType,
+): NonNullable<WasmFunctionStatus['conditions']>[number] | undefined {
+  return status?.conditions?.find((c) => c.type === type);
+}
 
 export const WasmFunction = Type.Object(
   {

@@ -1,8 +1,16 @@
 // Builds a WasmFunction's status from what the reconciler learned. Pure: the same inputs give
 // the same status, so an unchanged world writes nothing.
-import type { RolloutStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
+import type {
+  RolloutStatus,
+  WasmFunction,
+  WasmFunctionConditionType,
+  WasmFunctionStatus,
+} from '@wasmfleet/api';
 import type { Aggregate } from '../fleet/status-aggregate.ts';
 import { setCondition, type Condition, type ConditionInput } from '../kube/index.ts';
+
+/** A condition of a WasmFunction: a misspelt type is a compile error. */
+type FunctionCondition = Omit<ConditionInput<WasmFunctionConditionType>, 'observedGeneration'>;
 
 export interface StatusParts {
   readonly fn: WasmFunction;
@@ -34,7 +42,7 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
   const generation = fn.metadata.generation ?? 0;
   const previous = fn.status ?? {};
   let conditions = (previous.conditions ?? []) as Condition[];
-  const set = (input: Omit<ConditionInput, 'observedGeneration'>): void => {
+  const set = (input: FunctionCondition): void => {
     conditions = setCondition(conditions, { ...input, observedGeneration: generation }, now);
   };
 
@@ -145,7 +153,7 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
       phase = 'Progressing';
     }
   }
-  const readyCondition: Omit<ConditionInput, 'observedGeneration'> = parts.terminating
+  const readyCondition: FunctionCondition = parts.terminating
     ? { type: 'Ready', status: 'False', reason: 'Terminating', message: parts.terminating.message }
     : parts.module && !parts.module.ok
       ? { type: 'Ready', status: 'False', reason: parts.module.reason, message: parts.module.message }

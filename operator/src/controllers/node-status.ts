@@ -1,7 +1,7 @@
 // A device's EdgeNode status from its latest report. Pure. lastHeartbeat alone changes on every
 // heartbeat; `heartbeatDue` lets the caller write it only now and then, so 1,000 devices do not
 // become 1,000 API writes every heartbeat interval.
-import type { EdgeNodeStatus, NodeStatus } from '@wasmfleet/api';
+import type { EdgeNodeConditionType, EdgeNodeStatus, NodeStatus } from '@wasmfleet/api';
 import { setCondition } from '../kube/index.ts';
 
 const INSTANCE_PHASE: Record<string, NonNullable<EdgeNodeStatus['functions']>[number]['phase']> = {
@@ -45,7 +45,7 @@ export function edgeNodeStatus(input: NodeStatusInput): NodeStatusResult {
       : online
         ? 'the agent is connected and sending heartbeats'
         : `no heartbeat for more than ${input.missedHeartbeats} × ${interval / 1000}s`;
-  const conditions = setCondition(
+  const conditions = setCondition<EdgeNodeConditionType>(
     prev.conditions ?? [],
     { type: 'Ready', status: online ? 'True' : 'False', reason, message },
     new Date(now),
