@@ -1,6 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // One lint setup for every workspace: typescript-eslint's type-aware rules on TypeScript
-// sources, the recommended set on plain JavaScript.
+// sources, the recommended set on plain JavaScript, and import-x for the shape of the import
+// graph (no cycles, no relative imports into another workspace; docs/adr/0033-*).
 import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -58,6 +61,25 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
+  },
+  {
+    // No module reaches itself through its (value) imports.
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'] })],
+      // Without these import-x parses only .js files, and sees no cycle through TypeScript.
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    // A component's code enters another component only through that package's public entry
+    // (`@wasmfleet/agent`, `@wasmfleet/agent/config`), never by a relative path into its folders.
+    // Tests, benchmarks and scripts may still reach into the code they exercise.
+    files: ['{api,agent,operator,cli,test-support,workloads}/{src,bin}/**/*.ts'],
+    rules: { 'import-x/no-relative-packages': 'error' },
   },
   { languageOptions: { globals: { ...globals.node } } },
 );

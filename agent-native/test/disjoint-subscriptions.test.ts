@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native agent without MQTT 5 subscription identifiers (MQTT 3.1.1) holds no two overlapping
 // subscriptions (ADR 0034, the Node agent's ADR on overlaps): two functions whose filters only
 // partly overlap (`sensors/+/probe`, `sensors/<node>/+`) are served through one wider subscription

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native agent fetching a module from `module.url` over HTTP when the broker has no retained
 // envelope for it (docs/mqtt-contract.md, "Module envelope"): it runs from the URL's bytes, and
 // every bad answer ends in the Node agent's reason — a 404 is FetchFailed (retried), more bytes

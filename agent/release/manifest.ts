@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a release build records about each architecture's artifacts (<stem>.json beside them):
 // enough to verify them and to fill an AgentRollout's spec.artifacts.
 import type { ReleaseArch } from './targets.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Node runtime a release ships: the `node` binary and its licence from the npm registry's
 // node-linux-<arch> package at the version the project pins (.node-version), fetched with npm
 // itself (`npm pack`) and kept in the cache, so a release build fetches each runtime once.

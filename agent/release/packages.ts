@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Packs a release directory two ways: a reproducible tarball (sorted names, fixed times, owner
 // root) and a .deb made with dpkg-deb that installs it as /usr/lib/wasmfleet-agent with the
 // systemd unit and maintainer scripts (agent/release/deb/). Each gets its checksum line and the

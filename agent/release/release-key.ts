@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The key a release is signed with. A real release passes its key (--key or WASMFLEET_RELEASE_KEY:
 // a PKCS#8 PEM Ed25519 private key, e.g. from `wasmfleet sign keygen`) from outside the
 // repository; without one, builds (CI, tests, a laptop) sign with a throwaway key made once per

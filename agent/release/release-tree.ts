@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lays out one release directory: the launcher and supervisor (bin/), the Node runtime and the
 // compiled agent (lib/), the release's public key, the systemd unit and an example settings file
 // (share/). The tarball holds this directory; the .deb installs it as /usr/lib/wasmfleet-agent.

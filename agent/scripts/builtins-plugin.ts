@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A rolldown plugin shared by the agent's and the CLI's bundles: Node built-ins imported as they
 // are, not through Node's ESM view of them.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the agent's release artifacts (docs/devices.md, docs/adr/0031): per architecture a
 // versioned tarball (the compiled agent + its Node 24 runtime) and a .deb with a hardened systemd
 // unit, each with a sha256sum line and the release key's signature of it. Cached by every input

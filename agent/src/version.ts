@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's version: reported in every status document, printed by --version, and compared
 // with what an agent rollout asks for. A release build stamps its own version into this constant
 // in the bundle (agent/release/release-tree.ts), so keep it a single string literal.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // When a function on a device counts as failing (ADR 0022): Failed and CrashLoopBackOff always;
 // a running one when most of its recent calls failed, and at least three did.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What bench/cli reads: the README's temp-alert with the status an operator writes after a
 // finished rollout, 20 devices, and Events on the function (so describe prints some).
 import { readFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CLI call latency: `wasmfleet get | describe | rollout status | --help` side by side with the
 // real kubectl the project builds, against one real API server, in one run (issue 14's target:
 // p50 ≤ 1.5× kubectl's). Each call is a fresh process, as a user's is; ours and kubectl's calls

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the agent needs on a device, measured from the release tarball as a device runs it (the
 // launcher, the shipped `node`, started by wasmfleet-agent-supervise): disk (tarball, unpacked
 // release), idle RSS with no function and with one, RSS per further function, and the

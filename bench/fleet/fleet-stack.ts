@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a fleet benchmark runs against: a real kube-apiserver + etcd, Mosquitto, the operator as
 // its own process (so its CPU and memory are its own), and a simulated fleet (sim/swarm.ts).
 import { mkdtemp } from 'node:fs/promises';

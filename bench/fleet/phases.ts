@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet benchmark's phases, each measured the same way: from the action until the API server
 // shows the outcome, then API writes until they stop (capped), the CPU each process used, peak
 // RSS and the broker's message counters over the same window.

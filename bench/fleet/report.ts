@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Markdown tables of a fleet benchmark run, one per fleet size, with the CPU model named.
 import { cpus } from 'node:os';
 import type { ScenarioResult } from './scenario.ts';

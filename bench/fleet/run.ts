@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet-scale benchmark (issue 18): a real kube-apiserver + etcd, Mosquitto, the operator as
 // its own process, and N simulated devices at the MQTT level (bench/fleet/sim): register,
 // `kubectl apply` → all Ready, at rest, each rollout kind, a relabel storm and a 10 % offline

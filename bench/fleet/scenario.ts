@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One fleet size through every phase: register, apply → all Ready, at rest, each rollout kind, a
 // relabel storm and a 10 % offline storm (and back), then what the broker retains.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';

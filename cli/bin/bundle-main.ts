@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The entry of the CLI's bundle (cli/scripts/build.ts): oclif, rooted at the bundle's directory,
 // whose package.json lists one file per command and whose oclif.manifest.json holds every
 // command's flags and help, so a call loads only the command it runs (docs/adr/0027).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Types of bundle.js (plain JavaScript so that the CLI's launcher loads no TypeScript).
 export declare const CLI_ROOT: string;
 export declare const REPO_ROOT: string;

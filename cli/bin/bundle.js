@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the CLI's bundle lives, and building it when it is missing or stale (docs/adr/0027).
 // The CLI runs from one rolldown bundle of its sources and packages, one entry per command, so a
 // call loads only the command it runs, from a few files, with no type stripping. A build is

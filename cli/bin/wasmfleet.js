@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // The wasmfleet CLI as users run it: from its bundle (cli/bin/bundle.js, docs/adr/0027), built
 // on the spot when a source changed, with Node's compile cache so that V8 does not compile the
 // same code on every call. Falls back to the TypeScript sources (wasmfleet.ts) when the bundle

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bundles the CLI with rolldown into cli/dist/<id>/ (docs/adr/0020): one entry per command (the
 // ids and files of cli/src/commands.ts), shared code in chunks beside them, oclif's manifest of
 // every command's flags and help, and cli/dist/latest.json listing every file the build was made

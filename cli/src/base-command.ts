@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every wasmfleet command extends this: global flags like kubectl's (--kubeconfig, --context,
 // -n), one Kubernetes context, and errors printed as "error: … / hint: …". The broker flags are
 // declared by the commands that use a broker (broker/flags.ts).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // "Did you mean …?": the known words closest to a mistyped one, as kubectl and git suggest them.
 import { distance } from 'fastest-levenshtein';
 

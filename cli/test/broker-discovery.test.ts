@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `logs` and `invoke` without --broker on a cluster where WasmFleet was installed with the chart
 // (issue 14: they demanded --broker). The broker is the one the cluster's WasmFleet operator
 // Deployment is configured with; one that only resolves inside the cluster is not tried, the

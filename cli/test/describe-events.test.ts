@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: `wasmfleet describe` crashed with "toISOString is not a function" on every object
 // that had an Event, because event times arrive as strings (issue 14). Pure: no API server.
 import assert from 'node:assert/strict';

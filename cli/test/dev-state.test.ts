@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `dev up` records and what reads it: the detached log stays bounded, and a recorded pid
 // counts as a running stack only while it is the very process that recorded it (issue 14:
 // `dev down` must never signal anything but its own stack, not a stranger that reused the pid).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the real CLI, as a user would (bin/wasmfleet.js: the bundle), against the shared test
 // control plane. Each call gets an empty WASMFLEET_DEV_DIR unless the test passes its own, so a
 // developer's running `dev up` stack never answers in its place.
@@ -9,8 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedControlPlane, uniqueName, type ControlPlane } from '@wasmfleet/test-support';
-
-export const CLI_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface CliResult {
   readonly stdout: string;

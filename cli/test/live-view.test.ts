@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The live view of `dev up` keeps the lines that say how to connect on screen (issue 14: the
 // view cleared the screen and hid the printed `export KUBECONFIG` line). Each frame is drawn
 // from the top of a cleared screen; one taller than the terminal would scroll them away.

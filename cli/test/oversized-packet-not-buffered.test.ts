@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: the CLI's MQTT client (logs, invoke) buffered whatever packet a broker announced,
 // up to MQTT's 256 MB. It now refuses a packet over its bound after the header, says so, and the
 // command ends as it would without the broker's messages.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet rollout … agentrollout/<name>` against the real API server: status reads the
 // AgentRollout, and pause, resume, promote and abort write the same controls a function's
 // rollout uses (spec.paused, annotations naming the version), refusing what makes no sense.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // "Did you mean …?" for a mistyped command or flag (issue 14: `wasmfleet gte nodes` said
 // "command gte:nodes not found"). Pure tests of the matching, then the real CLI.
 import assert from 'node:assert/strict';

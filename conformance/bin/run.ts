@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // npm run conformance -- --agent-cmd '<command>': runs the kit and prints one line per check.
 import { writeFile } from 'node:fs/promises';
 import { CHECKS } from '../src/checks/index.ts';

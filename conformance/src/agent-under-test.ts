@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device runtime under test, as a process the kit starts from the user's --agent-cmd with
 // the documented flags appended (docs/conformance.md, "What the runtime must accept"). Nothing
 // else about it is known: it is judged only by what it does on the broker and how it exits.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a conformance check is: a named, documented promise of the contract, run against a fresh
 // runtime process, that passes or fails with a message saying what the runtime did instead.
 import type { DesiredFunction } from '@wasmfleet/api';

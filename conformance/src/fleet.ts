@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kit's side of the wire contract (docs/mqtt-contract.md), built on @wasmfleet/api's normative
 // schemas and topic builders: it publishes modules and desired documents as an operator would,
 // reads node status (every document must pass the schema), and collects outputs and log lines.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The guest modules the checks run, written from docs/guest-abi.md alone (core-module ABI, import
 // module wasmfleet_v1) and assembled with wabt, the reference assembler. `probe` exercises every
 // host import, chosen by the first byte of its input; the others each misbehave in one way.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @wasmfleet/conformance — the device conformance kit (docs/conformance.md).
 export {
   runConformance,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kit's command line: `npm run conformance -- --agent-cmd '<command>' [...]`.
 import { parseArgs } from 'node:util';
 

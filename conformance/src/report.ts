@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kit's report: a table a person reads (one line per named check) and the same as JSON.
 import type { CheckResult, ConformanceReport } from './runner.ts';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the checks one after another against fresh processes of the runtime under test, on one
 // Mosquitto, and turns each into a result: pass, or fail with what the runtime did instead.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kit judged on known runtimes: the WasmFleet agent passes every check, the native agent
 // (agent-native/) every check but those of a source it does not have, and each deliberately
 // broken variant of the agent (test/broken-agents/) fails exactly the checks named after what it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prints where a Kubernetes tool of the local stack is, building it first when it is missing
 // (progress goes to stderr). Used by scripts/setup and the .tools/bin wrappers it writes.
 //   node local-stack/bin/tool-path.ts control-plane   # the directory of kube-apiserver + etcd

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finds or builds the real Kubernetes tools: kube-apiserver + etcd (what `wasmfleet dev up`
 // runs), and kubectl and helm (built the first time a user or a test asks for them).
 //

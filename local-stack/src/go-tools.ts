@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds Go programs from a wrapper module (a go.mod + go.sum that pin them) into the user's
 // cache, keyed by what decides the output: the pinned versions and a digest of go.mod + go.sum.
 // Nothing else is installed; nothing is downloaded from anywhere but the Go module proxy.

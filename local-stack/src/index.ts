@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @wasmfleet/local-stack — what `wasmfleet dev up` runs on a laptop: a real control plane
 // (etcd + kube-apiserver, built from the Go module proxy), the embedded MQTT broker, and child
 // processes that never outlive the program that started them. The tests use the same parts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kubeconfig files for a local control plane.
 import { stringify } from 'yaml';
 

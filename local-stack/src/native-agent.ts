@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0021), for
 // `wasmfleet dev up --agent native` and the tests.
 //

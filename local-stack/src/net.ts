@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small waiting and port helpers the local stack and the tests share.
 import { createServer } from 'node:net';
 

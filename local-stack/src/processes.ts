@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Child processes (etcd, kube-apiserver, agents, mosquitto) that can never outlive their parent.
 //
 // Each child is started through `setpriv --pdeathsig KILL`, so the kernel kills it the moment

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wires the operator together: informers → work queues → reconcilers, the MQTT fleet bridge,
 // the scheduler, leader election and metrics. Everything here is plumbing; decisions live in
 // fleet/ (pure) and controllers/.
@@ -14,11 +15,12 @@ import {
 } from '@kubernetes/client-node';
 import {
   EDGE_NODE_PLURAL,
+  type EdgeNode,
+  functionKey,
   GROUP,
+  type NodeStatus,
   VERSION,
   WASM_FUNCTION_PLURAL,
-  type EdgeNode,
-  type NodeStatus,
   type WasmFunction,
 } from '@wasmfleet/api';
 import { FleetBridge, type FleetBridgeOptions } from './bridge/fleet-bridge.ts';
@@ -30,7 +32,7 @@ import {
 } from './controllers/fleet-context.ts';
 import { functionReconciler } from './controllers/function-reconciler.ts';
 import { nodeReconciler } from './controllers/node-reconciler.ts';
-import { RevisionStore } from './controllers/revisions.ts';
+import { RevisionStore } from './controllers/revision-history.ts';
 import { typedCache } from './controllers/typed-cache.ts';
 import { Liveness } from './fleet/liveness.ts';
 import { NodeDocuments } from './fleet/node-documents.ts';
@@ -294,7 +296,7 @@ async function run(
         if (seen === 'overwritten')
           log(`the desired document of ${doc.node} was overwritten by another client`);
         for (const key of documents.assignmentsOfNode(doc.node)) functionQueue.add(key);
-        for (const f of doc.functions) functionQueue.add(`${f.namespace}/${f.name}`);
+        for (const f of doc.functions) functionQueue.add(functionKey(f));
       });
       b.on('status', (node, status) => {
         // Only what a report changes reaches the reconcilers: a heartbeat updates the report

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which installed packages a program loads at run time: the closure of some root packages over
 // their dependencies, resolved the way Node resolves them (a package's own node_modules first,
 // then each enclosing one), minus packages named as never loaded. The images copy only these

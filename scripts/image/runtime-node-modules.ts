@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Copies out of one full `npm ci` only the packages an image's program loads at run time, for
 // the Dockerfile (docs/adr/0020): `npm ci --omit=dev --workspace agent` still installs every
 // workspace's production tree (the agent image carried @kubernetes/client-node, and jco's

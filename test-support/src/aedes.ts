@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // aedes — the embedded broker of `wasmfleet dev up` — in this process on a free loopback port,
 // for tests that must hold on it as on Mosquitto (it speaks MQTT 3.1.1 only).
 import { createServer } from 'node:net';

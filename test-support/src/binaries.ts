@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every control-plane tool a test may run, in one call: kube-apiserver and etcd (what
 // @wasmfleet/local-stack starts) and kubectl (built on first use).
 import {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real `cosign` the module-signing tests sign OCI artifacts with, built from the Go module
 // proxy (test-support/cosign/go.mod) the first time a test asks for it, cached by its inputs.
 import { constants } from 'node:fs';

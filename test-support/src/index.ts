@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @wasmfleet/test-support — real parts for tests: the local stack's control plane and processes
 // (re-exported from @wasmfleet/local-stack, which `wasmfleet dev up` runs), plus what only tests
 // need: a shared control plane per run, Mosquitto, an OCI registry, simulated devices, TLS,

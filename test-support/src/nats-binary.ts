@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real `nats-server` (MQTT 3.1.1 over JetStream), the third broker of the MQTT tests beside
 // Mosquitto and aedes, built from the Go module proxy (test-support/nats/go.mod) the first time a
 // test asks for it, cached by its inputs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A 3-node nats-server cluster with JetStream and MQTT 3.1.1 on every node (retained messages and
 // sessions replicated 3 ways), on free loopback ports: the clustered broker of issue 18. Each node
 // can be killed and started again on its ports with its store, so a test can take one away mid-run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real nats-server with its MQTT 3.1.1 listener (sessions and retained messages live in
 // JetStream) on free loopback ports, for tests that must hold on more than one broker. One node;
 // the configuration is built by natsServerConfig so a cluster can reuse it node by node.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A hostile MQTT "broker" for the packet-size regressions: it accepts any client (CONNACK,
 // SUBACK, PINGRESP), then starts a PUBLISH that announces 256 MB and streams it for as long as the
 // client keeps reading. A client that checks the announced length closes the connection after the

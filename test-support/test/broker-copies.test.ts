@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The three brokers the MQTT behaviour is tested on, and what each does with overlapping
 // subscriptions (recorded in docs/adr/0024): a broker upgrade that changes it shows up here.
 // Also: the nats-server helper keeps retained messages and sessions across a restart.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet on a clustered broker (issue 18): a 3-node nats-server cluster (MQTT 3.1.1, retained
 // messages and sessions in JetStream with 3 replicas), the real operator and real agents, each
 // given every node (--broker a,b,c) and starting on a different one. One node is SIGKILLed in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bounds on what a peer can make a WasmFleet process buffer, at volume:
 // - MQTT packets (limitPacketSize, api/src/mqtt/packet-limit.ts): random streams of packets of
 //   random sizes, cut into random chunks. A packet over the bound ends the connection with its

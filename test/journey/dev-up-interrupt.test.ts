@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ctrl-C on `scripts/dev-up` in a terminal (issue 14): it used to exit 130 after 0.26 s, in a
 // burst of "reconcile failed" / "watch failed" lines, twice taking the surrounding shell down,
 // and it left a 62–131 MB /tmp/wasmfleet-control-plane-* with etcd's data and an admin token.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every example that `wasmfleet <command> --help` shows, and how the journey runs it against the
 // dev stack: as printed, or with the one substitution a dev stack needs (its broker instead of a
 // device's, a local registry instead of registry.example), and what it must print. An example a

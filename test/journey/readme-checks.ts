@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What each command of the README's Quick start must print against a fresh `scripts/dev-up`
 // stack (3 climate devices, a camera, the three sample functions). A README command with no
 // check here fails the journey, so the README cannot show a command nobody ran.

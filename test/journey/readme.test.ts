@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The README's first hour, walked the way a new user walks it (issue 14): `scripts/dev-up
 // --detach`, then every command of the Quick start, then every example of every command's
 // --help, each typed into bash against that one stack, with the shape of what it prints checked,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Debian package names are chosen by what apt offers (issue 14: workloads/debian-packages.txt
 // pinned libclang-rt-14-dev-wasm32, which other Debian and Ubuntu releases name differently).
 // Runs scripts/lib.sh's functions against this machine's apt.

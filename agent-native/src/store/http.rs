@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Downloading a module from its `module.url` over HTTP(S) (agent/src/store/fetch-module.ts,
 // `httpSource`): one GET on a blocking thread (ureq, rustls with the ring provider, the system's
 // roots), bounded by the size the desired document announces — more bytes than that cannot be the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device's side of one-command join (docs/adr/0031): log in as the shared join user, send the
 // token, wait for the operator's sealed answer, then write the agent's settings and credentials
 // (readable only by the agent) and start its service. Loaded only by `wasmfleet-agent join`.

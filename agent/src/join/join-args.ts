@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet-agent join <broker> --token <token> [--ca <base64 PEM>] …`: the command
 // `wasmfleet nodes join` prints. Pure: every bad value gets an error that says what to fix.
 import { parseArgs } from 'node:util';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet-agent join …` as a program: parse, trade the token, write the settings, start the
 // service, and say what happened (exit 1 with the operator's reason when the token is refused,
 // 2 for a bad argument).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The subscriptions the agent holds for its functions' inputs: turns the wanted filters into a
 // plan (subscription-plan.ts), brings the broker's session to it (subscribing, unsubscribing,
 // again after a reconnect), and remembers what it holds in the data directory so an agent that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which subscriptions the agent holds for its functions' input filters, so that each reading runs
 // each matching function once whatever the broker does with overlapping subscriptions (pure).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The edge agent: keeps an MQTT session, converges on the node's retained desired state (also
 // from its on-disk copy, so a reboot without a broker restarts the last functions), feeds
 // sensor messages to functions and publishes their outputs, and reports status and heartbeats.
@@ -8,6 +9,7 @@ import {
   brokerForLogs,
   desiredTopic,
   functionKey,
+  FUNCTION_DEFAULTS,
   logTopic,
   parseDesiredState,
   statusTopic,
@@ -807,7 +809,7 @@ export class Agent {
       sensors: this.#sensors.report(),
       capacity: {
         maxFunctions: this.#o.maxFunctions ?? 64,
-        memoryBytes: (this.#o.maxFunctions ?? 64) * 16 * 1024 * 1024,
+        memoryBytes: (this.#o.maxFunctions ?? 64) * FUNCTION_DEFAULTS.memoryBytes,
         runtimes: ['core'],
       },
       outputBuffer: this.#outputs.report(),

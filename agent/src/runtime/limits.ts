@@ -1,7 +1,5 @@
-// Defaults for the limits a function spec may leave out (docs/guest-abi.md, "Limits and errors").
-
-export const DEFAULT_TIMEOUT_MS = 100;
-export const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
+// SPDX-License-Identifier: Apache-2.0
+// Limits the runtimes enforce when a function spec leaves them out (docs/guest-abi.md, "Limits and errors").
 /** A componentized JS function is ~12 MB; anything far beyond that is refused unread. */
 export const DEFAULT_MAX_MODULE_BYTES = 32 * 1024 * 1024;
 export const MAX_TABLE_ELEMENTS = 100_000;

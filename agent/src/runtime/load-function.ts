@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // loadFunction: the one entry point of the runtimes. It refuses oversized and malformed modules,
 // rewrites memory and table maxima (wasm-binary.ts) before anything is compiled, and dispatches
 // by header to the core-module or the component runtime. A core module runs on the agent's own
@@ -5,6 +6,7 @@
 // core modules are cached by the digest of their sandboxed bytes, so a restart or a second
 // instance only instantiates.
 import { createHash } from 'node:crypto';
+import { formatBytes } from '@wasmfleet/api';
 import { CoreFunction } from './core/core-function.ts';
 import { instrumentDeadlines } from './core/deadline-instrument.ts';
 import { InlineFunction, compileInline } from './core/inline-function.ts';
@@ -12,7 +14,7 @@ import { StartFailure } from './core/worker-slot.ts';
 import { LoadError } from './errors.ts';
 import { DEFAULT_MAX_MODULE_BYTES, MAX_TABLE_ELEMENTS } from './limits.ts';
 import type { LoadFunction, LoadOptions, LoadedFunction } from './types.ts';
-import { SandboxViolation, binaryKind, formatBytes, sandboxBinary } from './wasm-binary.ts';
+import { SandboxViolation, binaryKind, sandboxBinary } from './wasm-binary.ts';
 
 const COMPILED_CACHE_ENTRIES = 64;
 const compiled = new Map<string, WebAssembly.Module>();
@@ -27,13 +29,9 @@ const inlineModules = new Map<
 /** The longest call deadline a function on the agent's thread may hold it for, once. */
 export const INLINE_MAX_TIMEOUT_MS = 100;
 
-export type ComponentLoader = (sandboxed: Uint8Array, options: LoadOptions) => Promise<LoadedFunction>;
+type ComponentLoader = (sandboxed: Uint8Array, options: LoadOptions) => Promise<LoadedFunction>;
+/** The component runtime, imported on first use (it pulls in jco, which core-only users skip). */
 let componentLoader: ComponentLoader | undefined;
-
-/** The component runtime registers itself here (it pulls in jco, which core-only users skip). */
-export function registerComponentLoader(loader: ComponentLoader): void {
-  componentLoader = loader;
-}
 
 export const loadFunction: LoadFunction = async (bytes, options) => {
   const maxBytes = options.limits.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;

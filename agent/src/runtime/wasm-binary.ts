@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads and rewrites just enough of a WebAssembly binary to sandbox it BEFORE V8 compiles it:
 // every memory (defined or imported) gets a maximum no larger than the function's memory limit,
 // so a memory.grow bomb fails inside the guest instead of growing the agent; every table gets
 // a bounded maximum; modules that ask for more than the limits up front are refused.
 // Components are walked recursively: their embedded core modules are rewritten the same way.
 // Pure: bytes in, bytes (or a SandboxViolation) out.
+import { formatBytes } from '@wasmfleet/api';
 import { encodeUleb, readUleb, skipSleb } from './leb128.ts';
 
 export const WASM_PAGE = 65_536;
@@ -241,11 +243,4 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
     at += c.length;
   }
   return out;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3 && n % 1024 ** 3 === 0) return `${n / 1024 ** 3} GiB`;
-  if (n >= 1024 ** 2) return `${+(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }

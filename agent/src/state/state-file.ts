@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a function's state lives in the data directory: a file named by a hash of the function's
 // identity, so no namespace or name — whatever a desired document says — can name a path outside
 // `<data-dir>/state/`. Files of agents before 0.3.0 were named `<namespace>__<name>.json`; the

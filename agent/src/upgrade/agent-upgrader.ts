@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device's side of an agent rollout (docs/adr/0032). Under wasmfleet-agent-supervise it reads
 // its agent target: a new version is installed beside this one (release-install.ts), put on trial
 // and this agent exits so the supervisor starts it. A version on trial writes `healthy` once it is

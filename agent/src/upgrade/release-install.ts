@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Installing an agent release beside the running one: download the tarball by URL into the
 // versions directory while hashing it, refuse it unless the digest and the release signature
 // (with a key this device was installed with) match, then unpack it into

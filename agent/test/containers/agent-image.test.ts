@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent image carries only the packages the agent loads (scripts/image/runtime-node-modules.ts):
 // its bundle, jco and the WASI shim, mqtt for the simulated sensors — not jco's compilers. This
 // proves the trimmed image still does everything the chart asks of it: run a core module, run a

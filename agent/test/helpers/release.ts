@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds (or takes from the cache) the agent's release artifacts the way a user does, with
 // `npm run release:agent`, into a directory of the test's; returns what the build recorded.
 import { execFile } from 'node:child_process';

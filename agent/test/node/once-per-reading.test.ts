@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: a device holding overlapping input filters (`sensors/<node>/+` from one function,
 // the exact `sensors/<node>/probe` of another, `sensors/<node>/#` of a third) ran every matching
 // function once per COPY on Mosquitto, which delivers one copy per matching subscription to MQTT 5

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: no MQTT client in WasmFleet bounded the packets it accepts, so a broker (or whoever
 // holds one) announcing a 256 MB PUBLISH made the agent buffer all of it before the 256 KiB
 // payload check could refuse it. The agent now closes the connection as soon as the announced

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: a function's state file was named from the desired document's namespace and name
 // (`<data-dir>/state/<namespace>__<name>.json`) while the wire schema only bounded their length,
 // so `../` in a name wrote files outside the data directory: whoever could write a device's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The .deb the way a device owner installs it: into a fresh Debian root filesystem (debootstrap)
 // booted with systemd in a privileged container. The hardened unit is enabled but waits for its
 // settings; with them it starts as the unprivileged `wasmfleet` user with no capabilities, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `npm run release:agent` as a release manager and a device owner meet it: versioned tarballs
 // and .debs for x64 and arm64, each verifiable with the documented sha256sum + openssl commands;
 // the x64 agent runs from its tarball; the arm64 one carries an aarch64 `node` and, where

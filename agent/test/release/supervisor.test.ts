@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wasmfleet-agent-supervise, the script the service runs, with stand-in agents (sh scripts in the
 // release layout) so each way a trial can end is quick to show: a version that exits at once and
 // one that never becomes healthy are rolled back and the previous one runs again; a healthy one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression (main's CI, test/fuzz/agent-inputs.test.ts, seed 1297146426): a function running in a
 // worker published a coalesced batch's outputs after those of the batch behind it. The worker
 // answered batch B asynchronously and batch C, coalesced while B ran, at once (its fast path);

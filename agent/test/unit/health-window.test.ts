@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's health window (ADR 0022): the outcome of its last RECENT_CALLS_WINDOW calls, however
 // long ago they were, so a function failing every call is seen failing at any input rate.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The subscription plan that lets each reading run each function once (docs/adr/0024): filter
 // algebra checked against topicMatches on generated topics, and the two plans' promises.
 import assert from 'node:assert/strict';

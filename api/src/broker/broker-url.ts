@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Broker URLs as every component takes them: taken apart with the WHATWG parser for mqtt.js, and
 // printed without their password.
 /** Where the broker is, as mqtt.js's connection options (see brokerAddress). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A bound on the MQTT packets a client accepts, checked when a packet's length arrives rather than
 // after its bytes do. mqtt.js (through mqtt-packet) buffers a whole packet before anyone can look
 // at it, and MQTT allows 256 MB: a broker — or whoever holds one — could make any WasmFleet

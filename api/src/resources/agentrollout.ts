@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AgentRollout: which agent version the selected devices run, and how they get there — the same
 // waves, health gates, pause/promote/abort and automatic rollback as a function's rollout
 // (docs/adr/0032). Cluster-scoped, like EdgeNodes. Each device fetches its architecture's release

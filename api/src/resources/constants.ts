@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names that identify WasmFleet's custom resources on the API server.
 
 export const GROUP = 'wasmfleet.io';
@@ -21,6 +22,16 @@ export const CATEGORY = 'wasmfleet';
 
 export const WASM_FUNCTION_CRD_NAME = `${WASM_FUNCTION_PLURAL}.${GROUP}`;
 export const EDGE_NODE_CRD_NAME = `${EDGE_NODE_PLURAL}.${GROUP}`;
+
+/**
+ * What a WasmFunction gets when `spec.limits` leaves a field out: the CRD's defaults, the
+ * operator's desired documents and the agent's advertised capacity all read these.
+ */
+export const FUNCTION_DEFAULTS = {
+  memory: '16Mi',
+  memoryBytes: 16 * 1024 * 1024,
+  timeout: '100ms',
+} as const;
 
 /** Upper bounds enforced by the CRD and by validateWasmFunction. */
 export const LIMITS = {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WasmFunction: a WebAssembly function, where it runs, what it reads and writes, and how new
 // versions roll out. Namespaced. Each rule carries a message that says what to fix.
 import Type, { type Static } from 'typebox';
@@ -13,7 +14,7 @@ import {
   StringMap,
   Timestamp,
 } from './common.ts';
-import { API_VERSION, LIMITS, WASM_FUNCTION_KIND } from './constants.ts';
+import { API_VERSION, FUNCTION_DEFAULTS, LIMITS, WASM_FUNCTION_KIND } from './constants.ts';
 import { KEY_ID_PATTERN } from '../wire/topics.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -462,7 +463,7 @@ export const Limits = Type.Object(
     memory: Type.Optional(
       Type.String({
         maxLength: 32,
-        default: '16Mi',
+        default: FUNCTION_DEFAULTS.memory,
         description: `Maximum linear memory of one instance, a quantity such as 16Mi (at most ${LIMITS.maxMemory}).`,
         ...validations(
           cel<string>(
@@ -486,7 +487,7 @@ export const Limits = Type.Object(
     timeout: Type.Optional(
       Type.String({
         maxLength: 32,
-        default: '100ms',
+        default: FUNCTION_DEFAULTS.timeout,
         description: `Deadline of one invocation, a duration such as 50ms (at most ${LIMITS.maxTimeout}).`,
         ...validations(
           cel<string>(
@@ -722,6 +723,7 @@ export const WASM_FUNCTION_CONDITION_TYPES = [
   'Progressing',
   'Degraded',
   'ModuleResolved',
+  'ConfigResolved',
   'Scheduled',
 ] as const;
 export type WasmFunctionConditionType = (typeof WASM_FUNCTION_CONDITION_TYPES)[number];
@@ -878,6 +880,14 @@ export const WasmFunctionStatus = Type.Object(
   { ...strict, description: 'What the operator observed.' },
 );
 export type WasmFunctionStatus = Static<typeof WasmFunctionStatus>;
+
+/** One condition of a WasmFunction's status, by a type the operator sets (typed: no misspelling). */
+export function functionCondition(
+  status: WasmFunctionStatus | undefined,
+  type: WasmFunctionConditionType,
+): NonNullable<WasmFunctionStatus['conditions']>[number] | undefined {
+  return status?.conditions?.find((c) => c.type === type);
+}
 
 export const WasmFunction = Type.Object(
   {

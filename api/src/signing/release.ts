@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a WasmFleet release signature covers (docs/adr/0031): the release file's checksum line,
 // exactly as `sha256sum` prints it and `sha256sum -c` reads it,
 //

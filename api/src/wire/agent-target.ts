@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent version a device should run: retained, QoS 1, operator → agent, on
 // `wasmfleet/v1/nodes/<node>/agent` (docs/adr/0032). Empty (cleared) means "no instruction: keep
 // running what you run". Agents that cannot upgrade themselves never subscribe to it. The device

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A broker given as several URLs, comma-separated: the nodes of one clustered broker (issue 18).
 // Clients connect to the first and move on to the next whenever a connection drops, so a device
 // or the operator survives the loss of the node it was on. Pure.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // URLs as they may appear in a log line, an error or a status message (which the broker keeps,
 // retained, for anyone who may read status): without their secrets. Broker URLs: brokerForLogs
 // in ../broker/broker-url.ts.

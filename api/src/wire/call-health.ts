@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether a function on a device is failing, judged from what the device reports (ADR 0022). An
 // instance that can never run (Failed) or is backing off after crashes (CrashLoopBackOff) is
 // failing; so is one whose recent calls mostly fail — judged by the error ratio over the

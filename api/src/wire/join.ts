@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One-command join (docs/adr/0031): a device trades a short-lived, single-use bootstrap token for
 // its own MQTT credentials, over the broker it is about to use. It logs in as the shared join
 // user (JOIN_USERNAME, whose password is not a secret: the token is), publishes a JoinRequest on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sizes the MQTT contract bounds (docs/mqtt-contract.md, "Limits"): what each party accepts as
 // one packet. A module envelope is the largest message: the agent stores modules up to 32 MiB, the
 // operator resolves them up to 50 MiB; control documents are far smaller.

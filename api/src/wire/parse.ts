@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding wire documents: JSON text → a typed document, or errors that name the field.
 // One compiled validator per schema; the same schemas are published as JSON Schema.
 import { Compile } from 'typebox/compile';
@@ -49,14 +50,3 @@ export const parseAgentTarget = lazyParser(AgentTarget, 'agent target');
 export const parseSealedJoinResponse = lazyParser(SealedJoinResponse, 'join response');
 /** A JoinResult from the JSON openJoinResult gives (it arrives sealed). */
 export const parseJoinResult = lazyParser(JoinResult, 'join result');
-
-/** JSON Schemas of the wire documents, for docs and non-TypeScript clients. */
-export const WIRE_SCHEMAS = {
-  DesiredState,
-  NodeStatus,
-  LogLine,
-  JoinRequest,
-  SealedJoinResponse,
-  JoinResult,
-  AgentTarget,
-} as const;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // API writes as the API server counts them (apiserver_request_total), by resource and
 // subresource, so a phase's cost reads as "EdgeNode status 12, WasmFunction status 7".
 import { request } from 'node:https';

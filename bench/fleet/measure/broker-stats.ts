@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the broker did: messages received and sent (Mosquitto's $SYS counters, published every
 // `sys_interval`), and how many bytes of retained WasmFleet documents it holds.
 import mqtt, { type MqttClient } from 'mqtt';

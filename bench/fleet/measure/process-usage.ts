@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CPU time and resident memory of a process, read from /proc (Linux), and a sampler that keeps
 // the peak RSS of several processes between two marks.
 import { readFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One MQTT 3.1.1 connection carrying simulated devices, written with raw packets (mqtt-packet) so
 // thousands fit in one process. With one device per link it is a real device connection: its own
 // client id, session and last will (the broker publishes the offline document when the link

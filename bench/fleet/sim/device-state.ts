@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One simulated device's state and the documents it publishes, as the wire contract says
 // (docs/mqtt-contract.md): its status (retained, on every change and every heartbeat) and the
 // offline document its last will carries. Pure; the swarm process does the I/O.

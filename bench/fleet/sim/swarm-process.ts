@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A child process holding a share of the simulated fleet: its devices on DeviceLinks, driven by the
 // parent (swarm.ts) over IPC. One process stays under the per-process file-descriptor limit.
 import { newDevice, type SimDevice } from './device-state.ts';

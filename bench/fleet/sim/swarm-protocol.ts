@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The messages between the fleet benchmark and its device processes (IPC).
 import type { LinkStats } from './device-link.ts';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The simulated fleet as one handle: devices spread over child processes (swarm-process.ts), each
 // under the per-process file-descriptor limit, with commands to take any of them offline and back.
 import { fork, type ChildProcess } from 'node:child_process';

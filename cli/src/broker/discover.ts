@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which MQTT broker `logs` and `invoke` talk to when --broker (WASMFLEET_BROKER) is not given:
 // the running `wasmfleet dev up` stack's, when the command talks to that stack's cluster; else
 // the broker the cluster's WasmFleet operator is configured with (a chart install: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The MQTT broker flags, declared only by the commands that talk to a broker (logs, invoke,
 // sim sensors, dev up), so that no other command's help offers them.
 import { Flags } from '@oclif/core';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads devices' retained status documents from the broker: where per-device detail lives (which
 // functions a device runs, their revision, phase, calls and errors, its last heartbeat), since the
 // operator writes only summaries to Kubernetes (ADR 0023). A retained message arrives right after

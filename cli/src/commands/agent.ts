@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 import { fileURLToPath } from 'node:url';
 import { Command } from '@oclif/core';
-import { HELP as AGENT_HELP } from '../../../agent/src/cli/config.ts';
+import { HELP as AGENT_HELP } from '@wasmfleet/agent/config';
 import { runBinary } from '../run-binary.ts';
 
 const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));

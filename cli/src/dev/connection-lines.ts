@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lines a user copies into another shell to reach a dev stack (printed by `dev up`, kept at
 // the top of its live view, and by `dev status`).
 export function connectionLines(kubeconfig: string, broker: string): string[] {

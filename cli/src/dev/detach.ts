@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `dev up --detach`: starts `dev up --no-view` as a background process (its own session, its
 // output in $WASMFLEET_DEV_DIR/dev-up.log) and waits until it has recorded itself as running.
 import { spawn } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The live view of `wasmfleet dev up`: devices, functions, message rates and the latest outputs.
 // On a terminal it redraws in place once a second, under the lines that say how to connect
 // (they would scroll away otherwise); elsewhere (CI, a pipe, the detached log) it prints a

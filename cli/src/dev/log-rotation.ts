@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps the detached `dev up` log bounded. The background process writes to the file through
 // its stdout/stderr (so a crash's last words land there too); every few seconds, once the file
 // is over the limit, it is copied to <file>.1 and truncated in place (logrotate's copytruncate:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where `wasmfleet dev up` keeps what it runs and records what it started, so that `dev down`,
 // `dev status` and every other command (another process) can find it.
 //

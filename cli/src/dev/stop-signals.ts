@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How `dev up` takes Ctrl-C and `dev down` (SIGTERM): the first signal asks for a clean stop
 // (the returned promise resolves, `onFirst` runs); a second one is told the stop is under way;
 // a third kills at once (children die with us, see @wasmfleet/local-stack's processes).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The live columns of `wasmfleet get nodes`, from each device's retained status on the broker
 // (ADR 0023): FUNCTIONS (how many it runs), LAST-SEEN (its last heartbeat) and, with -o wide, RUNS
 // (which). Neither reaches Kubernetes: heartbeats never do, and a count would change on every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Devices' own status, read from the broker for `get nodes` and `describe node`: per-device detail
 // stays in MQTT (ADR 0023). Without --broker, or when the broker cannot be reached, the commands
 // still answer from Kubernetes and say what they could not show, and why.

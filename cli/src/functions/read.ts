@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads one WasmFunction (typed) with the light reader (no client-node, docs/adr/0027).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {

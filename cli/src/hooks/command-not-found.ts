@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // oclif's command_not_found hook: kubectl's answer to a typo (`wasmfleet gte nodes`) instead of
 // oclif's "command gte:nodes not found": what was not found, the closest commands, where to look.
 import type { Hook } from '@oclif/core';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading from the API server with node:https and the kubeconfig's own credentials
 // (kube/kubeconfig.ts): what `get`, `describe` and `rollout status` need, without loading
 // @kubernetes/client-node (docs/adr/0027). Credentials that only client-node understands (exec

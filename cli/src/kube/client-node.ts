@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @kubernetes/client-node for the commands that write (apply, rollout pause/undo, nodes …) and
 // for credentials only it understands; loaded on demand, never by `get`/`describe` (ADR 0027).
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';

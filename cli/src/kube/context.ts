@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Kubernetes context a command works in: kube/kubeconfig.ts's target (file, context,
 // namespace, server, credentials) with a light reader, and — for commands that write — the
 // same target in @kubernetes/client-node, loaded only when asked (docs/adr/0027).

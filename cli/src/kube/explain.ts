@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns what the API server answered (through @kubernetes/client-node or the light reader) into a
 // UserError that says what to do next.
 import { UserError } from '../errors.ts';

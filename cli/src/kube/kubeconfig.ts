@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads a kubeconfig without @kubernetes/client-node (docs/adr/0027): which file (kubectl's
 // order, plus a running `wasmfleet dev up` stack), which context, namespace and server, and —
 // for the credentials almost every cluster uses (a token, a client certificate, a CA) — the TLS

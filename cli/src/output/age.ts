@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * A time as the API server writes it (2026-12-06T19:40:43Z). The client library hands some back
  * as Date objects, whose String() is "Sun Dec 06 2026 19:40:43 GMT+0000 (…)".

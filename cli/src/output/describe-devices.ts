@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-device sections of `describe`, as tables rather than YAML so a failing device reads at
 // a glance: a function's devices (status.nodes, failing first, capped by the operator), and a
 // device's functions — from its own retained status on the broker when the CLI could read it

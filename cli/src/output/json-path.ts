@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads the simple JSONPaths used by CRD printer columns (`.status.ready`, `.spec.sensors[*].name`,
 // `.status.conditions[?(@.type=="Ready")].lastTransitionTime`) so `wasmfleet get` shows exactly the
 // columns `kubectl get` shows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pause / resume / promote / abort for `agentrollout/<name>`: the same controls as a function's
 // rollout (spec.paused and annotations naming the version they apply to), on an AgentRollout.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet rollout status agentrollout/<name>`: where an agent rollout stands (docs/adr/0032),
 // read from the AgentRollout's status, with the same exit codes as a function's rollout status:
 // 0 once complete, 1 once rolled back, aborted or degraded.

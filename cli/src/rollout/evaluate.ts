@@ -1,5 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decides, from a WasmFunction alone, whether its rollout is complete, still going, or failed —
 // the same questions `kubectl rollout status` asks of a Deployment. Pure: no I/O, no clock.
+import { functionCondition } from '@wasmfleet/api';
 import type { FunctionObject } from '../functions/read.ts';
 
 export type RolloutState = 'Observing' | 'Progressing' | 'Paused' | 'WaitingForGate' | 'Complete' | 'Failed';
@@ -36,7 +38,7 @@ const FAILED_REASONS = new Set(['ProgressDeadlineExceeded', 'RolledBack']);
 export function failure(fn: FunctionObject): string | undefined {
   const status = fn.status ?? {};
   const generation = fn.metadata.generation ?? 0;
-  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  const progressing = functionCondition(status, 'Progressing');
   const fresh = progressing && (progressing.observedGeneration ?? generation) >= generation;
   if (fresh && progressing.status === 'False' && FAILED_REASONS.has(progressing.reason)) {
     const what = progressing.reason === 'RolledBack' ? 'it was rolled back' : 'its progress deadline passed';
@@ -45,9 +47,12 @@ export function failure(fn: FunctionObject): string | undefined {
   const rolloutMessage = status.rollout?.message;
   if (rolloutMessage && /rolled back|rolling back|rollback/i.test(rolloutMessage)) return rolloutMessage;
   if (status.phase === 'Degraded' || status.phase === 'Failed') {
-    const degraded = status.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
-    const ready = status.conditions?.find((c) => c.type === 'Ready' && c.status === 'False');
-    const detail = degraded?.message || ready?.message || rolloutMessage;
+    const degraded = functionCondition(status, 'Degraded');
+    const ready = functionCondition(status, 'Ready');
+    const detail =
+      (degraded?.status === 'True' ? degraded.message : undefined) ||
+      (ready?.status === 'False' ? ready.message : undefined) ||
+      rolloutMessage;
     return `phase is ${status.phase}${detail ? `: ${detail}` : ''}`;
   }
   return undefined;

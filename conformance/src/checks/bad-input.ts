@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bad inputs: payloads that break their declared format are counted and never reach the function;
 // topics that break the rules fail that function alone.
 import { expect, sleep, type Check } from '../check.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Delivery: QoS 1 inputs are acknowledged only after they were processed (so none is lost when
 // the runtime dies), and each reading runs each matching function once, whatever copies the
 // broker sends for overlapping subscriptions.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Desired state: apply, replace, remove; stale, foreign and invalid documents change nothing.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The core-module guest ABI (docs/guest-abi.md): host imports, all-or-nothing calls, state that
 // survives a restart, log lines on the logs topic.
 import { expect, sleep, until, type Check, type CheckContext } from '../check.ts';

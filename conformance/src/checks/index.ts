@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every check of the kit, in the order they run. A new check goes into its area's file and is
 // listed through it here; its name is its identity in reports and in --only (docs/conformance.md).
 import type { Check } from '../check.ts';

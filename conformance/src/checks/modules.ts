@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Modules: fetched from their topic or their URL, and never run unless their bytes hash to the
 // digest the document names.
 import { createServer, type Server } from 'node:http';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Offline: a runtime restarted while the broker is unreachable brings back its last functions
 // from its own copy of the desired state and its module cache.
 import { desiredTopic, moduleTopic } from '@wasmfleet/api';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sandbox: a runaway, a memory bomb, a trap or a broken module fails alone, with its reason,
 // while the runtime and the functions beside it keep serving.
 import { expect, sleep, until, type Check, type CheckContext } from '../check.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Node status: online with its settings, heartbeats, and offline on a clean stop and by last will.
 import { expect, sleep, type Check } from '../check.ts';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A broken runtime: the real agent, except that every QoS 1 input is acknowledged the moment it
 // arrives, before it is processed (mqtt.js's default). Killed mid-stream, it loses the inputs it
 // had acknowledged: the kit's qos1.ack-after-process must fail.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A broken runtime: the real agent, except that its module store keeps (and hands out) bytes
 // whose digest does not match. It runs tampered modules: the kit's module.digest-mismatch-*
 // checks must fail.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // For the deliberately broken runtimes the kit's tests run: the real agent, with one behaviour
 // changed from outside by intercepting how it hands mqtt.js its message handler. Test fixtures
 // only; nothing here is used by the kit or the agent.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An AgentRollout's next step, from the rollout core the functions use (operator/src/rollout,
 // docs/adr/0032): the devices it selects that can upgrade themselves, what each reports (its
 // agent version; Running when online with its functions Running; Failed when it rolled the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs AgentRollouts (docs/adr/0032): watches them, plans each with planAgentRollout whenever an
 // EdgeNode or the rollout changes (and when a pause or deadline ends), publishes each device's
 // agent target (retained, only when it changes) on its own MQTT connection, and writes status.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A bound on QoS 1 publishes awaiting their PUBACK. A fleet-wide change publishes one document per
 // device: 100,000 at once would exhaust MQTT's 65,535 packet identifiers (mqtt.js reuses one still
 // in flight, and that publish never completes).

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the controllers share: caches, the device link, the documents and placement books, the
 // latest device reports. One object so the wiring (operator.ts) and the tests build it once.
 import type { CustomObjectsApi, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { EdgeNode, NodeStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
-import type { RevisionStore } from './revisions.ts';
+import type { RevisionStore } from './revision-history.ts';
 import type { FleetBridge } from '../bridge/fleet-bridge.ts';
 import type { NodeDocuments } from '../fleet/node-documents.ts';
 import type { PlacementBook } from '../fleet/placement-book.ts';

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reconciles one WasmFunction: finalizer, module, config, placement, per-device documents and
 // status. Level-triggered: it recomputes everything from the caches each time and writes only
 // what differs, so running it twice — or after an operator restart — does no duplicate work.
 import {
+  functionKey,
   GROUP,
   VERSION,
   WASM_FUNCTION_PLURAL,
@@ -10,7 +12,7 @@ import {
 } from '@wasmfleet/api';
 import { desiredFunction } from '../fleet/desired-function.ts';
 import { forAgent } from '../fleet/signature-support.ts';
-import { aggregateFunctionStatus, type NodeView } from '../fleet/function-status.ts';
+import { aggregateFunctionStatus, type NodeView } from '../fleet/status-aggregate.ts';
 import { schedulableFunction } from '../fleet/scheduling-view.ts';
 import {
   patchStatus,
@@ -91,9 +93,7 @@ async function reconcileLive(
   // A device that reports it could not fetch this module (the broker lost its retained blob,
   // e.g. it restarted without persistence) gets it published again.
   const fetchFailed = targets.some((node) =>
-    ctx.reports
-      .get(node)
-      ?.functions?.some((f) => `${f.namespace}/${f.name}` === key && f.reason === 'FetchFailed'),
+    ctx.reports.get(node)?.functions?.some((f) => functionKey(f) === key && f.reason === 'FetchFailed'),
   );
   // Pinned until a document references it, so a concurrent collection cannot clear it first.
   ctx.pinnedModules.add(module.sha256);
@@ -239,10 +239,7 @@ async function finalize(
   const pending = published
     ? previouslyOn.filter((node) => {
         const report = ctx.reports.get(node);
-        return (
-          report?.state === 'online' &&
-          (report.functions ?? []).some((f) => `${f.namespace}/${f.name}` === key)
-        );
+        return report?.state === 'online' && (report.functions ?? []).some((f) => functionKey(f) === key);
       })
     : previouslyOn;
   if (pending.length > 0 && !overdue) {
@@ -274,7 +271,7 @@ function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string
   for (const node of targets) {
     const report = ctx.reports.get(node);
     const online = deviceOnline(ctx, node);
-    views.set(node, { online, report: report?.functions?.find((f) => `${f.namespace}/${f.name}` === key) });
+    views.set(node, { online, report: report?.functions?.find((f) => functionKey(f) === key) });
   }
   return views;
 }

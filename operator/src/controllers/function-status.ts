@@ -1,8 +1,17 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds a WasmFunction's status from what the reconciler learned. Pure: the same inputs give
 // the same status, so an unchanged world writes nothing.
-import type { RolloutStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
-import type { Aggregate } from '../fleet/function-status.ts';
+import type {
+  RolloutStatus,
+  WasmFunction,
+  WasmFunctionConditionType,
+  WasmFunctionStatus,
+} from '@wasmfleet/api';
+import type { Aggregate } from '../fleet/status-aggregate.ts';
 import { setCondition, type Condition, type ConditionInput } from '../kube/index.ts';
+
+/** A condition of a WasmFunction: a misspelt type is a compile error. */
+type FunctionCondition = Omit<ConditionInput<WasmFunctionConditionType>, 'observedGeneration'>;
 
 export interface StatusParts {
   readonly fn: WasmFunction;
@@ -34,7 +43,7 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
   const generation = fn.metadata.generation ?? 0;
   const previous = fn.status ?? {};
   let conditions = (previous.conditions ?? []) as Condition[];
-  const set = (input: Omit<ConditionInput, 'observedGeneration'>): void => {
+  const set = (input: FunctionCondition): void => {
     conditions = setCondition(conditions, { ...input, observedGeneration: generation }, now);
   };
 
@@ -167,10 +176,8 @@ export function moduleSummary(fn: WasmFunction): string {
   return text.slice(0, 256);
 }
 
-type ConditionFields = Omit<ConditionInput, 'observedGeneration'>;
-
 /** True while some device does not report the update revision yet, or is neither ready nor failing. */
-function progressingCondition(agg: Aggregate, updateRevision: string | undefined): ConditionFields {
+function progressingCondition(agg: Aggregate, updateRevision: string | undefined): FunctionCondition {
   const settled = agg.readyNodes + agg.failedNodes;
   const runs = `${agg.updatedNodes} of ${agg.desiredNodes} devices run revision ${updateRevision ?? '?'}`;
   if (agg.updatedNodes < agg.desiredNodes || settled < agg.desiredNodes)
@@ -193,7 +200,7 @@ function failingReason(agg: Aggregate): 'CallsFailing' | 'InstancesFailed' {
   return agg.callsFailingNodes === agg.failedNodes ? 'CallsFailing' : 'InstancesFailed';
 }
 
-function degradedCondition(agg: Aggregate): ConditionFields {
+function degradedCondition(agg: Aggregate): FunctionCondition {
   if (agg.failedNodes === 0)
     return { type: 'Degraded', status: 'False', reason: 'Healthy', message: 'no device reports a failure' };
   return {
@@ -215,8 +222,8 @@ function rolloutFailureReason(rollout: NonNullable<StatusParts['rollout']>): str
 }
 
 /** Ready, with a reason and message that say the same thing as the phase and the counts. */
-function readyCondition(parts: StatusParts, phase: WasmFunctionStatus['phase']): ConditionFields {
-  const notReady = (reason: string, message: string): ConditionFields => ({
+function readyCondition(parts: StatusParts, phase: WasmFunctionStatus['phase']): FunctionCondition {
+  const notReady = (reason: string, message: string): FunctionCondition => ({
     type: 'Ready',
     status: 'False',
     reason,

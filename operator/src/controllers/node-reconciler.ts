@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reconciles one device: creates its EdgeNode when it announces itself (auto-registration),
 // writes its summary into status when something the summary shows changed, and marks it Offline
 // after missed heartbeats or its last will. It runs only when a report changed something or the
@@ -26,7 +27,7 @@ import type { FleetContext } from './fleet-context.ts';
 import { edgeNodeStatus } from './node-status.ts';
 
 const TARGET = { group: GROUP, version: VERSION, plural: EDGE_NODE_PLURAL };
-export const AUTO_REGISTERED_LABEL = 'wasmfleet.io/auto-registered';
+const AUTO_REGISTERED_LABEL = 'wasmfleet.io/auto-registered';
 
 export interface NodeReconcilerHooks {
   /** A device announced itself but has no EdgeNode and auto-registration is off. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A device's EdgeNode status from its latest report: a summary that changes only when the device
 // really changes (ADR 0023). Heartbeats never reach it: liveness lives in MQTT (retained status
 // and last will), and the phase moves only on a last will, a missed-heartbeat timeout, or a

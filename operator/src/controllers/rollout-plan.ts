@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns the pure rollout decision (operator/src/rollout) into what the reconciler needs: which
 // wire document each targeted device gets, the status.rollout to persist, and Events. The
 // manual controls come from the WasmFunction: spec.paused and the annotations `wasmfleet rollout`
 // writes (each names the revision it applies to, so a stale one never acts on a newer rollout).
-import type { DesiredFunction, RolloutStatus, WasmFunction } from '@wasmfleet/api';
+import { functionKey, type DesiredFunction, type RolloutStatus, type WasmFunction } from '@wasmfleet/api';
 import {
   decideRollout,
   rolloutSettings,
@@ -12,7 +13,7 @@ import {
   type TargetDevice,
 } from '../rollout/index.ts';
 import { deviceOnline, type FleetContext } from './fleet-context.ts';
-import type { StoredRevision } from './revisions.ts';
+import type { StoredRevision } from './revision-history.ts';
 
 export const ANNOTATION = {
   promote: 'rollout.wasmfleet.io/promote',
@@ -81,7 +82,7 @@ export function planRollout(
   const assigned = ctx.documents.assignmentsOf(key);
   const devices: TargetDevice[] = targets.map((name) => {
     const node = ctx.nodes.get(undefined, name);
-    const report = ctx.reports.get(name)?.functions?.find((f) => `${f.namespace}/${f.name}` === key);
+    const report = ctx.reports.get(name)?.functions?.find((f) => functionKey(f) === key);
     return {
       name,
       labels: node?.metadata.labels ?? {},

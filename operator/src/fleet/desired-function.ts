@@ -1,16 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
 // WasmFunction spec + what the operator resolved (module digest, config values) → the wire
 // document a device receives. Pure; defaults here match the CRD's defaults.
 import {
+  FUNCTION_DEFAULTS,
   parseDuration,
   parseQuantity,
   type DesiredFunction,
   type ModuleSignature,
   type WasmFunctionSpec,
 } from '@wasmfleet/api';
-import { revisionOf, type RevisionContent } from './revision.ts';
-
-export const DEFAULT_MEMORY = '16Mi';
-export const DEFAULT_TIMEOUT = '100ms';
+import { revisionOf, type RevisionContent } from './revision-hash.ts';
 
 export interface ResolvedInputs {
   readonly namespace: string;
@@ -31,8 +30,8 @@ export interface ResolvedInputs {
 
 export function desiredFunction(input: ResolvedInputs): DesiredFunction {
   const { spec } = input;
-  const memoryBytes = parseQuantity(spec.limits?.memory ?? DEFAULT_MEMORY);
-  const timeoutMs = parseDuration(spec.limits?.timeout ?? DEFAULT_TIMEOUT);
+  const memoryBytes = parseQuantity(spec.limits?.memory ?? FUNCTION_DEFAULTS.memory);
+  const timeoutMs = parseDuration(spec.limits?.timeout ?? FUNCTION_DEFAULTS.timeout);
   if (memoryBytes === undefined || timeoutMs === undefined) {
     // The CRD rejects these; reaching here means the object bypassed validation.
     throw new Error(

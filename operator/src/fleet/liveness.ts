@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which devices stopped sending heartbeats without a last will (a hung agent, a cut link): found by
 // a sweep over the latest reports, not by a timer per device, so a fleet at rest costs one cheap
 // pass every few seconds whatever its size (ADR 0023). Each device is reported once when it goes

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-device desired documents. Each device gets ONE retained document listing everything it
 // should run, so a device's document depends on every function placed on it. This module keeps
 // that index and says which documents changed; publishing is the bridge's job.
-import type { DesiredFunction, DesiredState } from '@wasmfleet/api';
-import { canonicalJson } from './revision.ts';
+import { functionKey, type DesiredFunction, type DesiredState } from '@wasmfleet/api';
+import { canonicalJson } from './revision-hash.ts';
 
 export class NodeDocuments {
   /** node → function key → what that node should run of it. */
@@ -51,7 +52,7 @@ export class NodeDocuments {
     }
     if (!mine && !this.byNode.has(doc.node)) {
       this.recordPublished(doc);
-      this.byNode.set(doc.node, new Map(doc.functions.map((fn) => [`${fn.namespace}/${fn.name}`, fn])));
+      this.byNode.set(doc.node, new Map(doc.functions.map((fn) => [functionKey(fn), fn])));
       return 'adopted';
     }
     const current = this.published.get(doc.node);
@@ -73,7 +74,7 @@ export class NodeDocuments {
     for (const [node, doc] of this.published) {
       const functions = new Map<string, DesiredFunction>();
       for (const fn of doc.functions) {
-        const key = `${fn.namespace}/${fn.name}`;
+        const key = functionKey(fn);
         functions.set(key, fn);
         keys.add(key);
       }
@@ -87,7 +88,7 @@ export class NodeDocuments {
     const placement = new Map<string, string[]>();
     for (const [node, doc] of this.published) {
       for (const fn of doc.functions) {
-        const key = `${fn.namespace}/${fn.name}`;
+        const key = functionKey(fn);
         placement.set(key, [...(placement.get(key) ?? []), node]);
       }
     }
@@ -184,8 +185,8 @@ export class NodeDocuments {
 }
 
 function byKey(a: DesiredFunction, b: DesiredFunction): number {
-  const ka = `${a.namespace}/${a.name}`;
-  const kb = `${b.namespace}/${b.name}`;
+  const ka = functionKey(a);
+  const kb = functionKey(b);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 

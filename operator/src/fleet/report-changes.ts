@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a device's new status report changes for the operator (ADR 0023). Most reports are
 // heartbeats that change nothing but the time and the call counters; those must reach neither
 // the API server nor the reconcilers, or a fleet at rest costs work proportional to its size.

@@ -1,7 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // Maps the CRDs onto the scheduler's narrow types (operator/src/scheduler/types.ts). Pure.
-import { parseQuantity, type EdgeNode, type WasmFunction } from '@wasmfleet/api';
+import { FUNCTION_DEFAULTS, parseQuantity, type EdgeNode, type WasmFunction } from '@wasmfleet/api';
 import type { SchedulableFunction, SchedulableNode } from '../scheduler/index.ts';
-import { DEFAULT_MEMORY } from './desired-function.ts';
 
 /** What a device offers when neither its spec nor its agent says (a small gateway). */
 export const DEFAULT_CAPACITY = { functions: 16, memoryBytes: 256 * 1024 * 1024 } as const;
@@ -29,7 +29,7 @@ export function schedulableFunction(fn: WasmFunction): SchedulableFunction {
       ...(t.value !== undefined ? { value: t.value } : {}),
       ...(t.effect !== undefined ? { effect: t.effect } : {}),
     })),
-    memoryBytes: parseQuantity(fn.spec.limits?.memory ?? DEFAULT_MEMORY) ?? 0,
+    memoryBytes: parseQuantity(fn.spec.limits?.memory ?? FUNCTION_DEFAULTS.memory) ?? 0,
   };
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Kubernetes Secret that holds one device's MQTT credentials: the operator generates the
 // password once, the broker learns it through dynamic security, and an installer reads it back
 // (`wasmfleet nodes credentials <node>`). Owned by the EdgeNode, so deleting the device deletes it.
@@ -6,8 +7,8 @@ import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, EDGE_NODE_KIND } from '@wasmfleet/api';
 import { describeError, isAlreadyExists, isNotFound, statusCodeOf } from '../kube/index.ts';
 
-export const NODE_ANNOTATION = 'wasmfleet.io/node';
-export const CREDENTIALS_LABEL = 'wasmfleet.io/mqtt-credentials';
+const NODE_ANNOTATION = 'wasmfleet.io/node';
+const CREDENTIALS_LABEL = 'wasmfleet.io/mqtt-credentials';
 
 /** `wasmfleet-mqtt-<node>`, or a digest of the node id when that would be too long a name. */
 export function credentialsSecretName(node: string): string {

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps the broker's picture of every device in step with what the operator tells it: one
 // dynamic-security client per EdgeNode (user name = node id, password from its Secret) and one
 // role per device whose ACLs are exactly deviceAcls() of the functions it runs. Widened BEFORE a
 // desired document that needs more is published; narrowed once the device reports that the
 // functions that needed the old grants are gone (a replaced revision keeps running until its
 // successor is Running, so narrowing at publish time would cut its outputs off).
-import type { DesiredFunction, DesiredState, NodeStatus } from '@wasmfleet/api';
+import { functionKey, type DesiredFunction, type DesiredState, type NodeStatus } from '@wasmfleet/api';
 import { ensureCredentials, type CredentialsSecretOptions } from './credentials-secret.ts';
 import { Dynsec, isAlreadyThere, isNotFound } from './dynsec.ts';
 import { aclKey, deviceAcls, deviceRoleName, diffAcls, nodeOfRole, type Acl } from './grants.ts';
@@ -20,7 +21,7 @@ export interface DeviceIdentitiesOptions {
 }
 
 const fnKey = (f: Pick<DesiredFunction, 'namespace' | 'name' | 'revision'>): string =>
-  `${f.namespace}/${f.name}@${f.revision}`;
+  `${functionKey(f)}@${f.revision}`;
 
 export class DeviceIdentities {
   readonly #o: DeviceIdentitiesOptions;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starts one-command join from the operator's own settings: the join service on the broker the
 // fleet bridge uses, token Secrets and device credentials in the identity namespace, and the
 // `wasmfleet-join` ConfigMap that tells `wasmfleet nodes join` how devices reach the broker.

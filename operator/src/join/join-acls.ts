@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the shared join user may do on the broker: send join requests and read join responses —
 // never read a request (it carries a token), never touch anything else. Responses are sealed for
 // their token (api/src/wire/join.ts), so reading another device's does not help.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator's side of one-command join (docs/adr/0031): on its own MQTT connection it keeps the
 // shared join user on the broker (dynamic security: may send requests, read responses, nothing
 // else), answers every JoinRequest with a result sealed for that token, and marks the token used

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How devices reach the fleet, for `wasmfleet nodes join` to put into the command it prints: the
 // ConfigMap `wasmfleet-join` in the identity namespace with the broker URL devices use and the CA
 // that signs the broker's certificate (public material: no credentials).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a bootstrap token lives: the Secret `wasmfleet-join-<token id>` in the operator's identity
 // namespace, holding the sha256 of the token's secret, the device it is for and its expiry —
 // never the token itself. `wasmfleet nodes join` creates it (owned by the EdgeNode, so deleting

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether a bootstrap token may be traded for a device's credentials, and what a refused device
 // is told. Pure: the record comes from the token's Secret, the clock from the caller. The secret
 // is compared as a hash in constant time; a token we never issued, one whose secret does not

@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 // metav1.Condition handling (apimachinery's meta.SetStatusCondition), pure: callers pass `now`.
 // lastTransitionTime moves only when `status` changes, so "Ready since …" stays truthful while
 // reason and message are refreshed on every reconcile.
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
-/** The shape of metav1.Condition. */
-export interface Condition {
-  readonly type: string;
+/** The shape of metav1.Condition; `T` narrows `type` to a resource's condition types (api/). */
+export interface Condition<T extends string = string> {
+  readonly type: T;
   readonly status: ConditionStatus;
   readonly reason: string;
   readonly message: string;
@@ -15,7 +16,7 @@ export interface Condition {
   readonly lastTransitionTime: string;
 }
 
-export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
+export type ConditionInput<T extends string = string> = Omit<Condition<T>, 'lastTransitionTime'>;
 
 /** metav1.Time serialises without fractional seconds. */
 export function rfc3339(date: Date): string {
@@ -26,9 +27,9 @@ export function rfc3339(date: Date): string {
  * Returns a new list with `input` set: added if its type is new, otherwise updated in place
  * (same position, so patches stay small and diffs readable). The input list is not modified.
  */
-export function setCondition(
+export function setCondition<T extends string = string>(
   conditions: readonly Condition[] | undefined,
-  input: ConditionInput,
+  input: ConditionInput<T>,
   now: Date,
 ): Condition[] {
   if (!/^[A-Z][A-Za-z0-9]*$/.test(input.type)) {

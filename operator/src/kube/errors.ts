@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading HTTP status codes out of whatever @kubernetes/client-node threw. Generated API calls
 // throw ApiException (`code`); the watch throws an Error with `statusCode`; a watch ERROR event
 // carries a Status object with `code`.
@@ -15,7 +16,7 @@ export function statusCodeOf(error: unknown): number | undefined {
 
 export const isNotFound = (error: unknown): boolean => statusCodeOf(error) === 404;
 export const isConflict = (error: unknown): boolean => statusCodeOf(error) === 409;
-export const isAlreadyExists = isConflict;
+export const isAlreadyExists = (error: unknown): boolean => statusCodeOf(error) === 409;
 
 /** A short, single-line description for logs and conditions. */
 export function describeError(error: unknown): string {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The write fence: one question every write path asks just before it writes to the API server
 // or the broker — "may this replica still write?" — so a leader that lost its Lease without
 // noticing yet (frozen by SIGSTOP, a long GC pause, a VM migration: its timers fire late) never
@@ -15,8 +16,3 @@ export interface WriteFence {
 
 /** No fencing: a single replica (no leader election), or tests of one component. */
 export const unfenced: WriteFence = { check: () => undefined };
-
-export function isFenced(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof FencedError) return true;
-  return false;
-}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kubernetes plumbing for the operator's reconcilers: queue, reconcile loop, informers, status,
 // events, leader election, metrics/health server and graceful shutdown.
 export * from './clock.ts';
@@ -11,7 +12,7 @@ export * from './sources.ts';
 export * from './informer.ts';
 export * from './conditions.ts';
 export * from './status.ts';
-export * from './events.ts';
+export * from './event-recorder.ts';
 export * from './fence.ts';
 export * from './fenced-kubeconfig.ts';
 export * from './leader.ts';

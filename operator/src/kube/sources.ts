@@ -1,15 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
 // What an informer watches: the API path of a collection and a paged list function, per kind.
 // ListWatch (client-node) needs both: it lists through the typed API client and watches the raw
 // path. Selectors live here because the list and the watch must use the same ones.
 import {
-  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type V1ConfigMap,
-  type V1Lease,
   type V1Secret,
 } from '@kubernetes/client-node';
 
@@ -113,23 +112,6 @@ export function secretSource(kc: KubeConfig, scope: SourceScope = {}): ResourceS
     list: () =>
       listAllPages(scope, description, (q) =>
         namespace ? api.listNamespacedSecret({ namespace, ...q }) : api.listSecretForAllNamespaces(q),
-      ),
-  };
-}
-
-export function leaseSource(kc: KubeConfig, scope: SourceScope = {}): ResourceSource<V1Lease> {
-  const api = kc.makeApiClient(CoordinationV1Api);
-  const { namespace } = scope;
-  const description = describe('leases', namespace);
-  return {
-    ...baseSource(scope),
-    path: namespace
-      ? `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`
-      : '/apis/coordination.k8s.io/v1/leases',
-    description,
-    list: () =>
-      listAllPages(scope, description, (q) =>
-        namespace ? api.listNamespacedLease({ namespace, ...q }) : api.listLeaseForAllNamespaces(q),
       ),
   };
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Source (b): `configMap: { name, key }` in the function's namespace.
 //
 // `binaryData` is the normal place: `kubectl create configmap m --from-file=module.wasm` puts a
@@ -9,7 +10,8 @@
 //   2. base64 text of the module (strict alphabet and padding) — the way to write any binary
 //      into `data` by hand.
 // Anything else in `data` is reported as NotWasm with what the text looks like (e.g. .wat).
-import { assertDigest, formatBytes, sha256Hex, tooLarge } from './digest.ts';
+import { formatBytes } from '@wasmfleet/api';
+import { assertDigest, sha256Hex, tooLarge } from './digest.ts';
 import { KubeReadError, type KubeReader } from './kube.ts';
 import { ModuleResolutionError, type ResolvedModule } from './types.ts';
 import { assertWasm, wasmKind } from './wasm.ts';

@@ -1,6 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 helpers and a capped, hashing reader for response bodies: the hash is computed while
 // the bytes arrive, and reading stops the moment the size limit is passed.
 import { createHash } from 'node:crypto';
+import { formatBytes } from '@wasmfleet/api';
 import { ModuleResolutionError } from './types.ts';
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -12,12 +14,6 @@ const DIGEST_RE = /^sha256:([0-9a-f]{64})$/;
 /** The hex part of an OCI digest (`sha256:<hex>`), or undefined for other forms/algorithms. */
 export function parseDigest(digest: string): string | undefined {
   return DIGEST_RE.exec(digest)?.[1];
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 export interface CappedBody {

@@ -1,6 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 // Source (a): `url` + `sha256` — download over http(s) with a deadline and a size cap, hashing
 // while streaming, then check it is wasm and that it is the module the spec pinned.
-import { assertDigest, readCapped, tooLarge, formatBytes } from './digest.ts';
+import { formatBytes } from '@wasmfleet/api';
+import { assertDigest, readCapped, tooLarge } from './digest.ts';
 import { deadline, discard, fetchOrFail, networkFailure } from './http.ts';
 import { ModuleResolutionError, type ResolvedModule } from './types.ts';
 import { assertWasm } from './wasm.ts';

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // Canary: steps by percent of the targets, each gated on health and then a pause or a manual gate.
 import { assignSplit } from './assign.ts';
-import type { StepView } from './events.ts';
+import type { StepView } from './transition-events.ts';
 import { deadlineAt, deadlineFailure, failedOutcome, healthFailure } from './failure.ts';
 import { formatSeconds } from './format.ts';
 import { assessHealth, isHealthy } from './health.ts';

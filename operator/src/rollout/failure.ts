@@ -1,16 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 // Failure detection (health and progress deadline) and what a failure does (onFailure).
 import { assignAll, assignFrozen } from './assign.ts';
 import { formatRate, formatSeconds, plural } from './format.ts';
 import type { Health } from './health.ts';
-import type { Outcome } from './outcome.ts';
+import type { Failure, Outcome } from './outcome-shape.ts';
 import { patch } from './progress.ts';
 import type { RolloutInput, RolloutProgress } from './types.ts';
 
-export interface Failure {
-  readonly reason: string;
-  /** The progress deadline passed (rather than a device or the error rate failing). */
-  readonly deadline: boolean;
-}
+export type { Failure };
 
 /** Failed or crash-looping devices, or too many errors. `noun` names the devices ("canary"). */
 export function healthFailure(

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The health gate: what the devices holding the update revision report about it. A device fails
 // the gate when its instance is Failed or crash-looping, or when most of its recent calls fail
 // (api functionHealth, ADR 0022).

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // A brand-new function: nothing to protect, so every target gets it at once. There is no stable
 // revision to roll back to, so a failure marks the rollout Degraded and devices keep it; once
 // every device runs it healthily the deployment is Complete and the failure forgotten.
 import { assignAll } from './assign.ts';
-import type { StepView } from './events.ts';
+import type { StepView } from './transition-events.ts';
 import { deadlineAt, deadlineFailure, healthFailure, type Failure } from './failure.ts';
 import { assessHealth, isHealthy } from './health.ts';
 import { countsLine, waitingNote } from './message.ts';

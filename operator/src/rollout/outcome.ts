@@ -1,21 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 // What each branch of the decision produces; `finish` adds the derived fields (percent, events)
 // the same way for all of them.
 import { countAssigned } from './assign.ts';
-import { transitionEvents, type StepView } from './events.ts';
-import type { Failure } from './failure.ts';
-import type { RolloutDecision, RolloutInput, RolloutPhase, RolloutProgress } from './types.ts';
+import { transitionEvents, type StepView } from './transition-events.ts';
+import type { Outcome } from './outcome-shape.ts';
+import type { RolloutDecision, RolloutInput } from './types.ts';
 
-export interface Outcome {
-  readonly assignments: ReadonlyMap<string, string>;
-  readonly progress: RolloutProgress;
-  readonly phase: RolloutPhase;
-  readonly complete: boolean;
-  readonly errorRate: number | undefined;
-  readonly message: string;
-  readonly wakeAt?: number | undefined;
-  /** The failure detected by this very call, for the event's reason. */
-  readonly failure?: Failure | undefined;
-}
+export type { Outcome };
 
 export function finish(input: RolloutInput, outcome: Outcome, steps: StepView | undefined): RolloutDecision {
   const n = input.targets.length;

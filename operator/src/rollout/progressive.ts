@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // A rollout from a stable revision to a new one: the latches and manual controls (rolled back,
 // abort, pause, resume) wrapped around the strategy (canary steps or rolling batches).
 import { assignAll, assignFrozen, countAssigned } from './assign.ts';
 import { canaryView, decideCanary, effectiveSteps } from './canary.ts';
-import type { StepView } from './events.ts';
+import type { StepView } from './transition-events.ts';
 import type { Outcome } from './outcome.ts';
-import { rolloutOrder } from './order.ts';
+import { rolloutOrder } from './rollout-order.ts';
 import { freshProgress, patch } from './progress.ts';
 import { decideRolling, rollingBudget, rollingView } from './rolling.ts';
 import type { RolloutInput, RolloutProgress } from './types.ts';

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rolling: at most maxUnavailable devices switching at once, walking the stable order.
 import { assignSplit } from './assign.ts';
-import type { StepView } from './events.ts';
+import type { StepView } from './transition-events.ts';
 import { deadlineAt, deadlineFailure, failedOutcome, healthFailure } from './failure.ts';
 import { plural } from './format.ts';
 import { assessHealth, isHealthy, isReady } from './health.ts';

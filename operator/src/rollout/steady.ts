@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // No rollout in progress (currentRevision === updateRevision): every target runs it; a device
 // that joins simply gets it, and the phase says Progressing until it confirms. A device that
 // fails its stable revision is a health matter (the function's Degraded condition), not a

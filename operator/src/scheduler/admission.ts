@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // When a device's capacity shrank (or a function grew) below what is already assigned, some
 // assignments must go. Which ones depends only on that device: functions are admitted first-fit in
 // key order, so the outcome is the same whichever run (full or incremental) discovers it.
-import { compareStrings, formatBytes } from './order.ts';
+import { formatBytes } from '@wasmfleet/api';
+import { compareStrings } from './order.ts';
 import type { SchedulableNode } from './types.ts';
 
 export interface Tenant {

@@ -1,4 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
 // The placement core: pure functions from (functions, nodes, current placement, now) to placement.
-export { schedule, DEFAULT_OPTIONS } from './schedule.ts';
+export { schedule } from './schedule.ts';
 export { reschedule } from './reschedule.ts';
 export type * from './types.ts';

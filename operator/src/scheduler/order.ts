@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deterministic ordering helpers. Ties are broken by a hash of (function, node) rather than by
 // input order, so shuffling the input never changes a decision, and different functions prefer
 // different nodes (rendezvous hashing) instead of all piling onto the alphabetically first one.
@@ -50,15 +51,4 @@ export function formatDuration(ms: number): string {
   if (h > 0) return `${h}h${m > 0 ? `${m}m` : ''}`;
   if (m > 0) return `${m}m${rest > 0 ? `${rest}s` : ''}`;
   return `${rest}s`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit] ?? 'B'}`;
 }

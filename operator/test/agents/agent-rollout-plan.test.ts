@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The AgentRollout planner on the functions' rollout core: who is a target and who is skipped
 // (and why), the canary's first step, a device that rolled the update back failing the rollout
 // back to the version the fleet ran, and a finished rollout making the new version current.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An agent upgrade through an AgentRollout across five real agents, each run the way a device runs
 // it: unpacked from the release tarball and started by wasmfleet-agent-supervise, with a real
 // function, a real Mosquitto, the real operator and API server. The second build is broken: its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regressions on the operator's MQTT link:
 // - no bound on incoming packets: a broker announcing a 256 MB PUBLISH made the operator buffer it
 //   (and, with no 'error' listener on the client, any client error would have thrown). The bridge

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A function's status never contradicts itself (issue 15): the aggregate of device reports, the
 // conditions built from it, and the rollout core's decisions, checked together on random fleets
 // whose devices fail in every way a device can (Failed, CrashLoopBackOff, calls failing while
@@ -8,7 +9,7 @@ import fc from 'fast-check';
 import type { FunctionStatusReport, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
 import { functionStatus } from '../../src/controllers/function-status.ts';
 import { statusFromDecision } from '../../src/controllers/rollout-plan.ts';
-import { aggregateFunctionStatus, type NodeView } from '../../src/fleet/function-status.ts';
+import { aggregateFunctionStatus, type NodeView } from '../../src/fleet/status-aggregate.ts';
 import {
   decideRollout,
   type DeviceReport,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An EdgeNode's conditions as tools that wait for things to settle read them. Regression: the
 // device's connection was the condition Ready, and Helm 4's `helm upgrade --wait` (kstatus, as
 // Flux uses it too) reads a custom resource's Ready=False as "still in progress" — an upgrade of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a WasmFunction's status must never say at once (issue 15: "status messages never
 // contradict their condition"). Pure; used by the unit properties and by the user-path tests,
 // which check what `kubectl get` returns.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // API writes that grow with functions, not devices, and none at rest (issue 18, ADR 0023): the
 // pure pieces that decide what a device report changes, what the EdgeNode summary holds, when a
 // function's status must be written at once, and which devices went quiet.

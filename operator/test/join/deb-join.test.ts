@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One-command join on a device as its owner meets it: the .deb freshly installed in a Debian root
 // filesystem booted with systemd (the service enabled, waiting for its settings), then the one
 // command `wasmfleet nodes join` printed, run as root on the device. It trades the token for the

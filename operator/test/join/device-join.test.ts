@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One-command join end to end, as a fleet operator and a device owner meet it: the real API
 // server, the real operator with per-device identity, a real Mosquitto (TLS, dynamic security),
 // the real CLI and the real agent. `wasmfleet nodes join` registers the device and prints one

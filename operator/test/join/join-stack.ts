@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the join tests stand on: the real API server, a Mosquitto with TLS and dynamic security,
 // and the real operator with per-device identity scoped to a fresh namespace and fleet label; plus
 // the fleet operator's side of join, `wasmfleet nodes join` run as the real CLI, and a reader of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pure parts of one-command join: which tokens are traded, what a refused device is told, and
 // that a sealed answer opens only with the token and request it was sealed for.
 import assert from 'node:assert/strict';

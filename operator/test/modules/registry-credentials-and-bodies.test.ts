@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regressions in how the operator talks to registries and token services:
 // - Basic credentials went to whatever token service a registry's Bearer challenge named, on any
 //   host and over plain http. They now go only to the registry's own host or domain, and plain

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // module.url against a real HTTP server on loopback: the happy path and each way a URL goes
 // wrong, each giving the reason and a message a user can act on.
 import assert from 'node:assert/strict';
@@ -182,8 +183,8 @@ describe('module.url', () => {
       ),
     );
     assert.equal(f.reason, 'TooLarge');
-    assert.match(f.message, /1\.0 MiB/);
-    assert.match(f.message, /announced 10\.0 MiB/);
+    assert.match(f.message, /1 MiB/);
+    assert.match(f.message, /announced 10 MiB/);
   });
 
   it('a streamed body over the limit → TooLarge, and the download stops early', async () => {

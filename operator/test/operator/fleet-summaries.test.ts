@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 18: `kubectl get`, `wasmfleet get` and `describe` still answer "which devices run what,
 // and which fail" when Kubernetes holds only summaries (ADR 0023): per-device detail from each
 // device's retained MQTT status, counts and capped lists in the objects. No branch depends on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Honest health along the user's path (issue 15): a real API server, the real operator, real
 // agents running wasm and a real Mosquitto; readings arrive now and then, as from a real sensor;
 // what is asserted is what `kubectl get` and `wasmfleet describe` show.

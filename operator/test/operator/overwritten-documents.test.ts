@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression (found by test/faults/leader-freeze.test.ts before write fencing): a leader thawed
 // after SIGSTOP published stale desired documents over the new leader's, and the new leader
 // never noticed — it compared only documents whose assignment changed, so the rollout stayed
@@ -9,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { desiredTopic } from '@wasmfleet/api';
 import { waitFor } from '@wasmfleet/test-support';
-import { canonicalJson } from '../../src/fleet/revision.ts';
+import { canonicalJson } from '../../src/fleet/revision-hash.ts';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
 
 describe('a device document overwritten by another client', () => {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real agents (child processes running wasm) for operator tests: one EdgeNode per device with the
 // given labels in the harness's fleet, each agent with a 1 s heartbeat, started and waited Online.
 import { mkdtemp } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -12,7 +13,7 @@ import {
 } from '@wasmfleet/test-support';
 import { EMPTY_MODULE, functionYaml } from './harness.ts';
 import { spawnOperator, type OperatorProcess } from './operator-process.ts';
-import { canonicalJson } from '../../src/fleet/revision.ts';
+import { canonicalJson } from '../../src/fleet/revision-hash.ts';
 
 const LEASE = [
   '--leader-elect-lease-duration',

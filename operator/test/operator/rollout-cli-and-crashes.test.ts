@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rollouts driven the way users drive them — `wasmfleet rollout …` — and an operator SIGKILLed
 // at several points of a rollout, against the real API server, Mosquitto and the real binaries.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cli } from '../../../cli/test/helpers.ts';
-import { canonicalJson } from '../../src/fleet/revision.ts';
+import { canonicalJson } from '../../src/fleet/revision-hash.ts';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
 import { spawnOperator, type OperatorProcess } from './operator-process.ts';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Honest health in the rollout core (issue 15): a device whose recent calls mostly fail fails the
 // gate even while its instance runs (inputs came too seldom to crash-loop it), and a failure is
 // never latched onto the revision that ends up stable.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Moved to @wasmfleet/local-stack (what `wasmfleet dev up` runs); kept so scripts that import
 // this path keep working while they move.
 export { ensureHelmBinary, ensureKubectlBinary, ensureApiServerBinaries } from '@wasmfleet/local-stack';

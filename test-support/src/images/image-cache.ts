@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every locally built image is cached by a digest of its inputs: a tarball in
 // ~/.cache/wasmfleet/images, so a warm run `docker load`s it instead of rebuilding, and the image
 // carries the digest as a label, so an engine that already has it does not even load it.
 import { createHash } from 'node:crypto';
-import { access, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { docker, imageCacheDir } from './docker.ts';
 
@@ -97,9 +98,4 @@ async function pruneOlder(dir: string, base: string, keep: string): Promise<void
 /** Size of an image as the engine reports it (bytes, uncompressed layers). */
 export async function imageSize(tag: string): Promise<number> {
   return Number(await docker(['image', 'inspect', '--format', '{{.Size}}', tag]));
-}
-
-/** Size of a file in bytes. */
-export async function fileSize(file: string): Promise<number> {
-  return (await stat(file)).size;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Boots a Debian root filesystem with systemd as PID 1 in a privileged container and waits until
 // systemd says it is up — for tests that install a .deb and exercise a systemd unit (issue 17),
 // and the same way kind boots its nodes. Needs the engine from scripts/container-engine (which
@@ -7,7 +8,10 @@ import { ensureCachedImage, INPUTS_LABEL, type CachedImage } from './image-cache
 import { ensureDebianRootfs, importRootfs } from './debian-rootfs.ts';
 import { uniqueName } from '../util.ts';
 
-/** A Debian image whose /sbin/init is systemd, with `packages` installed (cached by them). */
+/**
+ * A Debian image whose /sbin/init is systemd, with `packages` installed (cached by them).
+ * @public for the .deb/systemd tests of issue 17, which have no caller on main yet.
+ */
 export async function ensureSystemdImage(
   packages: readonly string[] = [],
   progress?: (line: string) => void,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long each test file took, and the order the full run starts them in. Node's test runner
 // starts files in the order it is given, N at a time; sorted by name, the 10-minute soak started
 // near the end and ran alone while the other lane sat idle (CI 2026-12-06: 1,309 s, of which

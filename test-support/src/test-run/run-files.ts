@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs test files in the order given, N at a time, with the reporters scripts/run-tests.ts
 // reads: spec on stdout, TAP and per-file times into files. `node --test a b` sorts its files
 // by name whatever order they come in; run({ files }) keeps it, so the longest can go first

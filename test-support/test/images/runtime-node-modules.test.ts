@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The packages an image copies out of the full install (scripts/image/): resolved the way Node
 // resolves them, so a nested version wins over a hoisted one and nothing a package needs is
 // left behind; and, on this repository's real tree, the agent image's set has jco's transpiler

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The full run's file order and its per-file times (scripts/run-tests.ts, docs/adr/0030).
 // Regression 2: `node --test` sorts the files it is given by name, so the order must go through
 // run() (run-files.ts); the first version passed them to `node --test` and changed nothing.

@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counts desired documents from the broker's side: a client of its own, subscribed to every
 // device's retained desired topic before any operator runs, records each publish in order.
 // This is what devices are told — whichever operator process (or replica) published it.
 import mqtt from 'mqtt';
 import { WIRE_PREFIX, parseDesiredState, type DesiredState } from '@wasmfleet/api';
-import { canonicalJson } from '../../../operator/src/fleet/revision.ts';
+import { canonicalJson } from '../../../operator/src/fleet/revision-hash.ts';
 
 export interface DesiredRecorder {
   /** node → every document published for it, in broker order. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a command line the way a user types it: `bash -c LINE` in a process group of its own, so
 // that an "interrupt" reaches every process of the line at once, as Ctrl-C at a terminal does.
 import { spawn } from 'node:child_process';

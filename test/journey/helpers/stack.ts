@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dev stack a journey walks: the environment a new user's shell has after the README's
 // PATH line, waiting until the stack is what the README promises (devices online, functions
 // Ready, Events written), and hot readings that make temp-alert alert and log on demand.

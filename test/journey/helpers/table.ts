@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads a kubectl-style table (a header row, columns aligned at the header's words) into rows of
 // named cells, so that checks name the columns they care about and tolerate columns added later.
 export type Row = Readonly<Record<string, string>>;

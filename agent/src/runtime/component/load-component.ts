@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The component runtime behind loadFunction: a WebAssembly component (already sandboxed: every
 // embedded core module's memory and table maxima rewritten by wasm-binary.ts) is transpiled by
 // jco once per digest and jco version — kept on disk (transpile-cache.ts), so a restart or a
@@ -10,7 +11,7 @@ import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from 
 import { ComponentSlot, SlotStartFailure, type SlotOptions, type SlotSource } from './component-slot.ts';
 import { TranspileFailure, componentKey, locateJco, transpiled } from './transpile-cache.ts';
 
-export { cacheStats, componentCacheDir, configureComponentCache } from './transpile-cache.ts';
+export { cacheStats, configureComponentCache } from './transpile-cache.ts';
 
 /** Compiled components kept in this process, by cache key (a 12 MB JS component compiles in ~0.3 s). */
 const COMPILED_ENTRIES = 8;

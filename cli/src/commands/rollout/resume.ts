@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { UserError } from '../../errors.ts';
 import { controlAgentRollout } from '../../rollout/agent-rollout-control.ts';
 import { agentRolloutName } from '../../rollout/agent-rollout-status.ts';

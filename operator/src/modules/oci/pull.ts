@@ -1,8 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // Source (c): an OCI artifact. Tag (or digest) → manifest (through an index when needed) →
 // the wasm layer → its blob, with every digest checked and the size limit applied before the
 // blob is downloaded.
+import { formatBytes } from '@wasmfleet/api';
 import type { ModuleCache } from '../cache.ts';
-import { assertDigest, formatBytes, parseDigest, readCapped, tooLarge } from '../digest.ts';
+import { assertDigest, parseDigest, readCapped, tooLarge } from '../digest.ts';
 import { discard, networkFailure } from '../http.ts';
 import { ModuleResolutionError, type ResolvedModule } from '../types.ts';
 import { assertWasm } from '../wasm.ts';

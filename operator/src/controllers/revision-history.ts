@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // Revision history as ControllerRevision objects (apps/v1), like a Deployment's ReplicaSets or
 // a StatefulSet's revisions: one per distinct function content, numbered, with the spec it came
 // from (for `wasmfleet rollout undo`) and the wire document devices run (so a device can be kept
 // on the stable revision during a rollout, even after an operator restart).
 import { AppsV1Api, type KubeConfig, type V1ControllerRevision } from '@kubernetes/client-node';
 import { API_VERSION, type DesiredFunction, type WasmFunction, type WasmFunctionSpec } from '@wasmfleet/api';
-import { isAlreadyExists, isNotFound } from '../kube/index.ts';
+import { isAlreadyExists, isNotFound, keyOf } from '../kube/index.ts';
 
 export const FUNCTION_LABEL = 'wasmfleet.io/function';
 export const DEFAULT_HISTORY_LIMIT = 10;
@@ -76,7 +77,7 @@ export class RevisionStore {
     } catch (error) {
       if (!isAlreadyExists(error))
         throw new Error(`recording revision ${desired.revision} of ${namespace}/${name}`, { cause: error });
-      this.cache.delete(`${namespace}/${name}`);
+      this.cache.delete(keyOf(namespace, name));
       return (
         (await this.load(fn)).get(desired.revision) ?? {
           number,
@@ -123,7 +124,7 @@ export class RevisionStore {
   private async load(fn: WasmFunction): Promise<Map<string, StoredRevision>> {
     const namespace = fn.metadata.namespace ?? 'default';
     const name = fn.metadata.name ?? '';
-    const key = `${namespace}/${name}`;
+    const key = keyOf(namespace, name);
     const cached = this.cache.get(key);
     if (cached) return cached;
     const list = await this.api.listNamespacedControllerRevision({

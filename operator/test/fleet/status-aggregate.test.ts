@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // Aggregating device reports into a function's status. Found by the soak (test/soak): after a
 // trapping canary was rolled back, every device ran the stable revision, yet the function said
 // READY 0/3, because only devices on the (failed) update revision counted as ready.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FunctionStatusReport } from '@wasmfleet/api';
-import { aggregateFunctionStatus, type NodeView } from '../../src/fleet/function-status.ts';
+import { aggregateFunctionStatus, type NodeView } from '../../src/fleet/status-aggregate.ts';
 
 const report = (revision: string, phase: FunctionStatusReport['phase']): NodeView => ({
   online: true,

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 // Events are derived from the transition between the progress the call was given and the one it
 // returns — never from "what happened to be true this time" — so feeding a decision's progress
 // back with an unchanged world yields no events, and a repeated reconcile never repeats one.
-import type { Failure } from './failure.ts';
+import type { Failure } from './outcome-shape.ts';
 import type { RolloutEvent, RolloutPhase, RolloutProgress } from './types.ts';
 
 /** How steps are named and sized, for event messages. */
