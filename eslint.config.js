@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One lint setup for every workspace: typescript-eslint's type-aware rules on TypeScript
 // sources, the recommended set on plain JavaScript, and import-x for the shape of the import
 // graph (no cycles, no relative imports into another workspace; docs/adr/0033-*).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end on a real cluster in kind, the way users run WasmFleet, with every image built on
 # this machine (docs/adr/0020): a kind cluster from the locally built node image; the operator,
 # agent and Mosquitto images loaded into it; `helm install` with Mosquitto and simulated devices

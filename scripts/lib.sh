@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared shell helpers for WasmFleet's setup scripts. Source it; it does nothing on its own.
 # Everything it installs goes under .tools/ (git-ignored) or the user's cache, never system-wide,
 # except Debian packages, which only apt can place.

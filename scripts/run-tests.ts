@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the whole test suite (what CI runs) against one shared real control plane.
 //
 //   npm test                          # everything

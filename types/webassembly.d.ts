@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The WebAssembly JS API types, taken from TypeScript's lib.dom.d.ts (which also carries the
 // whole DOM we do not want in a Node project). @types/node does not declare them.
 // `any` in the original is `unknown` here: callers narrow what they read from tables/exceptions.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The repository's lint setup, plus one exclusion: AssemblyScript sources (compiled by asc, not
 // tsc) use decorators on declarations that the TypeScript parser rejects. ESLint 10 reads the
 // config nearest to each linted file, so this file applies to everything under workloads/.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench/compute's Wasmtime harness: the same kernels.wasm the V8 column runs, compiled by
 // Wasmtime exactly as the native agent configures it (Cranelift, epoch interruption on, so the
 // deadline checks the agent pays are in the figure), timed with the same method as run.ts and

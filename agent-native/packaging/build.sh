@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the native agent's release artifacts for this machine's architecture: a release build
 # (cached by its inputs, test-support/src/native-agent.ts), laid out as it installs, then
 # package.sh → tarball + .deb + SHA-256. For another architecture see docs/devices-native.md

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Packages a device agent laid out as it installs (a root directory: usr/bin/…,
 # lib/systemd/system/…, etc/…) into a release tarball and a .deb made with dpkg-deb, each with
 # its SHA-256. Agent-neutral on purpose: the native agent uses it (build.sh), and the Node agent's

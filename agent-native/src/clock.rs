@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wall-clock helpers: milliseconds since the Unix epoch and the ISO 8601 form JavaScript's
 // Date.toISOString() writes (status documents and log lines carry it), without a date crate.
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's settings from flags, environment and an optional JSON config file, in that order of
 // precedence: the same names, defaults and errors as the Node agent (agent/src/cli/config.ts),
 // so the operator, the chart's simulated devices and `wasmfleet nodes join` drive either agent.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wasmfleet-agent-native: the device runtime as a process, on Wasmtime. Same flags, environment
 // and config file as the Node agent (config.rs); stops cleanly on SIGINT/SIGTERM, publishing an
 // offline status — a SIGKILL is covered by the retained last will and the persistent session.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native agent's Rust unit tests (pure cores: config, wire schemas, topics and routing,
 // ordered acks, the output budget, lifecycle, signatures, store, state) run with cargo, in the
 // same cached target directory as the agent's release build, so CI compiles only the test harness.

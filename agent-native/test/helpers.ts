@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starts the native agent (agent-native/, built or found by test-support's ensureNativeAgent)
 // as a device process against a real broker, the way a user's service unit starts it.
 import { mkdtemp, readFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native agent against a broker that speaks only MQTT 3.1.1 (aedes, the dev stack's embedded
 // broker): it tries MQTT 5, falls back to 3.1.1 by itself, comes online and runs a function.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native agent end to end on a real Mosquitto, driven only through the broker and its
 // command line: functions run and publish, QoS 1 inputs survive, a reading on overlapping filters
 // runs each function once, hostile modules end in clear reasons, signatures are enforced, and the

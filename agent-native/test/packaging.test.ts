@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native agent's release artifacts as a device owner gets them: package.sh turns the agent
 // laid out as it installs into a tarball and a .deb (dpkg-deb) with the systemd unit and the
 // settings file, plus their SHA-256 — checked with tar, dpkg-deb and sha256sum.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Types of compiled.js (plain JavaScript so that the agent's launcher loads no TypeScript).
 export declare const REPO_ROOT: string;
 export declare const DIST_ROOT: string;

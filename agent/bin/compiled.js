@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the agent's compiled JavaScript lives, and building it when it is missing or stale.
 // Why: Node runs the .ts sources directly (ADR 0001), but every thread that meets TypeScript sets
 // up Node's type stripping: +17 MB for the main thread, +5 to +12 MB per worker (docs/adr/0017).

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // wasmfleet-agent as it should run on a device: from compiled JavaScript (docs/adr/0017), so no
 // thread of the agent pays for Node's type stripping (~17 MB in the main thread alone). The
 // program is wasmfleet-agent.ts; this launcher runs its build of the current sources (made on the

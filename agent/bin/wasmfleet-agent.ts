@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // wasmfleet-agent: the device runtime as a process. Stops cleanly on SIGINT/SIGTERM (publishing
 // an offline status); a SIGKILL is covered by the retained last will and the persistent session.
 import { ConfigError, HELP, parseConfig } from '../src/cli/config.ts';

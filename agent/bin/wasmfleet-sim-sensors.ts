@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Simulated sensors for one device (the chart's simulated devices run it beside the agent):
 // SenML temperature/humidity on sensors/<node>/…, or camera frames on cameras/<node>/frame.
 // Configured like the agent: --broker/--node or WASMFLEET_BROKER/WASMFLEET_NODE, and the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compiles the agent (agent/src, agent/bin) and what it imports from the api (api/src) to plain
 // JavaScript in agent/dist/<build id>/, laid out like the repository, so the agent's processes and
 // function workers run without Node's type stripping (docs/adr/0017). Imports of @wasmfleet/api

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes crds/*.yaml from the TypeBox schemas in api/src/resources.
 //   npm run gen:crds                    regenerate crds/
 //   npm run gen:crds -- --check         exit 1, naming each file, when the committed YAML differs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @wasmfleet/api — the single source of truth for resource shapes and the MQTT wire contract.
 export * from './resources/index.ts';
 export * from './wire/index.ts';

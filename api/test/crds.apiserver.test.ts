@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CRDs against a real kube-apiserver, driven with the real kubectl as a user would: the
 // examples apply, the printer columns/short names/category work, status is a subresource, and
 // every invalid fixture is rejected with a message that names the field and says what to fix.

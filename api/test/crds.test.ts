@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CRDs in crds/ are exactly what the generator produces from the TypeBox schemas, and they are
 // structural, bounded (for the CEL cost budget) and carry the user-facing names and columns.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the api tests: the example manifests and the invalid-manifest fixtures.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';

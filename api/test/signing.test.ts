@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pure signing core: the exact statement bytes, the device's verdicts, and DSSE's encoding.
 // (End to end with real cosign, agents and the API server: operator/test/operator/signed-modules.)
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // validateWasmFunction / validateEdgeNode mirror the CRDs: every example passes, every invalid
 // fixture fails at the same field the API server names, and the CEL twins agree with the rules.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The baseline: a plain mqtt.js process running the same logic as echo.wat in JavaScript
 // (publish every input unchanged to one output topic). Kept deliberately simple and idiomatic.
 import mqtt from 'mqtt';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Node-RED peer: Node-RED embedded in this process (its documented `RED.init(server, settings)`
 // API) running one flow, mqtt in → function → mqtt out, with the same logic as echo.wat and
 // baseline.ts (publish every input unchanged to one output topic). No editor, no admin API, no

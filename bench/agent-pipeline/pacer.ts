@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A sensor that publishes at an exact rate, for the latency benchmark. It runs in its own worker
 // thread and sleeps with Atomics.wait (a futex with a sub-millisecond timeout), so every message
 // leaves on its slot: setTimeout-per-message pacing fires late and in bursts (1 ms timer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Profiles the agent on one throughput case: the agent runs under `node --cpu-prof` (main thread
 // and function worker each write a .cpuprofile into --out), fed N messages by one sensor while a
 // sink drains the outputs. Open the profiles in Chrome DevTools or summarise them by self time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pipeline benchmark: sensor → Mosquitto → (agent + wasm | plain mqtt.js | Node-RED) → Mosquitto → sink.
 // The Node-RED peer (node-red.ts) runs mqtt in → function → mqtt out; every contender turns
 // Nagle off. Besides msg/s and loss, each throughput case reports the CPU time the process under

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a function's memory goes: RSS per live worker thread, bare (an empty ES module that
 // stays alive) and as a function (loadFunction with echo.wat, module compiled once and shared),
 // with the agent's worker resource limits and without: 10 of each after one warm-up, so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compute kernels, side by side: the examples' C kernels compiled to wasm32 (clang -O2) and run by
 // V8 (the Node agent's engine) and by Wasmtime (the native agent's, configured as the agent runs
 // it: agent-native/examples/kernel_bench.rs) vs their plain-JS twins (workloads/src/kernels.ts)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What per-device identity costs (ADR 0012), against a real Mosquitto with the dynamic security
 // plugin and a real API server, through the operator's own DeviceIdentities:
 //   1. registering N devices: each one's Secret, client, role and control ACLs (what the operator

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counts API writes from the API server's own metrics (apiserver_request_total), so the number
 // includes every client — the operator's writes, not what it meant to write.
 import { request } from 'node:https';

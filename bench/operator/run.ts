@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-to-end operator benchmark, for 100 and 1,000 simulated devices on real MQTT connections
 // (Mosquitto), a real API server and the real operator:
 //   1. `kubectl apply` of a WasmFunction → every device Ready (target ≤ 5 s for 1,000, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A synthetic but plausible fleet for the scheduler benchmark, generated from a fixed seed so
 // every run (and every machine) schedules the same problem.
 import type { SchedulableFunction, SchedulableNode, Taint } from '../../operator/src/scheduler/index.ts';

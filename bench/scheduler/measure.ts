@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Timing and heap measurement helpers. Timings are reported, never asserted: the machine is shared.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scheduler benchmark: 1,000 functions × 10,000 devices, full and incremental runs, time and heap.
 //
 //   node bench/scheduler/run.ts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What signature verification costs a device per module start: the verdict for a WasmFleet
 // Ed25519 signature, a legacy cosign (ECDSA P-256) signature, and a cosign 3 Sigstore bundle
 // (DSSE, ECDSA P-256), each with the chain checks. Verification runs once per revision start,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // The wasmfleet CLI. Node 24 runs this TypeScript directly (docs/adr/0001).
 
 // A non-empty NO_COLOR wins over FORCE_COLOR (no-color.org); node and the colour libraries

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every wasmfleet command extends this: global flags like kubectl's (--kubeconfig, --context,
 // -n, --broker, -o), one Kubernetes context, and errors printed as "error: … / hint: …".
 import { Command, Flags, type Interfaces } from '@oclif/core';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every command, listed explicitly (oclif's "explicit" strategy): no file-system scan at start-up,
 // and Node runs these TypeScript files directly.
 import Agent from './commands/agent.ts';

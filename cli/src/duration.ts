@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Duration flags (--timeout 5m, --since 1h, --window 2s) in the same Go-style syntax the CRDs use.
 import { parseDuration } from '@wasmfleet/api';
 import { UserError } from './errors.ts';

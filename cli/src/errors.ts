@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors a user can act on: what went wrong, and what to do next.
 export class UserError extends Error {
   readonly hint: string | undefined;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads manifests from files, directories or stdin, and checks WasmFleet kinds against the same
 // rules the CRDs enforce, so a bad file fails before anything is sent (and nothing half-applies).
 import { readFile, readdir, stat } from 'node:fs/promises';

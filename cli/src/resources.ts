@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kinds the CLI knows, with the same columns as the CRDs' printer columns (so `wasmfleet get`
 // and `kubectl get` agree), and the names users may type for them.
 import {

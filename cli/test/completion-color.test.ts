@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shell completion through @oclif/plugin-autocomplete, colour rules (NO_COLOR, FORCE_COLOR),
 // and help text that says how logs behave.
 import assert from 'node:assert/strict';

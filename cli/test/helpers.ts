@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the real CLI binary, as a user would, against the shared test control plane.
 // (Not @oclif/test's in-process runCommand: it captures process.stdout, which is also the
 // channel node:test's worker uses to report results, so test results would be swallowed.)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet logs` and `wasmfleet invoke` against a real Mosquitto and a real API server. A tiny
 // MQTT client in the test stands in for an agent: it publishes log lines, and answers inputs.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { uniqueName, type ControlPlane } from '@wasmfleet/test-support';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet push` into a ConfigMap on a real API server and to a real OCI registry
 // (docker-registry), including what it says about files that are not wasm or too big.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pure parts behind the new commands, without spawning anything: rollout verdicts, step
 // bars, undo's choice of revision, invoke's topic plan and payload checks, snippet names.
 import assert from 'node:assert/strict';

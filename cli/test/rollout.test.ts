@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet rollout …` against a real API server. No operator runs here: the test writes the
 // status and ControllerRevisions the operator would (kubectl patch --subresource=status, kubectl
 // apply), then checks what the CLI prints, what it exits with and what it writes back.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet sign keygen` and `wasmfleet sign`: key files a device can trust, and signatures of
 // exactly the documented bytes — checked with openssl, an implementation that is not ours.
 import assert from 'node:assert/strict';

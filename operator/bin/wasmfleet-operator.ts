@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // The operator process: parse flags, connect, serve /metrics /healthz /readyz, and shut down
 // gracefully on SIGTERM (what Kubernetes sends) or Ctrl-C.
 import { readFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Flags and environment of the operator process, parsed and checked in one place so every bad
 // value gets a message that says what to write instead.
 import { parseArgs } from 'node:util';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @wasmfleet/operator — the controller that places WasmFunctions on EdgeNodes and delivers them.
 export { startOperator, type OperatorOptions, type RunningOperator } from './operator.ts';
 export {

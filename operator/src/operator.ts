@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wires the operator together: informers → work queues → reconcilers, the MQTT fleet bridge,
 // the scheduler, leader election and metrics. Everything here is plumbing; decisions live in
 // fleet/ (pure) and controllers/.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds (or loads from ~/.cache/wasmfleet) the images the container tier runs, printing how
 // long each took and its size:
 //   node test-support/bin/container-images.ts                 # node base, operator, agent, mosquitto, kind node

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds (or finds) kube-apiserver, etcd and kubectl; prints where they are.
 //   node test-support/bin/control-plane-binaries.ts            # human-readable
 //   node test-support/bin/control-plane-binaries.ts --print-dir # just the directory

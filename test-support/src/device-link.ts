@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The network between one device and the broker, for fault tests: a network namespace with a
 // veth pair when this machine allows it (netns.ts), otherwise a fault-injecting TCP proxy on
 // loopback (fault-proxy.ts). Either way the test starts the device's processes through

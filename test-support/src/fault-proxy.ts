@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fault-injecting TCP proxy on 127.0.0.1, for fault tests where network namespaces cannot be
 // created (not root): the device connects to the proxy instead of the broker.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @wasmfleet/test-support — real parts for tests: etcd + kube-apiserver + kubectl, and Mosquitto.
 export {
   startControlPlane,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real Mosquitto 2 broker on a free loopback port, with persistence, for tests and benchmarks.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';

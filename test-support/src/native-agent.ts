@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0021).
 //
 // The binary is cached by its inputs — Cargo.lock, every Cargo.toml, agent-native/ and the WIT

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A device on its own network: a Linux network namespace joined to the host by a veth pair, so a
 // test can cut the device off the way a real partition does — packets vanish, and TCP on both
 // sides sees silence (no RST, no ICMP) until the link returns.

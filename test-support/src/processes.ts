@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Child processes for real parts (etcd, kube-apiserver, mosquitto) that can never outlive us.
 //
 // Each child is started through `setpriv --pdeathsig KILL`, so the kernel kills it the moment

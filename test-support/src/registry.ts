@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real OCI distribution registry (Debian's docker-registry, distribution v2) on a free loopback
 // port, with storage in a temp dir; optionally behind htpasswd (bcrypt) Basic auth or the token
 // (Bearer) auth flow with a token service the test provides.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A light simulated device: speaks the wire contract (docs/mqtt-contract.md) like an agent but
 // runs nothing. For tests and benchmarks about the operator alone (thousands of them fit in one
 // process); tests about running functions use the real agent.

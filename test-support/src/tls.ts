@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Throwaway TLS material and Mosquitto password files for tests, made with the real tools
 // (`openssl`, `mosquitto_passwd`) in a temporary directory. Never use these outside tests.
 import { execFile } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fault tests' network: a device in a network namespace (or behind the fallback proxy) whose
 // link can be cut so that TCP sees silence — no error on either side — and restored so the same
 // connection carries on.

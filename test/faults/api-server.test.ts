@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The API server goes away under the operator: (1) kube-apiserver restarts (a control-plane
 // upgrade) and (2) the operator's watches are cut and etcd is compacted past their
 // resourceVersion, so resuming them fails with 410 Gone. Each time, drift is made while the

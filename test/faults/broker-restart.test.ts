@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mosquitto restarted under a numbered QoS 1 stream through the real pipeline (sensor → broker →
 // agent process running wasm → broker → sink), counting gaps and duplicates per restart.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A leader frozen past its Lease (SIGSTOP), then thawed (SIGCONT): while it is frozen the
 // standby takes over; once thawed, the old leader must not write anything — not to the API
 // server, not to the broker — even though its timers fire late and its informers and MQTT

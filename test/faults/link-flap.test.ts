@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A device whose link flaps — down and up for 5–30 s at a time (seeded, randomised) — with the
 // real operator running against the shared control plane and real agents running wasm. What a
 // user would notice if this went wrong:

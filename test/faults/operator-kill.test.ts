@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator SIGKILLed at random points of reconciles and rollouts — creating, updating and
 // deleting WasmFunctions (with their finalizer), moving devices between selectors, Rolling and
 // Canary rollouts — and restarted each time, as a Deployment would. After every burst of kills

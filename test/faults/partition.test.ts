@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A device cut off from the broker for PARTITION_S seconds (60 in CI, 600 with WASMFLEET_LONG=1),
 // with the agent running in its own network namespace so TCP sees silence, not a reset (or, where
 // namespaces cannot be made, behind a blackholing proxy — the test says which).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Desired-state documents published to a real agent's desired topic: arbitrary bytes, mutations
 // of valid documents, documents for other nodes, stale generations, and schema-valid documents
 // with odd contents (wildcard or reserved topics, extreme limits, unknown modules). The agent must

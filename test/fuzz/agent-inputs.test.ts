@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MQTT inputs into a running agent: a real Mosquitto, the real agent process and the echo
 // function subscribed with raw, JSON and SenML inputs. The fuzz batch (arbitrary bytes, mutated
 // JSON/SenML, deep nesting, invalid UTF-8, odd topics under the filters) must not take the agent

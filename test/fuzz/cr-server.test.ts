@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CR specs against the real API server (the shared control plane) and a real operator: the
 // TypeScript twins of the CRD rules must agree with the server on accept/reject (differential),
 // and whatever the server admits, the operator reconciles without a failed reconcile and sets

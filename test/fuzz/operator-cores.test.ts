@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CR specs through the operator's pure cores. For every manifest, the TypeScript twin of the CRD
 // (validateWasmFunction / validateEdgeNode) must answer without throwing, each issue naming a path
 // and a reason. For every manifest it admits, what the operator derives must not throw either:

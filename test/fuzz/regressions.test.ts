@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Named regressions the fuzzers found, one folder each under regressions/ (jco-style): the
 // minimized input, what the agent must do with it, and a README with the story. Wasm modules
 // (regressions/wasm/<case>/module.wasm) are replayed by wasm-modules.test.ts; the desired-state

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mutated wasm modules through the agent's runtime. Volume goes through the cheap path, in
 // process: the agent's sandbox rewrite (sandboxBinary), then compile and instantiate the way the
 // worker does. A sample goes through the real path, loadFunction (a worker per module, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's pure decoders at volume: input payload checks (raw/JSON/SenML), the desired-state
 // parser, the reconcile plan and topic matching. None may throw on any input; each refusal is a
 // verdict with a reason, and what they accept is what the contract says they accept.

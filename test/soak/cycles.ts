@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One soak cycle, as a user would drive it: deploy a function, replace it with a new revision,
 // roll out a revision whose module traps on every message (it crash-loops on the canary device
 // until the operator rolls it back), then delete the function. Every step waits for the state a

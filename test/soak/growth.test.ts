@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The soak's arithmetic on synthetic series: a sawtooth heap that holds steady passes, the same
 // sawtooth over a slow leak fails, and /proc and Prometheus text are read right.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure arithmetic of the soak: per-window floors, the least-squares slope through them, and the
 // verdict against a bound. Floors, not raw samples, because a garbage-collected heap (and the RSS
 // that follows it) is a sawtooth: its peaks depend on when the collector last ran, its troughs on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the soak samples from outside a process: RSS and thread count from /proc/<pid>/status,
 // open descriptors from /proc/<pid>/fd, and its children from /proc/*/stat. Linux only, like the
 // rest of the real-process tests.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `npm run soak -- --minutes 60`: the soak suite alone, for as long as asked, through the same
 // runner as `npm test` (one real control plane). Samples and the summary land in bench/results/.
 import { spawn } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Samples every watched process every few seconds: RSS, threads and open descriptors from /proc,
 // and the live V8 heap (after the latest major GC) from the process's own /metrics. A sample that fails (a scrape that times out
 // on a loaded machine) is skipped, not fatal: the fit needs many points, not every point.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The soak: WASMFLEET_SOAK_MINUTES (default 10) of continuous deploy → replace → trapping canary
 // → delete cycles through the real stack (operator and agent binaries, Mosquitto, the shared
 // kube-apiserver) with sensor traffic flowing, while every process's RSS, V8 heap, descriptors

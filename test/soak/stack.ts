@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The soak's system under test, all real processes: the operator binary against the shared
 // kube-apiserver, a Mosquitto broker, three agent binaries running wasm, and the simulated
 // sensors binary feeding them. Scoped to its own namespace and fleet, like every operator test.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The soak's bounds and its table: growth per hour of each process's RSS, V8 heap, open
 // descriptors and threads, fitted after the warm-up on per-window floors (see growth.ts), and
 // compared with the bounds below. docs/reliability.md ("Soak") explains how they were chosen.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `npm run build:workloads`: builds every example from source into examples/<name>/build/.
 //   node workloads/scripts/build.ts [name…]
 // Builds one at a time (the machines this runs on are small) and fails with the first error.

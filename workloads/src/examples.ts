@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The example workloads: where each lives, its language, how it is built and where the module
 // lands. `npm run build:workloads` and the tests use this list.
 import { readdir, stat } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @wasmfleet/workloads — example functions, guest SDKs and the tools around them.
 export {
   EXAMPLES,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Plain-JavaScript twins of the examples' C kernels (maze_kernel.c, gray_kernel.c,
 // mlp_kernel.c) and of the benchmark's matmul: the same algorithm, loop for loop, on typed arrays.
 // The tests use them as oracles and bench/compute races them against wasm and native C.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet init <name> --lang as|c|go|js`: copies workloads/templates/<lang>/ into a new folder,
 // with the function's name filled in (the placeholder __NAME__) and the language's guest SDK
 // vendored under sdk/, so the new function builds on its own (sh build.sh, or node build.mjs).

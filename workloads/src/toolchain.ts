@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds guest modules from source with the toolchains WasmFleet supports (docs/guest-abi.md):
 // clang + wasi-libc for C, asc for AssemblyScript, Go's GOOS=wasip1 for Go, and jco componentize
 // for JavaScript components. Every build writes into a git-ignored build/ folder; nothing built is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every example ships a valid WasmFunction manifest, a README and a build script, and runs inside
 // the agent runtime under exactly the config and limits its manifest declares.
 import assert from 'node:assert/strict';

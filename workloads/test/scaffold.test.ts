@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `wasmfleet init` scaffold: every language's template builds with its own build script and
 // the function it produces runs in the agent runtime, behaving the same in all four languages.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Acknowledging QoS 1 inputs only after their outputs are with the broker, in the order the
 // inputs arrived (MQTT 3.1.1 and 5.0 §4.6). The twin of agent/src/mqtt/ordered-acks.ts: an
 // input is done when every hold on it is released — one while it is dispatched, one per function

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bound on outputs waiting for the broker — queued while disconnected or awaiting a PUBACK —
 // the twin of agent/src/mqtt/output-budget.ts (ADR 0013): the newest output is refused when
 // either bound is reached, every refusal counted in status and logged at most every 10 s.

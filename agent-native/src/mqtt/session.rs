@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's MQTT session on rumqttc: MQTT 5 with a persistent session (clean start off, session
 // expiry 7 days), a retained last will that marks the node offline, TLS/mTLS through rustls,
 // manual acknowledgements (the agent acks a QoS 1 input only once its outputs are with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS for the broker connection through rustls (ring provider): the CA from --ca (or the system's
 // roots when none is given), and a client certificate and key for mutual TLS.
 use crate::config::Settings;

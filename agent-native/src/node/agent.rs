@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The native edge agent: keeps an MQTT session, converges on the node's retained desired state
 // (also from its on-disk copy, so a reboot without a broker restarts the last functions), feeds
 // sensor messages to functions and publishes their outputs, and reports status and heartbeats —

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inputs in, outputs out: a message is routed to every function whose input filter matches it
 // (once, however many copies the broker sends — routing.rs), checked against its payload
 // format, and batched per function for one socket read; a batch runs on the agent's thread or on

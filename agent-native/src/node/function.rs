@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One function revision on this node: its routes and outputs (with `{node}` expanded and the
 // topic rules checked), its lifecycle state, its loaded instance, its metrics and state file,
 // and the inputs that wait for it — while it starts, or while a batch runs on its own thread.

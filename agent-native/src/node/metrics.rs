@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-function invocation metrics: counts plus latency percentiles over the last 4096 calls
 // (agent/src/metrics/latency.ts, the same window and rounding). Pure.
 

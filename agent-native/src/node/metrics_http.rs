@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's /metrics document (Prometheus text exposition 0.0.4; the same series as the Node
 // agent's agent/src/metrics/prometheus.ts where they apply) and the tiny HTTP/1.1 responder that
 // serves it on --metrics-address: one GET per connection, answered from a document rendered when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The node agent: functions, their lifecycle, routing of inputs and outputs, status.
 pub mod agent;
 mod flow;

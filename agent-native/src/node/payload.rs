@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checks an input payload against its declared format before any function sees it (guest-abi.md,
 // "Payload formats"); the twin of agent/src/io/payload-check.ts. Pure. A malformed input is
 // counted and reported, never passed on; a function still receives the original bytes.

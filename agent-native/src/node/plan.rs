@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a desired document means for the functions running now (pure; agent/src/reconcile/plan.ts):
 // start the new keys, replace those whose revision changed, stop those no longer listed.
 use crate::wire::desired::{DesiredFunction, function_key};

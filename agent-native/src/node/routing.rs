@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which subscriptions the device holds for its functions' input filters, and which copy of a
 // message to process. Mosquitto delivers one copy per matching subscription (MQTT allows it);
 // each reading must still run each matching function once. Two measures, both pure:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sensors a device reports in its status: those configured with --sensors plus those learned
 // from the topics its functions receive (the last topic level names the sensor), bounded so
 // every status document fits the wire schema (agent/src/node/sensor-registry.ts, the same rules).

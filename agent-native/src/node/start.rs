@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Converging on the desired state and running each function's lifecycle: start the new ones,
 // start a new revision beside the old one and switch over once it runs, stop what is gone; and
 // for each start, fetch (store, then the retained module topic) → check the digest → check the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What one invocation accumulates on the host side, shared by core modules and components: the
 // input topic, the outputs (by declared index), the error text a guest set, its log lines, and
 // its deadline. Limits per call as in guest-abi.md: 64 outputs or 1 MiB, 32 log lines of 1 KiB.

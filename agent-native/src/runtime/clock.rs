@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The deadline clock behind every call's time limit: Wasmtime's epoch interruption, with one
 // thread that advances the engine's epoch every millisecond while calls run and sleeps while none
 // does (an idle device gets no timer wake-ups). Each store checks its own deadline on each tick

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Components of the WIT world `wasmfleet:function/sensor-function` (api/wit/), run through
 // Wasmtime's component model: the `wasmfleet:function/host` interface implemented here with the
 // same per-call limits as core modules, StoreLimits on every memory and table of the component,

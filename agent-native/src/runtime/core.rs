@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Core modules on guest ABI v1 (docs/guest-abi.md): the `wasmfleet_v1` host imports, the closed
 // WASI preview1 subset (wasi.rs), and the call protocol wf_alloc → wf_handle → wf_dealloc.
 // Memory and tables are capped by StoreLimits, every call by its deadline (clock.rs); a call

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The wasm runtime behind the agent (Wasmtime): loads one module — a core module on guest ABI v1
 // or a component of the WIT world in api/wit/ — sandboxed with Wasmtime's own mechanisms, and
 // invokes it. Before anything compiles, the module's size and its declared memories and tables

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The closed WASI preview1 subset of guest-abi.md, written here rather than taken from a WASI
 // implementation with ambient authority: stdout/stderr go to the function log, clocks and
 // randomness work, sleeps end at the call's deadline, and everything that would reach files,

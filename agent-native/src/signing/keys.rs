@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device's trust anchor: public keys read from files it was installed with, never from the
 // broker (ADR 0011; agent/src/signing/trusted-keys.ts). A key's name is its file name without
 // `.pub`; PEM SubjectPublicKeyInfo holding Ed25519, ECDSA (P-256, P-384) or RSA.

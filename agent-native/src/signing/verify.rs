@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device's decision about a module's signatures: which trusted key vouches for the digest,
 // or why none does (ADR 0011; the twin of api/src/signing/verify.ts, cosign.ts and
 // sigstore-bundle.ts, with the same verdicts and messages). Pure; ring checks the signatures.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Crash-safe file replacement: write a temp file in the same directory, fsync it, rename it over
 // the target, fsync the directory. A reader sees the old file or the new one, never half of one,
 // even when the device loses power mid-write (agent/src/persist/atomic-file.ts).

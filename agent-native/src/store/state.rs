@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-device, per-function key-value state (the guest's state_get/state_set) in memory, persisted
 // to one JSON file per function ({key: base64}), atomically and at most every 200 ms, so it
 // survives restarts of the function and the agent without a disk write per call. The file is

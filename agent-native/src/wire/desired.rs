@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The desired-state document (retained on wasmfleet/v1/nodes/<node>/desired): the serde twin of
 // api/src/wire/desired.ts. Unknown fields are refused (the contract's additive-only rule), and
 // every bound of the TypeBox schema is checked after parsing, with the JSON path at fault.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The node status document (retained on wasmfleet/v1/nodes/<node>/status) and the log line: the
 // serde twins of api/src/wire/status.ts and log-line.ts. Optional fields are left out when unset,
 // exactly as the Node agent leaves them out, so the operator reads both agents alike.

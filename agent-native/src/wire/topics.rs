@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MQTT topics of wire contract v1 (docs/mqtt-contract.md) and the topic rules the agent checks
 // itself: the same builders and checks as api/src/wire/topics.ts, so both agents agree on every
 // topic they subscribe to or publish on.

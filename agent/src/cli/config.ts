@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's settings from flags, environment and an optional JSON config file, in that order
 // of precedence. Pure apart from reading the config file and checking that the credential files
 // it names can be read; every bad value gets an error that says which flag or variable to fix.

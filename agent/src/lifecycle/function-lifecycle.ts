@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lifecycle of one function on the node, as an explicit state machine (pure):
 //
 //   Pending → Fetching → Starting → Running

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-function invocation metrics: counts plus latency percentiles from a fixed ring of recent
 // samples (4096), so memory stays constant however long the function runs. Pure.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Serves the agent's /metrics on plain node:http, only when --metrics-address is given: a device
 // should not open a port nobody asked for. Bind it to 127.0.0.1 (the default host) unless a
 // scraper on the network needs it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's /metrics document (Prometheus text exposition 0.0.4), built from plain values so
 // it is a pure function: the process's memory (RSS and the V8 heap of the main thread; worker
 // isolates show in the RSS) and the functions by phase from the status document. Long runs

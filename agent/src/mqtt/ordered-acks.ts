@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Acknowledging QoS 1 inputs only after their outputs are with the broker, without serialising
 // the pipeline. mqtt.js handles one packet at a time and sends the PUBACK when handleMessage
 // calls back; we call back at once with a marker error (which skips mqtt.js's PUBACK but lets it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bound on outputs waiting for the broker. mqtt.js keeps every publish it cannot finish — an
 // offline queue while disconnected, an in-flight store until the broker's PUBACK — without a
 // limit, so a device that keeps computing through a long partition would grow until it runs out

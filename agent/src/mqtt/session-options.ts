@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turning the agent's connection settings into mqtt.js options (pure apart from reading the
 // credential files it is pointed at). MQTT 5 with a persistent session by default; the retained
 // last will marks the node offline when the connection dies without a goodbye.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One function revision on this node: drives its lifecycle (fetch → start → run, crash-loop
 // backoff), owns the loaded instance, its metrics and its persisted state, and queues inputs that
 // arrive while it is still starting so none is dropped across a start or a replacement.

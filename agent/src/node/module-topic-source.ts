@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fetching a module from its retained topic wasmfleet/v1/modules/<sha256>: subscribe, take the
 // retained envelope, unsubscribe. The store verifies the digest; this only unpacks.
 import { decodeModuleEnvelope, moduleTopic } from '@wasmfleet/api';

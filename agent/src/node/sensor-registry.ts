@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sensors a device reports in its status: the ones configured with --sensors plus the ones
 // learned from the topics its functions receive (the last topic level names the sensor). A
 // wildcard input over an open topic space could otherwise teach the agent any number of names

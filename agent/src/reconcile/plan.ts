@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Diffing the desired functions against what runs (pure): which to start, replace or stop.
 // Level-triggered: the same desired document always yields an empty plan once converged.
 import { functionKey, type DesiredFunction } from '@wasmfleet/api';

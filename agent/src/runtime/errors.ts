@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The error loadFunction rejects with: a FailureReason the status shows, plus a message that
 // says what to fix.
 import type { FailureReason } from './types.ts';

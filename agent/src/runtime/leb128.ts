@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unsigned LEB128, as the WebAssembly binary format encodes every count, index and size.
 // Pure functions; the module rewriter (wasm-binary.ts) is their only user.
 

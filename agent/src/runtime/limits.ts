@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Limits the runtimes enforce when a function spec leaves them out (docs/guest-abi.md, "Limits and errors").
 /** A componentized JS function is ~12 MB; anything far beyond that is refused unread. */
 export const DEFAULT_MAX_MODULE_BYTES = 32 * 1024 * 1024;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // loadFunction: the one entry point of the runtimes. It refuses oversized and malformed modules,
 // rewrites memory and table maxima (wasm-binary.ts) before anything is compiled, and dispatches
 // by header to the core-module or the component runtime. A core module runs on the agent's own

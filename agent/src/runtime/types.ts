@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime interface between the node agent and a wasm engine (Krustlet's split): the agent
 // decides what runs; a runtime only loads one module and invokes it. Core modules and
 // components implement the same interface. Contract: docs/guest-abi.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads and rewrites just enough of a WebAssembly binary to sandbox it BEFORE V8 compiles it:
 // every memory (defined or imported) gets a maximum no larger than the function's memory limit,
 // so a memory.grow bomb fails inside the guest instead of growing the agent; every table gets

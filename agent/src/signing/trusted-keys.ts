@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device's trust anchor: public keys read from files it was installed with, never from the
 // broker. A key's name is its file name without `.pub` (release-2026.pub → key "release-2026"),
 // the keyId that `wasmfleet sign --key-id` writes into a signature.

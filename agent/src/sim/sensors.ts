@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Simulated sensors for `wasmfleet dev up`, `wasmfleet sim sensors` and the chart's simulated devices: realistic SenML temperature and humidity readings (a slow
 // daily-ish drift, noise and the occasional spike that trips the alert and anomaly examples),
 // and small camera frames (PPM) for the grayscale example.

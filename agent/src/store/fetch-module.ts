@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Getting a module's bytes: the local store first, then the module topic, then the URL. Every
 // source's bytes go through ModuleStore.put, which refuses anything whose digest does not match,
 // so nothing unverified ever reaches the compiler.

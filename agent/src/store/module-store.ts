@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The content-addressed module store: blobs/sha256/<hex>, written atomically, verified on every
 // read (a flipped bit on the SD card is a cache miss, never an executed module), bounded in total
 // size, and garbage-collected against the set of digests the desired state still references.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The component runtime through loadFunction: a tiny JS component (componentize-js) with config,
 // state and logs; WIT err results; undeclared outputs; an infinite loop stopped at its deadline
 // with the worker replaced; and jco transpiling once per digest (memory, then disk after a

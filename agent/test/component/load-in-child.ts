@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads a component in a fresh process (an agent restart, or a second agent on the same data
 // dir) and prints how the load went as JSON: which cache served it and whether jco ran.
 import { readFile } from 'node:fs/promises';

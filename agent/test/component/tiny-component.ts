@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tiny JavaScript component of the world wasmfleet:function/sensor-function, componentized
 // once with componentize-js and kept in the OS temp dir by the digest of its source and the
 // componentize-js version (a build takes several seconds; the tests should not pay it each run).

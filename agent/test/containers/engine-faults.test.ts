@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Faults only a container engine makes: the agent image and the Mosquitto image (both built on
 // this machine, test-support/src/images) run as containers started with testcontainers, and the
 // engine pauses the broker, cuts the agent off its network, and restarts the agent with its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Plays the operator's side of the wire contract in tests: publishes modules and desired state
 // to a real broker, watches node status, and counts function outputs.
 import mqtt, { type MqttClient } from 'mqtt';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small helpers for runtime tests: load with sensible limits, send text, read outputs as text.
 import assert from 'node:assert/strict';
 import {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signing material for agent tests: key pairs on disk as a device would hold them, WasmFleet
 // signatures made with the shared api code, and cosign signature material built the way cosign
 // builds it (simple-signing payload over the manifest digest, ECDSA P-256/SHA-256 DER signature;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds test modules from the WAT fixtures with wabt (the reference assembler).
 import { readFile } from 'node:fs/promises';
 import wabtInit from 'wabt';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent end to end against a real Mosquitto and real wasm: sensor → broker → agent → wasm →
 // broker → sink, desired state over MQTT, status back.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What must survive: a revision change under load, a SIGKILLed agent, a reboot without a broker.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: the agent's main thread ran from .ts sources, so Node's type stripping cost every
 // device ~17 MB of RSS for nothing (docs/adr/0017). wasmfleet-agent.js must run compiled
 // JavaScript throughout, main thread and function workers. Node started with

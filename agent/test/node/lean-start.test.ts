@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regressions for what an idle agent carried and printed for nothing (docs/adr/0019):
 // - `import … from 'node:http'` (for /metrics, off by default) loaded undici through Node's ESM
 //   view of node:http: ~12 MB of RSS on every device;

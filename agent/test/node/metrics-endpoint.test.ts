@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent binary's opt-in /metrics: memory of the process (RSS, V8 heap) and its functions by
 // phase, so a fleet dashboard or a soak run sees a leak without attaching a debugger. Off unless
 // --metrics-address is given.

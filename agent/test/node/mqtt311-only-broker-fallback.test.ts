@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: against a broker that speaks only MQTT 3.1.1 (aedes, the dev stack's embedded
 // broker) the agent logged "falling back to 3.1.1" and then never connected, because mqtt.js
 // does not reconnect after a refused CONNACK.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: a QoS 0 stream faster than the agent's uplink lost up to 46 % of its outputs while
 // the agent was connected (pipeline benchmark, unpaced sensor, quiet machine). The agent counted
 // QoS 0 outputs handed to mqtt.js and not yet written as "waiting for the broker", and once the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: a long QoS 1 stream stalled the agent for good, and SIGTERM could not stop it.
 // Backpressure withheld mqtt.js's handleMessage callback once 2,048 inputs were unfinished, but
 // an input only finished when the broker acknowledged its outputs — and those PUBACKs arrive on

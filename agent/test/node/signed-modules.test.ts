@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A device that requires signatures runs only what a key it trusts vouches for, whatever the
 // operator's documents say: real Mosquitto, a real agent process with --trusted-keys, real wasm.
 // The test plays the operator (possibly a lying or compromised one) over MQTT.

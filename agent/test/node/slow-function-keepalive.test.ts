@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression: a function slower than its QoS 1 input made the agent miss its MQTT keepalive and
 // reconnect for ever. Backpressure stopped reading the socket once `maxInFlight` inputs waited
 // for the function — which also stopped the broker's PINGRESPs from being read. After 1.5 ×

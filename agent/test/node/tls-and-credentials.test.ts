@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Secure connections, as a device owner sets them up: the real agent binary against a real
 // Mosquitto with TLS, mutual TLS and a password file, configured by flags or by environment.
 import assert from 'node:assert/strict';

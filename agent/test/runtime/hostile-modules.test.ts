@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hostile-module corpus (fixtures/hostile/<problem>): each one must end in a clear reason,
 // the agent process stays up, and a healthy function beside it keeps working — both where
 // functions run in a worker of their own and where they run on the agent's thread, made

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a core module runs (ADR 0018): on the agent's own thread when its calls can be stopped at
 // a short deadline, in a worker of its own otherwise — and a function that overruns on the
 // agent's thread moves into a worker after that one overrun. Threads are what a device owner

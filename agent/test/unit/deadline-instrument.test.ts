@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The deadline rewriter: instrumented guests keep their behaviour, stop at the host's deadline
 // (loops, recursion, tail calls, start code), and anything unsupported is refused, never thrown.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's main thread runs one bundle of its compiled tree (agent/scripts/build.ts; loading
 // ~900 separate module files cost an idle agent 15 MB of RSS). Bundling moves every module into
 // one file, so `import.meta.url` would name the bundle, and worker modules, createRequire and

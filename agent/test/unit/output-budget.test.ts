@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The offline output buffer's bound (ADR 0013): pure counters, and the flags that set it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

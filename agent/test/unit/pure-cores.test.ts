@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure cores: payload checks, the lifecycle state machine, the reconcile plan, ordered acks,
 // reconnect backoff, agent settings and the wire contract helpers.
 import assert from 'node:assert/strict';

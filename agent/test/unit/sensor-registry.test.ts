@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sensors a device reports: configured names, then names learned from input topics, bounded
 // by what the status schema carries (regressions: test/fuzz/regressions/sensors/).
 import assert from 'node:assert/strict';

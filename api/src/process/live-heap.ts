@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The V8 heap in use right after the latest major (mark-compact) collection: what is still
 // alive, the figure a leak raises. Heap-in-use sampled at a random moment is a sawtooth that
 // mostly tells when the collector last ran. One observer per process, started on first use.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CEL validation rules that live in two places at once: as `x-kubernetes-validations` in the
 // generated CRD (enforced by the API server at `kubectl apply`) and as a TypeScript predicate with
 // the same meaning (run by validateWasmFunction on the client). Declaring both side by side keeps

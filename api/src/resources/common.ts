@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Building blocks shared by the WasmFunction and EdgeNode schemas.
 import Type, { type Static, type TSchemaOptions } from 'typebox';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names that identify WasmFleet's custom resources on the API server.
 
 export const GROUP = 'wasmfleet.io';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns the TypeBox schemas into CustomResourceDefinitions: plain structural OpenAPI v3 (no $ref,
 // no TypeBox markers, enums instead of anyOf-of-consts), printer columns, short names and the
 // status subresource. `npm run gen:crds` writes the result to crds/; a test checks for drift.

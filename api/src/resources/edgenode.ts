@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // EdgeNode: one device of the fleet. Cluster-scoped. Users cordon and taint it in spec (labels go
 // in metadata); the operator mirrors what the device's agent reports into status.
 import Type, { type Static } from 'typebox';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resource schemas (TypeBox: one definition gives the TypeScript types and the JSON Schema), the
 // CRDs generated from them, and client-side validation that mirrors the CRDs' CEL rules.
 export * from './constants.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Client-side validation that mirrors the API server: it walks the same structural schema the CRD
 // carries (types, enums, bounds, patterns, required and unknown fields, list keys, defaults) and
 // runs the TypeScript twin of every CEL rule with the same message. The CLI uses it to fail fast.

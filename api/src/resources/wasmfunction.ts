@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WasmFunction: a WebAssembly function, where it runs, what it reads and writes, and how new
 // versions roll out. Namespaced. Each rule carries a message that says what to fix.
 import Type, { type Static } from 'typebox';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checking a cosign signature of an OCI artifact against the module a device is about to run.
 // The chain, every link checked here and nothing taken from the operator on trust:
 //

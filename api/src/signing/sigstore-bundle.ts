@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checking the Sigstore bundle cosign 3 attaches to an OCI artifact by default (`cosign sign
 // --key`, tlog upload off): a bundle v0.3 (sigstore protobuf-specs, Bundle) whose content is a
 // DSSE envelope (github.com/secure-systems-lab/dsse, envelope.md) carrying an in-toto Statement v1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The exact bytes a WasmFleet module signature covers (ADR 0011):
 //
 //   "wasmfleet-module-signature/v1\n" + "sha256:" + <64 lower-case hex> + "\n"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device's decision about a module's signatures: which trusted key vouches for the digest,
 // or why none does. Pure (node:crypto only): the agent calls it between verifying the digest and
 // compiling, with the keys from its own configuration — never with anything the operator chose.

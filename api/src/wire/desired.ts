@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The desired-state document: retained on wasmfleet/v1/nodes/<node>/desired, written by the
 // operator, read by the agent. It lists EVERYTHING the node should run; the agent converges on
 // the latest one it saw (level-triggered), so a lost or repeated message is harmless.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The MQTT wire contract, version 1 (docs/mqtt-contract.md): topics and documents shared by the
 // operator, the agent and the CLI. TypeBox schemas give both the TS types and JSON Schema.
 export * from './topics.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A function log line on wasmfleet/v1/logs/<namespace>/<function>/<node> (QoS 0, not retained).
 import Type, { type Static } from 'typebox';
 

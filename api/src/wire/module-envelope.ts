@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The module blob envelope, retained on wasmfleet/v1/modules/<sha256>:
 //
 //   "WFM1" | u32 big-endian header length | UTF-8 JSON header | raw module bytes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding wire documents: JSON text → a typed document, or errors that name the field.
 // One compiled validator per schema; the same schemas are published as JSON Schema.
 import { Compile } from 'typebox/compile';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The node status document: retained on wasmfleet/v1/nodes/<node>/status, written by the agent
 // on every change and every heartbeat; the same topic carries the retained last will
 // `{version:1, node, state:"offline"}`, so the broker marks a vanished device offline.

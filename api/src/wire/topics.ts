@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MQTT topics of wire contract v1 (docs/mqtt-contract.md). Every WasmFleet control topic lives
 // under `wasmfleet/v1/`; the version is part of the topic so v1 and a future v2 can coexist on
 // one broker during an upgrade.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* C = A x B, n x n row-major f32, i-k-j loop order (the JS twin is workloads/src/kernels.ts). */
 #include <stdint.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Native harness for bench/compute: the same kernel sources as the wasm build, compiled with
  * gcc -O2. Usage: native <input dir> <budget ms per measurement>

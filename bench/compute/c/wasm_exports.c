@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Exports for the wasm build of the compute kernels: an allocator for the benchmark's buffers. */
 #include <stdint.h>
 #include <stdlib.h>

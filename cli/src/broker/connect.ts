@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Connects to the MQTT broker named by --broker / WASMFLEET_BROKER, with errors that say which
 // URL failed and how to pass another. MQTT 5 first, 3.1.1 when the broker only speaks that
 // (aedes, the embedded broker of `wasmfleet dev up`).

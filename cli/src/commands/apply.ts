@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Flags } from '@oclif/core';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand } from '../base-command.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Args } from '@oclif/core';
 import { CoreV1Api, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
 import { WasmfleetCommand } from '../base-command.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { LANGS, scaffold } from '@wasmfleet/workloads';

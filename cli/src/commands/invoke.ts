@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Args, Flags } from '@oclif/core';
 import type { IPublishPacket } from 'mqtt';
 import { isNodeId } from '@wasmfleet/api';

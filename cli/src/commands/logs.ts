@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Args, Flags } from '@oclif/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isNodeId, logFilter, logTopic, parseLogLine, type LogLine } from '@wasmfleet/api';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet agent` and `wasmfleet operator` run the component's own entry point as a child with
 // the same arguments (Node cannot exec() in place). Signals are forwarded and the child's exit
 // code becomes ours, so process managers see one program.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The embedded MQTT broker for `wasmfleet dev up`: aedes, in process, on loopback. It speaks
 // MQTT 3.1.1 only; the agent and the operator fall back to it (docs/mqtt-contract.md).
 import { createServer, type Server } from 'node:net';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The live view of `wasmfleet dev up`: devices, functions, message rates and the latest outputs.
 // On a terminal it redraws in place once a second; elsewhere (CI, a pipe) it prints a summary
 // line every few seconds instead.

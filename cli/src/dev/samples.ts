@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sample functions `wasmfleet dev up` deploys: built from source (workloads/), stored in
 // ConfigMaps, and applied from each example's own function.yaml — the same files a user reads.
 import { readFile } from 'node:fs/promises';

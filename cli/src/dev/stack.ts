@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet dev up`: everything on one machine. A real control plane (etcd + kube-apiserver,
 // or an existing cluster), an embedded MQTT broker (or a given one), the real operator, real
 // agents as device processes with simulated sensors, and the sample functions. Every child is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where `dev up` records what it started, so `dev down` (another process) can stop it.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';

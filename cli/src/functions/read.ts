@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads one WasmFunction (typed) through the generic object API.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {

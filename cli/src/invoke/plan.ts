@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `wasmfleet invoke` publishes and listens to, worked out from the function's spec: the
 // input topic (with {node} expanded), the output topics, and a payload the function will accept.
 // Pure.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads the kubeconfig the way kubectl does (--kubeconfig, $KUBECONFIG, ~/.kube/config, then
 // in-cluster), applies --context and -n, and explains what is wrong when it cannot.
 import { existsSync } from 'node:fs';

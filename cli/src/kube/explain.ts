@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns what @kubernetes/client-node throws into a UserError that says what to do next.
 import { ApiException } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';

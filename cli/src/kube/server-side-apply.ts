@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server-side apply that sends the object exactly as written. client-node's typed serializer
 // rewrites built-in kinds through its models, and drops keys such as `x-kubernetes-int-or-string`
 // in a CRD's schema — which makes the API server reject the CRD — so apply goes over HTTPS here.

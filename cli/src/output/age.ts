@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /** kubectl's AGE format: 45s, 12m, 3h, 5d, 2y. */
 export function age(timestamp: string | undefined, now = Date.now()): string {
   if (!timestamp) return '<unknown>';

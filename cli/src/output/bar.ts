@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A progress bar line, drawn by hand: cli-progress redraws on a timer and, off a terminal,
 // prints every bar on a schedule rather than once per change, which is what CI logs need.
 export interface BarChars {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kubectl-describe-style text for one object: aligned "Key: value" sections, conditions and
 // recent events in tables. Pure: it formats what it is given.
 import { stringify } from 'yaml';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet rollout history`: a kubectl-like table, one revision in detail, or data for -o.
 // Pure.
 import { stringify } from 'yaml';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads the simple JSONPaths used by CRD printer columns (`.status.ready`, `.spec.sensors[*].name`)
 // so `wasmfleet get` shows exactly the columns `kubectl get` shows.
 export function readPath(object: unknown, jsonPath: string): unknown {

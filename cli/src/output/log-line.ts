@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `wasmfleet logs` lines: NODE  TIME  LEVEL  TEXT, the level coloured on a terminal. Pure.
 import type { LogLine } from '@wasmfleet/api';
 import { style } from './style.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renders resources the way kubectl does: an aligned table by default, `-o wide` for more
 // columns, `-o json|yaml` for machines, `-o name` for scripts.
 import Table from 'cli-table3';

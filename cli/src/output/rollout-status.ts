@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `wasmfleet rollout status` prints: a kubectl-like summary with a bar per step and devices
 // by phase (a terminal redraws it), one line per change (CI logs), or a report for -o json|yaml.
 // Pure: it formats what it is given.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Colours that respect NO_COLOR, FORCE_COLOR and whether stdout is a terminal — node's
 // util.styleText checks all three when it is given the stream. A non-empty NO_COLOR wins even
 // over FORCE_COLOR (no-color.org), where node would let FORCE_COLOR win.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stores a module in a ConfigMap's binaryData (server-side apply, so pushing again updates it).
 import { PatchStrategy } from '@kubernetes/client-node';
 import { UserError } from '../errors.ts';

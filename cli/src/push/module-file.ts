@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads a .wasm file for `wasmfleet push` and checks it is a module or component, saying what it
 // looks like otherwise (the operator's checks, reused so both agree).
 import { createHash } from 'node:crypto';

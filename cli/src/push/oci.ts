@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pushes a module to an OCI registry with the operator's pushModule (one implementation of the
 // wasm artifact format), turning its typed failures into errors that say what to do.
 // eslint-disable-next-line import-x/no-relative-packages -- until the OCI client is a package

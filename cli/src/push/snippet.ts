@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The WasmFunction `wasmfleet push` prints, ready to apply once its topics are edited. Pure.
 import { stringify } from 'yaml';
 import { API_VERSION, WASM_FUNCTION_KIND, type ModuleSource } from '@wasmfleet/api';

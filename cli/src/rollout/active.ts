@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // promote and abort act on the rollout in progress: its update revision, which must differ
 // from what already runs everywhere.
 import { UserError } from '../errors.ts';

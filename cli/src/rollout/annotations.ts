@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The names the operator and the CLI agree on to steer a rollout (issue 5): the CLI writes them,
 // the operator reads them. Values name the revision they apply to, so a stale one is ignored.
 export const GATE_PASSED = 'rollout.wasmfleet.io/gate-passed';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by every `wasmfleet rollout …` command: the function argument, and reading it with
 // errors that say what to do next.
 import { Args, type Command } from '@oclif/core';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decides, from a WasmFunction alone, whether its rollout is complete, still going, or failed —
 // the same questions `kubectl rollout status` asks of a Deployment. Pure: no I/O, no clock.
 import { functionCondition } from '@wasmfleet/api';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Merge patches on a WasmFunction: spec.paused and the rollout annotations. A resourceVersion
 // in the patch makes the API server refuse it (409) if the object changed since it was read.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';

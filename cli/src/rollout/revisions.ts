@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A function's history: the ControllerRevisions the operator writes (apps/v1, labelled
 // wasmfleet.io/function=<name>, `.revision` an integer, `.data` = { revision: <hash>, spec }).
 // Reading them is I/O; picking one and marking current/update are pure.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The steps a rollout walks through, with how many devices each one targets — what the
 // progress bars show. Pure.
 import type { FunctionObject } from '../functions/read.ts';

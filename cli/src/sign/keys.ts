@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key files for `wasmfleet sign`: an Ed25519 pair written as <key-id>.key (PKCS#8 PEM, mode 0600)
 // and <key-id>.pub (SPKI PEM) — the .pub file is what a device's --trusted-keys directory holds,
 // and its name is the key id signatures carry.

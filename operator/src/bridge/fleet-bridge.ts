@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator's only link to devices: MQTT. It publishes per-device desired documents and
 // module blobs (retained, QoS 1) and listens to every device's retained status. At start it
 // reads back the retained documents already on the broker, so a restarted operator knows what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A function's configuration: its configMapRef and secretRef data with spec.config on top, read
 // from the informer caches. Pure over the objects it is given.
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';

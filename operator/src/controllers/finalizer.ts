@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Adds and removes the operator's finalizer with a resourceVersion-guarded merge patch, so a
 // concurrent writer makes the patch fail (409) instead of silently losing a finalizer.
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the controllers share: caches, the device link, the documents and placement books, the
 // latest device reports. One object so the wiring (operator.ts) and the tests build it once.
 import type { CustomObjectsApi, V1ConfigMap, V1Secret } from '@kubernetes/client-node';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reconciles one WasmFunction: finalizer, module, config, placement, per-device documents and
 // status. Level-triggered: it recomputes everything from the caches each time and writes only
 // what differs, so running it twice — or after an operator restart — does no duplicate work.

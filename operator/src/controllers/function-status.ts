@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds a WasmFunction's status from what the reconciler learned. Pure: the same inputs give
 // the same status, so an unchanged world writes nothing.
 import type {

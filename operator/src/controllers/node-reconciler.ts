@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reconciles one device: creates its EdgeNode when it announces itself (auto-registration),
 // mirrors its report into status, and marks it Offline after missed heartbeats or its last will.
 

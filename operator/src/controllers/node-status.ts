@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A device's EdgeNode status from its latest report. Pure. lastHeartbeat alone changes on every
 // heartbeat; `heartbeatDue` lets the caller write it only now and then, so 1,000 devices do not
 // become 1,000 API writes every heartbeat interval.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Revision history as ControllerRevision objects (apps/v1), like a Deployment's ReplicaSets or
 // a StatefulSet's revisions: one per distinct function content, numbered, with the spec it came
 // from (for `wasmfleet rollout undo`) and the wire document devices run (so a device can be kept

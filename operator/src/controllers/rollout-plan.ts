@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns the pure rollout decision (operator/src/rollout) into what the reconciler needs: which
 // wire document each targeted device gets, the status.rollout to persist, and Events. The
 // manual controls come from the WasmFunction: spec.paused and the annotations `wasmfleet rollout`

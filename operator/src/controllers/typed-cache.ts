@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A read-only, typed view of an informer cache for our custom resources. client-node types
 // every object as KubernetesObject (whose metadata timestamps are Date), but custom objects
 // arrive as plain JSON (timestamps are strings) — exactly the api/ TypeBox types. The one cast

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WasmFunction spec + what the operator resolved (module digest, config values) → the wire
 // document a device receives. Pure; defaults here match the CRD's defaults.
 import {

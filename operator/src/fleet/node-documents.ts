@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-device desired documents. Each device gets ONE retained document listing everything it
 // should run, so a device's document depends on every function placed on it. This module keeps
 // that index and says which documents changed; publishing is the bridge's job.

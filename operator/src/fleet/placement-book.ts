@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Holds the scheduler's latest result and applies changes incrementally, reporting which
 // functions' device sets changed (they need their documents and status recomputed).
 import {

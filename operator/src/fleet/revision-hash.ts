@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A function's revision: a content hash of everything a device runs (module digest, config,
 // inputs, outputs, limits). Any change makes a new revision; an unchanged spec never does, so a
 // resync or an operator restart republishes nothing.

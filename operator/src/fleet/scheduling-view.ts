@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Maps the CRDs onto the scheduler's narrow types (operator/src/scheduler/types.ts). Pure.
 import { FUNCTION_DEFAULTS, parseQuantity, type EdgeNode, type WasmFunction } from '@wasmfleet/api';
 import type { SchedulableFunction, SchedulableNode } from '../scheduler/index.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which devices get `module.signatures`. Agents before 0.2.0 reject a desired document with a
 // field they do not know (the v1 contract rejects unknown fields), so they get the function
 // without it — exactly what they ran before signatures existed — while agents that can verify get

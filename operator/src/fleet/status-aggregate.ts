@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A function's status, aggregated from what its devices report. Pure. A device counts as
 // updated only once it REPORTS the update revision (never because we sent it), so a rollout
 // cannot claim success before every targeted device confirms.

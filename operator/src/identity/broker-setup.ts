@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One-time broker setup for per-device identity, on its own short connection (changing the
 // operator's own roles makes Mosquitto disconnect that client): nothing may be done by default,
 // and the operator's user gets the role that lets it read and write every topic.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Kubernetes Secret that holds one device's MQTT credentials: the operator generates the
 // password once, the broker learns it through dynamic security, and an installer reads it back
 // (`wasmfleet nodes credentials <node>`). Owned by the EdgeNode, so deleting the device deletes it.

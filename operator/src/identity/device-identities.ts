@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps the broker's picture of every device in step with what the operator tells it: one
 // dynamic-security client per EdgeNode (user name = node id, password from its Secret) and one
 // role per device whose ACLs are exactly deviceAcls() of the functions it runs. Widened BEFORE a

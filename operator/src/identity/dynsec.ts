@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A client for Mosquitto's dynamic security plugin: JSON commands published to
 // `$CONTROL/dynamic-security/v1`, answers on `.../response` matched by correlation data. Over the
 // operator's own MQTT connection, so managing identities needs no other channel or dependency.

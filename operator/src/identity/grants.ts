@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What one device may do on the broker, as Mosquitto dynamic-security ACLs: read its own desired
 // document and the module blobs it was told to run, write its own status and log lines, and the
 // data topics of the functions placed on it (subscribe its inputs, publish its outputs). Pure:

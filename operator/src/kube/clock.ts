@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Time as a dependency. Everything in the plumbing that waits or measures goes through a Clock so
 // the pure parts (queue, rate limiters, event aggregation, leader timing) are tested with
 // node:test `mock.timers` or a hand-made clock instead of real sleeps.

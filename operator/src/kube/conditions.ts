@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // metav1.Condition handling (apimachinery's meta.SetStatusCondition), pure: callers pass `now`.
 // lastTransitionTime moves only when `status` changes, so "Ready since …" stays truthful while
 // reason and message are refreshed on every reconcile.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading HTTP status codes out of whatever @kubernetes/client-node threw. Generated API calls
 // throw ApiException (`code`); the watch throws an Error with `statusCode`; a watch ERROR event
 // carries a Status object with `code`.

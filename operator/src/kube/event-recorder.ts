@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Kubernetes Event recorder (events.k8s.io/v1) that aggregates repeats, so a flapping device
 // produces one Event with a growing series count instead of a flood of API writes.
 //

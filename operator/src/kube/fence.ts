@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The write fence: one question every write path asks just before it writes to the API server
 // or the broker — "may this replica still write?" — so a leader that lost its Lease without
 // noticing yet (frozen by SIGSTOP, a long GC pause, a VM migration: its timers fire late) never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A KubeConfig whose API clients (a) name this replica in their User-Agent, so the API server's
 // audit log tells replicas apart, and (b) ask the write fence before every non-read request.
 // Watches (Watch/ListWatch use applyToFetchOptions, not these clients) and reads pass freely:

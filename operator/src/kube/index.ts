@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kubernetes plumbing for the operator's reconcilers: queue, reconcile loop, informers, status,
 // events, leader election, metrics/health server and graceful shutdown.
 export * from './clock.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A self-healing informer over client-node's ListWatch (what makeInformer builds).
 //
 // ListWatch lists, then watches from the list's resourceVersion, and relists by itself after a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Work-queue keys, as client-go's cache.MetaNamespaceKeyFunc spells them: `namespace/name` for
 // namespaced objects and plain `name` for cluster-scoped ones.
 import type { KubernetesObject } from '@kubernetes/client-node';

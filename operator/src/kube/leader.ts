@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection package.
 //
 // - Acquire: a replica takes the Lease when it does not exist, has no holder, or its holder has

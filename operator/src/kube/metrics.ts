@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prometheus metrics for the operator (prom-client). Names follow controller-runtime's
 // (controller_runtime_reconcile_total, workqueue_depth, …) under a wasmfleet_ prefix. Each
 // operator instance gets its own Registry, never prom-client's global one, so tests and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A KubeConfig whose API requests share one connection pool. client-node 2.x builds a new undici
 // Agent (a new pool) inside applySecurityAuthentication for every request, unlike its cached
 // https.Agent of old: each request then pays a TLS handshake and leaves its socket open until

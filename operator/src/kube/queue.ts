@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A keyed, de-duplicating, rate-limited work queue with client-go's semantics
 // (k8s.io/client-go/util/workqueue):
 // - a key added while it waits is queued once (the `dirty` set);

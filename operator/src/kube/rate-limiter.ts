@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Requeue rate limiters, modelled on client-go's workqueue rate limiters. The default is the one
 // controller-runtime uses: the slower of a per-key exponential backoff (5 ms doubling to 1000 s)
 // and a global token bucket (10 per second, burst 100), so one broken object backs off on its own

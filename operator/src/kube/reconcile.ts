@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs reconcilers off a WorkQueue, with controller-runtime's result handling:
 // - returns nothing / {}          → success: forget the key's backoff;
 // - returns { requeueAfter: ms }  → forget the backoff and look again after ms (polling);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator's operations endpoint, on plain node:http:
 //   /metrics  Prometheus text exposition (prom-client registry)
 //   /healthz  liveness: the process serves requests and every health check passes

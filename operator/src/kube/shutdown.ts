@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Graceful shutdown: on SIGTERM/SIGINT run ordered steps, each with a time limit, then exit.
 // The usual order for the operator (standardShutdownSteps): stop informers (no new work),
 // drain the work queues (let in-flight reconciles finish), release the leader Lease (the next

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What an informer watches: the API path of a collection and a paged list function, per kind.
 // ListWatch (client-node) needs both: it lists through the typed API client and watches the raw
 // path. Selectors live here because the list and the watch must use the same ones.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Status writes for custom resources, only ever through the /status subresource (so a status
 // write can never change spec, and RBAC can grant status separately).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resolutions remembered by (source, digest): an unchanged spec resolves without downloading
 // again on every reconcile. Bytes are stored once per sha256 however many sources point at
 // them, and the least recently used are evicted past a byte budget.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Source (b): `configMap: { name, key }` in the function's namespace.
 //
 // `binaryData` is the normal place: `kubectl create configmap m --from-file=module.wasm` puts a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 helpers and a capped, hashing reader for response bodies: the hash is computed while
 // the bytes arrive, and reading stops the moment the size limit is passed.
 import { createHash } from 'node:crypto';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The network edge shared by the url and OCI sources: one deadline for a whole exchange
 // (headers and body), and transport errors translated into `Unreachable` with the cause named.
 import { ModuleResolutionError } from './types.ts';

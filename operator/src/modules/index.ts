@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Module resolution: WasmFunction `spec.module` → verified wasm bytes (see resolve.ts).
 export { resolveModule } from './resolve.ts';
 export { type ClusterSignaturePolicy } from './signature-policy.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Kubernetes reads the resolver needs, behind a two-method interface so it can be handed an
 // informer cache, a direct client, or (in tests) the real API server.
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';

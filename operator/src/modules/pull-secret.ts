@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads `module.pullSecretRef` (a dockerconfigjson Secret in the function's namespace) and
 // picks the credentials for the artifact's registry.
 import { kubeReadFailure } from './configmap-source.ts';

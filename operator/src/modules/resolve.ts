@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // resolveModule: `spec.module` → the verified module bytes, or a typed failure. It only
 // dispatches to one source and turns exceptions into results; each source does its own job.
 import type { ModuleCache } from './cache.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator's side of signature policy: an early, explainable refusal when a function that
 // must be signed has no signature at all (or none by a key it requires). Pure. It verifies no
 // cryptography: the devices do, with keys the operator never holds, so a compromised operator

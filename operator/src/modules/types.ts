@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shapes module resolution speaks: what a source is, what a resolved module is, and the
 // typed failures a reconciler turns into `ModuleResolved=False` with a reason a user can act on.
 import type { ModuleSignature } from '@wasmfleet/api';

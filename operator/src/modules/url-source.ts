@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Source (a): `url` + `sha256` — download over http(s) with a deadline and a size cap, hashing
 // while streaming, then check it is wasm and that it is the module the spec pinned.
 import { formatBytes } from '@wasmfleet/api';

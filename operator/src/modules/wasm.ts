@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure checks on module bytes: is this WebAssembly at all, and if not, what does it look like —
 // "an HTML page" is a far better hint than "bad magic" when a URL serves a login or error page.
 import { ModuleResolutionError, type WasmKind } from './types.ts';

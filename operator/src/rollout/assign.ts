@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns "which devices hold the update" into the per-device assignment map the reconciler publishes.
 import type { TargetDevice } from './types.ts';
 

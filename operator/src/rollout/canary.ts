@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Canary: steps by percent of the targets, each gated on health and then a pause or a manual gate.
 import { assignSplit } from './assign.ts';
 import type { StepView } from './transition-events.ts';

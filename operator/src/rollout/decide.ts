@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The rollout decision: which revision each targeted device should run, and where the rollout
 // stands. Pure and deterministic — the reconciler calls it on every reconcile and persists the
 // returned progress, so the same input always yields the same decision.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Failure detection (health and progress deadline) and what a failure does (onFailure).
 import { assignAll, assignFrozen } from './assign.ts';
 import { formatRate, formatSeconds, plural } from './format.ts';

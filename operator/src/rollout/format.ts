@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small formatters shared by messages and events, so both read the same.
 
 /** 0.002 → "0.2%", 0.125 → "12.5%". */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The health gate: what the devices holding the update revision report about it.
 import type { TargetDevice } from './types.ts';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A brand-new function: nothing to protect, so every target gets it at once. There is no stable
 // revision to roll back to, so a failure marks the rollout Degraded and devices keep it.
 import { assignAll } from './assign.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one-line human summary shared by status.rollout.message and `wasmfleet rollout status`.
 import { formatRate, plural } from './format.ts';
 import type { Health } from './health.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shapes the decision branches hand each other: a detected Failure and the Outcome of a
 // branch. They live apart from failure.ts and outcome.ts so that events → failure → outcome →
 // events is no longer an import cycle.

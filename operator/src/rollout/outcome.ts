@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What each branch of the decision produces; `finish` adds the derived fields (percent, events)
 // the same way for all of them.
 import { countAssigned } from './assign.ts';

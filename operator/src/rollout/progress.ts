@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds RolloutProgress values. Optional fields are omitted rather than set to undefined, so a
 // progress fed back unchanged compares deep-equal (and serialises) exactly like the one returned.
 import type { RolloutProgress } from './types.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A rollout from a stable revision to a new one: the latches and manual controls (rolled back,
 // abort, pause, resume) wrapped around the strategy (canary steps or rolling batches).
 import { assignAll, assignFrozen, countAssigned } from './assign.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rolling: at most maxUnavailable devices switching at once, walking the stable order.
 import { assignSplit } from './assign.ts';
 import type { StepView } from './transition-events.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The stable device order a rollout walks through. Canary and batch membership is "the first k
 // devices of this order", so the order must not depend on the order targets arrive in, and must
 // be the same for a function across reconciles and operator restarts: it is keyed on a hash of

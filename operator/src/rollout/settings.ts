@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Adapts the CRD's `spec.rollout` block to the rollout core's settings, applying the CRD defaults
 // here as well so a resource written before a default existed behaves like a new one.
 import { parseDuration, type Rollout } from '@wasmfleet/api';

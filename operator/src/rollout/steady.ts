@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // No rollout in progress (currentRevision === updateRevision): every target runs it; a device
 // that joins simply gets it, and the phase says Progressing until it confirms.
 import { assignAll } from './assign.ts';

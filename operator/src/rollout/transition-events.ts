@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Events are derived from the transition between the progress the call was given and the one it
 // returns — never from "what happened to be true this time" — so feeding a decision's progress
 // back with an unchanged world yields no events, and a repeated reconcile never repeats one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The rollout core's contract: a pure function from (policy, devices, what they report, where
 // the rollout stands, manual controls, now) to which revision each device should run and where
 // the rollout stands next. The reconciler persists `RolloutProgress` in the WasmFunction's status,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // When a device's capacity shrank (or a function grew) below what is already assigned, some
 // assignments must go. Which ones depends only on that device: functions are admitted first-fit in
 // key order, so the outcome is the same whichever run (full or incremental) discovers it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which functions a change can affect, and how much of each must be looked at again. Everything
 // left out keeps its previous result untouched, so this is where incremental == full is won or
 // lost; the reasoning for each rule:

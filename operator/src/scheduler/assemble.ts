@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns a run's outcomes plus the untouched previous results into a ScheduleResult.
 import type { FunctionOutcome } from './engine.ts';
 import { compareStrings } from './order.ts';

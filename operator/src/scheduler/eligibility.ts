@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether a function may stay on, or newly go to, a node. Two different bars on purpose:
 // cordon and NoSchedule taints only block new placements (Kubernetes semantics), and an offline
 // node keeps Every assignments for edge autonomy while Replicas leave after a grace period.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One scheduling run over a set of functions ("work"); the full run and the incremental run are
 // the same engine with different work. Functions outside the work keep their previous result as
 // is, which is correct because the incremental caller only leaves out functions that no change

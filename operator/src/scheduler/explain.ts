@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Why a function is short, in words a user can act on. Runs only for functions that are short or
 // have nowhere to go, after every placement of the run, so it sees the final capacity picture.
 import { formatBytes } from '@wasmfleet/api';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Phase 1 of a run: which existing assignments of one function stay. Stability lives here: every
 // assignment that is still valid is kept, so nothing moves unless something relevant changed.
 import { mayPlace, mayStay } from './eligibility.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Label posting lists so that a selector with matchLabels (or an In expression) looks at the few
 // nodes that can match instead of all of them: with 10,000 devices and 1,000 functions this is the
 // difference between 10 million selector checks and a few hundred thousand. Indexes are immutable;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deterministic ordering helpers. Ties are broken by a hash of (function, node) rather than by
 // input order, so shuffling the input never changes a decision, and different functions prefer
 // different nodes (rendezvous hashing) instead of all piling onto the alphabetically first one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Phase 2 of a run: new assignments into free capacity. Functions are placed one at a time in key
 // order, so when two compete for the last slot on a device the outcome depends on names only.
 import { mayPlace } from './eligibility.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-object facts the scheduler needs over and over (sensor sets, validation, descriptions),
 // computed once per input object. The caches are keyed by object identity in WeakMaps, so an
 // incremental run reuses them for every node and function that did not change.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Removal reasons, worded for `kubectl describe` and Events.
 import type { Verdict } from './eligibility.ts';
 import type { PreparedFunction } from './prepared.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The incremental run: apply changes to a previous result and recompute only what they affect.
 // Produces exactly what `schedule` would for the changed inputs with the previous placement as
 // `current` (tested as a property).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The full run: every function re-examined against every node, starting from `current`.
 import { assemble } from './assemble.ts';
 import { run, type Scope } from './engine.ts';

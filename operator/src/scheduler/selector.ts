@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kubernetes label-selector semantics: matchLabels and matchExpressions are ANDed; an empty
 // selector matches every node; NotIn and DoesNotExist also match nodes that lack the label.
 import type { LabelSelector, SelectorRequirement } from './types.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kubernetes taint/toleration matching. NoSchedule keeps new work off a node; NoExecute also
 // removes work that is already there.
 import type { Taint, Toleration } from './types.ts';

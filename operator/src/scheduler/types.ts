@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scheduler's own narrow view of functions and devices. It is deliberately decoupled from the
 // CRD types in api/: an adapter maps WasmFunction/EdgeNode onto these, so placement logic can be
 // tested (and benchmarked) without Kubernetes objects.

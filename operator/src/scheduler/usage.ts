@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-node consumption: a mutable working copy during a run, frozen into the result's state.
 import type { NodeCapacity, UsageSnapshot } from './types.ts';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Aggregating device reports into a function's status. Found by the soak (test/soak): after a
 // trapping canary was rolled back, every device ran the stable revision, yet the function said
 // READY 0/3, because only devices on the (failed) update revision counted as ready.

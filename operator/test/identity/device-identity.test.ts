@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-device MQTT identity against a real Mosquitto (TLS only, dynamic security), the real
 // operator and real agents: each EdgeNode gets its own credentials and a role that lets it read
 // only its own desired document and the inputs of the functions placed on it, and write only

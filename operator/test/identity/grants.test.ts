@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pure part of per-device identity: which ACLs a device gets for what is placed on it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

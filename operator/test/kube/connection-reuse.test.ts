@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression (found by test/soak): client-node 2.x opened a new TLS connection for every API
 // request and left it open until the orphaned pool timed out, so a busy operator held hundreds
 // of sockets and its RSS grew by hundreds of MiB an hour. PooledKubeConfig reuses connections.

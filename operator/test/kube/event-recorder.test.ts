@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Event recorder: aggregation and spam filtering on fake timers with a recording fake API,
 // then the real thing against the API server (a flapping device makes one Event, count 50).
 import assert from 'node:assert/strict';

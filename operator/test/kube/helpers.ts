@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared fixtures for the kube plumbing tests: clients for the real control plane, a namespace
 // per file, throwaway CRDs, and a TCP proxy that can cut the connection to the API server.
 import { KubeConfig } from '@kubernetes/client-node';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Self-healing informers against the real API server: events with old objects, a typed cache,
 // selectors, namespaced and cluster-scoped custom resources, periodic resync, and — the point —
 // a watch whose connections are cut heals itself and its cache converges on what changed meanwhile.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Leader election against the real API server: exactly one leader among two, graceful hand-over
 // on stop, takeover within leaseDuration + retryPeriod after SIGKILL of a real leader process,
 // stepping down when someone else wins the Lease, and when renewals fail for renewDeadline.

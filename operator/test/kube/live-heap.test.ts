@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The live-heap gauge: the heap in use right after a major GC, which the soak fits for leaks.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operations server (metrics, probes) and the graceful-shutdown helper, in process: no
 // Kubernetes needed, real HTTP on loopback.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The work queue and the reconcile loop are pure logic: every test here runs on node:test's fake
 // timers (mock.timers), so backoffs of minutes take no wall-clock time.
 import assert from 'node:assert/strict';

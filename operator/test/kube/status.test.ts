@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conditions (pure) and status writes through /status against the real API server, including
 // ten concurrent writers on one object with no lost update.
 import assert from 'node:assert/strict';

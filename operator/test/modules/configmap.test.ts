@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // module.configMap against a real kube-apiserver, read through the real client-node reader:
 // binaryData (the normal place), base64 text in data (accepted), anything else in data (NotWasm
 // with a hint), and dangling references named precisely.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Module resolution finds cosign signatures (signed by the real cosign) for devices, and a
 // registry outage after they were found does not stop delivery: the last signatures found for the
 // manifest are reused (regression: the first version looked them up on every resolution and

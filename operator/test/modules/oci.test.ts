@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // module.oci against a REAL registry (Debian's docker-registry, distribution v2): pushModule
 // uploads, resolveModule pulls back — anonymously, with a dockerconfigjson pull Secret from the
 // real API server over Basic auth, and over the Bearer token flow with a token service.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pure cores of module resolution, without I/O: byte sniffing, OCI references, auth
 // challenges, pull-secret parsing, manifest selection and the cache's eviction.
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // module.url against a real HTTP server on loopback: the happy path and each way a URL goes
 // wrong, each giving the reason and a message a user can act on.
 import assert from 'node:assert/strict';

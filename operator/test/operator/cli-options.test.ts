@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator's flags: defaults, and a message that says what to write for every bad value.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

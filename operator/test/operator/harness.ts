@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One operator against the shared real API server and a private real Mosquitto, scoped to its
 // own namespace and fleet so test files running side by side never see each other's objects.
 import { mkdtemp, writeFile } from 'node:fs/promises';

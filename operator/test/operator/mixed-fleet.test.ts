@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A mixed fleet: the same WasmFunction on Node agents and native agents (agent-native/, Wasmtime)
 // under one operator, a real API server and Mosquitto. Both kinds run it, give identical outputs
 // for identical readings, and a canary rollout moves across both kinds to the new revision with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression (found by test/faults/leader-freeze.test.ts before write fencing): a leader thawed
 // after SIGSTOP published stale desired documents over the new leader's, and the new leader
 // never noticed — it compared only documents whose assignment changed, so the rollout stayed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator with REAL agents (child processes running wasm) and a real Mosquitto: outputs
 // flow end to end, and a canary whose module traps on every message is rolled back before the
 // next step, having reached only the first step's device.

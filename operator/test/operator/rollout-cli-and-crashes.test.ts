@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rollouts driven the way users drive them — `wasmfleet rollout …` — and an operator SIGKILLed
 // at several points of a rollout, against the real API server, Mosquitto and the real binaries.
 import assert from 'node:assert/strict';

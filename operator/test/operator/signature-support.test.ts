@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which devices get module.signatures (pure), and the upgrade path: a device that reports a newer
 // agent gets the same revision again WITH its signatures (regression: documents were compared by
 // revision only, so the upgraded, signature-requiring device would have kept refusing it).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signed modules end to end with real parts: the API server and the operator, a real agent that
 // requires signatures (--trusted-keys), real Mosquitto, a real registry, and the REAL cosign CLI
 // (built from the Go module proxy, test-support/cosign) signing OCI artifacts offline (no tlog).

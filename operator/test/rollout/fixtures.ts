@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builders for rollout inputs and a tiny "world" that applies decisions, so tests read as stories.
 import { decideRollout } from '../../src/rollout/index.ts';
 import type {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tiny fleet simulator: every tick the rollout decides, then each online device reports what its
 // document said one tick earlier (a device needs a tick to switch). It stops when the rollout is
 // complete, or when it has been rolled back and every device runs the stable revision again.

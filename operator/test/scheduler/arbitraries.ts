@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fast-check generators for small fleets: few label values and sensors so that selectors,
 // taints and capacity collide often, which is where scheduling bugs live.
 import fc from 'fast-check';

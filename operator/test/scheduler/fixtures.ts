@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builders for scheduler tests: terse defaults so each test states only what it is about.
 import type {
   FunctionPlacement,

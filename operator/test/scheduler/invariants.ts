@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Independent checks of a result, written from the rules rather than from the implementation.
 import assert from 'node:assert/strict';
 import { matchesSelector } from '../../src/scheduler/selector.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Property-based tests: the scheduler's promises over thousands of small random fleets.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

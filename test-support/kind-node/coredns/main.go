@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CoreDNS for the kind node image with only the plugins kubeadm's Corefile uses (errors, health,
 // ready, kubernetes, prometheus, forward, cache, loop, reload, loadbalance) plus log: the full
 // build compiles every cloud provider's SDK and took several times as long (docs/adr/0020).

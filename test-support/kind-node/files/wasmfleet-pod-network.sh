@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The kind node image's pod network (docs/adr/0020): kind's own kindnetd is not built from the Go
 # module proxy, so the DaemonSet in /kind/manifests/default-cni.yaml runs this loop on every node
 # instead (host network, the node's kubectl), with the same result as kindnetd: the standard

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build tools
 
 // The Kubernetes commands the kind node image needs beyond the control plane's

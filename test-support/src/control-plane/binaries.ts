@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finds or builds the real control-plane binaries: kube-apiserver, etcd and kubectl.
 //
 // None of them ships in a package registry we can reach, so they are compiled from the Go module

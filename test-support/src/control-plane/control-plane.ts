@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real Kubernetes control plane for tests: etcd + kube-apiserver on free loopback ports,
 // envtest-style (no kubelet, no controller-manager), with RBAC authorization, an admin bearer
 // token, service-account signing keys and a generated kubeconfig.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { stringify } from 'yaml';
 
 /** A single-cluster, single-user kubeconfig authenticating with a bearer token. */

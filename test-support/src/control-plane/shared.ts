@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One control plane per test run instead of one per test file: scripts/run-tests.ts starts it
 // and hands its coordinates to every test process through WASMFLEET_TEST_CONTROL_PLANE. A test
 // file run on its own (`node --test path/to/file.test.ts`) starts a private one instead, torn

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Debian root filesystems made with debootstrap from Debian's packages — the base of every image
 // built here (no container registry is reachable), and of the systemd containers issue 17's
 // package tests boot. Each is cached as a tarball keyed by its suite, variant and packages.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the docker CLI (and other build commands) for the image builders, with the command and
 // the tail of its output in every error, so a failed build says which step failed and why.
 import { spawn } from 'node:child_process';

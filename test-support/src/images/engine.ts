@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finds a container engine (Docker or Podman) that answers on its API socket. The container
 // tiers run only where one does; everywhere else they report themselves skipped with this reason.
 import { execFile } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Go programs the kind node image needs (containerd, crictl, CNI plugins, CoreDNS, kind itself,
 // and the Kubernetes node binaries), built from the Go module proxy into
 // ~/.cache/wasmfleet/go-tools, one directory per module version. They share Go's build cache

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every locally built image is cached by a digest of its inputs: a tarball in
 // ~/.cache/wasmfleet/images, so a warm run `docker load`s it instead of rebuilding, and the image
 // carries the digest as a label, so an engine that already has it does not even load it.

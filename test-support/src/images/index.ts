@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The container tier's images, all built on this machine (no registry is reachable) and cached
 // by their inputs in ~/.cache/wasmfleet/images (docs/adr/0020).
 import { ensureNodeBaseImage } from './node-base-image.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kind's base image, made here: a Debian root filesystem with systemd and the node tools, kind's
 // own files (entrypoint, containerd config, kubelet units) from the sigs.k8s.io/kind module, and
 // containerd, crictl and the CNI plugins built from the Go module proxy — what kind's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kind node image, built here with the same Kubernetes version as the control plane: the
 // kind base image (kind-base-image.ts) plus kubelet, kubeadm and kubectl, /kind/version, and the
 // control-plane component images pre-imported into the node's containerd — what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Mosquitto 2 image the chart runs where no registry serves eclipse-mosquitto: Debian's
 // mosquitto (with mosquitto_ctrl and the dynamic-security plugin at the path the chart's
 // mosquitto.dynamicSecurityPlugin names) on a Debian root filesystem, as user 1883 like the

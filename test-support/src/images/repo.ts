@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The repository root, for builders that read the Dockerfile and the sources they copy.
 import { fileURLToPath } from 'node:url';
 

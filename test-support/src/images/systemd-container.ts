@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Boots a Debian root filesystem with systemd as PID 1 in a privileged container and waits until
 // systemd says it is up — for tests that install a .deb and exercise a systemd unit (issue 17),
 // and the same way kind boots its nodes. Needs the engine from scripts/container-engine (which

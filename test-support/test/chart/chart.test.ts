@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Helm chart as a user meets it: linted and rendered by a real helm, every rendered object
 // accepted by a real kube-apiserver (server-side dry run), a bad values file rejected by
 // values.schema.json with a message that names the key, and CRDs identical to crds/.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the chart tests: runs the real `helm` (built from the Go module proxy, see
 // test-support/helm/go.mod) against charts/wasmfleet and parses what it renders.
 import { execFile } from 'node:child_process';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The chart's cluster-wide signature policy: operator.moduleSignatures reaches the operator as
 // WASMFLEET_MODULE_SIGNATURES, and only the two policies the operator knows are accepted.
 import assert from 'node:assert/strict';

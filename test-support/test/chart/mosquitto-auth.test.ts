@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The chart's Mosquitto as it will run in the cluster, minus the container: its rendered
 // mosquitto.conf, its generated TLS certificate, and its init container's script (the operator
 // becomes the dynamic-security admin), run against the real Mosquitto. Proves the broker serves

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real operator, started exactly as the chart's Deployment starts it (its args and env, read
 // from the rendered manifest), authenticated with a token of the chart's ServiceAccount under the
 // chart's RBAC, against the real API server and a real Mosquitto. It must become ready (leader

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every workload the chart renders meets the `restricted` Pod Security Standard, checked by the
 // real API server's PodSecurity admission plugin. For workloads (Deployment, StatefulSet) the
 // plugin never rejects: it only answers with a "would violate PodSecurity" warning, so the test

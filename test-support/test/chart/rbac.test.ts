@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The chart's ServiceAccount as the operator will be: its RBAC applied to the real API server, a
 // token minted for it, and what it may do read back from the server. `kubectl auth can-i --list`
 // must show exactly the chart's rules — nothing more, no wildcard — and the calls the operator

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps charts/wasmfleet/crds/ a byte-for-byte copy of the repository's generated crds/.
 //
 //   node test-support/test/chart/sync-crds.ts           # copy crds/*.yaml into the chart

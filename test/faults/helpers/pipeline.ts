@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The real pipeline the fault tests drive: sensor → Mosquitto → agent process running a real wasm
 // function → Mosquitto → sink. A sensor publishes numbered QoS 1 readings; the sink counts how
 // often each number comes back, so every gap (lost) and repeat (duplicated) is visible.

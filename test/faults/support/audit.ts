@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads the kube-apiserver's audit log (JSON lines): the API server's own record of who wrote
 // what and when — evidence that does not depend on the operator telling the truth.
 import { readFile } from 'node:fs/promises';

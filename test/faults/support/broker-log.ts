@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mosquitto's own record of publishes (needs `log_type debug`): "Received PUBLISH from <client
 // id> (d0, q1, r1, m3, '<topic>', ... (<n> bytes))". The broker side of "who published what".
 

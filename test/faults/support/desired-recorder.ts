@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counts desired documents from the broker's side: a client of its own, subscribed to every
 // device's retained desired topic before any operator runs, records each publish in order.
 // This is what devices are told — whichever operator process (or replica) published it.

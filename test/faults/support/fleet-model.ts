@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the spec says the fleet should look like — WasmFunctions (live and deleted) and device
 // labels, as the test last set them — and the check that the real fleet matches: status caught
 // up (observedGeneration, rollout complete, ready count), every device told exactly the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fleet for fault tests: a namespace and fleet of their own on a given control plane, a real
 // Mosquitto, simulated devices, a module ConfigMap, and real operator processes (the binary,
 // spawned by the operator tests' operator-process helper) that the test may kill or freeze.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Knobs of the fault suites: the short (CI) tier by default, the long tier with WASMFLEET_LONG=1
 // (`npm run faults:control-plane:long`), and a printed, overridable seed for random schedules.
 import { randomInt } from 'node:crypto';

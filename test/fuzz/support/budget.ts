@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How much to fuzz and with which seed. CI runs a short budget with a fresh seed every time (the
 // seed is printed when a property fails, with the command that replays it); the long run on
 // demand multiplies every target's budget:

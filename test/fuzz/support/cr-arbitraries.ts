@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WasmFunction and EdgeNode manifests near the edge of what the CRDs admit: every field drawn
 // from values on both sides of its rule (quantities, durations, percentages, topic wildcards,
 // selector operators), plus structural mutations of the shipped examples.

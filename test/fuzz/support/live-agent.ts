@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real agent process (agent/bin/wasmfleet-agent.js) against a real broker, for the fuzz targets
 // that feed it over MQTT. A crash is the process exiting on its own; the log file is the agent's
 // stderr, where it reports the documents it refuses.

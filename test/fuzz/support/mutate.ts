@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mutators shared by the targets: near-valid inputs find more than random ones, because they get
 // past the first check and reach the code behind it.
 import fc from 'fast-check';

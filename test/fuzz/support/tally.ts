@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counts what a fuzz target did: inputs tried and the distinct failure reasons they ended in (a
 // "reason" is a message with its numbers and quoted values blanked, so "byte 17" and "byte 90"
 // count once). Printed as a test diagnostic and, with WASMFLEET_FUZZ_REPORT=<dir>, written as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mutations of valid WebAssembly binaries that get past a naive check: section-aware splices,
 // LEB128 edge values, truncation, duplicated sections and out-of-range limits, plus plain bit
 // flips. Independent of the agent's own binary reader (agent/src/runtime/wasm-binary.ts) on

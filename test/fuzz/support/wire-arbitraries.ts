@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Valid wire documents by construction (the seeds the mutators start from).
 import fc from 'fast-check';
 import type { DesiredFunction, DesiredState } from '@wasmfleet/api';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Rolling mean / z-score anomaly detection with per-device state.
  *

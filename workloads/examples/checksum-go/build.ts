@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the checksum-go example from source into build/ (run: node workloads/examples/checksum-go/build.ts).
 import path from 'node:path';
 import { buildGo } from '../../src/toolchain.ts';

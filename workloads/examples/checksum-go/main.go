@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build wasip1
 
 // Checksum / XOR integrity check for framed payloads, as a Go GOOS=wasip1 reactor.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* RGB(A) → 8-bit gray: the kernel of the grayscale example, shared with bench/compute. */
 #include "gray_kernel.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef GRAY_KERNEL_H
 #define GRAY_KERNEL_H
 #include <stdint.h>

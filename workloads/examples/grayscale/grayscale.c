@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Grayscale for camera frames. Input: a binary PPM (P6, maxval 255) — or, when config WIDTH and
  * HEIGHT are set, a raw RGBA frame of WIDTH*HEIGHT*4 bytes. Output: a binary PGM (P5) with the

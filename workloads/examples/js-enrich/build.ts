@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the js-enrich example from source into build/ (run: node workloads/examples/js-enrich/build.ts).
 import path from 'node:path';
 import { buildJsComponent } from '../../src/toolchain.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SenML normaliser as a JavaScript component (jco componentize). Input: SenML. Output: the same
 // readings resolved (base name/time applied), temperatures converted to Celsius (degF and K),
 // tagged with the device's SITE, and numbered with a per-device sequence kept in state:

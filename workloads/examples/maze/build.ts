@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the maze example from source into build/ (run: node workloads/examples/maze/build.ts).
 import path from 'node:path';
 import { buildC } from '../../src/toolchain.ts';

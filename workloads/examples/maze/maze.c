@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Maze solver: the payload is a text grid, one row per line — '#' is a wall, anything else is
  * open, 'S' marks the start and 'G' the goal. Output (JSON, first declared output):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Breadth-first search on a grid: the compute kernel of the maze example, also used as-is by
  * bench/compute (compiled to wasm with clang and natively with gcc). Pure: no libc, no I/O. */
 #include "maze_kernel.h"

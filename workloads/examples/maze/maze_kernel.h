@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef MAZE_KERNEL_H
 #define MAZE_KERNEL_H
 #include <stdint.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the ml-inference example from source into build/ (run: node workloads/examples/ml-inference/build.ts).
 import path from 'node:path';
 import { buildC } from '../../src/toolchain.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Tiny ML inference at the edge: classifies a motor's condition from 8 vibration features with an
  * MLP whose weights are compiled into the module (model.h, trained offline by train.py).

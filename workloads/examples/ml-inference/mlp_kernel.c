@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The ml-inference example's compute kernel, shared with bench/compute. Pure: no libc. */
 #include "mlp_kernel.h"
 #include "model.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef MLP_KERNEL_H
 #define MLP_KERNEL_H
 #include <stdint.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the temp-alert example from source into build/ (run: node workloads/examples/temp-alert/build.ts).
 import path from 'node:path';
 import { buildAssemblyScript } from '../../src/toolchain.ts';

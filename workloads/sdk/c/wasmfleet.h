@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * wasmfleet.h — the WasmFleet guest SDK for C (guest ABI v1, docs/guest-abi.md).
  *

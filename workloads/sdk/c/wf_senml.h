@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * wf_senml.h — a tiny, allocation-free reader for SenML JSON (RFC 8428) records, for WasmFleet C
  * functions. It understands the fields a sensor pipeline needs — bn, bt, n, u, v, vb, t — and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build wasip1
 
 // Package wasmfleet is the WasmFleet guest SDK for Go (guest ABI v1, docs/guest-abi.md).

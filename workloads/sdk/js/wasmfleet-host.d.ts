@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Types of the component host imports (api/wit/wasmfleet-function.wit, interface host), for
 // editors and for checking JavaScript functions with TypeScript. Guests import the versioned name.
 declare module 'wasmfleet:function/host@1.0.0' {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WasmFleet guest SDK for JavaScript components (guest ABI v1, world
 // wasmfleet:function/sensor-function in api/wit/wasmfleet-function.wit).
 //

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds assembly/index.ts into build/__NAME__.wasm (set ASC to use another asc).
 set -eu
 cd "$(dirname "$0")"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds function.c into build/__NAME__.wasm, a WASI reactor (set CLANG / WASI_SYSROOT to override).
 set -eu
 cd "$(dirname "$0")"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* __NAME__: a WasmFleet function. See README.md. */
 #define WASMFLEET_IMPLEMENTATION
 #include "wasmfleet.h"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the package into build/__NAME__.wasm, a WASI reactor.
 set -eu
 cd "$(dirname "$0")"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build wasip1
 
 // __NAME__: a WasmFleet function. See README.md.

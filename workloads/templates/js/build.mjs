@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds function.js into build/__NAME__.wasm: jco componentize against wit/.
 // It calls jco in-process because jco's WIT reader runs on preview2-shim, which starts with no
 // preopened directories on Node (the CLI fails with "failed to get path metadata"): we add one.

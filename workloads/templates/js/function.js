@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // __NAME__: a WasmFleet function (component). See README.md.
 import { config, handler, loadState, output, saveState } from './sdk/wasmfleet.js';
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs an example inside the real agent runtime (`loadFunction` from @wasmfleet/agent), with an
 // in-memory state store, captured logs and text helpers. Builds the example first when its module
 // is missing or stale (examples.ts ensureBuilt).

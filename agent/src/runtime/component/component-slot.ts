@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The main thread's side of one component worker: starts it, hands it calls, answers its state
 // host calls, and is its watchdog — a call past its deadline terminates the worker (V8 cannot
 // interrupt wasm any other way), and so does close.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Entry of one component's worker thread. It compiles the transpiled core modules (or receives
 // them compiled by an earlier worker), loads jco's instantiate() glue, links it against our host
 // interface (plus a closed WASI subset when the component imports wasi:*), reports back once, then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `wasmfleet:function/host` interface of api/wit/wasmfleet-function.wit as a component sees
 // it, with the limits of docs/guest-abi.md: log lines rate-limited per call, state through the
 // main thread (it owns the persisted store and its quota), config and clock local. Also the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The component runtime behind loadFunction: a WebAssembly component (already sandboxed: every
 // embedded core module's memory and table maxima rewritten by wasm-binary.ts) is transpiled by
 // jco once per digest and jco version — kept on disk (transpile-cache.ts), so a restart or a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Messages between the agent's main thread and one component worker (component-worker.ts).
 // Calls travel by postMessage: a JS component call costs ~100 µs inside the guest, so the
 // structured clone is noise next to it. Host imports that need the main thread (state-get,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Transpiled components, made once per sandboxed component and jco version and kept on disk:
 //   <cacheDir>/jco-<version>/<sha256 of the sandboxed component>/{manifest.json, component.js, *.wasm}
 // An entry is written to a temp directory and renamed into place, so a reader (this agent after a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One-shot worker that runs `jco transpile` on a component: jco's transpiler is itself a large
 // wasm component, and transpiling a 12 MB JS component takes about a second of CPU that must not
 // stall the agent's event loop (MQTT keep-alives, other functions' calls).

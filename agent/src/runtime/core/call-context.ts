@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What one invocation accumulates inside the worker: the input topic, its outputs, the error
 // text a guest set, and its log lines. Outputs go straight into the response buffer (no copy
 // per emit); a failed call rewinds them, so it is all or nothing.

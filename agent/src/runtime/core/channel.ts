@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared-memory channel between the agent's main thread and one function's worker.
 // A hand-off carries a whole batch of inputs (everything that arrived in one socket read): the
 // main thread writes them into the request buffer, wakes the worker once, and the worker

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A loaded core module: one worker at a time, calls strictly one after another, and a worker
 // that was terminated (deadline overrun) or died is replaced from the cached compiled module
 // before the next call. Its linear memory starts fresh; state that must survive belongs in

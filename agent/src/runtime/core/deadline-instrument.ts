@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rewrites an untrusted core module so that a host deadline can stop it without terminating a
 // thread: that is what lets well-behaved guests run on the Node main thread instead of a worker.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounds-checked access to a guest's linear memory from host functions. A guest that passes a
 // bad pointer gets a trap, never a silently clamped view (Uint8Array.subarray clamps).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs one core-module guest: links it against our host imports only, runs its init, and answers
 // inputs into a response buffer in the channel's record format. Thread-agnostic: a function's
 // worker thread runs it (worker-main.ts), and so does the main thread for guests made

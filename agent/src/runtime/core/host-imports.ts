@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `wasmfleet_v1` host imports of guest-abi.md, as seen from inside the worker.
 import type { CallContext } from './call-context.ts';
 import { GuestMemory, decodeStrict, decodeText } from './guest-memory.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A core module run on the agent's main thread (ADR 0018). Its code was rewritten
 // (deadline-instrument.ts) to call our deadline check at every function entry and loop header
 // at least every FUEL_PER_CHECK instructions, so a runaway call is stopped by an exception

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The closed WASI preview1 subset of guest-abi.md, written here rather than taken from node:wasi
 // (which is no sandbox): stdout/stderr go to the function log, clocks and randomness work, and
 // everything that would reach files, sockets or the host environment returns ENOSYS or EBADF.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which file a worker thread starts from. A worker that loads .ts files pulls in Node's
 // type-stripping machinery: ~12 MB for the first worker, ~5 MB for each further one, on top of
 // the ~9 MB a live worker thread costs anyway (docs/benchmarks.md, "Agent pipeline"). So workers

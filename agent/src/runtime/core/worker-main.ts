@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Entry of one function's worker thread. It compiles (or receives the cached compiled module),
 // links it against our host imports only (guest-runner.ts), reports back once, then serves
 // batches of calls over the shared channel until the main thread terminates it. The main

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The main thread's side of one function worker: starts it, hands it batches of calls through
 // the shared channel and is its watchdog. A hand-off first waits synchronously (Atomics.wait, a
 // few ms at most: core-module calls take micro-seconds, so the common case costs no event-loop

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { processExists } from '@wasmfleet/test-support';
 import { WasmfleetCommand } from '../../base-command.ts';
 import { UserError } from '../../errors.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Args } from '@oclif/core';
 import { WasmfleetCommand } from '../../base-command.ts';
 import { setUnschedulable } from './set-unschedulable.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Args, Flags } from '@oclif/core';
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, EDGE_NODE_KIND } from '@wasmfleet/api';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by `nodes cordon` and `nodes uncordon`: both merge-patch spec.unschedulable.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, EDGE_NODE_KIND } from '@wasmfleet/api';

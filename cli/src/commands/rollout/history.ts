@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Flags } from '@oclif/core';
 import { stringify } from 'yaml';
 import { outputFlag } from '../../base-command.ts';

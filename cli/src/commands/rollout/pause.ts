@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { UserError } from '../../errors.ts';
 import { functionRef } from '../../functions/read.ts';
 import { RolloutCommand, functionArg } from '../../rollout/command.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { functionRef } from '../../functions/read.ts';
 import { PROMOTE } from '../../rollout/annotations.ts';
 import { RolloutCommand, functionArg } from '../../rollout/command.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { UserError } from '../../errors.ts';
 import { functionRef } from '../../functions/read.ts';
 import { GATE_PASSED, gatePassedValue } from '../../rollout/annotations.ts';

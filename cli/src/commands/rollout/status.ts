@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Flags } from '@oclif/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { outputFlag } from '../../base-command.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Flags } from '@oclif/core';
 import { UserError } from '../../errors.ts';
 import { functionRef, type FunctionObject } from '../../functions/read.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import { Args, Flags } from '@oclif/core';
 import { signModuleDigest, type WasmfleetSignature } from '@wasmfleet/api';
 import { stringify } from 'yaml';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure parts of registry authentication: parsing `WWW-Authenticate` challenges and finding the
 // credentials for a registry in a dockerconfigjson pull secret.
 import { ModuleResolutionError } from '../types.ts';

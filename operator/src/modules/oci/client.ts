@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A minimal OCI distribution client over fetch: one registry, one operation's deadline, and the
 // two auth schemes registries use — Basic, and the Bearer token flow announced by a
 // `WWW-Authenticate` challenge (anonymous tokens included, which public registries require).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure OCI manifest handling for wasm artifacts: which media types we accept, how a wasm layer
 // is picked out of a manifest (or a manifest out of an index), and what `push` writes.
 import { ModuleResolutionError, type WasmKind } from '../types.ts';

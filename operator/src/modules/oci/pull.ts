@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Source (c): an OCI artifact. Tag (or digest) → manifest (through an index when needed) →
 // the wasm layer → its blob, with every digest checked and the size limit applied before the
 // blob is downloaded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `pushModule`: uploads a wasm module as an OCI artifact (config + layer blobs, then the
 // manifest) with the wasm artifact media types, for `wasmfleet push`.
 import { sha256Hex } from '../digest.ts';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure parsing of OCI references: `host[:port]/path/name[:tag][@sha256:<hex>]`.
 //
 // The registry host is required. Docker's shorthand (`alpine`, `acme/fn` meaning a default

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cosign signatures of an OCI artifact, fetched to be passed on UNCHANGED to devices, which check
 // them with their own keys (ADR 0011). The operator verifies nothing here: it only finds the
 // material. Where cosign keeps it (cosign's specs/SIGNATURE_SPEC.md):

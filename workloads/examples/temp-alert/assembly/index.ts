@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @ts-nocheck -- AssemblyScript, compiled by asc (see build.ts), not tsc.
 /* eslint-disable -- AssemblyScript source; see workloads/README.md. */
 // Temperature threshold alert. Input: SenML. For every record whose name ends with SENSOR

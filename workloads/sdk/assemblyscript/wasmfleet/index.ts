@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @ts-nocheck -- AssemblyScript (i32/usize types, asc builtins), compiled by asc, not tsc.
 /* eslint-disable -- AssemblyScript source; see workloads/README.md. */
 // WasmFleet guest SDK for AssemblyScript (guest ABI v1, docs/guest-abi.md).

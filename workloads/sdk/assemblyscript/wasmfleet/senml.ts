@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @ts-nocheck -- AssemblyScript, compiled by asc, not tsc.
 /* eslint-disable -- AssemblyScript source; see workloads/README.md. */
 // A small SenML (RFC 8428, JSON) reader for AssemblyScript functions: import { parseSenML } from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @ts-nocheck -- AssemblyScript, compiled by asc, not tsc.
 /* eslint-disable -- AssemblyScript source; see workloads/README.md. */
 // The raw `wasmfleet_v1` host imports (docs/guest-abi.md). AssemblyScript imports a declared

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // @ts-nocheck -- AssemblyScript, compiled by asc (build.sh), not tsc.
 /* eslint-disable -- AssemblyScript source. */
 // __NAME__: a WasmFleet function. See README.md.
