@@ -5,7 +5,16 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const LINE = 'SPDX-License-Identifier: Apache-2.0';
-const COMMENT: Record<string, string> = { ts: '//', js: '//', mjs: '//', rs: '//', c: '//', h: '//', go: '//', sh: '#' };
+const COMMENT: Record<string, string> = {
+  ts: '//',
+  js: '//',
+  mjs: '//',
+  rs: '//',
+  c: '//',
+  h: '//',
+  go: '//',
+  sh: '#',
+};
 
 const check = process.argv.includes('--check');
 const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allPresent, cacheRoot, ensureGoTools, wrapperPins, type EnsureOptions } from './go-tools.ts';
 
-export { cacheRoot, type EnsureOptions } from './go-tools.ts';
+export { type EnsureOptions } from './go-tools.ts';
 
 export const WRAPPER_MODULE_DIR = fileURLToPath(new URL('../controlplane/', import.meta.url));
 /** The wrapper module that builds `helm` (kept apart so Helm's client-go never meets the API server's). */

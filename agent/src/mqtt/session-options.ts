@@ -15,7 +15,7 @@ import {
 import { limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 
 // One home for both, shared with the operator and the CLI (api/src/broker/broker-url.ts).
-export { brokerAddress, brokerForLogs, type BrokerAddress } from '@wasmfleet/api';
+export { brokerAddress, type BrokerAddress } from '@wasmfleet/api';
 
 export interface SessionSettings {
   readonly brokerUrl: string;

@@ -6,7 +6,6 @@ import type { ApiClient } from './api-client.ts';
 import type { ClientNode } from './client-node.ts';
 import type { KubeTarget } from './kubeconfig.ts';
 
-export type { KubeFlags, KubeconfigSource } from './kubeconfig.ts';
 export { chooseKubeconfig } from './kubeconfig.ts';
 
 /** Everything but client-node: enough to read. */
