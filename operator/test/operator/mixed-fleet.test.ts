@@ -136,7 +136,9 @@ describe('a mixed fleet of Node and native agents', () => {
     const done = await h.waitForFunction(
       'temp-alert',
       'rollout complete on 4/4',
+      // The status of the new generation: the first test's status also reads Complete, 4/4.
       (f) =>
+        f.status?.observedGeneration === f.metadata.generation &&
         f.status?.rollout?.phase === 'Complete' &&
         f.status.ready === '4/4' &&
         f.status.currentRevision === f.status.updateRevision,
