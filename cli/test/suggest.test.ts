@@ -36,8 +36,11 @@ describe('suggestions for typos', () => {
   });
 
   it('offers the broker flags only on commands that use a broker, and one completion command', async () => {
+    const apply = await cli(['apply', '--help']);
+    assert.doesNotMatch(apply.stdout, /--broker/);
+    // get nodes / describe node read each device's own status from the broker (ADR 0023).
     const get = await cli(['get', '--help']);
-    assert.doesNotMatch(get.stdout, /--broker/);
+    assert.match(get.stdout, /--broker=<value>/);
     const logs = await cli(['logs', '--help']);
     assert.match(logs.stdout, /--broker=<value>/);
     const root = await cli(['--help']);

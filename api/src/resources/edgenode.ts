@@ -160,10 +160,15 @@ export type EdgeNodeFunctionStatus = Static<typeof EdgeNodeFunctionStatus>;
 /** A function failing on this device: what the EdgeNode summary lists (ADR 0023). */
 export const EdgeNodeFailingFunction = Type.Object(
   {
-    namespace: Type.String({ maxLength: 63 }),
-    name: Type.String({ maxLength: 253 }),
+    namespace: Type.String({ maxLength: 63, description: "The WasmFunction's namespace." }),
+    name: Type.String({ maxLength: 253, description: "The WasmFunction's name." }),
     phase: FunctionInstancePhase,
-    reason: Type.Optional(Type.String({ maxLength: 64 })),
+    reason: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: "Why it fails: the agent's reason (Trap, MissingImport, …) or CallsFailing.",
+      }),
+    ),
   },
   strict,
 );
@@ -250,11 +255,25 @@ export const EdgeNodeStatus = Type.Object(
           supported: Type.Boolean({
             description: 'The agent can upgrade itself (it runs under the supervisor).',
           }),
-          version: Type.Optional(Type.String({ maxLength: 64 })),
-          phase: Type.Optional(StringEnum(['Installing', 'Trial', 'RolledBack', 'Failed'])),
-          reason: Type.Optional(Type.String({ maxLength: 64 })),
-          message: Type.Optional(Type.String({ maxLength: 1024 })),
-          at: Type.Optional(Timestamp()),
+          version: Type.Optional(
+            Type.String({ maxLength: 64, description: 'The agent version the AgentRollout asked for.' }),
+          ),
+          phase: Type.Optional(
+            StringEnum(['Installing', 'Trial', 'RolledBack', 'Failed'], {
+              description:
+                'Installing (downloading and checking it), Trial (running it until it proves healthy), RolledBack (back on the previous version) or Failed (not installed).',
+            }),
+          ),
+          reason: Type.Optional(
+            Type.String({
+              maxLength: 64,
+              description: 'Why, in one word (e.g. SignatureInvalid, Unhealthy).',
+            }),
+          ),
+          message: Type.Optional(
+            Type.String({ maxLength: 1024, description: 'What happened, for a human.' }),
+          ),
+          at: Type.Optional(Timestamp({ description: 'When the phase last changed.' })),
         },
         { ...strict, description: 'How the last agent upgrade went (AgentRollout).' },
       ),
