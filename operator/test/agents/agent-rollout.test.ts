@@ -192,9 +192,11 @@ describe('agent rollout with a broken second build', { timeout: 30 * 60_000 }, (
         `${short} back online on ${good.manifest.version} with its function Running`,
         async () => {
           const s = (await h.node(node)).status;
+          // Per-function phases stay in the device's retained status (ADR 0023); the EdgeNode
+          // lists the failing ones, and the WasmFunction's ready count is checked below.
           return s?.phase === 'Online' &&
             s.agentVersion === good.manifest.version &&
-            s.functions?.[0]?.phase === 'Running'
+            (s.failingCount ?? 0) === 0
             ? s
             : undefined;
         },
@@ -208,6 +210,12 @@ describe('agent rollout with a broken second build', { timeout: 30 * 60_000 }, (
         tried.push(short);
       }
     }
+    await h.waitForFunction(
+      'temp-alert',
+      'Ready 5/5 after the rollback',
+      (f) => f.status?.ready === '5/5',
+      60_000,
+    );
     // What `wasmfleet rollout status` says about it, and its exit code.
     const cli = await run(
       process.execPath,
@@ -269,7 +277,7 @@ describe('agent rollout with a broken second build', { timeout: 30 * 60_000 }, (
           const devices = await Promise.all(
             DEVICES.map(async (d) => {
               const n = (await h.node(h.nodeName(d))).status;
-              return `${d}: ${n?.phase} ${n?.agentVersion} ${JSON.stringify(n?.agentUpgrade)} ${JSON.stringify(n?.functions?.map((f) => f.phase))}`;
+              return `${d}: ${n?.phase} ${n?.agentVersion} ${JSON.stringify(n?.agentUpgrade)} ${n?.failingCount ?? 0} failing`;
             }),
           );
           assert.fail(`the healthy build was rolled back: ${JSON.stringify(status)}\n${devices.join('\n')}`);
@@ -283,11 +291,17 @@ describe('agent rollout with a broken second build', { timeout: 30 * 60_000 }, (
       const s = (await h.node(h.nodeName(short))).status;
       assert.equal(s?.agentVersion, FIXED, `${short} runs ${s?.agentVersion}`);
       assert.equal(s.phase, 'Online');
-      assert.equal(s.functions?.[0]?.phase, 'Running');
+      assert.equal(s.failingCount ?? 0, 0, `${short} runs its function`);
       // Installed beside the packaged release and made current by the supervisor, not just started.
       const current = await readFile(path.join(work, h.nodeName(short), 'state/versions/current'), 'utf8');
       assert.match(current, new RegExp(`/${FIXED.replaceAll('.', '\\.')}-[0-9a-f]{12}\n?$`));
     }
+    await h.waitForFunction(
+      'temp-alert',
+      'Ready 5/5 on the new agent',
+      (f) => f.status?.ready === '5/5',
+      60_000,
+    );
     const cli = await run(process.execPath, [
       CLI_BIN,
       'rollout',
