@@ -3,7 +3,6 @@
 // subscriptions (recorded in docs/adr/0024): a broker upgrade that changes it shows up here.
 // Also: the nats-server helper keeps retained messages and sessions across a restart.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { it } from 'node:test';
 import mqtt from 'mqtt';
 import { startAedes, startMosquitto, startNatsServer } from '../src/index.ts';
@@ -57,7 +56,10 @@ it('nats-server keeps retained messages and queued QoS 1 messages across a resta
   const back = mqtt.connect(broker.url, { ...options, clientId: 'keeper', clean: false });
   const seen: string[] = [];
   back.on('message', (topic, payload) => seen.push(`${topic}=${payload.toString()}`));
-  await once(back, 'connect');
+  await new Promise<void>((resolve, reject) => {
+    back.once('connect', () => resolve());
+    back.once('error', reject);
+  });
   await back.subscribeAsync('r/#', { qos: 1 });
   const until = Date.now() + 5_000;
   while (seen.length < 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));

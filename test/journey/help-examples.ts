@@ -65,6 +65,21 @@ let registry: Registry | undefined;
 const REGISTRY_PASSWORD = 'journey-secret';
 
 export const HELP_EXAMPLES: Readonly<Record<string, ExampleRun>> = {
+  // ---- devices joining and agent upgrades: they need the chart's operator (a join service on a
+  // Mosquitto with dynamic security) or agents installed from a release under the supervisor,
+  // which the dev stack's aedes and source agents are not.
+  'wasmfleet nodes join pump-7 -n wasmfleet': {
+    coveredBy: 'operator/test/join/device-join.test.ts (and deb-join.test.ts on a systemd device)',
+  },
+  'wasmfleet nodes join pump-7 --labels site=plant-1,line=3 --ttl 30m -n wasmfleet': {
+    coveredBy: 'operator/test/join/device-join.test.ts (labels and token lifetime)',
+  },
+  'wasmfleet nodes join pump-7 -n wasmfleet -o json': {
+    coveredBy: 'operator/test/join/device-join.test.ts (-o json)',
+  },
+  'wasmfleet rollout status agentrollout/fleet --watch   # an agent upgrade': {
+    coveredBy: 'operator/test/agents/agent-rollout.test.ts and cli/test/rollout-agent.test.ts',
+  },
   // ---- looking at the fleet
   'wasmfleet get nodes': { check: NODES_TABLE },
   'wasmfleet get functions': {

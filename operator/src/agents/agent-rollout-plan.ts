@@ -127,14 +127,19 @@ function skipReason(node: EdgeNode, artifacts: readonly AgentArtifact[]): string
 
 function targetDevice(node: EdgeNode, update: string): TargetDevice {
   const s = node.status ?? {};
-  const functions = s.functions ?? [];
   const upgrade = s.agentUpgrade;
   const rolledBack =
     upgrade?.version === update && (upgrade.phase === 'RolledBack' || upgrade.phase === 'Failed');
+  // Installing, or on trial until its functions run (the agent then drops the phase and the
+  // supervisor makes the version current): not yet an updated device.
+  const settling =
+    upgrade?.version === update && (upgrade.phase === 'Installing' || upgrade.phase === 'Trial');
   const online = s.phase === 'Online';
+  // Per-function phases stay in the device's retained status (ADR 0023); the summary counts the
+  // failing ones.
   const phase = rolledBack
     ? 'Failed'
-    : online && functions.every((f) => f.phase === 'Running')
+    : online && !settling && (s.failingCount ?? 0) === 0
       ? 'Running'
       : 'Starting';
   return {
@@ -146,8 +151,10 @@ function targetDevice(node: EdgeNode, update: string): TargetDevice {
       // A device that rolled the update back still runs the old version: its failure is the update's.
       revision: rolledBack ? update : (s.agentVersion ?? ''),
       phase,
-      invocations: functions.reduce((n, f) => n + (f.invocations ?? 0), 0),
-      errors: functions.reduce((n, f) => n + (f.errors ?? 0), 0),
+      // No call counts: they are per function, in the device's retained status (ADR 0023), so an
+      // agent rollout is gated by devices coming back Running, not by error rates.
+      invocations: 0,
+      errors: 0,
       ...(rolledBack
         ? { reason: `${upgrade.reason ?? 'RolledBack'}: ${upgrade.message ?? ''}`.slice(0, 256) }
         : {}),

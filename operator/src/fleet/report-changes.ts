@@ -53,5 +53,7 @@ function nodeSummary(r: NodeStatus): string {
     r.heartbeatIntervalSeconds,
     (r.sensors ?? []).map((s) => [s.name, s.topic]),
     r.capacity,
+    // An agent upgrade's phase drives AgentRollouts (agent-rollout-plan.ts).
+    r.agentUpgrade,
   ]);
 }

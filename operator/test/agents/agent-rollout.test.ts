@@ -293,7 +293,10 @@ describe('agent rollout with a broken second build', { timeout: 30 * 60_000 }, (
       assert.equal(s.phase, 'Online');
       assert.equal(s.failingCount ?? 0, 0, `${short} runs its function`);
       // Installed beside the packaged release and made current by the supervisor, not just started.
-      const current = await readFile(path.join(work, h.nodeName(short), 'state/versions/current'), 'utf8');
+      // The agent reports itself healthy before the supervisor (polling each second) commits it.
+      const current = await waitFor(`${short}'s supervisor to make ${FIXED} current`, () =>
+        readFile(path.join(work, h.nodeName(short), 'state/versions/current'), 'utf8').catch(() => undefined),
+      );
       assert.match(current, new RegExp(`/${FIXED.replaceAll('.', '\\.')}-[0-9a-f]{12}\n?$`));
     }
     await h.waitForFunction(

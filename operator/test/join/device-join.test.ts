@@ -112,6 +112,15 @@ describe('wasmfleet nodes join', { timeout: 180_000 }, () => {
     );
   });
 
+  it('prints the same join as JSON with -o json, for scripts', async () => {
+    const node = uniqueName('json');
+    const printed = await nodesJoin(node, '-o', 'json');
+    assert.equal(printed.code, 0, printed.stderr);
+    const parsed = JSON.parse(printed.stdout) as Record<string, unknown>;
+    assert.match(String(parsed.command), /^wasmfleet-agent join mqtts:\/\/\S+ --token wfjoin\./);
+    assert.equal(parsed.node, node);
+  });
+
   it('refuses a token the cluster never issued', async () => {
     const printed = await nodesJoin(uniqueName('real'));
     const forged = printed.stdout.replace(

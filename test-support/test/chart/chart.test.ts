@@ -189,7 +189,11 @@ describe('chart CRDs', () => {
   it('are what helm installs from the chart', async () => {
     const { manifests } = await render({ includeCrds: true });
     const crds = manifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m) => m.metadata.name);
-    assert.deepEqual(crds.sort(), ['edgenodes.wasmfleet.io', 'wasmfunctions.wasmfleet.io']);
+    assert.deepEqual(crds.sort(), [
+      'agentrollouts.wasmfleet.io',
+      'edgenodes.wasmfleet.io',
+      'wasmfunctions.wasmfleet.io',
+    ]);
   });
 });
 
