@@ -301,10 +301,12 @@ describe(
         },
         { timeoutMs: 180_000, intervalMs: 500 },
       );
+      let seen = '';
       await waitFor(
         'the flapping device Online, pinned still Ready on it',
         async () => {
           const [n, p] = await Promise.all([edgeNode(node('flappy')), fn('pinned')]);
+          seen = JSON.stringify({ device: n.status?.phase, pinned: p.status?.ready, on: p.status?.nodes });
           return n.status?.phase === 'Online' &&
             p.status?.ready === '1/1' &&
             p.status.nodes?.[0]?.node === node('flappy')
@@ -312,7 +314,9 @@ describe(
             : undefined;
         },
         { timeoutMs: 120_000, intervalMs: 500 },
-      );
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; last seen ${seen}`, { cause: error });
+      });
       const convergedS = (Date.now() - steadyAt) / 1000;
       polling = false;
       await poll;

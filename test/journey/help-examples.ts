@@ -119,9 +119,11 @@ export const HELP_EXAMPLES: Readonly<Record<string, ExampleRun>> = {
   },
   'wasmfleet invoke anomaly-zscore --node dev-sensor-2 --input-topic sensors/dev-sensor-2/temperature --payload \'[{"bn":"urn:dev:dev-sensor-2:","n":"temperature","v":1000}]\' -o json':
     {
-      // The first anomaly that arrives: ours, or one the simulated sensor's spikes caused just before.
+      // The first anomaly that arrives: ours, or one the simulated sensor's spikes caused just before
+      // (invoke prints one JSON line per output, and a spike may add a second line).
       check: (r) => {
-        const output = json(r) as { topic: string; payload: string };
+        ok(r);
+        const output = JSON.parse(r.stdout.split('\n')[0] ?? '') as { topic: string; payload: string };
         assert.equal(output.topic, 'anomalies/dev-sensor-2');
         assert.match(
           output.payload,
