@@ -200,7 +200,7 @@ describe(
       await plane.kubectl(['delete', 'namespace', namespace, '--wait=false']);
     });
 
-    it('no placement thrash, no aborted rollout, no duplicate instance, and status converges', async () => {
+    it('no placement thrash, no aborted rollout, no duplicate instance, and status converges', async (t) => {
       // The flapping device first, alone, so the Replicas function lands on it.
       await startDevice('flappy', true);
       await kubectlApply(functionObject('pinned', { mode: 'Replicas', replicas: 1 }, { V: '1' }));
@@ -264,6 +264,11 @@ describe(
           await sleep(250);
         }
       })();
+      // Stopped on a failure too: a loop left running kept the test file's process alive (regression:
+      // a timed-out run held its lane of the suite for ten more minutes).
+      t.after(() => {
+        polling = false;
+      });
 
       // Flap; a new revision of `everywhere` is applied while the link is down the first time.
       const schedule = flapSchedule(SEED, FLAP_S);
