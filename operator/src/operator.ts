@@ -437,6 +437,7 @@ async function run(
     client: mqttClientOptions(options.broker),
     nodes,
     log,
+    ...(fleet !== undefined ? { fleet } : {}),
   });
   cleanups.push(() => agentRollouts.close());
   nodeInformer.on(() => agentRollouts.nodesChanged());

@@ -24,6 +24,7 @@ import {
 } from '@wasmfleet/api';
 import type { Cache } from '../controllers/typed-cache.ts';
 import { customResourceSource, Informer } from '../kube/index.ts';
+import { FLEET_LABEL } from '../controllers/fleet-context.ts';
 import { planAgentRollout } from './agent-rollout-plan.ts';
 
 const SETTLE_MS = 200;
@@ -36,6 +37,12 @@ export interface AgentRolloutsOptions {
   readonly client: IClientOptions;
   readonly nodes: Cache<EdgeNode>;
   readonly log: (line: string) => void;
+  /**
+   * An operator scoped to one fleet (its EdgeNodes by the fleet label) handles only the
+   * AgentRollouts that select that fleet: another operator's rollout would otherwise find none
+   * of its devices here and overwrite its status.
+   */
+  readonly fleet?: string;
 }
 
 export interface AgentRollouts {
@@ -91,6 +98,11 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
     );
     const claimed = new Set<string>();
     for (const rollout of rollouts) {
+      if (
+        options.fleet !== undefined &&
+        rollout.spec.nodeSelector?.matchLabels?.[FLEET_LABEL] !== options.fleet
+      )
+        continue;
       // A device selected by two AgentRollouts follows the first by name.
       const nodes = options.nodes.list().filter((n) => !claimed.has(n.metadata.name ?? ''));
       const told = (node: string): string | undefined => {
