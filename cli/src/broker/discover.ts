@@ -35,9 +35,8 @@ export function devStackBroker(given: string | undefined, kube: KubeContext): st
 }
 
 export async function resolveBroker(given: string | undefined, kube: KubeContext): Promise<string> {
-  if (given !== undefined && given !== '') return requireBroker(given);
-  const dev = runningDevStateSync();
-  if (dev && kube.file === dev.kubeconfig) return dev.broker;
+  const known = devStackBroker(given, kube);
+  if (known !== undefined) return requireBroker(known);
   const operator = await operatorBroker(kube);
   if (!operator) return requireBroker(undefined);
   if (insideCluster(operator.url)) {
