@@ -60,7 +60,13 @@ cleanup() {
     kubectl get events -n "$NAMESPACE" --sort-by=.lastTimestamp 2>/dev/null | tail -n 30 || true
     kubectl logs -n "$NAMESPACE" -l app.kubernetes.io/component=operator --tail=60 --prefix 2>/dev/null || true
     # A container that restarted: why its previous run ended is in that run's log only.
-    kubectl logs -n "$NAMESPACE" -l app.kubernetes.io/instance=wasmfleet --all-containers --previous --tail=40 --prefix 2>/dev/null || true
+    # (one pod at a time: with a selector, one pod without a previous run fails the whole call).
+    local pod
+    for pod in $(kubectl -n "$NAMESPACE" get pods -o jsonpath='{range .items[*]}{.metadata.name}{range .status.containerStatuses[*]}{" "}{.restartCount}{end}{"\n"}{end}' 2>/dev/null |
+      awk '{ for (i = 2; i <= NF; i++) if ($i > 0) { print $1; break } }'); do
+      kubectl -n "$NAMESPACE" describe pod "$pod" 2>/dev/null | sed -n '/Last State/,/Ready:/p' || true
+      kubectl logs -n "$NAMESPACE" "$pod" --all-containers --previous --tail=40 --prefix 2>/dev/null || true
+    done
     [ -f "$scratch/agent.log" ] && tail -n 30 "$scratch/agent.log"
   fi
   if [ -n "${KEEP_CLUSTER:-}" ]; then
