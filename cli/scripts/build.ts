@@ -191,6 +191,8 @@ async function pointAtSnapshot(build: string): Promise<void> {
   await rm(next, { force: true });
   await link(blob, next);
   await rename(next, path.join(DIST_ROOT, SNAPSHOT_BLOB));
+  // A rename onto another link to the same file does nothing (POSIX), leaving `next` behind.
+  await rm(next, { force: true });
 }
 
 /** Renames the build into place, then points latest.json at it (a rename too: never half-written). */
