@@ -164,14 +164,26 @@ ensure_nats_server() {
     }') >/dev/null
 }
 
+# snapshot_blob_name NODE prints the file name of the CLI's startup snapshot for that Node
+# (cli/bin/bundle.js, SNAPSHOT_BLOB): a snapshot only loads into the Node build that made it.
+snapshot_blob_name() {
+  (cd "$WASMFLEET_ROOT" && "$1" --input-type=module -e 'import { SNAPSHOT_BLOB } from "./cli/bin/bundle.js"; console.log(SNAPSHOT_BLOB)')
+}
+
 # write_tool_wrappers puts wasmfleet, kubectl and helm in .tools/bin, so that one PATH line lets a
 # user run them by name: export PATH="$PWD/.tools/bin:$PATH". kubectl and helm are built the
 # first time they run (and cached); wasmfleet runs with the project's Node.
 write_tool_wrappers() {
-  local bin="$WASMFLEET_ROOT/.tools/bin" node_bin tool cached
+  local bin="$WASMFLEET_ROOT/.tools/bin" node_bin tool cached blob
   node_bin="$(command -v node)"
+  blob="$WASMFLEET_ROOT/cli/dist/$(snapshot_blob_name "$node_bin")"
   mkdir -p "$bin"
+  # The commands that read start from the CLI's startup snapshot without the launcher (docs/adr/0040;
+  # the words are the launcher's SNAPSHOT_COMMANDS); the snapshot hands anything else back to it.
   printf '%s\n' '#!/bin/sh' '# Written by scripts/setup: the wasmfleet CLI with the project'"'"'s Node.' \
+    'case "${1:-}" in get | describe | rollout | help | --help | -h | "")' \
+    "  [ -f \"$blob\" ] && exec \"$node_bin\" --snapshot-blob \"$blob\" -- \"\$@\" ;;" \
+    'esac' \
     "exec \"$node_bin\" \"$WASMFLEET_ROOT/cli/bin/wasmfleet.js\" \"\$@\"" > "$bin/wasmfleet"
   for tool in kubectl helm; do
     cached="$(node "$WASMFLEET_ROOT/local-stack/bin/tool-path.ts" "$tool" --cached)"

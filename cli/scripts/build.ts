@@ -6,12 +6,24 @@
 // running by hand:
 //   node cli/scripts/build.ts
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinsWithoutEsmFacade } from '../../agent/scripts/builtins-plugin.ts';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { rolldown, type OutputChunk, type Plugin } from 'rolldown';
-import { BUILD_SCRIPT, CLI_ROOT, DIST_ROOT, LATEST, MAIN, REPO_ROOT, currentBundle } from '../bin/bundle.js';
+import { rolldown, type OutputChunk } from 'rolldown';
+import { NOT_BUNDLED, printerColumnsAsValues, sourceLocations, treeshake } from './bundle-plugins.ts';
+import { buildSnapshot, SNAPSHOT_INPUTS } from './snapshot.ts';
+import {
+  BUILD_SCRIPT,
+  CLI_ROOT,
+  DIST_ROOT,
+  LATEST,
+  MAIN,
+  REPO_ROOT,
+  SNAPSHOT_BLOB,
+  currentBundle,
+} from '../bin/bundle.js';
 
 /** Older builds are removed after this long (a running command may still load chunks from its own). */
 const KEEP_OLD_BUILDS_MS = 24 * 3600_000;
@@ -29,6 +41,8 @@ const SOURCE_WORKSPACES = ['api', 'cli', 'agent', 'operator', 'local-stack', 'wo
 const EXTRA_INPUTS = [
   BUILD_SCRIPT,
   path.join(REPO_ROOT, 'agent/scripts/builtins-plugin.ts'),
+  path.join(CLI_ROOT, 'scripts/bundle-plugins.ts'),
+  ...SNAPSHOT_INPUTS,
   COMMANDS_FILE,
   path.join(CLI_ROOT, 'package.json'),
   path.join(CLI_ROOT, 'bin/bundle.js'),
@@ -36,38 +50,22 @@ const EXTRA_INPUTS = [
   // printerColumnsAsValues() reads the columns from here at build time.
   path.join(REPO_ROOT, 'api/src/resources/crd.ts'),
 ];
-/**
- * Modules that only declare things: @kubernetes/client-node's index pulls in ~740 generated
- * model classes (and their serializer's table of all of them) that the CLI never names, and the
- * api's wire module compiles its validators when it is imported. Declared free of side effects,
- * the bundle keeps only what a command uses. Other modules follow their package.json's
- * sideEffects (local-stack declares none).
- */
-const PURE_MODULES = [
-  `${path.sep}node_modules${path.sep}@kubernetes${path.sep}client-node${path.sep}`,
-  `${REPO_ROOT}${path.sep}api${path.sep}src${path.sep}`,
-];
-/**
- * Loaded from node_modules at run time, not bundled: the components runtime loads its own, and
- * oclif requires typescript (8 MB) only to read a tsconfig.json in development mode.
- */
-const NOT_BUNDLED = [/^@bytecodealliance\//, /^typescript$/];
-
 if (process.argv.includes('--if-stale') && currentBundle()) process.exit(0);
 const staging = path.join(DIST_ROOT, `.tmp-${process.pid}`);
 await rm(staging, { recursive: true, force: true });
 // Sizes and mtimes as they were BEFORE the sources are read: a file saved during the build then
 // differs from its record, and the next call rebuilds (recorded after, it would look current).
-const before = await snapshot();
+const before = await stampSources();
 const commands = await commandFiles();
 const chunks = await bundle(commands, staging);
 await writePackageJson(staging);
 const count = await writeManifestOf(staging);
 const inputs = inputsOf(chunks, before);
 const id = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+const snapshotNote = await buildSnapshot(staging, id);
 await publish(staging, id, inputs);
 console.log(
-  `bundled ${count} commands from ${inputs.length} files into ${path.relative(process.cwd(), path.join(DIST_ROOT, id))}`,
+  `bundled ${count} commands from ${inputs.length} files into ${path.relative(process.cwd(), path.join(DIST_ROOT, id))}; ${snapshotNote}`,
 );
 
 /** Command id → source file, read from the imports and the COMMANDS table of cli/src/commands.ts. */
@@ -102,7 +100,7 @@ async function bundle(commands: Map<string, string>, out: string): Promise<Outpu
     input,
     platform: 'node',
     external: NOT_BUNDLED,
-    treeshake: { moduleSideEffects: (id) => (PURE_MODULES.some((p) => id.includes(p)) ? false : undefined) },
+    treeshake,
     plugins: [sourceLocations(), builtinsWithoutEsmFacade(), await printerColumnsAsValues()],
     logLevel: 'warn',
   });
@@ -117,43 +115,6 @@ async function bundle(commands: Map<string, string>, out: string): Promise<Outpu
   } finally {
     await build.close();
   }
-}
-
-/**
- * Our modules find files beside their sources (the agent's program, the CRDs, the Go wrapper
- * modules, the example workloads) through import.meta.url and import.meta.dirname; in the
- * bundle those name the source file's location still.
- */
-function sourceLocations(): Plugin {
-  return {
-    name: 'source-locations',
-    transform(code, id) {
-      if (id.startsWith('\0') || id.includes(`${path.sep}node_modules${path.sep}`)) return null;
-      if (!code.includes('import.meta.url') && !code.includes('import.meta.dirname')) return null;
-      return {
-        code: code
-          .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(id).href))
-          .replaceAll('import.meta.dirname', JSON.stringify(path.dirname(id))),
-      };
-    },
-  };
-}
-
-/**
- * cli/src/printer-columns.ts as the values it re-exports: the api module that defines them also
- * builds every CRD schema (typebox), which cost each `get` ~17 ms of CPU when it ran in the bundle.
- */
-async function printerColumnsAsValues(): Promise<Plugin> {
-  const file = path.join(CLI_ROOT, 'src/printer-columns.ts');
-  const api = await import('@wasmfleet/api');
-  const code = [
-    `export const EDGE_NODE_COLUMNS = ${JSON.stringify(api.EDGE_NODE_COLUMNS)};`,
-    `export const WASM_FUNCTION_COLUMNS = ${JSON.stringify(api.WASM_FUNCTION_COLUMNS)};`,
-  ].join('\n');
-  return {
-    name: 'printer-columns-as-values',
-    load: (id) => (id === file ? { code, moduleType: 'js' } : null),
-  };
 }
 
 /** The bundle's own package.json: cli/package.json's oclif settings, commands and hooks one file each, no plugins. */
@@ -181,7 +142,7 @@ async function writeManifestOf(root: string): Promise<number> {
 type Stamp = readonly [size: number, mtimeMs: number];
 
 /** Size and mtime of every file the bundle may read from the repository (outside node_modules). */
-async function snapshot(): Promise<Map<string, Stamp>> {
+async function stampSources(): Promise<Map<string, Stamp>> {
   const stamps = new Map<string, Stamp>();
   const add = async (file: string): Promise<void> => {
     const { size, mtimeMs } = await stat(file);
@@ -218,6 +179,22 @@ function inputsOf(
   return inputs;
 }
 
+/**
+ * cli/dist/<blob> is the newest build's snapshot for this Node, at a path that does not change,
+ * so that .tools/bin/wasmfleet can start from it without the launcher (the snapshot itself checks
+ * that its build is still the current one). A hard link, replaced by a rename: never half-written.
+ */
+async function pointAtSnapshot(build: string): Promise<void> {
+  const blob = path.join(build, SNAPSHOT_BLOB);
+  if (!existsSync(blob)) return;
+  const next = path.join(DIST_ROOT, `${SNAPSHOT_BLOB}.${process.pid}`);
+  await rm(next, { force: true });
+  await link(blob, next);
+  await rename(next, path.join(DIST_ROOT, SNAPSHOT_BLOB));
+  // A rename onto another link to the same file does nothing (POSIX), leaving `next` behind.
+  await rm(next, { force: true });
+}
+
 /** Renames the build into place, then points latest.json at it (a rename too: never half-written). */
 async function publish(dir: string, id: string, inputs: readonly [string, number, number][]): Promise<void> {
   const target = path.join(DIST_ROOT, id);
@@ -233,9 +210,10 @@ async function publish(dir: string, id: string, inputs: readonly [string, number
   const next = `${LATEST}.${process.pid}`;
   await writeFile(next, JSON.stringify({ id, inputs }));
   await rename(next, LATEST);
+  await pointAtSnapshot(target);
   for (const entry of await readdir(DIST_ROOT)) {
     const old = path.join(DIST_ROOT, entry);
-    if (old === target || old === LATEST || entry.startsWith('latest.json')) continue;
+    if (old === target || entry.startsWith('latest.json') || /^snapshot-.*\.blob$/.test(entry)) continue;
     const age = Date.now() - (await stat(old)).mtimeMs;
     if (age > KEEP_OLD_BUILDS_MS) await rm(old, { recursive: true, force: true });
   }

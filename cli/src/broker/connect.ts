@@ -9,28 +9,7 @@ import { brokerAddress, brokerForLogs } from '@wasmfleet/api';
 import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 import { diagnostics } from '../diagnostics.ts';
 import { UserError } from '../errors.ts';
-
-const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'];
-const HOW =
-  'pass --broker mqtt://host:1883 (or set WASMFLEET_BROKER); user and password go in the URL, mqtt://user:pass@host';
-
-export function requireBroker(url: string | undefined): string {
-  if (url === undefined || url.trim() === '') {
-    throw new UserError('no MQTT broker given', { hint: `${HOW}; use the broker your devices connect to` });
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UserError(`--broker ${JSON.stringify(url)} is not a URL`, { hint: HOW });
-  }
-  if (!SCHEMES.includes(parsed.protocol)) {
-    throw new UserError(`--broker ${brokerForLogs(url)} has an unsupported scheme ${parsed.protocol}`, {
-      hint: 'use mqtt://, mqtts://, ws:// or wss://',
-    });
-  }
-  return url;
-}
+import { HOW } from './url.ts';
 
 export interface BrokerConnectOptions {
   readonly timeoutMs?: number;

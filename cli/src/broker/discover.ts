@@ -7,7 +7,7 @@
 import { runningDevStateSync } from '../dev/state-file.ts';
 import { UserError } from '../errors.ts';
 import type { KubeContext } from '../kube/context.ts';
-import { requireBroker } from './connect.ts';
+import { requireBroker } from './url.ts';
 
 const OPERATOR_SELECTOR = 'app.kubernetes.io/part-of=wasmfleet,app.kubernetes.io/component=operator';
 

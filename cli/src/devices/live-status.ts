@@ -3,8 +3,6 @@
 // stays in MQTT (ADR 0023). Without --broker, or when the broker cannot be reached, the commands
 // still answer from Kubernetes and say what they could not show, and why.
 import type { NodeStatus } from '@wasmfleet/api';
-import { connectBroker, disconnect } from '../broker/connect.ts';
-import { readRetainedStatus } from '../broker/retained-status.ts';
 import { UserError } from '../errors.ts';
 
 export interface LiveStatus {
@@ -22,6 +20,11 @@ export async function liveStatus(
   nodes: readonly string[],
 ): Promise<LiveStatus> {
   if (broker === undefined || broker.trim() === '') return { statuses: new Map(), problem: NO_BROKER_NOTE };
+  // The MQTT client is loaded only here: `get nodes` without a broker answers without it (ADR 0040).
+  const [{ connectBroker, disconnect }, { readRetainedStatus }] = await Promise.all([
+    import('../broker/connect.ts'),
+    import('../broker/retained-status.ts'),
+  ]);
   let client;
   try {
     client = await connectBroker(broker, 'status', { caFile });

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CLI's V8 startup snapshot (docs/adr/0040). cli/scripts/snapshot.ts bundles this file with
+// oclif and the commands that only read (get, describe, rollout status, help) into one CommonJS
+// script, and `node --build-snapshot` runs its top level once and saves the heap. A call started
+// with `node --snapshot-blob` begins from that heap, every module already evaluated, and runs
+// main(). Every other command, and a build that is no longer current, is handed to the launcher
+// (cli/bin/wasmfleet.js) with process.execve: the same process with the same arguments.
+// First: it watches what the modules below read from the environment while they load.
+import { checkLoadTimeReads } from './snapshot-audit.ts';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { execute, ModuleLoader } from '@oclif/core';
+import Describe from '../src/commands/describe.ts';
+import Get from '../src/commands/get.ts';
+import Help from '../src/commands/help.ts';
+import RolloutStatus from '../src/commands/rollout/status.ts';
+import commandNotFound from '../src/hooks/command-not-found.ts';
+import { CLI_ROOT, currentBundle } from './bundle.js';
+
+/** The commands the snapshot holds, by oclif id. */
+const COMMANDS: Record<string, unknown> = {
+  get: Get,
+  describe: Describe,
+  'rollout:status': RolloutStatus,
+  help: Help,
+};
+const HOOKS: Record<string, unknown> = { command_not_found: commandNotFound };
+const LAUNCHER = path.join(CLI_ROOT, 'bin/wasmfleet.js');
+/** The build this snapshot was made from (read while building: kept in the heap on purpose). */
+const BUILD_ID = process.env.WASMFLEET_CLI_SNAPSHOT_BUILD ?? '';
+
+let args: string[] = [];
+
+interface Loaded {
+  readonly filePath: string;
+  readonly isESM: boolean;
+  readonly module: unknown;
+}
+type LoadFromManifest = (cached: { id: string; relativePath?: string[] }, root: string) => Promise<Loaded>;
+type LoadWithData = (plugin: unknown, modulePath: string) => Promise<Loaded>;
+const loader = ModuleLoader as unknown as {
+  loadWithDataFromManifest: LoadFromManifest;
+  loadWithData: LoadWithData;
+};
+
+// oclif loads a command's file when it runs it, and a hook's when the event fires: the ones the
+// snapshot holds are answered from the heap; any other command goes to the launcher, before it
+// has printed anything.
+loader.loadWithDataFromManifest = (cached, root) => {
+  const command = COMMANDS[cached.id];
+  if (command === undefined) handOver();
+  return Promise.resolve({
+    filePath: path.join(root, ...(cached.relativePath ?? [])),
+    isESM: true,
+    module: { default: command },
+  });
+};
+const loadWithData = loader.loadWithData;
+loader.loadWithData = (plugin, modulePath) => {
+  const hook = HOOKS[path.basename(modulePath).replace(/\.js$/, '')];
+  if (hook === undefined || path.basename(path.dirname(modulePath)) !== 'hooks')
+    return loadWithData(plugin, modulePath);
+  return Promise.resolve({ filePath: modulePath, isESM: true, module: { default: hook } });
+};
+
+/** Runs the launcher in this process's place; never returns. */
+function handOver(): never {
+  const env = { ...process.env, WASMFLEET_CLI_SNAPSHOT: 'off' };
+  if (!process.execve) throw new Error(`this Node has no process.execve: run node ${LAUNCHER}`);
+  process.execve(process.execPath, [process.execPath, LAUNCHER, ...args], env);
+  throw new Error('process.execve returned');
+}
+
+// What the snapshot leaves out is imported as a call of this (cli/scripts/snapshot.ts, HANDED_OVER).
+(globalThis as Record<symbol, unknown>)[Symbol.for('wasmfleet.cli.handOver')] = handOver;
+
+function main(): void {
+  args = process.argv.slice(1);
+  if (process.env.WASMFLEET_CLI_SNAPSHOT === 'off') handOver();
+  // As in the launcher: a non-empty NO_COLOR wins over FORCE_COLOR (no-color.org), settled
+  // before a colour library loads (they load at first use here, cli/scripts/lazy-modules-plugin.ts).
+  if ((process.env.NO_COLOR ?? '') !== '') delete process.env.FORCE_COLOR;
+  // oclif's command.js swallows EPIPE on stdout (`wasmfleet get nodes | head -1`) from the
+  // listener it adds when it loads; that was the build's stdout, so add it to this call's.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  if (process.env.WASMFLEET_CLI_DEBUG)
+    process.stderr.write(`wasmfleet: started from the startup snapshot of build ${BUILD_ID}\n`);
+  const dir = currentBundle();
+  if (dir === undefined || path.basename(dir) !== BUILD_ID) handOver();
+  void execute({ args, loadOptions: { root: dir } });
+}
+
+checkLoadTimeReads();
+v8.startupSnapshot.setDeserializeMainFunction(main);

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CLI's startup snapshot (docs/adr/0040): the commands that read start from it, and print
+// exactly what the bundle prints — colours, help wrapped to the caller's terminal width, typo
+// suggestions — because the modules that look at the terminal load at run time, not while the
+// snapshot is built. A command it does not hold is handed to the launcher.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { uniqueName, type ControlPlane } from '@wasmfleet/test-support';
+import { cli, sharedControlPlane, type CliResult } from './helpers.ts';
+
+const FROM_SNAPSHOT = /started from the startup snapshot/;
+const DEBUG = { WASMFLEET_CLI_DEBUG: '1' };
+const WITHOUT_SNAPSHOT = { WASMFLEET_CLI_SNAPSHOT: 'off' };
+
+/** The same call from the snapshot and from the bundle alone. */
+async function bothWays(
+  args: readonly string[],
+  kubeconfig?: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ snapshot: CliResult; bundle: CliResult }> {
+  const [snapshot, bundle] = await Promise.all([
+    cli(args, kubeconfig, { ...env, ...DEBUG }),
+    cli(args, kubeconfig, { ...env, ...DEBUG, ...WITHOUT_SNAPSHOT }),
+  ]);
+  return { snapshot, bundle };
+}
+
+function assertSameOutput({ snapshot, bundle }: { snapshot: CliResult; bundle: CliResult }): void {
+  assert.match(snapshot.stderr, FROM_SNAPSHOT);
+  assert.doesNotMatch(bundle.stderr, FROM_SNAPSHOT);
+  assert.equal(snapshot.exitCode, bundle.exitCode, snapshot.stderr);
+  // The two calls run side by side and may straddle a second: an age ("(14s ago)") may differ by one.
+  const ageless = (text: string) => text.replace(/\(\S+ ago\)/g, '(… ago)');
+  assert.equal(ageless(snapshot.stdout), ageless(bundle.stdout));
+  assert.equal(snapshot.stderr.replace(/^wasmfleet: started from .*\n/m, ''), bundle.stderr);
+}
+
+describe('the startup snapshot', () => {
+  let plane: ControlPlane;
+  let node: string;
+  before(async () => {
+    plane = await sharedControlPlane();
+    node = uniqueName('snapshot-node');
+    const created = await plane.kubectl(['apply', '-f', '-'], {
+      stdin: `apiVersion: wasmfleet.io/v1alpha1\nkind: EdgeNode\nmetadata: { name: ${node}, labels: { site: plant-9 } }\nspec: {}\n`,
+    });
+    assert.equal(created.code, 0, created.stderr);
+  });
+
+  it('get, describe and rollout status start from it and print what the bundle prints', async () => {
+    for (const args of [
+      ['get', 'nodes', node, '-o', 'yaml'],
+      ['get', 'nodes', '-l', 'site=plant-9', '-o', 'json'],
+      ['describe', 'node', node],
+      ['rollout', 'status', 'no-such-function'],
+    ]) {
+      assertSameOutput(await bothWays(args, plane.kubeconfigPath));
+    }
+  });
+
+  it('help is wrapped to the caller’s terminal width and coloured by the caller’s settings', async () => {
+    const byWidth = new Map<string, string>();
+    for (const env of [
+      { OCLIF_COLUMNS: '50' },
+      { OCLIF_COLUMNS: '140' },
+      { FORCE_COLOR: '1', NO_COLOR: undefined },
+    ]) {
+      for (const args of [['--help'], ['get', '--help'], ['rollout', '--help']]) {
+        const both = await bothWays(args, undefined, env);
+        assertSameOutput(both);
+        if (env.OCLIF_COLUMNS) byWidth.set(`${args.join(' ')} ${env.OCLIF_COLUMNS}`, both.snapshot.stdout);
+      }
+    }
+    // The width is read when a call runs, not when the snapshot was built.
+    assert.notEqual(byWidth.get('get --help 50'), byWidth.get('get --help 140'));
+  });
+
+  it('suggests the command for a typo after a topic it holds', async () => {
+    const both = await bothWays(['rollout', 'stauts', 'temp-alert']);
+    assertSameOutput(both);
+    assert.equal(both.snapshot.exitCode, 1);
+    assert.match(both.snapshot.stderr, /Did you mean this\?\n\trollout status\n/);
+  });
+
+  it('hands a command it does not hold to the launcher, which runs it from the bundle', async () => {
+    const both = await bothWays(['rollout', 'pause']);
+    assertSameOutput(both);
+    assert.equal(both.snapshot.exitCode, 2);
+    assert.match(both.snapshot.stderr, /Missing 1 required arg/);
+  });
+});
