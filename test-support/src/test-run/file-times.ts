@@ -1,31 +1,38 @@
 // SPDX-License-Identifier: Apache-2.0
-// How long each test file took, and the order the full run starts them in. Node's test runner
+// How long each test file took, and how the full run lays the files out. Node's test runner
 // starts files in the order it is given, N at a time; sorted by name, the 10-minute soak started
-// near the end and ran alone while the other lane sat idle (CI 2026-12-06: 1,309 s, of which
-// ~540 s with one lane). Longest first (LPT scheduling) lets the other lane work through the
-// rest meanwhile. Pure: the runner reads and writes the times file (docs/adr/0030).
-
+// near the end and ran alone while the other lane sat idle (CI 2026-12-06: 1,309 s). Longest
+// first (LPT scheduling) keeps both lanes busy to the end. The soak runs in a lane of its own
+// beside them: its length is set by its settings, not by the machine, and in a shared lane it
+// held one of the two for 615 of the run's 1,266 s (docs/adr/0037). Pure: the runner reads and
+// writes the times file (docs/adr/0030).
 /** Seconds each file took in earlier runs, by path relative to the repository. */
 export type FileTimes = Record<string, number>;
 
 /**
- * Files whose length is known before any run has been timed, in seconds: a fresh machine has
- * no times yet, and the soak's length is set by WASMFLEET_SOAK_MINUTES, not by its code.
+ * Files that run in a lane of their own, beside the shared lanes: long steady loads whose length
+ * is set by their settings, not by the machine (the soak runs WASMFLEET_SOAK_MINUTES of cycles,
+ * 10 by default), so running them beside the rest costs the rest little and the run 10 minutes.
  */
-export function defaultEstimates(soakMinutes: number): FileTimes {
-  return { 'test/soak/soak.test.ts': soakMinutes * 60 };
+export const OWN_LANE_FILES: readonly string[] = ['test/soak/soak.test.ts'];
+
+/** Which files get a lane of their own, and the rest longest first (see longestFirst). */
+export function planLanes(
+  files: readonly string[],
+  times: FileTimes,
+  ownLane: readonly string[] = OWN_LANE_FILES,
+): { own: string[]; shared: string[] } {
+  const own = files.filter((file) => ownLane.includes(file));
+  const shared = files.filter((file) => !ownLane.includes(file));
+  return { own, shared: longestFirst(shared, times) };
 }
 
 /**
- * Longest first by the times of earlier runs (falling back to `estimates`); files with no time
- * at all keep their order after them, and ties keep name order, so the order is stable.
+ * Longest first by the times of earlier runs; files with no time at all keep their order after
+ * them, and ties keep name order, so the order is stable.
  */
-export function longestFirst(
-  files: readonly string[],
-  times: FileTimes,
-  estimates: FileTimes = {},
-): string[] {
-  const seconds = (file: string): number => times[file] ?? estimates[file] ?? -1;
+function longestFirst(files: readonly string[], times: FileTimes): string[] {
+  const seconds = (file: string): number => times[file] ?? -1;
   return files
     .map((file, index) => ({ file, index, s: seconds(file) }))
     .sort((a, b) => b.s - a.s || a.index - b.index)
@@ -84,15 +91,27 @@ export function parseReport(jsonLines: string, root: string): FileTimes {
   return times;
 }
 
-/** The slowest files and what the run added up to, for the log. */
-export function timesSummary(times: FileTimes, wallSeconds: number, concurrency: number, top = 10): string {
+/**
+ * The slowest files and what the run added up to, for the log: how busy the shared lanes were
+ * (files in lanes of their own, `own`, are counted apart).
+ */
+export function timesSummary(
+  times: FileTimes,
+  wallSeconds: number,
+  lanes: number,
+  own: readonly string[] = [],
+  top = 10,
+): string {
   const entries = Object.entries(times).sort(([, a], [, b]) => b - a);
-  const sum = entries.reduce((total, [, s]) => total + s, 0);
+  const total = (list: [string, number][]): number => list.reduce((sum, [, s]) => sum + s, 0);
+  const ownSeconds = total(entries.filter(([file]) => own.includes(file)));
+  const sharedSeconds = total(entries) - ownSeconds;
   const lines = entries.slice(0, top).map(([file, s]) => `  ${s.toFixed(0).padStart(5)} s  ${file}`);
-  const busy = wallSeconds > 0 ? (sum / (wallSeconds * concurrency)) * 100 : 0;
+  const busy = wallSeconds > 0 ? (sharedSeconds / (wallSeconds * lanes)) * 100 : 0;
+  const apart = ownSeconds > 0 ? `, and ${ownSeconds.toFixed(0)} s in lanes of their own` : '';
   return [
-    `slowest files (of ${entries.length}; ${sum.toFixed(0)} s of file time in ${wallSeconds.toFixed(0)} s ` +
-      `over ${concurrency} lanes, ${busy.toFixed(0)} % busy):`,
+    `slowest files (of ${entries.length}; ${total(entries).toFixed(0)} s of file time in ${wallSeconds.toFixed(0)} s ` +
+      `over ${lanes} lanes, ${busy.toFixed(0)} % busy${apart}):`,
     ...lines,
   ].join('\n');
 }

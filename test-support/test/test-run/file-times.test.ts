@@ -3,7 +3,8 @@
 // Regression 2: `node --test` sorts the files it is given by name, so the order must go through
 // run() (run-files.ts); the first version passed them to `node --test` and changed nothing.
 // Regression: sorted by name, the 10-minute soak started near the end of `npm test` and ran alone
-// for ~9 minutes while the other lane was idle (CI 2026-12-06: 1,309 s).
+// for ~9 minutes while the other lane was idle (CI 2026-12-06: 1,309 s); longest first, it still
+// held one of the two lanes for 615 of 1,266 s, so it now has a lane of its own (docs/adr/0037).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,11 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  defaultEstimates,
-  longestFirst,
   mergeTimes,
   parseReport,
   parseTimes,
+  planLanes,
   timesSummary,
 } from '../../src/test-run/file-times.ts';
 
@@ -29,23 +29,24 @@ describe('test file order', () => {
     'workloads/test/c.test.ts',
   ];
 
-  it('starts the soak first on a machine that has timed nothing yet, the rest in name order', () => {
-    assert.deepEqual(longestFirst(files, {}, defaultEstimates(10)), [
-      'test/soak/soak.test.ts',
-      'agent/test/a.test.ts',
-      'cli/test/b.test.ts',
-      'workloads/test/c.test.ts',
-    ]);
+  it('gives the soak a lane of its own; the rest in name order on a machine that has timed nothing yet', () => {
+    assert.deepEqual(planLanes(files, {}), {
+      own: ['test/soak/soak.test.ts'],
+      shared: ['agent/test/a.test.ts', 'cli/test/b.test.ts', 'workloads/test/c.test.ts'],
+    });
   });
 
   it('starts the longest files of the last run first; files it has no time for come last', () => {
     const times = { 'cli/test/b.test.ts': 40, 'test/soak/soak.test.ts': 612, 'agent/test/a.test.ts': 3 };
-    assert.deepEqual(longestFirst(files, times, defaultEstimates(10)), [
-      'test/soak/soak.test.ts',
+    assert.deepEqual(planLanes(files, times).shared, [
       'cli/test/b.test.ts',
       'agent/test/a.test.ts',
       'workloads/test/c.test.ts',
     ]);
+  });
+
+  it('runs only what was asked: no own lane when the soak is not among the files', () => {
+    assert.deepEqual(planLanes(['cli/test/b.test.ts'], {}), { own: [], shared: ['cli/test/b.test.ts'] });
   });
 
   it('keeps the times of files this run did not run, and ignores a times file it cannot read', () => {
@@ -60,7 +61,7 @@ describe('test file order', () => {
   });
 
   it('prints the slowest files and how busy the lanes were', () => {
-    const summary = timesSummary({ 'a.test.ts': 100, 'b.test.ts': 50, 'c.test.ts': 10 }, 100, 2, 2);
+    const summary = timesSummary({ 'a.test.ts': 100, 'b.test.ts': 50, 'c.test.ts': 10 }, 100, 2, [], 2);
     assert.equal(
       summary,
       [
@@ -68,6 +69,16 @@ describe('test file order', () => {
         '    100 s  a.test.ts',
         '     50 s  b.test.ts',
       ].join('\n'),
+    );
+  });
+
+  it('counts a file in a lane of its own apart from how busy the shared lanes were', () => {
+    const summary = timesSummary({ 'soak.test.ts': 600, 'b.test.ts': 150, 'c.test.ts': 10 }, 100, 2, [
+      'soak.test.ts',
+    ]);
+    assert.match(
+      summary,
+      /^slowest files \(of 3; 760 s of file time in 100 s over 2 lanes, 80 % busy, and 600 s in lanes of their own\):$/m,
     );
   });
 });
