@@ -12,7 +12,8 @@ pub const HELP: &str = "wasmfleet-agent-native — runs WasmFleet functions on t
 
 Usage: wasmfleet-agent-native --broker <url> --node <id> [options]
 
-  --broker <url>          MQTT broker, mqtt://, mqtts://, ws:// or wss://   env WASMFLEET_BROKER
+  --broker <url>          MQTT broker, mqtt:// or mqtts:// (ws://, wss://    env WASMFLEET_BROKER
+                          only in a build with the cargo feature websocket)
   --node <id>             this device's id (lower-case, digits, - and .)     env WASMFLEET_NODE
   --data-dir <dir>        module cache, last desired state, function state  env WASMFLEET_DATA_DIR
                           (default ./.wasmfleet/agent)
@@ -48,6 +49,9 @@ Usage: wasmfleet-agent-native --broker <url> --node <id> [options]
                           default; PORT alone binds 127.0.0.1, 0 = any free port)
   -h, --help              this help
   --version               the agent's version
+
+  wasmfleet-agent-native join …  provision this device with the command \"wasmfleet nodes join\"
+                          prints (installed as wasmfleet-agent too, so that command runs as printed)
 ";
 
 #[derive(Debug)]
@@ -222,6 +226,18 @@ pub fn broker_address(url: &str) -> Result<Broker, String> {
     Ok(Broker { tls, websocket, path, host: host.to_lowercase(), port, username, password })
 }
 
+/// Refuses a ws:// or wss:// broker in a build without the WebSocket transport (the cargo feature
+/// `websocket`, off by default: docs/adr/0034), saying what to use instead.
+pub fn supported_transport(broker: &Broker, url: &str) -> Result<(), String> {
+    if broker.websocket && !cfg!(feature = "websocket") {
+        return Err(format!(
+            "broker URL {}: this build of the native agent has no WebSocket transport (built without the cargo feature \"websocket\", docs/adr/0034); use the broker's mqtt:// or mqtts:// listener, or the Node agent (wasmfleet-agent), which speaks ws:// and wss://",
+            broker_for_logs(url)
+        ));
+    }
+    Ok(())
+}
+
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -313,6 +329,7 @@ pub fn parse_config(argv: &[String], env: &HashMap<String, String>) -> Result<Pa
         return err("no broker: pass --broker mqtt://host:1883 or set WASMFLEET_BROKER");
     };
     let broker = broker_address(&broker_url).map_err(|e| ConfigError(format!("--broker: {e}")))?;
+    supported_transport(&broker, &broker_url).map_err(|e| ConfigError(format!("--broker: {e}")))?;
     let Some(node_id) = pick("node", "WASMFLEET_NODE", "node").filter(|s| !s.is_empty()) else {
         return err("no node id: pass --node <id> or set WASMFLEET_NODE");
     };
@@ -473,6 +490,14 @@ mod tests {
         assert!(run(&["--broker", "mqtt://h", "--node", "a", "--bogus", "1"]).unwrap_err().contains("Unknown option"));
         assert!(run(&["--broker", "mqtt://h", "--node", "a", "--ca", "/nope"]).unwrap_err().contains("no such file"));
         assert_eq!(broker_for_logs("mqtt://u:secret@h:1"), "mqtt://u:***@h:1");
+    }
+
+    #[cfg(not(feature = "websocket"))]
+    #[test]
+    fn a_websocket_broker_is_refused_naming_the_feature_and_the_node_agent() {
+        let e = run(&["--broker", "ws://u:secret@h/mqtt", "--node", "a"]).unwrap_err();
+        assert!(e.contains("cargo feature \"websocket\"") && e.contains("Node agent") && !e.contains("secret"), "{e}");
+        assert!(run(&["--broker", "wss://h", "--node", "a"]).unwrap_err().contains("no WebSocket transport"));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 // wasmfleet-agent-native: the device runtime as a process, on Wasmtime. Same flags, environment
 // and config file as the Node agent (config.rs); stops cleanly on SIGINT/SIGTERM, publishing an
 // offline status — a SIGKILL is covered by the retained last will and the persistent session.
+// `wasmfleet-agent-native join …` provisions the device instead (join/).
 mod clock;
 mod config;
+mod join;
 mod mqtt;
 mod node;
 mod runtime;
@@ -15,13 +17,24 @@ use config::{HELP, Parsed, parse_config};
 use node::agent::{Agent, MAX_IN_FLIGHT, log};
 use std::collections::HashMap;
 
+/// The cache key of the checkout this binary was built from (local-stack/src/native-agent.ts):
+/// cargo rebuilds the crate when it changes, and the build cache checks that the binary it copies
+/// carries it (`--help` shows it). Absent in a plain `cargo build`.
+const BUILD_KEY: Option<&str> = option_env!("WASMFLEET_BUILD_KEY");
+
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().is_some_and(|a| a == "join") {
+        std::process::exit(join::command(&argv[1..]));
+    }
     let env: HashMap<String, String> = std::env::vars().collect();
     let settings = match parse_config(&argv, &env) {
         Ok(Parsed::Run(s)) => *s,
         Ok(Parsed::Help) => {
             print!("{HELP}");
+            if let Some(key) = BUILD_KEY {
+                println!("\n  (build {key})");
+            }
             return;
         }
         Ok(Parsed::Version) => {

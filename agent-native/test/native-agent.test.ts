@@ -301,15 +301,43 @@ describe('native agent', () => {
     assert.deepEqual(seen, ['hi a #1', 'hi b #2']);
   });
 
-  it('exits 2 with a message naming the setting for a bad flag', async () => {
-    // Run directly (not through spawnManaged's log file, which may close before a fast exit's
-    // stderr is flushed into it).
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(binary, ['--broker', broker.url, '--node', 'Bad_Node'], (error, _stdout, stderr) =>
+  // Run directly (not through spawnManaged's log file, which may close before a fast exit's
+  // stderr is flushed into it).
+  const runDirectly = (args: readonly string[]): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(binary, args, (error, _stdout, stderr) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }),
       );
     });
+
+  it('exits 2 with a message naming the setting for a bad flag', async () => {
+    const result = await runDirectly(['--broker', broker.url, '--node', 'Bad_Node']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /wasmfleet-agent-native: --node Bad_Node: use lower-case letters/);
+  });
+
+  it('refuses a WebSocket broker at start, naming the cargo feature and the Node agent, and never shows its password', async () => {
+    // The WebSocket transport is a cargo feature, off by default (docs/adr/0034): a ws:// URL
+    // must not look like a broker that is down.
+    for (const url of ['ws://device:s3cret@127.0.0.1:9001/mqtt', 'wss://broker.example/mqtt']) {
+      const result = await runDirectly(['--broker', url, '--node', 'ws-node']);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        /no WebSocket transport \(built without the cargo feature "websocket".*use the broker's mqtt:\/\/ or mqtts:\/\/ listener, or the Node agent \(wasmfleet-agent\)/,
+      );
+      assert.ok(!result.stderr.includes('s3cret'), result.stderr);
+    }
+    const joining = await runDirectly([
+      'join',
+      'ws://127.0.0.1:9001/mqtt',
+      '--token',
+      `wfjoin.${'a'.repeat(16)}.${'A'.repeat(43)}`,
+    ]);
+    assert.equal(joining.code, 2, joining.stderr);
+    assert.match(
+      joining.stderr,
+      /wasmfleet-agent join: broker URL ws:\/\/127\.0\.0\.1:9001\/mqtt: this build of the native agent has no WebSocket transport/,
+    );
   });
 });

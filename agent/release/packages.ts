@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Packs a release directory two ways: a reproducible tarball (sorted names, fixed times, owner
-// root) and a .deb made with dpkg-deb that installs it as /usr/lib/wasmfleet-agent with the
-// systemd unit and maintainer scripts (agent/release/deb/). Each gets its checksum line and the
-// release key's signature of it (api/src/signing/release.ts).
+// root) and a .deb made with dpkg-deb that installs it as /usr/lib/<package> with the systemd
+// unit and maintainer scripts (agent/release/deb/). Each gets its checksum line and the release
+// key's signature of it (api/src/signing/release.ts). Used for both agents: the Node agent's
+// release (agent/scripts/release.ts) and the native one's (agent-native/packaging/release.ts).
 import { execFile, spawn } from 'node:child_process';
 import { createHash, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -60,11 +61,51 @@ export async function packTarball(treeDir: string, outDir: string): Promise<stri
   return out;
 }
 
+/** What differs between the two agents' .debs (the Node agent's here, the native one's in agent-native/packaging). */
+export interface DebPackage {
+  /** The Debian package name; the tree installs as /usr/lib/<name>. */
+  readonly name: string;
+  /** Files of the tree's bin/ that become commands in /usr/bin. */
+  readonly commands: readonly string[];
+  /** The systemd unit file, installed into /usr/lib/systemd/system; its name is @SERVICE@ in the maintainer scripts. */
+  readonly unitFile: string;
+  /** The control file for a version, dpkg architecture and installed size. */
+  control(debVersion: string, debArch: string, installedKiB: number): string;
+}
+
+/** The Node agent's package: the release tree with its Node runtime, and its upgrade supervisor as the unit's program. */
+export const NODE_AGENT_DEB: DebPackage = {
+  name: 'wasmfleet-agent',
+  commands: ['wasmfleet-agent'],
+  unitFile: path.join(FILES_DIR, 'wasmfleet-agent.service'),
+  control: (version, arch, installedKiB) =>
+    [
+      'Package: wasmfleet-agent',
+      `Version: ${version}`,
+      `Architecture: ${arch}`,
+      'Maintainer: WasmFleet maintainers <maintainers@wasmfleet.io>',
+      `Installed-Size: ${installedKiB}`,
+      'Depends: passwd, coreutils, tar, gzip',
+      // Both agents read /etc/wasmfleet/agent.env: installed together they would log in as one device.
+      'Conflicts: wasmfleet-agent-native',
+      'Section: net',
+      'Priority: optional',
+      'Homepage: https://wasmfleet.io',
+      'Description: WasmFleet device agent',
+      ' Runs WebAssembly functions that a WasmFleet operator places on this device, fed by',
+      ' MQTT sensor readings, as a hardened systemd service. Ships its own Node.js runtime.',
+      ' Join a fleet with the command `wasmfleet nodes join` prints.',
+      '',
+    ].join('\n'),
+};
+
 /**
- * <outDir>/wasmfleet-agent_<version>_<dpkg arch>.deb (Debian's naming, as the native agent's
- * package) installing `treeDir` as /usr/lib/wasmfleet-agent.
+ * <outDir>/<name>_<version>_<dpkg arch>.deb (Debian's naming) installing `treeDir` as
+ * /usr/lib/<name>, its commands in /usr/bin, its unit, and the maintainer scripts of deb/ (shared
+ * by both agents' packages: the `wasmfleet` user, /etc/wasmfleet, the service).
  */
 export async function packDeb(
+  pkg: DebPackage,
   treeDir: string,
   version: string,
   arch: ReleaseArch,
@@ -72,55 +113,38 @@ export async function packDeb(
   workDir: string,
 ): Promise<string> {
   const root = path.join(workDir, 'deb-root');
-  const lib = path.join(root, 'usr/lib/wasmfleet-agent');
+  const lib = path.join(root, 'usr/lib', pkg.name);
   await mkdir(path.dirname(lib), { recursive: true });
   await cp(treeDir, lib, { recursive: true, verbatimSymlinks: true });
   await mkdir(path.join(root, 'usr/bin'), { recursive: true });
-  await symlink('../lib/wasmfleet-agent/bin/wasmfleet-agent', path.join(root, 'usr/bin/wasmfleet-agent'));
+  for (const command of pkg.commands)
+    await symlink(`../lib/${pkg.name}/bin/${command}`, path.join(root, 'usr/bin', command));
   const units = path.join(root, 'usr/lib/systemd/system');
   await mkdir(units, { recursive: true });
-  await copyFile(
-    path.join(FILES_DIR, 'wasmfleet-agent.service'),
-    path.join(units, 'wasmfleet-agent.service'),
-  );
+  const service = path.basename(pkg.unitFile);
+  await copyFile(pkg.unitFile, path.join(units, service));
   const control = path.join(root, 'DEBIAN');
   await mkdir(control, { recursive: true });
   for (const script of await readdir(DEB_SCRIPTS)) {
-    await copyFile(path.join(DEB_SCRIPTS, script), path.join(control, script));
+    const text = await readFile(path.join(DEB_SCRIPTS, script), 'utf8');
+    await writeFile(path.join(control, script), text.replaceAll('@SERVICE@', service));
     await chmod(path.join(control, script), 0o755);
   }
   const { stdout } = await run('du', ['-sk', '--exclude=DEBIAN', root]);
-  await writeFile(path.join(control, 'control'), debControl(version, arch, Number(stdout.split(/\s/)[0])));
-  const out = path.join(outDir, debFileName(version, arch));
+  const installedKiB = Number(stdout.split(/\s/)[0]);
+  await writeFile(
+    path.join(control, 'control'),
+    pkg.control(debianVersion(version), ARCH_NAMES[arch].deb, installedKiB),
+  );
+  const out = path.join(outDir, debFileName(pkg.name, version, arch));
   await run('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', root, out], {
     env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH },
   });
   return out;
 }
 
-export function debFileName(version: string, arch: ReleaseArch): string {
-  return `wasmfleet-agent_${debianVersion(version)}_${ARCH_NAMES[arch].deb}.deb`;
-}
-
-export function debControl(version: string, arch: ReleaseArch, installedKiB: number): string {
-  return [
-    'Package: wasmfleet-agent',
-    `Version: ${debianVersion(version)}`,
-    `Architecture: ${ARCH_NAMES[arch].deb}`,
-    'Maintainer: WasmFleet maintainers <maintainers@wasmfleet.io>',
-    `Installed-Size: ${installedKiB}`,
-    'Depends: passwd, coreutils, tar, gzip',
-    // Both agents read /etc/wasmfleet/agent.env: installed together they would log in as one device.
-    'Conflicts: wasmfleet-agent-native',
-    'Section: net',
-    'Priority: optional',
-    'Homepage: https://wasmfleet.io',
-    'Description: WasmFleet device agent',
-    ' Runs WebAssembly functions that a WasmFleet operator places on this device, fed by',
-    ' MQTT sensor readings, as a hardened systemd service. Ships its own Node.js runtime.',
-    ' Join a fleet with the command `wasmfleet nodes join` prints.',
-    '',
-  ].join('\n');
+export function debFileName(name: string, version: string, arch: ReleaseArch): string {
+  return `${name}_${debianVersion(version)}_${ARCH_NAMES[arch].deb}.deb`;
 }
 
 /** Writes <file>.sha256 and <file>.sha256.sig next to `file`. */

@@ -30,9 +30,9 @@ export function isReleaseArch(value: string): value is ReleaseArch {
   return (RELEASE_ARCHES as readonly string[]).includes(value);
 }
 
-/** The directory and file stem of a release: wasmfleet-agent-0.3.0-linux-arm64. */
-export function releaseStem(version: string, arch: ReleaseArch): string {
-  return `wasmfleet-agent-${version}-linux-${arch}`;
+/** The directory and file stem of a release: wasmfleet-agent-0.3.0-linux-arm64 (or the native agent's, by its package name). */
+export function releaseStem(version: string, arch: ReleaseArch, name = 'wasmfleet-agent'): string {
+  return `${name}-${version}-linux-${arch}`;
 }
 
 /** Debian's form of a version: a semver pre-release (0.3.0-rc.1) sorts before its release (0.3.0~rc.1). */

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, ensureCompiled } from '../bin/compiled.js';
 import { ensureNodeRuntime, pinnedNodeVersion } from '../release/node-runtime.ts';
-import { packDeb, packTarball, signFile, type SignedFile } from '../release/packages.ts';
+import { NODE_AGENT_DEB, packDeb, packTarball, signFile, type SignedFile } from '../release/packages.ts';
 import type { ArtifactFiles, ReleaseManifest } from '../release/manifest.ts';
 import { releaseKey } from '../release/release-key.ts';
 import { writeReleaseTree } from '../release/release-tree.ts';
@@ -116,7 +116,7 @@ async function ensureRelease(arch: ReleaseArch): Promise<string> {
     const tarball = await signFile(await packTarball(tree, out), key.privateKey);
     const deb = values['no-deb']
       ? undefined
-      : await signFile(await packDeb(tree, values.version, arch, out, work), key.privateKey);
+      : await signFile(await packDeb(NODE_AGENT_DEB, tree, values.version, arch, out, work), key.privateKey);
     const manifest: ReleaseManifest = {
       version: values.version,
       arch,

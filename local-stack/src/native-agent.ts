@@ -2,11 +2,12 @@
 // Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0021), for
 // `wasmfleet dev up --agent native` and the tests.
 //
-// The binary is cached by its inputs — Cargo.lock, every Cargo.toml, agent-native/ and the WIT
+// The binary is cached by its inputs — Cargo.lock, every Cargo.toml, agent-native/src and the WIT
 // world it binds (api/wit/) plus the rustc version — in ~/.cache/wasmfleet/agent-native/bin/<key>/,
 // so a warm run only hashes files. Cargo's own build cache (target/) lives beside it and is shared
-// by every key, so an edit rebuilds only the agent's crate. Builds run under `nice -n 10`, one at a
-// time (a lock file), and print what they do. WASMFLEET_NATIVE_AGENT points at a binary you built.
+// by every key, so an edit rebuilds only the agent's crate. Builds run under `nice -n 19`, one at a
+// time (a lock file), and print what they do; each is checked to be this checkout's (cargoBuild).
+// WASMFLEET_NATIVE_AGENT points at a binary you built.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -19,7 +20,8 @@ import { cacheRoot } from './go-tools.ts';
 const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const NATIVE_AGENT_NAME = 'wasmfleet-agent-native';
-const INPUTS = ['Cargo.lock', 'Cargo.toml', 'agent-native', 'api/wit'];
+// What the binary is built from: not agent-native/test or packaging, whose edits need no rebuild.
+const INPUTS = ['Cargo.lock', 'Cargo.toml', 'agent-native/Cargo.toml', 'agent-native/src', 'api/wit'];
 
 async function filesUnder(rel: string): Promise<string[]> {
   const full = path.join(REPO_ROOT, rel);
@@ -83,6 +85,47 @@ async function lock(file: string): Promise<() => Promise<void>> {
   }
 }
 
+/**
+ * `cargo build --release` of the agent with WASMFLEET_BUILD_KEY set to the cache key. Every
+ * checkout of the repository builds into the one shared target directory (so Wasmtime compiles
+ * once), and cargo names the agent's outputs and judges them fresh by file times alone, the same
+ * for every checkout: a build here could find another checkout's newer binary "fresh" and keep
+ * it. The agent reads the key with option_env! (agent-native/src/main.rs), which cargo tracks, so
+ * a different key always rebuilds the agent's own crate (~2 min), and the key is in the binary to
+ * check that the copy is this build's.
+ */
+export function cargoBuild(
+  targetDir: string,
+  key: string,
+  progress: ((line: string) => void) | undefined,
+  extraArgs: readonly string[] = [],
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      'nice',
+      ['-n', '19', 'cargo', 'build', '--release', '--locked', '-p', NATIVE_AGENT_NAME, ...extraArgs],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, CARGO_TARGET_DIR: targetDir, WASMFLEET_BUILD_KEY: key },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let tail = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      tail = (tail + chunk.toString('utf8')).slice(-8192);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (/^\s*(Compiling wasmfleet|Finished|error)/.test(line)) progress?.(line.trim());
+    });
+    child.on('error', (error) => {
+      reject(new Error('cannot run cargo: install Rust (rustup) and retry', { cause: error }));
+    });
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`cargo build of the native agent failed (exit ${code}):\n${tail}`));
+    });
+  });
+}
+
 /** The native agent binary: from WASMFLEET_NATIVE_AGENT, the cache, or a fresh release build. */
 export async function ensureNativeAgent(
   options: { readonly progress?: (line: string) => void } = {},
@@ -102,33 +145,16 @@ export async function ensureNativeAgent(
     options.progress?.(
       `building the native agent (cargo build --release, cache key ${key}) into ${targetDir}`,
     );
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(
-        'nice',
-        ['-n', '10', 'cargo', 'build', '--release', '--locked', '-p', NATIVE_AGENT_NAME],
-        {
-          cwd: REPO_ROOT,
-          env: { ...process.env, CARGO_TARGET_DIR: targetDir },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
-      let tail = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        tail = (tail + chunk.toString('utf8')).slice(-8192);
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (/^\s*(Compiling wasmfleet|Finished|error)/.test(line)) options.progress?.(line.trim());
-      });
-      child.on('error', (error) => {
-        reject(new Error('cannot run cargo: install Rust (rustup) and retry', { cause: error }));
-      });
-      child.on('exit', (code) => {
-        if (code === 0) resolve();
-        else reject(new Error(`cargo build of the native agent failed (exit ${code}):\n${tail}`));
-      });
-    });
+    await cargoBuild(targetDir, key, options.progress);
     const staged = `${binary}.${process.pid}.tmp`;
     await mkdir(path.dirname(binary), { recursive: true });
     await copyFile(path.join(targetDir, 'release', NATIVE_AGENT_NAME), staged);
+    if (!(await readFile(staged)).includes(key)) {
+      await rm(staged, { force: true });
+      throw new Error(
+        `the native agent in ${targetDir} is not the one just built from this checkout (cache key ${key}): another checkout's cargo build replaced it meanwhile; run again`,
+      );
+    }
     await rename(staged, binary);
     return { path: binary, source: 'built', buildSeconds: Math.round((Date.now() - started) / 1000) };
   } finally {

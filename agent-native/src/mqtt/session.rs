@@ -169,12 +169,7 @@ impl SessionConfig {
         // ws:// stays plain (as with mqtt.js); mqtt:// with --ca is TLS, as it always was here.
         let wants_tls = b.tls || (s.ca_file.is_some() && !b.websocket);
         let tls = if wants_tls { Some(Arc::new(super::tls::client_config(s)?)) } else { None };
-        if b.websocket && !cfg!(feature = "websocket") {
-            return Err(format!(
-                "broker URL {}: this build of the agent has no WebSocket transport (cargo feature \"websocket\"); use mqtt:// or mqtts://",
-                crate::config::broker_for_logs(&s.broker_url)
-            ));
-        }
+        crate::config::supported_transport(b, &s.broker_url)?;
         let websocket = b.websocket.then(|| {
             let host = if b.host.contains(':') { format!("[{}]", b.host) } else { b.host.clone() };
             format!("{}://{host}:{}{}", if b.tls { "wss" } else { "ws" }, b.port, b.path)

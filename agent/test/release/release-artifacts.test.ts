@@ -11,35 +11,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import { promisify } from 'node:util';
-import { buildRelease, type BuiltRelease } from '../helpers/release.ts';
+import { buildRelease, verify, type BuiltRelease } from '../helpers/release.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const run = promisify(execFile);
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
-
-/** The documented check: sha256sum -c, then openssl's Ed25519 verification of the checksum line. */
-async function verify(file: string, publicKey: string): Promise<string> {
-  const dir = path.dirname(file);
-  await run('sha256sum', ['-c', `${path.basename(file)}.sha256`], { cwd: dir });
-  const { stdout } = await run(
-    'openssl',
-    [
-      'pkeyutl',
-      '-verify',
-      '-pubin',
-      '-inkey',
-      publicKey,
-      '-rawin',
-      '-in',
-      `${file}.sha256`,
-      '-sigfile',
-      `${file}.sha256.sig`,
-    ],
-    { cwd: dir },
-  );
-  return stdout.trim();
-}
 
 describe('agent release artifacts', { timeout: 30 * 60_000 }, () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

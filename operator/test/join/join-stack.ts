@@ -33,13 +33,14 @@ export interface Run {
 
 /** Runs a Node program (a .ts/.js file and its arguments) with NO_COLOR, never throwing. */
 export function runNode(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runProgram(process.execPath, args, env);
+}
+
+/** Runs a program with NO_COLOR, never throwing. */
+export function runProgram(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      args,
-      { env: { ...process.env, NO_COLOR: '1', ...env } },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    execFile(file, args, { env: { ...process.env, NO_COLOR: '1', ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }
