@@ -232,11 +232,13 @@ describe(
           const brokers = await Promise.all(
             cluster.nodes.map(async (n) => {
               const lines = (await n.log()).split('\n').filter((l) => !l.includes('connect to route'));
-              return `${n.name} (${n.url}, running: ${n.running}):\n${lines.slice(-25).join('\n')}`;
+              const operatorLines = lines.filter((l) => l.includes('wasmfleet-operator'));
+              return `${n.name} (${n.url}, running: ${n.running}):\n${lines.slice(-25).join('\n')}\nthe operator's connections there:\n${operatorLines.slice(-30).join('\n')}`;
             }),
           );
           throw new Error(
             `${(error as Error).message}; status: ${JSON.stringify((await fn()).status)}\n` +
+              `operator's broker lines:\n${operatorLog.filter((l) => /broker|subscri/.test(l)).join('\n')}\n` +
               `operator log:\n${operatorLog.slice(-40).join('\n')}\nagent logs:\n${logs.join('\n---\n')}\n` +
               `broker logs:\n${brokers.join('\n---\n')}`,
             { cause: error },

@@ -44,6 +44,8 @@ export interface FleetBridgeEvents {
   connection: [state: 'connected' | 'disconnected'];
   /** The broker refused our subscriptions (retried with backoff while the connection lasts). */
   subscriptionRefused: [filters: readonly string[], error: string, retryInMs: number];
+  /** The broker granted our subscriptions again after a reconnect (which node, at what QoS). */
+  resubscribed: [broker: string, granted: readonly string[]];
 }
 
 export interface FleetBridgeOptions {
@@ -98,9 +100,9 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       this.dispatch(topic, payload);
     });
     client.on('connect', () => {
-      // mqtt.js resubscribes after a reconnect but drops, for good, any filter a SUBACK refused:
-      // a clustered broker refuses while it elects new leaders for a lost node (nats-server's
-      // JetStream consumers time out), so the operator subscribes itself, and retries.
+      // A clustered broker refuses a SUBSCRIBE while it elects new leaders for a lost node
+      // (nats-server's JetStream consumers time out), so the operator subscribes itself on every
+      // connection, and retries (mqtt.js's resubscribe is off: see connect()).
       if (this.connections++ > 0) void this.subscribeAll();
       this.emit('connection', 'connected');
     });
@@ -122,6 +124,12 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
         protocolVersion: 5,
         clientId: options.clientId ?? `wasmfleet-operator-${process.pid}-${Date.now().toString(36)}`,
         clean: true,
+        // The bridge subscribes on every connection itself (subscribeAll). With mqtt.js's own
+        // resubscribe on, its SUBSCRIBE went first and swallowed a refusal, and the bridge's was
+        // never sent: mqtt.js skips filters still on its resubscribe list. A clustered broker
+        // refusing the status filter right after a failover then left the operator deaf to every
+        // device for good (ADR 0038; the agent turned it off for the same reason).
+        resubscribe: false,
         reconnectPeriod: 1000,
         connectTimeout: 10_000,
         ...(options.username ? { username: options.username } : {}),
@@ -173,7 +181,14 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   private async subscribeAll(): Promise<void> {
     for (let attempt = 0; this.client.connected; attempt++) {
       try {
-        await this.client.subscribeAsync([...this.filters], { qos: 1 });
+        const granted = await this.client.subscribeAsync([...this.filters], { qos: 1 });
+        const { host, port } = this.client.options;
+        if (this.connections > 1)
+          this.emit(
+            'resubscribed',
+            `${host ?? '?'}:${port ?? '?'}`,
+            granted.map((g) => `${g.topic} (QoS ${g.qos})`),
+          );
         return;
       } catch (error) {
         const retryInMs = Math.min(30_000, 500 * 2 ** attempt);
