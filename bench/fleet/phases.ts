@@ -102,7 +102,7 @@ export async function measure(
 }
 
 function heapUsed(b: FleetBench): Promise<number> {
-  return b.operator.metric('nodejs_heap_size_used_bytes').catch(() => 0);
+  return b.operator.metric('wasmfleet_nodejs_heap_size_used_bytes').catch(() => 0);
 }
 
 /** Write counts once they have not moved for 2 s, or at the cap (then `still` is true). */

@@ -47,9 +47,10 @@ describe('EdgeNode changes in batches', () => {
     assert.equal(applied.length, 0, 'nothing until the batch is due');
     mock.timers.tick(10);
     assert.equal(applied.length, 1);
-    assert.equal(applied[0]?.upsertNodes?.length, 10_000);
+    const upserts = applied[0]?.upsertNodes ?? [];
+    assert.equal(upserts.length, 10_000);
     assert.ok(
-      applied[0]?.upsertNodes?.every((n) => n.online),
+      upserts.every((n) => n.online),
       'the latest view of each device wins',
     );
   });

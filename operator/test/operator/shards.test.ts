@@ -57,7 +57,7 @@ describe('operator shards: one API server, two brokers, an operator per fleet', 
     }
   });
 
-  it("an operator caches, hears and reconciles only its own shard's devices", async () => {
+  it("an operator caches, hears and reconciles only its own shard's devices", () => {
     for (const { h, devices } of shards) {
       const ctx = h.operator.context();
       assert.ok(ctx, 'the operator is running');
