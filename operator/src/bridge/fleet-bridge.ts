@@ -140,13 +140,12 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       },
       PACKET_LIMITS.control,
     );
-    const [url = options.url, ...others] = brokerUrls(options.url);
-    // A clustered broker: mqtt.js moves to the next node on every reconnect.
-    if (others.length > 0) clientOptions.servers = [url, ...others].map(serverOf);
+    const [url = options.url] = brokerUrls(options.url);
+    const target = brokerTarget(options.url);
     if (options.dynamicSecurity) await prepareBroker(url, clientOptions);
     let client: MqttClient;
     try {
-      client = await connectOnce({ ...brokerAddress(url), ...clientOptions });
+      client = await connectOnce({ ...target, ...clientOptions });
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
@@ -154,7 +153,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
           cause: error,
         });
       }
-      client = await connectOnce({ ...brokerAddress(url), ...clientOptions, protocolVersion: 4 });
+      client = await connectOnce({ ...target, ...clientOptions, protocolVersion: 4 });
     }
     const filters = [
       ALL_DESIRED_FILTER,
@@ -268,6 +267,17 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 }
 
 const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
+
+/**
+ * Where mqtt.js connects for a `--broker` value: its first node, and with a clustered broker
+ * (`mqtt://a:1883,mqtt://b:1883`) every node as `servers`, so a reconnect moves to the next one
+ * (ADR 0029). Every MQTT connection the operator opens takes it: a list given to mqtt.js as a
+ * URL string parses as one invalid URL and connects to localhost:1883.
+ */
+export function brokerTarget(broker: string): IClientOptions {
+  const [url = broker, ...others] = brokerUrls(broker);
+  return { ...brokerAddress(url), ...(others.length > 0 ? { servers: [url, ...others].map(serverOf) } : {}) };
+}
 
 /** One node of a clustered broker as mqtt.js's `servers` entry. */
 function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' } {
