@@ -11,8 +11,9 @@ const NOT_REACHABLE_YET =
 
 export function brokerNotReachableYet(error: unknown): boolean {
   for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
-    const code = (e as { code?: unknown } | null)?.code;
-    if (NOT_REACHABLE_YET.test(`${typeof code === 'string' ? code : ''} ${String(e)}`)) return true;
+    const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
+    const text = e instanceof Error ? `${e.name}: ${e.message}` : typeof e === 'string' ? e : '';
+    if (NOT_REACHABLE_YET.test(`${typeof code === 'string' ? code : ''} ${text}`)) return true;
   }
   return false;
 }
