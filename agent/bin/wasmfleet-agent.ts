@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // wasmfleet-agent: the device runtime as a process. Stops cleanly on SIGINT/SIGTERM (publishing
 // an offline status); a SIGKILL is covered by the retained last will and the persistent session.
+import { createLogger } from '@wasmfleet/api';
 import { ConfigError, HELP, parseConfig } from '../src/cli/config.ts';
 import { serveAgentMetrics } from '../src/metrics/metrics-server.ts';
 import { Agent } from '../src/node/agent.ts';
@@ -34,13 +35,16 @@ if (options === 'help') {
   process.exit(0);
 }
 
+// Structured lines (docs/adr/0035): JSON under a service manager or into a file, text on a terminal.
+const logger = createLogger({ component: 'agent', ...options.logging }).with({ node: options.nodeId });
+
 /** The supervisor starts the version on trial when the agent exits with this (wasmfleet-agent-supervise). */
 const UPGRADE_EXIT = 75;
 let stopping = false;
 const upgrader: AgentUpgrader = new AgentUpgrader({
   node: options.nodeId,
   env: supervisedEnv(process.env),
-  log: (text) => process.stderr.write(`wasmfleet-agent: ${text}\n`),
+  log: logger.with({ component: 'agent-upgrader' }),
   status: () => agent.status(),
   connected: () => agent.connected,
   statusChanged: () => agent.statusChanged(),
@@ -50,7 +54,7 @@ const upgrader: AgentUpgrader = new AgentUpgrader({
     void agent.stop().finally(() => process.exit(UPGRADE_EXIT));
   },
 });
-const agent: Agent = new Agent({ ...options, control: upgrader });
+const agent: Agent = new Agent({ ...options, control: upgrader, log: (level, text) => logger[level](text) });
 // Signals are taken before anything starts: a SIGTERM that arrives while the agent connects (a
 // service manager stopping it at boot, a test that saw its first log line) still stops it
 // cleanly, after the start it interrupted has settled (issue 14: it used to die of the signal).
@@ -58,7 +62,7 @@ const started = upgrader
   .start()
   .then(() => agent.start())
   .then(async () => {
-    process.stderr.write(`wasmfleet-agent: node ${options.nodeId} started (data in ${options.dataDir})\n`);
+    logger.info(`node ${options.nodeId} started (data in ${options.dataDir})`);
     return options.metricsAddress
       ? await serveAgentMetrics(
           options.metricsAddress,
@@ -75,7 +79,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     setTimeout(() => {
-      process.stderr.write(`wasmfleet-agent: did not stop within ${EXIT_DEADLINE_MS} ms; exiting\n`);
+      logger.error(`did not stop within ${EXIT_DEADLINE_MS} ms; exiting`);
       process.exit(1);
     }, EXIT_DEADLINE_MS).unref();
     void started
@@ -84,7 +88,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       .then(
         () => process.exit(0),
         (error: unknown) => {
-          process.stderr.write(`wasmfleet-agent: stopping failed: ${String(error)}\n`);
+          logger.error(`stopping failed: ${String(error)}`);
           process.exit(1);
         },
       );
@@ -92,4 +96,4 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const metrics = await started;
-if (metrics) process.stderr.write(`wasmfleet-agent: serving metrics on ${metrics.url}\n`);
+if (metrics) logger.info(`serving metrics on ${metrics.url}`);

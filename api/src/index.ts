@@ -5,4 +5,5 @@ export * from './wire/index.ts';
 export * from './signing/index.ts';
 export * from './process/index.ts';
 export * from './broker/index.ts';
+export * from './log/index.ts';
 export { formatBytes } from './format-bytes.ts';

@@ -11,7 +11,7 @@
 //   node bench/identity/run.ts [--devices 100,1000] [--sample 200]
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { DesiredFunction, DesiredState } from '@wasmfleet/api';
+import { silentLogger, type DesiredFunction, type DesiredState } from '@wasmfleet/api';
 import { startControlPlane, startMosquitto } from '@wasmfleet/test-support';
 import { FleetBridge } from '../../operator/src/bridge/fleet-bridge.ts';
 import { DeviceIdentities } from '../../operator/src/identity/device-identities.ts';
@@ -74,7 +74,7 @@ try {
         dynsec: bridge.dynsec,
         secrets: { core: kc.makeApiClient(CoreV1Api), namespace },
         edgeNodeUid: () => undefined,
-        log: () => undefined,
+        log: silentLogger,
       });
       const nodes = Array.from({ length: n }, (_, i) => `bench-${n}-${i}`);
       // As many at once as the operator's reconcile workers (default 4) do.

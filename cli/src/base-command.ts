@@ -3,6 +3,7 @@
 // -n), one Kubernetes context, and errors printed as "error: … / hint: …". The broker flags are
 // declared by the commands that use a broker (broker/flags.ts).
 import { Command, Flags, type Interfaces } from '@oclif/core';
+import { diagnostics, startDiagnostics } from './diagnostics.ts';
 import { UserError } from './errors.ts';
 import { closest } from './suggest.ts';
 import { explainKubeError, type Target } from './kube/explain.ts';
@@ -29,6 +30,11 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
       description: 'Namespace (default: the context’s namespace).',
       helpGroup: 'GLOBAL',
     }),
+    verbose: Flags.boolean({
+      description:
+        'Log what the command does on stderr (context, API requests with status and time, broker connections): text on a terminal, JSON lines otherwise ($WASMFLEET_LOG_FORMAT=json|text).',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   protected flags!: BaseFlags<T>;
@@ -43,12 +49,20 @@ export abstract class WasmfleetCommand<T extends typeof Command = typeof Command
       strict: this.ctor.strict,
     });
     this.flags = flags as BaseFlags<T>;
+    startDiagnostics(this.flags.verbose);
   }
 
   /** The context to read with (no client-node: docs/adr/0027). */
   protected kube(): KubeContext {
     if (!this.kubeContext) {
       const target = loadKubeTarget(this.flags);
+      diagnostics().debug('kubeconfig', {
+        file: target.file,
+        source: target.source,
+        context: target.contextName,
+        namespace: target.namespace,
+        server: target.server,
+      });
       this.kubeContext = { ...target, api: apiClient(target) };
     }
     return this.kubeContext;

@@ -4,6 +4,7 @@
 // gracefully on SIGTERM (what Kubernetes sends) or Ctrl-C.
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from '@wasmfleet/api';
 import { parseOperatorArgs, USAGE, UsageError } from '../src/cli-options.ts';
 import { OpsServer } from '../src/kube/index.ts';
 import { startOperator } from '../src/operator.ts';
@@ -25,7 +26,7 @@ if (options === 'help') {
   process.exit(0);
 }
 
-const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+const logger = createLogger({ component: 'operator', ...options.log });
 const kubeConfig = new KubeConfig();
 try {
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
@@ -87,7 +88,7 @@ const operator = startOperator({
         },
       }
     : {}),
-  log,
+  logger,
 });
 
 const ops = new OpsServer({
@@ -100,13 +101,13 @@ ops.addHealthCheck('process', () => true);
 // becomes Available and rolling updates stall. Who leads shows in wasmfleet_leader_is_leader.
 ops.addReadyCheck('operator', () => operator.isReady() || !operator.isLeader() || 'starting: syncing caches');
 const { url } = await ops.listen();
-log(`serving /metrics, /healthz and /readyz on ${url}`);
+logger.info(`serving /metrics, /healthz and /readyz on ${url}`);
 
 let stopping = false;
 const shutdown = async (reason: string, code: number) => {
   if (stopping) return;
   stopping = true;
-  log(`shutting down: ${reason}`);
+  logger.info(`shutting down: ${reason}`);
   const force = setTimeout(() => process.exit(code || 1), 15_000);
   force.unref();
   await operator.stop();

@@ -2,7 +2,7 @@
 // Flags and environment of the operator process, parsed and checked in one place so every bad
 // value gets a message that says what to write instead.
 import { parseArgs } from 'node:util';
-import { brokerForLogs, brokerUrls } from '@wasmfleet/api';
+import { brokerForLogs, brokerUrls, parseLogSettings, type LogSettings } from '@wasmfleet/api';
 
 export interface OperatorCliOptions {
   readonly kubeconfig: string | undefined;
@@ -28,6 +28,8 @@ export interface OperatorCliOptions {
   /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
   readonly deviceIdentity:
     { namespace: string; deviceBrokerUrl: string | undefined; devicePublish: string[] } | undefined;
+  /** --log-level, --log-format (docs/adr/0035). */
+  readonly log: LogSettings;
 }
 
 export const USAGE = `wasmfleet-operator — places WasmFunctions on EdgeNodes and delivers them over MQTT
@@ -66,6 +68,11 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
   --device-broker-url URL        the broker URL devices use, written into their Secrets
   --device-publish TOPIC         a topic every device may publish besides its functions' outputs,
                                  {node} = its id, e.g. sensors/{node}/# (repeatable)
+  --log-level LEVEL              debug, info (default), warn or error; debug adds a line per
+                                 reconcile                                          [$WASMFLEET_LOG_LEVEL]
+  --log-format FORMAT            json (one object per line: time, level, component, msg, and
+                                 controller, object, reconcileID for a reconcile) or text;
+                                 default: text on a terminal, json otherwise     [$WASMFLEET_LOG_FORMAT]
   -h, --help                     show this help
 `;
 
@@ -103,6 +110,8 @@ export function parseOperatorArgs(
         'identity-namespace': { type: 'string' },
         'device-broker-url': { type: 'string' },
         'device-publish': { type: 'string', multiple: true },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -163,6 +172,12 @@ export function parseOperatorArgs(
   if (moduleSignatures !== 'Required' && moduleSignatures !== 'Optional') {
     throw new UsageError(`--module-signatures ${moduleSignatures} must be Required or Optional`);
   }
+  let log: LogSettings;
+  try {
+    log = parseLogSettings(v, env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const opsAddress = parseHostPort(
     v['ops-bind-address'] ?? env.WASMFLEET_OPS_BIND_ADDRESS ?? '127.0.0.1:8080',
   );
@@ -194,6 +209,7 @@ export function parseOperatorArgs(
             devicePublish: v['device-publish'] ?? [],
           }
         : undefined,
+    log,
   };
 }
 

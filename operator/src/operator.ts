@@ -15,10 +15,12 @@ import {
 } from '@kubernetes/client-node';
 import {
   brokerForLogs,
+  createLogger,
   EDGE_NODE_PLURAL,
   type EdgeNode,
   functionKey,
   GROUP,
+  type Logger,
   type NodeStatus,
   VERSION,
   WASM_FUNCTION_PLURAL,
@@ -80,6 +82,9 @@ export interface OperatorOptions {
       }
     | false;
   readonly workers?: number;
+  /** Where the operator logs (default: a `component=operator` logger on stderr, docs/adr/0035). */
+  readonly logger?: Logger;
+  /** Each log line as text instead, for an embedder that keeps lines itself (tests); logger wins. */
   readonly log?: (line: string) => void;
   /**
    * Limits what this operator manages: functions in one namespace, and EdgeNodes labelled
@@ -121,8 +126,18 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
+/** The logger options ask for: theirs, lines to their `log`, or stderr. */
+function operatorLogger(options: OperatorOptions): Logger {
+  if (options.logger) return options.logger;
+  const lines = options.log;
+  return createLogger({
+    component: 'operator',
+    ...(lines ? { format: 'text', stamp: false, color: false, write: (l) => lines(l.trimEnd()) } : {}),
+  });
+}
+
 export function startOperator(options: OperatorOptions): RunningOperator {
-  const log = options.log ?? ((line: string) => console.error(line));
+  const log = operatorLogger(options);
   const metrics = new OperatorMetrics({ processMetrics: true });
   // One connection pool for every API request (see pooled-kubeconfig.ts).
   const kc = PooledKubeConfig.from(options.kubeConfig);
@@ -156,16 +171,16 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
       onStartedLeading: () => {
         metrics.isLeader.set(1);
-        log('became the leader');
+        log.info('became the leader');
         resolve();
       },
       onStoppedLeading: (reason) => {
         metrics.isLeader.set(0);
         // Like controller-runtime: a replica that lost the Lease stops acting at once.
-        log(`leadership lost: ${reason}`);
+        log.warn(`leadership lost: ${reason}`);
         stopReason(`lost leadership: ${reason}`);
       },
-      onError: (error) => log(`leader election: ${String(error)}`),
+      onError: (error) => log.error(`leader election: ${String(error)}`),
     });
     void elector.run().catch(reject);
     abort.signal.addEventListener('abort', () => resolve());
@@ -183,7 +198,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
               leader.check(what);
             } catch (error) {
               metrics.writesRefused.inc();
-              log(`write refused: ${(error as Error).message}`);
+              log.warn(`write refused: ${(error as Error).message}`);
               throw error;
             }
           },
@@ -198,10 +213,10 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       abort.signal,
     );
     ready = true;
-    log('operator ready');
+    log.info('operator ready');
   });
   readyPromise.catch((error: unknown) => {
-    log(`operator failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    log.error(`operator failed to start: ${error instanceof Error ? error.message : String(error)}`);
     stopReason(`failed to start: ${String(error)}`);
   });
 
@@ -215,7 +230,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
     stop: async () => {
       abort.abort();
       for (const cleanup of cleanups.reverse())
-        await cleanup().catch((e: unknown) => log(`shutdown: ${String(e)}`));
+        await cleanup().catch((e: unknown) => log.error(`shutdown: ${String(e)}`));
       await elector?.stop();
       await kc.close();
       stopReason('stopped');
@@ -226,14 +241,14 @@ export function startOperator(options: OperatorOptions): RunningOperator {
 async function run(
   options: OperatorOptions,
   metrics: OperatorMetrics,
-  log: (l: string) => void,
+  log: Logger,
   cleanups: (() => Promise<void>)[],
   signal: AbortSignal,
 ): Promise<FleetContext> {
   const kc = options.kubeConfig;
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
   const onError = (what: string) => (error: unknown, inMs: number) =>
-    log(`${what} watch failed, restarting in ${inMs} ms: ${String(error)}`);
+    log.warn(`${what} watch failed, restarting in ${inMs} ms: ${String(error)}`);
   const namespaceScope = options.scope?.namespace ? { namespace: options.scope.namespace } : {};
   const fleet = options.scope?.fleet;
   const functionInformer = new Informer<KubernetesObject>(
@@ -284,14 +299,14 @@ async function run(
       ...options.broker,
       dynamicSecurity: identity !== undefined,
       onUnreachable: (error, retryInMs) =>
-        log(
+        log.warn(
           `waiting for the MQTT broker at ${brokerForLogs(options.broker.url)}: ${String(error)}; retrying in ${retryInMs} ms`,
         ),
       signal,
     },
     (b) => {
       b.on('subscriptionRefused', (filters, error, retryInMs) =>
-        log(
+        log.warn(
           `the broker refused the subscription to ${filters.join(', ')} (${error}); retrying in ${retryInMs} ms`,
         ),
       );
@@ -306,7 +321,7 @@ async function run(
         const seen = documents.observeRetained(doc);
         if (seen === 'own') return;
         if (seen === 'overwritten')
-          log(`the desired document of ${doc.node} was overwritten by another client`);
+          log.warn(`the desired document of ${doc.node} was overwritten by another client`);
         for (const key of documents.assignmentsOfNode(doc.node)) functionQueue.add(key);
         for (const f of doc.functions) functionQueue.add(functionKey(f));
       });
@@ -320,16 +335,16 @@ async function run(
         for (const key of changes.functions) functionQueue.add(key);
         if (back || changes.node) for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
       });
-      b.on('malformed', (topic, error) => log(`ignored a malformed message on ${topic}: ${error}`));
+      b.on('malformed', (topic, error) => log.warn(`ignored a malformed message on ${topic}: ${error}`));
       // A reconnect is rare and says which node took the operator and what it granted: the
       // first thing to read when status stops arriving on a clustered broker (ADR 0029, 0038).
       let up = true;
       b.on('connection', (state) => {
-        if (state === 'disconnected' && up) log('lost the connection to the broker; reconnecting');
+        if (state === 'disconnected' && up) log.warn('lost the connection to the broker; reconnecting');
         up = state === 'connected';
       });
       b.on('resubscribed', (broker, granted) =>
-        log(`reconnected to ${broker}; subscribed to ${granted.join(', ')}`),
+        log.info(`reconnected to ${broker}; subscribed to ${granted.join(', ')}`),
       );
     },
   );
@@ -355,7 +370,8 @@ async function run(
       for (const node of nodes.list()) nodeQueue.add(node.metadata.name ?? '');
     });
     const removed = await identities.sweep((node) => nodes.get(undefined, node) !== undefined);
-    if (removed.length > 0) log(`removed the broker identities of deleted devices: ${removed.join(', ')}`);
+    if (removed.length > 0)
+      log.info(`removed the broker identities of deleted devices: ${removed.join(', ')}`);
     // One-command join (docs/adr/0031): needs the per-device identity it hands out.
     const join = await startDeviceJoin(options.broker, identity, kc.makeApiClient(CoreV1Api), log);
     cleanups.push(() => join.close());
@@ -382,7 +398,7 @@ async function run(
     reportingController: 'wasmfleet.io/operator',
     reportingInstance: `wasmfleet-operator-${process.pid}`,
     ...(options.eventAggregationWindowMs === undefined ? {} : { windowMs: options.eventAggregationWindowMs }),
-    onError: (error) => log(`recording an event failed: ${String(error)}`),
+    onError: (error) => log.warn(`recording an event failed: ${String(error)}`),
   });
   cleanups.push(() => recorder.close());
 
@@ -440,7 +456,7 @@ async function run(
     if (type === 'delete')
       void identities
         ?.remove(name)
-        .catch((e: unknown) => log(`removing the identity of ${name}: ${String(e)}`));
+        .catch((e: unknown) => log.error(`removing the identity of ${name}: ${String(e)}`));
     if (type === 'delete') nodeChanges.remove(name);
     else nodeChanges.upsert(schedulableNode(obj as unknown as EdgeNode));
     if (type === 'add') nodeQueue.add(name);
@@ -509,28 +525,19 @@ async function run(
   });
 
   const workers = options.workers ?? 4;
-  // A failed reconcile is retried (with backoff); say why, or it only shows as a metric.
-  const reconcileHooks = {
-    ...metrics.reconcileHooks(),
-    failed: (controller: string, key: string, error: unknown) => {
-      // The error's class only when it is not a plain Error: a TypeError here is a bug, not a retry.
-      const what =
-        error instanceof Error
-          ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
-          : String(error);
-      log(`${controller} ${key}: reconcile failed: ${what}`);
-    },
-  };
+  const reconcileHooks = metrics.reconcileHooks();
   const loops: RunningLoop[] = [
     reconcileLoop(functionQueue, functionReconciler(ctx), {
       controller: 'wasmfunction',
       workers,
       hooks: reconcileHooks,
+      log,
     }),
     reconcileLoop(nodeQueue, nodeReconciler(ctx, { unknownDevice: () => metrics.unknownDevices.inc() }), {
       controller: 'edgenode',
       workers,
       hooks: reconcileHooks,
+      log,
     }),
   ];
   cleanups.push(async () => {

@@ -4,7 +4,7 @@
 // it names can be read; every bad value gets an error that says which flag or variable to fix.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isNodeId } from '@wasmfleet/api';
+import { isNodeId, parseLogSettings, type LogSettings } from '@wasmfleet/api';
 import { brokerAddresses } from '../mqtt/session-options.ts';
 import type { AgentOptions } from '../node/agent.ts';
 import { MAX_SENSORS, sensorNameProblem } from '../node/sensor-registry.ts';
@@ -49,6 +49,10 @@ Usage: wasmfleet-agent --broker <url> --node <id> [options]
                           every function its own thread (~9 MB each)
   --metrics-address <a>   serve Prometheus /metrics on HOST:PORT (off by     env WASMFLEET_METRICS_ADDRESS
                           default; PORT alone binds 127.0.0.1, 0 = any free port)
+  --log-level <level>     debug, info (default), warn or error               env WASMFLEET_LOG_LEVEL
+  --log-format <format>   json (one object per line: time, level,           env WASMFLEET_LOG_FORMAT
+                          component, msg, node) or text; default: text
+                          on a terminal, json otherwise (a service, a file)
   -v, --version           print the agent's version, Node's and the CPU architecture
   -h, --help              this help
 
@@ -67,6 +71,8 @@ type Settings = Partial<Record<string, string>>;
 /** What the agent process needs beyond the Agent itself. */
 export interface AgentProcessOptions extends AgentOptions {
   readonly metricsAddress?: { readonly host: string; readonly port: number };
+  /** --log-level, --log-format (docs/adr/0035). */
+  readonly logging?: LogSettings;
 }
 
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentProcessOptions | 'help' {
@@ -94,6 +100,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
         'output-buffer': { type: 'string' },
         'output-buffer-bytes': { type: 'string' },
         'metrics-address': { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -263,7 +271,25 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
     ...(outputBufferBytes !== undefined ? { maxBufferedOutputBytes: outputBufferBytes } : {}),
     ...(metricsAddress ? { metricsAddress } : {}),
     ...(sensors ? { sensors: sensorList(sensors) } : {}),
+    logging: logSettings(flags, env, file),
   };
+}
+
+/** --log-level and --log-format, else their variables, else the config file's logLevel, logFormat. */
+function logSettings(
+  flags: { readonly 'log-level'?: string | undefined; readonly 'log-format'?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  file: Settings,
+): LogSettings {
+  const fromFile = {
+    ...(file.logLevel === undefined ? {} : { WASMFLEET_LOG_LEVEL: file.logLevel }),
+    ...(file.logFormat === undefined ? {} : { WASMFLEET_LOG_FORMAT: file.logFormat }),
+  };
+  try {
+    return parseLogSettings(flags, { ...fromFile, ...env });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** "9464", "127.0.0.1:9464", "[::1]:9464" or "0.0.0.0:9464"; a bare port binds 127.0.0.1. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import {
   brokerForLogs,
+  createLogger,
   desiredTopic,
   functionKey,
   FUNCTION_DEFAULTS,
@@ -16,6 +17,7 @@ import {
   topicMatches,
   WIRE_PREFIX,
   type DesiredState,
+  type Logger,
   type LogLine,
   type NodeStatus,
   type TrustedKey,
@@ -197,6 +199,8 @@ export class Agent {
   #desired: DesiredState | undefined;
   /** Inputs handed to running functions and not answered yet (bounded by maxInFlight). */
   #backlog = 0;
+  /** Where the agent logs when no `log` option is given (docs/adr/0035), made on first use. */
+  #logger: Logger | undefined;
   /** QoS 0 outputs with mqtt.js, not yet written to the socket (see UNWRITTEN_HIGH_WATER). */
   #unwritten = 0;
   #resume: (() => void)[] = [];
@@ -316,7 +320,8 @@ export class Agent {
   }
 
   #log(level: LogLevel, text: string): void {
-    (this.#o.log ?? ((l, t) => process.stderr.write(`${new Date().toISOString()} ${l} ${t}\n`)))(level, text);
+    if (this.#o.log) this.#o.log(level, text);
+    else (this.#logger ??= createLogger({ component: 'agent' }).with({ node: this.#o.nodeId }))[level](text);
   }
 
   // ----------------------------------------------------------------------------- MQTT session

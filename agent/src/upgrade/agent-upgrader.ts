@@ -12,6 +12,7 @@ import {
   parseAgentTarget,
   type AgentTarget,
   type AgentUpgradeReport,
+  type Logger,
   type NodeStatus,
 } from '@wasmfleet/api';
 import type { AgentControl } from '../node/agent.ts';
@@ -41,7 +42,7 @@ export function supervisedEnv(env: NodeJS.ProcessEnv): SupervisedEnv | undefined
 export interface UpgraderOptions {
   readonly node: string;
   readonly env: SupervisedEnv | undefined;
-  readonly log: (text: string) => void;
+  readonly log: Logger;
   /** The agent's status now (health of a version on trial). */
   readonly status: () => NodeStatus;
   readonly connected: () => boolean;
@@ -96,7 +97,7 @@ export class AgentUpgrader implements AgentControl {
     if (payload.length === 0) return; // cleared: no instruction
     const parsed = parseAgentTarget(payload);
     if (!parsed.ok) {
-      this.#o.log(`ignoring an agent target that does not read: ${parsed.errors.join('; ')}`);
+      this.#o.log.warn(`ignoring an agent target that does not read: ${parsed.errors.join('; ')}`);
       return;
     }
     if (parsed.value.node !== this.#o.node || this.#busy) return;
@@ -110,7 +111,9 @@ export class AgentUpgrader implements AgentControl {
           reason,
           message: (error as Error).message,
         });
-        this.#o.log(`agent upgrade to ${parsed.value.agent.version} failed: ${(error as Error).message}`);
+        this.#o.log.error(
+          `agent upgrade to ${parsed.value.agent.version} failed: ${(error as Error).message}`,
+        );
       })
       .finally(() => (this.#busy = false));
   }
@@ -161,7 +164,7 @@ export class AgentUpgrader implements AgentControl {
     );
     await writeFile(path.join(env.versionsDir, 'trial'), `${dir} ${target.deadlineSeconds} 0\n`);
     await removeOldVersions(env, dir);
-    this.#o.log(
+    this.#o.log.info(
       `agent ${target.version} installed in ${dir}; restarting into it (it has ${target.deadlineSeconds}s to be healthy)`,
     );
     this.#o.restart();

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import {
+  logMessages,
   spawnManaged,
   startMosquitto,
   waitFor,
@@ -120,7 +121,8 @@ describe('agent metrics', () => {
         logFile: log,
       });
       const url = await waitFor('the agent to serve metrics', async () => {
-        const m = /serving metrics on (\S+)/.exec(await readFile(log, 'utf8').catch(() => ''));
+        const logged = logMessages(await readFile(log, 'utf8').catch(() => '')).join('\n');
+        const m = /serving metrics on (\S+)/.exec(logged);
         return m?.[1];
       });
       const echo = await fixture('healthy/echo.wat');

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   generateTestCertificates,
+  logLineTime,
   startMosquitto,
   waitFor,
   writeMosquittoPasswordFile,
@@ -74,7 +75,7 @@ function spawnAgent(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()
       until(`the agent to log ${String(pattern)}`, timeoutMs, (lines) => lines.some((l) => pattern.test(l))),
     waitForRetry: (pattern, apartMs = 200, timeoutMs) =>
       until(`the agent to log ${String(pattern)} again after a retry`, timeoutMs, (lines) => {
-        const times = lines.filter((l) => pattern.test(l)).map((l) => Date.parse(l.split(' ')[0] ?? ''));
+        const times = lines.filter((l) => pattern.test(l)).map(logLineTime);
         return times.length >= 2 && Math.max(...times) - Math.min(...times) >= apartMs;
       }),
     stop: async () => {

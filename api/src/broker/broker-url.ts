@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Broker URLs as every component takes them: taken apart with the WHATWG parser for mqtt.js, and
-// printed without their password.
+// printed without their password (brokerForLogs, in ../log/redact.ts).
+import { brokerForLogs } from '../log/redact.ts';
+
 /** Where the broker is, as mqtt.js's connection options (see brokerAddress). */
 export interface BrokerAddress {
   readonly protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
@@ -46,23 +48,4 @@ export function brokerAddress(url: string): BrokerAddress {
     ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
     ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
   };
-}
-
-/**
- * The broker URL for a log line: a password in it (mqtt://user:secret@host) becomes ***. A
- * clustered broker's comma-separated nodes are each redacted.
- */
-export function brokerForLogs(url: string): string {
-  return url.split(',').map(oneBrokerForLogs).join(',');
-}
-
-function oneBrokerForLogs(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-  }
 }

@@ -9,7 +9,6 @@ export * from './log-line.ts';
 export * from './module-envelope.ts';
 export * from './parse.ts';
 export * from './limits.ts';
-export * from './broker-url.ts';
 export * from './join.ts';
 export * from './agent-target.ts';
 export * from './broker-list.ts';

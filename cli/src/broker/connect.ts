@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { brokerAddress } from '@wasmfleet/api';
+import { brokerAddress, brokerForLogs } from '@wasmfleet/api';
 import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
+import { diagnostics } from '../diagnostics.ts';
 import { UserError } from '../errors.ts';
 
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'];
@@ -24,22 +25,11 @@ export function requireBroker(url: string | undefined): string {
     throw new UserError(`--broker ${JSON.stringify(url)} is not a URL`, { hint: HOW });
   }
   if (!SCHEMES.includes(parsed.protocol)) {
-    throw new UserError(`--broker ${redact(url)} has an unsupported scheme ${parsed.protocol}`, {
+    throw new UserError(`--broker ${brokerForLogs(url)} has an unsupported scheme ${parsed.protocol}`, {
       hint: 'use mqtt://, mqtts://, ws:// or wss://',
     });
   }
   return url;
-}
-
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
 }
 
 export interface BrokerConnectOptions {
@@ -72,6 +62,8 @@ export async function connectBroker(
     reconnectPeriod: 0,
     ...(caFile === undefined ? {} : { ca: readCa(caFile) }),
   };
+  const log = diagnostics().with({ broker: brokerForLogs(url), clientId: options.clientId });
+  log.debug('connecting to the MQTT broker', { mqttVersion: 5 });
   let client: MqttClient;
   try {
     client = await connectOnce(
@@ -79,6 +71,7 @@ export async function connectBroker(
     );
   } catch (first) {
     if (networkCode(first) !== undefined || isAuthRefusal(first)) throw explainBrokerError(first, url);
+    log.debug('the broker refused MQTT 5; trying 3.1.1', { error: first });
     try {
       client = await connectOnce(
         limitPacketSize({ ...brokerAddress(url), ...options, protocolVersion: 4 }, PACKET_LIMITS.control),
@@ -87,10 +80,13 @@ export async function connectBroker(
       throw explainBrokerError(second, url);
     }
   }
+  log.debug('connected to the MQTT broker', {
+    mqttVersion: client.options.protocolVersion === 5 ? 5 : '3.1.1',
+  });
   // A packet over the bound is refused after its header (it would be buffered whole otherwise).
   closeOnOversizedPacket(client, (error) => {
     process.stderr.write(
-      `warning: ${error.message.replace('the broker', `the MQTT broker at ${redact(url)}`)}\n`,
+      `warning: ${error.message.replace('the broker', `the MQTT broker at ${brokerForLogs(url)}`)}\n`,
     );
   });
   return client;
@@ -120,26 +116,29 @@ const UNVERIFIED = new Set([
 export function explainBrokerError(error: unknown, url: string): UserError {
   const tlsCode = (error as { code?: unknown }).code;
   if (typeof tlsCode === 'string' && UNVERIFIED.has(tlsCode)) {
-    return new UserError(`cannot verify the certificate of the MQTT broker at ${redact(url)} (${tlsCode})`, {
-      hint: CA_HINT,
-      cause: error,
-    });
+    return new UserError(
+      `cannot verify the certificate of the MQTT broker at ${brokerForLogs(url)} (${tlsCode})`,
+      {
+        hint: CA_HINT,
+        cause: error,
+      },
+    );
   }
   const code = networkCode(error);
   if (code !== undefined) {
-    return new UserError(`cannot reach the MQTT broker at ${redact(url)} (${code})`, {
+    return new UserError(`cannot reach the MQTT broker at ${brokerForLogs(url)} (${code})`, {
       hint: `check that the broker runs and the URL is right; ${HOW}`,
       cause: error,
     });
   }
   if (isAuthRefusal(error)) {
-    return new UserError(`the MQTT broker at ${redact(url)} refused the connection: not authorized`, {
+    return new UserError(`the MQTT broker at ${brokerForLogs(url)} refused the connection: not authorized`, {
       hint: 'put a user and password that the broker accepts in the URL: mqtt://user:pass@host:1883',
       cause: error,
     });
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new UserError(`cannot connect to the MQTT broker at ${redact(url)}: ${message}`, {
+  return new UserError(`cannot connect to the MQTT broker at ${brokerForLogs(url)}: ${message}`, {
     hint: `check the URL and that it is an MQTT broker; ${HOW}`,
     cause: error,
   });

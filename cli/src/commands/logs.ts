@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { Args, Flags } from '@oclif/core';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isNodeId, logFilter, logTopic, parseLogLine, type LogLine } from '@wasmfleet/api';
+import { brokerForLogs, isNodeId, logFilter, logTopic, parseLogLine, type LogLine } from '@wasmfleet/api';
 import { WasmfleetCommand, outputFlag } from '../base-command.ts';
-import { connectBroker, disconnect, redact } from '../broker/connect.ts';
+import { connectBroker, disconnect } from '../broker/connect.ts';
 import { resolveBroker } from '../broker/discover.ts';
 import { brokerFlags } from '../broker/flags.ts';
 import { durationFlag } from '../duration.ts';
@@ -83,7 +83,9 @@ Lines print as NODE  TIME  LEVEL  TEXT; -o json prints each line's JSON document
       return;
     }
     client.options.reconnectPeriod = 1_000;
-    client.on('offline', () => this.logToStderr(`lost the broker at ${redact(broker)}; reconnecting…`));
+    client.on('offline', () =>
+      this.logToStderr(`lost the broker at ${brokerForLogs(broker)}; reconnecting…`),
+    );
     await new Promise<void>((resolve) => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
     });

@@ -5,6 +5,7 @@
 // plugins, auth providers, proxies) are prepared by it, loaded for that call only.
 import type { RequestOptions } from 'node:https';
 import { ApiError, requestJson } from '@wasmfleet/local-stack';
+import { diagnostics } from '../diagnostics.ts';
 import type { KubeTarget } from './kubeconfig.ts';
 
 export interface ApiClient {
@@ -19,9 +20,12 @@ export function apiClient(target: KubeTarget): ApiClient {
   return {
     server: target.server,
     async get<T>(path: string): Promise<T> {
-      const { code, body } = await requestJson(new URL(path, target.server), {
-        ...(await options()),
-        method: 'GET',
+      const url = new URL(path, target.server);
+      const started = performance.now();
+      const { code, body } = await requestJson(url, { ...(await options()), method: 'GET' });
+      diagnostics().debug(`GET ${url.href}`, {
+        status: code,
+        durationMs: Math.round(performance.now() - started),
       });
       if (code >= 300) throw new ApiError(code, body);
       return body as T;

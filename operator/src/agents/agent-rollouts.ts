@@ -22,6 +22,7 @@ import {
   parseAgentTarget,
   type AgentRollout,
   type EdgeNode,
+  type Logger,
 } from '@wasmfleet/api';
 import type { Cache } from '../controllers/typed-cache.ts';
 import { customResourceSource, Informer } from '../kube/index.ts';
@@ -37,7 +38,7 @@ export interface AgentRolloutsOptions {
   readonly url: string;
   readonly client: IClientOptions;
   readonly nodes: Cache<EdgeNode>;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   /**
    * An operator scoped to one fleet (its EdgeNodes by the fleet label) handles only the
    * AgentRollouts that select that fleet: another operator's rollout would otherwise find none
@@ -58,7 +59,7 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
   const informer = new Informer<KubernetesObject>(
     kc,
     customResourceSource(kc, { group: GROUP, version: VERSION, plural: AGENT_ROLLOUT_PLURAL }),
-    { onError: (error) => options.log(`agentrollouts watch failed: ${String(error)}`) },
+    { onError: (error) => options.log.warn(`agentrollouts watch failed: ${String(error)}`) },
   );
   informer.start();
   await informer.waitForCacheSync(120_000);
@@ -88,7 +89,9 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
     if (timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      running = running.then(reconcileAll).catch((e: unknown) => options.log(`agent rollouts: ${String(e)}`));
+      running = running
+        .then(reconcileAll)
+        .catch((e: unknown) => options.log.error(`agent rollouts: ${String(e)}`));
     }, ms);
   };
   informer.on(() => schedule());
@@ -120,7 +123,7 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
         published.set(node, text);
       }
       for (const event of plan.decision.events)
-        options.log(`agentrollout ${rollout.metadata.name ?? ''}: ${event.reason}: ${event.message}`);
+        options.log.info(`agentrollout ${rollout.metadata.name ?? ''}: ${event.reason}: ${event.message}`);
       if (JSON.stringify(rollout.status ?? {}) !== JSON.stringify(plan.status)) {
         await api.patchClusterCustomObjectStatus(
           {

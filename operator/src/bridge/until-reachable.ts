@@ -10,12 +10,11 @@ const NOT_REACHABLE_YET =
   /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|connack timeout|socket hang up/i;
 
 export function brokerNotReachableYet(error: unknown): boolean {
-  for (let e: unknown = error; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
-    const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
-    const text = e instanceof Error ? `${e.name}: ${e.message}` : typeof e === 'string' ? e : '';
-    if (NOT_REACHABLE_YET.test(`${typeof code === 'string' ? code : ''} ${text}`)) return true;
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as Error & { code?: unknown }).code;
+    if (NOT_REACHABLE_YET.test(`${typeof code === 'string' ? code : ''} ${e.message}`)) return true;
   }
-  return false;
+  return typeof error === 'string' && NOT_REACHABLE_YET.test(error);
 }
 
 export interface UntilReachableOptions {

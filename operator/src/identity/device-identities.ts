@@ -5,7 +5,13 @@
 // desired document that needs more is published; narrowed once the device reports that the
 // functions that needed the old grants are gone (a replaced revision keeps running until its
 // successor is Running, so narrowing at publish time would cut its outputs off).
-import { functionKey, type DesiredFunction, type DesiredState, type NodeStatus } from '@wasmfleet/api';
+import {
+  functionKey,
+  type DesiredFunction,
+  type DesiredState,
+  type Logger,
+  type NodeStatus,
+} from '@wasmfleet/api';
 import { ensureCredentials, type CredentialsSecretOptions } from './credentials-secret.ts';
 import { Dynsec, isAlreadyThere, isNotFound } from './dynsec.ts';
 import { aclKey, deviceAcls, deviceRoleName, diffAcls, nodeOfRole, type Acl } from './grants.ts';
@@ -15,7 +21,7 @@ export interface DeviceIdentitiesOptions {
   readonly secrets: CredentialsSecretOptions;
   /** The EdgeNode's uid (owner of its Secret), or undefined when there is no EdgeNode. */
   readonly edgeNodeUid: (node: string) => string | undefined;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   /** Topics (with `{node}`) every device may publish besides its outputs, e.g. its own sensors. */
   readonly extraPublish?: readonly string[];
 }
@@ -126,7 +132,7 @@ export class DeviceIdentities {
       // write of the plugin's configuration file instead of one per ACL. It does not disconnect
       // the device (Mosquitto 2.0); grants take effect on its next subscribe and delivery.
       await this.#o.dynsec.run([{ command: 'modifyRole', rolename: deviceRoleName(node), acls: wanted }]);
-      this.#o.log(
+      this.#o.log.info(
         `device ${node}: +${add.length} -${remove.length} ACLs, now ${wanted.length} (${
           wanted
             .filter((a) => a.priority === 0)

@@ -4,6 +4,7 @@
 // `wasmfleet-join` ConfigMap that tells `wasmfleet nodes join` how devices reach the broker.
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { IClientOptions } from 'mqtt';
+import type { Logger } from '@wasmfleet/api';
 import type { FleetBridgeOptions } from '../bridge/fleet-bridge.ts';
 import { ensureCredentials } from '../identity/credentials-secret.ts';
 import { publishJoinSettings } from './join-settings.ts';
@@ -32,7 +33,7 @@ export async function startDeviceJoin(
   broker: FleetBridgeOptions,
   identity: IdentitySettings,
   core: CoreV1Api,
-  log: (line: string) => void,
+  log: Logger,
 ): Promise<JoinService> {
   const secrets = {
     core,
@@ -45,7 +46,7 @@ export async function startDeviceJoin(
       broker: identity.deviceBrokerUrl,
       ...(identity.ca ? { ca: identity.ca } : {}),
     }).catch((error: unknown) =>
-      log(
+      log.warn(
         `cannot publish the join settings (ConfigMap wasmfleet-join): ${String(error)}; \`wasmfleet nodes join\` then needs --broker`,
       ),
     );

@@ -16,6 +16,7 @@ import {
   requestIdOfJoinTopic,
   sealJoinResult,
   type JoinResult,
+  type Logger,
 } from '@wasmfleet/api';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec, isAlreadyThere } from '../identity/dynsec.ts';
 import { deviceJoinAcls, JOIN_ROLE } from './join-acls.ts';
@@ -37,7 +38,7 @@ export interface JoinServiceOptions {
   readonly credentials?: (node: string) => Promise<{ readonly username: string; readonly password: string }>;
   readonly deviceBrokerUrl?: string;
   readonly ca?: string;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   readonly now?: () => number;
 }
 
@@ -75,10 +76,15 @@ export async function startJoinService(options: JoinServiceOptions): Promise<Joi
     if (budget.second !== second) Object.assign(budget, { second, used: 0 });
     if (++budget.used > MAX_REQUESTS_PER_SECOND) return; // the device asks again after its timeout
     void answer(requestId, payload).catch((error: unknown) =>
-      options.log(`join request ${requestId}: ${error instanceof Error ? error.message : String(error)}`),
+      options.log.warn(
+        `join request ${requestId}: ${error instanceof Error ? error.message : String(error)}`,
+      ),
     );
   });
-  client.on('connect', () => void prepare().catch((e: unknown) => options.log(`join service: ${String(e)}`)));
+  client.on(
+    'connect',
+    () => void prepare().catch((e: unknown) => options.log.error(`join service: ${String(e)}`)),
+  );
   await prepare();
 
   async function answer(requestId: string, payload: Buffer): Promise<void> {
@@ -86,7 +92,7 @@ export async function startJoinService(options: JoinServiceOptions): Promise<Joi
     if (!request.ok) return; // nothing to seal an answer with
     const token = request.value.token;
     const result = await resolve(token);
-    options.log(
+    options.log.info(
       result.ok
         ? `join: device ${result.node} traded its token (request ${requestId})`
         : `join: refused request ${requestId}: ${result.reason}`,

@@ -6,6 +6,9 @@
 //                                   retry cannot help: forget, do not requeue (a spec change will
 //                                   enqueue the key again);
 // - throws anything else          → requeue with the per-key exponential backoff.
+// Every reconcile has an ID; its log lines carry `controller`, `object` (ns/name) and
+// `reconcileID`, as controller-runtime's do.
+import { silentLogger, type Logger } from '@wasmfleet/api';
 import { systemClock, type Clock } from './clock.ts';
 import { splitKey, type ObjectKey } from './keys.ts';
 import type { WorkQueue } from './queue.ts';
@@ -45,6 +48,8 @@ export interface ReconcileLoopOptions {
   readonly workers?: number;
   readonly hooks?: ReconcileHooks;
   readonly clock?: Clock;
+  /** Failures at error level, every reconcile's outcome at debug (default: none). */
+  readonly log?: Logger;
 }
 
 export interface RunningLoop {
@@ -61,6 +66,13 @@ function parseKey(key: string): ObjectKey {
   }
 }
 
+/** The error's class only when it is not a plain Error: a TypeError here is a bug, not a retry. */
+function describeFailure(error: unknown): string {
+  return error instanceof Error
+    ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
+    : String(error);
+}
+
 export function reconcileLoop(
   queue: WorkQueue,
   reconcile: Reconciler,
@@ -70,12 +82,14 @@ export function reconcileLoop(
   const workers = options.workers ?? 1;
   const hooks = options.hooks ?? {};
   const clock = options.clock ?? systemClock;
+  const log = (options.log ?? silentLogger).with({ controller });
   if (!Number.isInteger(workers) || workers < 1) {
     throw new Error(`reconcileLoop for ${controller}: workers must be a positive integer, got ${workers}`);
   }
 
   const processOne = async (key: string): Promise<void> => {
     const started = clock.now();
+    const reconcileID = crypto.randomUUID();
     let outcome: ReconcileOutcome;
     try {
       const request: ReconcileRequest = { key, ...parseKey(key), retries: queue.numRequeues(key) };
@@ -90,6 +104,12 @@ export function reconcileLoop(
       }
     } catch (error) {
       hooks.failed?.(controller, key, error);
+      // A failed reconcile is retried (with backoff); say why, or it only shows as a metric.
+      log.error(`${controller} ${key}: reconcile failed: ${describeFailure(error)}`, {
+        object: key,
+        reconcileID,
+        terminal: error instanceof TerminalError,
+      });
       if (error instanceof TerminalError) {
         queue.forget(key);
         outcome = 'terminal';
@@ -100,7 +120,9 @@ export function reconcileLoop(
     } finally {
       queue.done(key);
     }
-    hooks.reconciled?.(controller, outcome, (clock.now() - started) / 1000);
+    const seconds = (clock.now() - started) / 1000;
+    hooks.reconciled?.(controller, outcome, seconds);
+    log.debug('reconciled', { object: key, reconcileID, outcome, durationMs: Math.round(seconds * 1000) });
   };
 
   const worker = async (): Promise<void> => {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Source (a): `url` + `sha256` — download over http(s) with a deadline and a size cap, hashing
 // while streaming, then check it is wasm and that it is the module the spec pinned.
-import { formatBytes } from '@wasmfleet/api';
+import { formatBytes, urlForLogs } from '@wasmfleet/api';
 import { assertDigest, readCapped, tooLarge } from './digest.ts';
 import { deadline, discard, fetchOrFail, networkFailure } from './http.ts';
 import { ModuleResolutionError, type ResolvedModule } from './types.ts';
@@ -32,15 +32,6 @@ export function parseModuleUrl(raw: string): URL {
   return url;
 }
 
-/** Strips credentials from a URL before it goes into a status message. */
-export function redactUrl(url: URL): string {
-  if (url.username === '' && url.password === '') return url.href;
-  const copy = new URL(url.href);
-  copy.username = '***';
-  copy.password = '';
-  return copy.href;
-}
-
 export async function fetchUrlModule(
   rawUrl: string,
   sha256: string | undefined,
@@ -59,7 +50,7 @@ export async function fetchUrlModule(
       `module.sha256 "${sha256}" is not 64 lowercase hex characters`,
     );
   }
-  const where = `module.url ${redactUrl(url)}`;
+  const where = `module.url ${urlForLogs(url.href)}`;
   const d = deadline(options.timeoutMs);
   // fetch refuses URLs with user:password; send them as Basic auth, as curl would.
   const headers: Record<string, string> = { accept: 'application/wasm, */*;q=0.5' };

@@ -2,7 +2,7 @@
 // Runs the real operator binary as a child process (for leader election and crash tests).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@wasmfleet/test-support';
+import { logMessages, waitFor } from '@wasmfleet/test-support';
 
 export const OPERATOR_BIN = fileURLToPath(new URL('../../bin/wasmfleet-operator.ts', import.meta.url));
 
@@ -29,7 +29,7 @@ export function spawnOperator(args: readonly string[], kubeconfig: string): Oper
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const opsUrl = () =>
     waitFor('the operator to serve /readyz', () => {
-      for (const line of log) {
+      for (const line of logMessages(log.join('\n'))) {
         const m = /serving .* on (http:\/\/\S+)/.exec(line);
         if (m?.[1]) return m[1];
       }

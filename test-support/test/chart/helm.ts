@@ -123,6 +123,16 @@ export function find(manifests: readonly Manifest[], kind: string, nameSuffix = 
   return found[0]!;
 }
 
+/** The operator container's environment (plain values) in rendered manifests. */
+export function operatorEnv(manifests: readonly Manifest[]): Record<string, string> {
+  const spec = find(manifests, 'Deployment', '-operator').spec as {
+    template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
+  };
+  return Object.fromEntries(
+    (spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? '']),
+  );
+}
+
 /** Every value on: Mosquitto, simulated devices, two replicas, a real device, extra settings. */
 export const ALL_OPTIONS: Record<string, unknown> = {
   commonLabels: { team: 'edge' },

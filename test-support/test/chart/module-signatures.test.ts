@@ -4,16 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseOperatorArgs, UsageError } from '../../../operator/src/cli-options.ts';
-import { find, render, template } from './helm.ts';
-
-function operatorEnv(manifests: Awaited<ReturnType<typeof render>>['manifests']): Record<string, string> {
-  const spec = find(manifests, 'Deployment', '-operator').spec as {
-    template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } };
-  };
-  return Object.fromEntries(
-    (spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? '']),
-  );
-}
+import { operatorEnv, render, template } from './helm.ts';
 
 describe('operator.moduleSignatures', () => {
   it('defaults to Optional, passes Required on, and rejects anything else naming the key', async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  logMessages,
   sharedControlPlane,
   startMosquitto,
   startSimulatedDevice,
@@ -106,7 +107,7 @@ after(async () => {
 describe('the operator as the chart ServiceAccount', () => {
   it('starts from the chart’s args and env, takes the Lease and becomes ready', async () => {
     const url = await waitFor('the operator to serve /readyz', () => {
-      for (const line of log) {
+      for (const line of logMessages(log.join('\n'))) {
         const m = /serving .* on (http:\/\/\S+)/.exec(line);
         if (m?.[1]) return m[1];
       }
