@@ -36,6 +36,8 @@ export interface PhaseResult {
   readonly peakRss: ReadonlyMap<string, number>;
   readonly mqttReceived: number;
   readonly mqttSent: number;
+  /** The operator's live JavaScript heap at the phase's end (RSS also holds garbage not yet collected). */
+  readonly operatorHeapUsed: number;
   readonly note?: string;
 }
 
@@ -91,11 +93,16 @@ export async function measure(
     peakRss: b.sampler.reset(),
     mqttReceived: b.counters.received - received0,
     mqttSent: b.counters.sent - sent0,
+    operatorHeapUsed: await heapUsed(b),
   };
   console.error(
     `  ${name}: ${(ms / 1000).toFixed(2)} s, ${result.writes} writes${still ? ' (still writing)' : ''}, operator ${(result.cpuSeconds.get('operator') ?? 0).toFixed(1)} CPU-s`,
   );
   return result;
+}
+
+function heapUsed(b: FleetBench): Promise<number> {
+  return b.operator.metric('wasmfleet_nodejs_heap_size_used_bytes').catch(() => 0);
 }
 
 /** Write counts once they have not moved for 2 s, or at the cap (then `still` is true). */
@@ -131,6 +138,7 @@ export async function atRest(b: FleetBench, ms: number): Promise<PhaseResult> {
     peakRss: b.sampler.reset(),
     mqttReceived: b.counters.received - received0,
     mqttSent: b.counters.sent - sent0,
+    operatorHeapUsed: await heapUsed(b),
   };
   console.error(
     `  at rest: ${result.writes} writes in ${ms / 1000} s (${((result.writes * 1000) / ms).toFixed(2)}/s)`,

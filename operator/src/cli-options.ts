@@ -23,7 +23,7 @@ export interface OperatorCliOptions {
   readonly plainHttpRegistries: string[];
   readonly moduleSignatures: 'Required' | 'Optional';
   readonly eventAggregationWindowMs: number;
-  /** EdgeNode status writes per second across the fleet (ADR 0023). */
+  /** EdgeNode writes (creates and status) per second across the fleet (ADR 0023, 0038). */
   readonly nodeStatusQps: number;
   /** Manage per-device MQTT identities and ACLs (dynamic security); Secrets in this namespace. */
   readonly deviceIdentity:
@@ -53,8 +53,9 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
   --no-auto-register             only serve pre-created EdgeNodes; report unknown devices
   --workers N                    concurrent reconciles per controller (default 4)
   --plain-http-registry HOST     OCI registry reached over plain HTTP (repeatable)
-  --node-status-qps N            EdgeNode status writes per second across the whole fleet, a burst
-                                 of 10 × N allowed (default 100); heartbeats never cause one
+  --node-status-qps N            EdgeNode writes per second across the whole fleet (registrations
+                                 and status), a burst of 10 × N allowed (default 100); heartbeats
+                                 never cause one; a registration is two
   --event-aggregation-window D   repeats of an Event within D bump its count instead of writing a
                                  new one; the operator remembers each for D (default 10m)
   --module-signatures POLICY     Required: deliver only modules with a signature (module.signatures

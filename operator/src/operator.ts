@@ -40,6 +40,7 @@ import { typedCache } from './controllers/typed-cache.ts';
 import { Liveness } from './fleet/liveness.ts';
 import { NodeDocuments } from './fleet/node-documents.ts';
 import { reportChanges } from './fleet/report-changes.ts';
+import { NodeChangeBatch } from './fleet/node-change-batch.ts';
 import { PlacementBook } from './fleet/placement-book.ts';
 import { schedulableFunction, schedulableNode } from './fleet/scheduling-view.ts';
 import {
@@ -335,6 +336,16 @@ async function run(
         if (back || changes.node) for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
       });
       b.on('malformed', (topic, error) => log.warn(`ignored a malformed message on ${topic}: ${error}`));
+      // A reconnect is rare and says which node took the operator and what it granted: the
+      // first thing to read when status stops arriving on a clustered broker (ADR 0029, 0038).
+      let up = true;
+      b.on('connection', (state) => {
+        if (state === 'disconnected' && up) log.warn('lost the connection to the broker; reconnecting');
+        up = state === 'connected';
+      });
+      b.on('resubscribed', (broker, granted) =>
+        log.info(`reconnected to ${broker}; subscribed to ${granted.join(', ')}`),
+      );
     },
   );
   cleanups.push(() => bridge.close());
@@ -429,17 +440,25 @@ async function run(
   functionInformer.on((_type, obj) =>
     functionQueue.add(`${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`),
   );
+  // One reschedule per batch of EdgeNode events, not per event (ADR 0038).
+  const nodeChanges = new NodeChangeBatch({
+    apply: (changes) => {
+      for (const key of placement.apply({ ...changes, now: Date.now() })) functionQueue.add(key);
+    },
+    known: (name) => placement.node(name),
+  });
+  cleanups.push(() => {
+    nodeChanges.close();
+    return Promise.resolve();
+  });
   nodeInformer.on((type, obj) => {
     const name = obj.metadata?.name ?? '';
     if (type === 'delete')
       void identities
         ?.remove(name)
         .catch((e: unknown) => log.error(`removing the identity of ${name}: ${String(e)}`));
-    const changed =
-      type === 'delete'
-        ? placement.apply({ removeNodes: [name], now: Date.now() })
-        : placement.apply({ upsertNodes: [schedulableNode(obj as unknown as EdgeNode)], now: Date.now() });
-    for (const key of changed) functionQueue.add(key);
+    if (type === 'delete') nodeChanges.remove(name);
+    else nodeChanges.upsert(schedulableNode(obj as unknown as EdgeNode));
     if (type === 'add') nodeQueue.add(name);
   });
   const referencing = (kind: 'configMap' | 'secret') => (_type: string, obj: KubernetesObject) => {

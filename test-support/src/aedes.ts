@@ -8,13 +8,22 @@ export interface AedesBroker {
   /** `mqtt://127.0.0.1:<port>`. */
   readonly url: string;
   readonly port: number;
+  /** Drops every client connection (clients reconnect); the broker keeps running. */
+  dropClients(): void;
   /** Closes the listener, every client connection and the broker. */
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startAedes(): Promise<AedesBroker> {
-  const aedes = await Aedes.createBroker();
+interface AedesOptions {
+  /** Decides each subscription (aedes' hook): call back with a null subscription to refuse it (SUBACK 0x80). */
+  readonly authorizeSubscribe?: Aedes['authorizeSubscribe'];
+}
+
+export async function startAedes(options: AedesOptions = {}): Promise<AedesBroker> {
+  const aedes = await Aedes.createBroker(
+    options.authorizeSubscribe ? { authorizeSubscribe: options.authorizeSubscribe } : {},
+  );
   const server = createServer(aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -27,5 +36,10 @@ export async function startAedes(): Promise<AedesBroker> {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  return { url: `mqtt://127.0.0.1:${port}`, port, dispose, [Symbol.asyncDispose]: dispose };
+  const dropClients = (): void => {
+    // Not in aedes' typings, but its documented broker state: connected clients by id.
+    const { clients } = aedes as unknown as { clients: Record<string, { close(): void }> };
+    for (const client of Object.values(clients)) client.close();
+  };
+  return { url: `mqtt://127.0.0.1:${port}`, port, dropClients, dispose, [Symbol.asyncDispose]: dispose };
 }

@@ -11,6 +11,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { brokerTarget } from '../bridge/fleet-bridge.ts';
 import mqtt, { type IClientOptions } from 'mqtt';
 import {
   AGENT_ROLLOUT_PLURAL,
@@ -62,7 +63,8 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
   );
   informer.start();
   await informer.waitForCacheSync(120_000);
-  const client = await mqtt.connectAsync(options.url, {
+  const client = await mqtt.connectAsync({
+    ...brokerTarget(options.url),
     ...options.client,
     // 3.1.1: retained QoS 1 documents need nothing newer, and the embedded broker speaks only it.
     protocolVersion: 4,

@@ -45,6 +45,8 @@ export interface FleetBridgeEvents {
   connection: [state: 'connected' | 'disconnected'];
   /** The broker refused our subscriptions (retried with backoff while the connection lasts). */
   subscriptionRefused: [filters: readonly string[], error: string, retryInMs: number];
+  /** The broker granted our subscriptions again after a reconnect (which node, at what QoS). */
+  resubscribed: [broker: string, granted: readonly string[]];
 }
 
 export interface FleetBridgeOptions {
@@ -106,9 +108,9 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       this.dispatch(topic, payload);
     });
     client.on('connect', () => {
-      // mqtt.js resubscribes after a reconnect but drops, for good, any filter a SUBACK refused:
-      // a clustered broker refuses while it elects new leaders for a lost node (nats-server's
-      // JetStream consumers time out), so the operator subscribes itself, and retries.
+      // A clustered broker refuses a SUBSCRIBE while it elects new leaders for a lost node
+      // (nats-server's JetStream consumers time out), so the operator subscribes itself on every
+      // connection, and retries (mqtt.js's resubscribe is off: see connect()).
       if (this.connections++ > 0) void this.subscribeAll();
       this.emit('connection', 'connected');
     });
@@ -130,6 +132,12 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
         protocolVersion: 5,
         clientId: options.clientId ?? `wasmfleet-operator-${process.pid}-${Date.now().toString(36)}`,
         clean: true,
+        // The bridge subscribes on every connection itself (subscribeAll). With mqtt.js's own
+        // resubscribe on, its SUBSCRIBE went first and swallowed a refusal, and the bridge's was
+        // never sent: mqtt.js skips filters still on its resubscribe list. A clustered broker
+        // refusing the status filter right after a failover then left the operator deaf to every
+        // device for good (ADR 0038; the agent turned it off for the same reason).
+        resubscribe: false,
         reconnectPeriod: 1000,
         connectTimeout: 10_000,
         ...(options.username ? { username: options.username } : {}),
@@ -140,9 +148,8 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       },
       PACKET_LIMITS.control,
     );
-    const [url = options.url, ...others] = brokerUrls(options.url);
-    // A clustered broker: mqtt.js moves to the next node on every reconnect.
-    if (others.length > 0) clientOptions.servers = [url, ...others].map(serverOf);
+    const [url = options.url] = brokerUrls(options.url);
+    const target = brokerTarget(options.url);
     const reachable = <T>(attempt: () => Promise<T>): Promise<T> =>
       options.onUnreachable
         ? untilReachable(attempt, {
@@ -153,7 +160,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     if (options.dynamicSecurity) await reachable(() => prepareBroker(url, clientOptions));
     let client: MqttClient;
     try {
-      client = await reachable(() => connectOnce({ ...brokerAddress(url), ...clientOptions }));
+      client = await reachable(() => connectOnce({ ...target, ...clientOptions }));
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
@@ -163,7 +170,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
           cause: error,
         });
       }
-      client = await connectOnce({ ...brokerAddress(url), ...clientOptions, protocolVersion: 4 });
+      client = await connectOnce({ ...target, ...clientOptions, protocolVersion: 4 });
     }
     const filters = [
       ALL_DESIRED_FILTER,
@@ -190,7 +197,14 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   private async subscribeAll(): Promise<void> {
     for (let attempt = 0; this.client.connected; attempt++) {
       try {
-        await this.client.subscribeAsync([...this.filters], { qos: 1 });
+        const granted = await this.client.subscribeAsync([...this.filters], { qos: 1 });
+        const { host, port } = this.client.options;
+        if (this.connections > 1)
+          this.emit(
+            'resubscribed',
+            `${host ?? '?'}:${port ?? '?'}`,
+            granted.map((g) => `${g.topic} (QoS ${g.qos})`),
+          );
         return;
       } catch (error) {
         const retryInMs = Math.min(30_000, 500 * 2 ** attempt);
@@ -270,6 +284,17 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 }
 
 const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
+
+/**
+ * Where mqtt.js connects for a `--broker` value: its first node, and with a clustered broker
+ * (`mqtt://a:1883,mqtt://b:1883`) every node as `servers`, so a reconnect moves to the next one
+ * (ADR 0029). Every MQTT connection the operator opens takes it: a list given to mqtt.js as a
+ * URL string parses as one invalid URL and connects to localhost:1883.
+ */
+export function brokerTarget(broker: string): IClientOptions {
+  const [url = broker, ...others] = brokerUrls(broker);
+  return { ...brokerAddress(url), ...(others.length > 0 ? { servers: [url, ...others].map(serverOf) } : {}) };
+}
 
 /** One node of a clustered broker as mqtt.js's `servers` entry. */
 function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' } {

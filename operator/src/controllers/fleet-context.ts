@@ -27,7 +27,7 @@ export interface FleetSettings {
   readonly registrationLabels: Readonly<Record<string, string>>;
   /** Missed heartbeats before a device counts as offline. */
   readonly missedHeartbeats: number;
-  /** EdgeNode status writes per second across all devices, and the burst allowed (ADR 0023). */
+  /** EdgeNode writes (creates and status) per second across all devices, and the burst (ADR 0023, 0038). */
   readonly nodeStatusQps: number;
   readonly nodeStatusBurst: number;
   /**

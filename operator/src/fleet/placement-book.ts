@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Holds the scheduler's latest result and applies changes incrementally, reporting which
 // functions' device sets changed (they need their documents and status recomputed).
+import { jsonEqual } from '../kube/index.ts';
 import {
   reschedule,
   schedule,
@@ -39,6 +40,7 @@ export class PlacementBook {
   apply(changes: SchedulerChanges): Set<string> {
     const previous = this.result;
     if (!previous) throw new Error('PlacementBook.apply before init');
+    if (nothingNew(previous, changes)) return new Set();
     const next = reschedule(previous, changes);
     this.result = next;
     const changed = new Set<string>();
@@ -48,6 +50,11 @@ export class PlacementBook {
     }
     for (const key of previous.placements.keys()) if (!next.placements.has(key)) changed.add(key);
     return changed;
+  }
+
+  /** A device as the last run saw it. */
+  node(name: string): SchedulableNode | undefined {
+    return this.result?.state.nodes.get(name);
   }
 
   placement(key: string): FunctionPlacement | undefined {
@@ -62,6 +69,22 @@ export class PlacementBook {
   get removals(): ScheduleResult['removals'] {
     return this.result?.removals ?? [];
   }
+}
+
+/**
+ * A function reconcile upserts its function every time; when it is exactly what the book holds,
+ * no device changed and no function waits on the clock (watched: short, or a replica on an
+ * offline device), a run would give the same result: skip it, it costs O(devices) (ADR 0038).
+ */
+function nothingNew(previous: ScheduleResult, changes: SchedulerChanges): boolean {
+  const { state } = previous;
+  return (
+    state.watched.size === 0 &&
+    (changes.upsertNodes ?? []).length === 0 &&
+    (changes.removeNodes ?? []).length === 0 &&
+    (changes.removeFunctions ?? []).length === 0 &&
+    (changes.upsertFunctions ?? []).every((f) => jsonEqual(state.functions.get(f.key), f))
+  );
 }
 
 function sameNodes(a: readonly string[], b: readonly string[]): boolean {

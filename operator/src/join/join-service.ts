@@ -4,6 +4,7 @@
 // else), answers every JoinRequest with a result sealed for that token, and marks the token used
 // before it hands out the device's credentials. Runs on the leader only, so one replica answers.
 import type { CoreV1Api } from '@kubernetes/client-node';
+import { brokerTarget } from '../bridge/fleet-bridge.ts';
 import mqtt, { type IClientOptions } from 'mqtt';
 import {
   JOIN_PASSWORD,
@@ -46,7 +47,8 @@ export interface JoinService {
 }
 
 export async function startJoinService(options: JoinServiceOptions): Promise<JoinService> {
-  const client = await mqtt.connectAsync(options.url, {
+  const client = await mqtt.connectAsync({
+    ...brokerTarget(options.url),
     ...options.client,
     clientId: `${options.client.clientId ?? 'wasmfleet-operator'}-join`,
     clean: true,

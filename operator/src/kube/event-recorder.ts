@@ -7,6 +7,9 @@
 //   `flushMs` patches `series.count`/`series.lastObservedTime` once per aggregated Event.
 // - Each object also has a token bucket for *new* Events (client-go's spam filter: burst 25,
 //   one more per 5 minutes), which bounds notes that differ every time (e.g. with timestamps).
+// - One bucket across all objects bounds new Events as a whole (burst 200, 20 a second): a storm
+//   over 10,000 devices is not 10,000 Event writes competing with the fleet's own (ADR 0038).
+//   client-go bounds the same storm with a 1,000-deep queue that drops; dropped ones are counted.
 // - Recording never throws and never blocks a reconcile: writes happen in the background and
 //   failures go to `onError`. close() flushes and waits for them.
 import {
@@ -18,6 +21,7 @@ import {
 } from '@kubernetes/client-node';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { isNotFound } from './errors.ts';
+import { TokenBucketRateLimiter } from './rate-limiter.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -57,6 +61,9 @@ export interface EventRecorderOptions {
   readonly burst?: number;
   /** One more new Event per object after this long. Default 5 min. */
   readonly refillMs?: number;
+  /** New Events across all objects allowed at once, and per second after that. Default 200, 20. */
+  readonly globalBurst?: number;
+  readonly globalPerSecond?: number;
   /** Aggregation entries kept; the least recently seen go first. Default 4096. */
   readonly maxEntries?: number;
   readonly clock?: Clock;
@@ -68,7 +75,7 @@ export interface EventRecorderStats {
   readonly patched: number;
   /** Occurrences folded into an existing Event. */
   readonly aggregated: number;
-  /** Occurrences dropped by the per-object spam filter. */
+  /** Occurrences dropped by the per-object spam filter or the bound across all objects. */
   readonly dropped: number;
 }
 
@@ -91,7 +98,8 @@ const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export class EventRecorder {
   readonly #api: EventsClient;
-  readonly #opts: Required<Omit<EventRecorderOptions, 'onError'>>;
+  readonly #opts: Required<Omit<EventRecorderOptions, 'onError' | 'globalBurst' | 'globalPerSecond'>>;
+  readonly #global: TokenBucketRateLimiter;
   readonly #onError: (error: unknown, event: EventInput) => void;
   readonly #entries = new Map<string, Entry>();
   readonly #buckets = new Map<string, Bucket>();
@@ -114,6 +122,11 @@ export class EventRecorder {
       clock: options.clock ?? systemClock,
     };
     this.#onError = options.onError ?? (() => undefined);
+    this.#global = new TokenBucketRateLimiter(
+      options.globalPerSecond ?? 20,
+      options.globalBurst ?? 200,
+      this.#opts.clock,
+    );
   }
 
   get stats(): EventRecorderStats {
@@ -146,7 +159,7 @@ export class EventRecorder {
       this.#scheduleFlush();
       return;
     }
-    if (!this.#takeToken(input.regarding, now)) {
+    if (!this.#takeToken(input.regarding, now) || this.#global.tryTake() > 0) {
       this.#stats.dropped += 1;
       return;
     }

@@ -75,12 +75,54 @@ export class TokenBucketRateLimiter implements RateLimiter {
     return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#ratePerMs);
   }
 
+  /**
+   * Takes a token if one is there now and returns 0; otherwise takes nothing and returns how long
+   * until one will be. For callers that requeue instead of waiting (a worker never sleeps on it).
+   */
+  tryTake(): number {
+    const wait = this.when();
+    if (wait === 0) return 0;
+    this.#tokens += 1;
+    return wait;
+  }
+
   forget(): void {
     // The bucket is global: a key's success does not give tokens back.
   }
 
   numRequeues(): number {
     return 0;
+  }
+}
+
+/**
+ * A token bucket for reconcilers that come back instead of sleeping (a work queue's requeueAfter):
+ * `take(key)` is 0 when `key` may write now; otherwise it reserves the next free token for `key`
+ * and says how long until it is valid, and the key's next `take` after that time uses it. Without
+ * the reservation every waiting key would retry at the same moment for the same single token.
+ */
+export class KeyedTokenBucket {
+  readonly #bucket: TokenBucketRateLimiter;
+  readonly #clock: Clock;
+  /** key → when its reserved token is valid (ms). */
+  readonly #reserved = new Map<string, number>();
+
+  constructor(qps: number, burst: number, clock: Clock = systemClock) {
+    this.#bucket = new TokenBucketRateLimiter(qps, burst, clock);
+    this.#clock = clock;
+  }
+
+  take(key: string): number {
+    const now = this.#clock.now();
+    const at = this.#reserved.get(key);
+    if (at !== undefined) {
+      if (now < at) return at - now;
+      this.#reserved.delete(key);
+      return 0;
+    }
+    const wait = this.#bucket.when();
+    if (wait > 0) this.#reserved.set(key, now + wait);
+    return wait;
   }
 }
 

@@ -10,11 +10,13 @@ import { byKey } from './schedule.ts';
 import type { SchedulableFunction, SchedulableNode, ScheduleResult, SchedulerChanges } from './types.ts';
 import { Usage } from './usage.ts';
 
+/** `base` with the changes; `base` itself when there are none (a copy costs O(devices)). */
 function applied<T>(
   base: ReadonlyMap<string, T>,
   upserts: ReadonlyMap<string, T>,
   removes: readonly string[],
-): Map<string, T> {
+): ReadonlyMap<string, T> {
+  if (upserts.size === 0 && removes.length === 0) return base;
   const next = new Map(base);
   for (const key of removes) next.delete(key);
   for (const [key, value] of upserts) next.set(key, value);
@@ -33,7 +35,7 @@ export function reschedule(previous: ScheduleResult, changes: SchedulerChanges):
   const changedNodes = [...nodeUpserts.keys(), ...nodeRemoves];
   const changedFunctions = [...fnUpserts.keys(), ...fnRemoves.filter((k) => state.functions.has(k))];
 
-  const index = indexFor(state.nodes).derive(nodes, changedNodes);
+  const index = nodes === state.nodes ? indexFor(nodes) : indexFor(state.nodes).derive(nodes, changedNodes);
   rememberIndex(index);
   const work = affected(previous, functions, nodes, changedFunctions, changedNodes);
   const usage = new Usage(state.usage);

@@ -120,6 +120,20 @@ describe('EventRecorder (fake API, fake timers)', () => {
     await recorder.close();
   });
 
+  it('bounds new Events across all objects: a storm over 10,000 devices is 200 writes, then 20 a second', async () => {
+    const { api, calls } = fakeApi();
+    const recorder = new EventRecorder(api, { reportingController: 'c', reportingInstance: 'i' });
+    for (let i = 0; i < 10_000; i++) recorder.record(device(`storm-${i}`));
+    await settle();
+    assert.equal(calls.length, 200);
+    assert.equal(recorder.stats.dropped, 9_800);
+    mock.timers.tick(1000);
+    for (let i = 0; i < 100; i++) recorder.record(device(`later-${i}`));
+    await settle();
+    assert.equal(calls.length, 220, 'one second later, 20 more');
+    await recorder.close();
+  });
+
   it('reports API failures to onError and never throws from record()', async () => {
     const errors: unknown[] = [];
     const api = {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import {
   ItemExponentialRateLimiter,
+  KeyedTokenBucket,
   TerminalError,
   TokenBucketRateLimiter,
   WorkQueue,
@@ -98,6 +99,20 @@ describe('WorkQueue', () => {
     // 10 tokens came back, 2 were already reserved: the next reservation waits behind 8 free ones.
     for (let i = 0; i < 8; i++) assert.equal(bucket.when(), 0);
     assert.equal(bucket.when(), 100);
+  });
+
+  it('a keyed bucket spreads waiting keys over the tokens to come, each key coming back once (ADR 0038)', () => {
+    const bucket = new KeyedTokenBucket(100, 2, systemClock);
+    assert.equal(bucket.take('a'), 0);
+    assert.equal(bucket.take('b'), 0);
+    const waits = ['c', 'd', 'e'].map((key) => bucket.take(key));
+    assert.deepEqual(waits, [10, 20, 30], 'each waiting key holds its own future token');
+    assert.equal(bucket.take('d'), 20, 'asking early does not take another token');
+    mock.timers.tick(20);
+    assert.equal(bucket.take('c'), 0);
+    assert.equal(bucket.take('d'), 0);
+    assert.equal(bucket.take('e'), 10);
+    assert.equal(bucket.take('f'), 20, 'a new key queues behind the reserved ones');
   });
 
   it('the default limiter is the slower of both: a mass failure is spread out', () => {
