@@ -1,2 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-export { brokerAddress, brokerForLogs, type BrokerAddress } from './broker-url.ts';
+export {
+  brokerAddress,
+  brokerAddresses,
+  brokerForLogs,
+  brokerServer,
+  type BrokerAddress,
+} from './broker-url.ts';

@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   brokerAddress,
+  brokerAddresses,
+  brokerServer,
   ALL_STATUS_FILTER,
   WIRE_PREFIX,
   brokerForLogs,
@@ -134,7 +136,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     );
     const [url = options.url, ...others] = brokerUrls(options.url);
     // A clustered broker: mqtt.js moves to the next node on every reconnect.
-    if (others.length > 0) clientOptions.servers = [url, ...others].map(serverOf);
+    if (others.length > 0) clientOptions.servers = brokerAddresses(options.url).map(brokerServer);
     if (options.dynamicSecurity) await prepareBroker(url, clientOptions);
     let client: MqttClient;
     try {
@@ -250,19 +252,6 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, quietMs)));
     }
   }
-}
-
-const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
-
-/** One node of a clustered broker as mqtt.js's `servers` entry. */
-function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' } {
-  const parsed = new URL(url);
-  const protocol = parsed.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts' | 'ws' | 'wss';
-  return {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: parsed.port === '' ? (DEFAULT_PORTS[protocol] ?? 1883) : Number(parsed.port),
-    protocol,
-  };
 }
 
 /**
