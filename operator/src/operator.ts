@@ -14,6 +14,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import {
+  brokerForLogs,
   EDGE_NODE_PLURAL,
   type EdgeNode,
   functionKey,
@@ -193,6 +194,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       metrics,
       log,
       cleanups,
+      abort.signal,
     );
     ready = true;
     log('operator ready');
@@ -225,6 +227,7 @@ async function run(
   metrics: OperatorMetrics,
   log: (l: string) => void,
   cleanups: (() => Promise<void>)[],
+  signal: AbortSignal,
 ): Promise<FleetContext> {
   const kc = options.kubeConfig;
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -276,7 +279,15 @@ async function run(
   const identity = options.identity;
   let identities: DeviceIdentities | undefined;
   const bridge = await FleetBridge.connect(
-    { ...options.broker, dynamicSecurity: identity !== undefined },
+    {
+      ...options.broker,
+      dynamicSecurity: identity !== undefined,
+      onUnreachable: (error, retryInMs) =>
+        log(
+          `waiting for the MQTT broker at ${brokerForLogs(options.broker.url)}: ${String(error)}; retrying in ${retryInMs} ms`,
+        ),
+      signal,
+    },
     (b) => {
       b.on('subscriptionRefused', (filters, error, retryInMs) =>
         log(
