@@ -8,7 +8,7 @@ import { brokerAddresses, brokerForLogs, brokerServer, statusTopic, type NodeSta
 import { limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 
 // One home for these, shared with the operator and the CLI (api/src/broker/broker-url.ts).
-export { brokerAddress, type BrokerAddress } from '@wasmfleet/api';
+export { brokerAddress } from '@wasmfleet/api';
 
 export interface SessionSettings {
   readonly brokerUrl: string;
