@@ -2,16 +2,17 @@
 // A real Mosquitto 2 broker on a free loopback port, with persistence, for tests and benchmarks.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { spawnManaged, type ManagedProcess } from '@wasmfleet/local-stack';
-import { canConnect, freePort, waitFor } from './util.ts';
+import { restartableProcess, type TestBroker } from './restartable-process.ts';
+import { canConnect, freePort } from './util.ts';
 
 const run = promisify(execFile);
 
-export interface Mosquitto {
+/** Mosquitto: stop() lets it save its persistence database first; kill() saves nothing beyond the last autosave. */
+export interface Mosquitto extends TestBroker {
   /** `mqtt://127.0.0.1:<port>` (with `plaintext: false`, the TLS port: what a non-TLS client tries). */
   readonly url: string;
   readonly port: number;
@@ -19,20 +20,6 @@ export interface Mosquitto {
   readonly tlsUrl: string | undefined;
   /** The TLS listener's port when started with `tls`, else undefined. */
   readonly tlsPort: number | undefined;
-  /** Holds mosquitto.conf, the persistence database and mosquitto.log. */
-  readonly dataDir: string;
-  readonly pid: number | undefined;
-  /** Graceful stop (SIGTERM): the broker saves its persistence database first. */
-  stop(): Promise<void>;
-  /** SIGKILL: nothing is saved beyond the last autosave. */
-  kill(): Promise<void>;
-  /** Starts the broker again on the same port with the same data. */
-  start(): Promise<void>;
-  restart(): Promise<void>;
-  /** Stops the broker and deletes its data directory. */
-  dispose(): Promise<void>;
-  log(): Promise<string>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface MosquittoOptions {
@@ -118,6 +105,60 @@ async function dynamicSecurityLines(
   return [`plugin ${plugin}`, `plugin_opt_config_file ${file}`];
 }
 
+/** mosquitto.conf for the listeners and options a test asked for. */
+function mosquittoConfig(
+  options: MosquittoOptions,
+  at: {
+    readonly port: number;
+    readonly tlsPort: number | undefined;
+    readonly plaintext: boolean;
+    readonly dataDir: string;
+    readonly dynsec: readonly string[];
+  },
+): string {
+  const { port, tlsPort, plaintext, dataDir, dynsec } = at;
+  const tls = options.tls;
+  const extra = options.extraConfig ?? [];
+  const anonymous = options.passwordFile === undefined && options.dynamicSecurity === undefined;
+  // A caller's own allow_anonymous (e.g. a rendered chart config) replaces the default.
+  const ownAnonymous = extra.some((line) => /^\s*allow_anonymous\b/.test(line));
+  return [
+    // Global settings first (per_listener_settings false): the plugin applies to every listener.
+    ...(plaintext ? [`listener ${port} 127.0.0.1`] : []),
+    // Started as root, mosquitto would drop to user 'mosquitto' and could not write dataDir.
+    `user ${userInfo().username}`,
+    ...(ownAnonymous ? [] : [`allow_anonymous ${anonymous ? 'true' : 'false'}`]),
+    ...dynsec,
+    ...(options.passwordFile === undefined ? [] : [`password_file ${options.passwordFile}`]),
+    'persistence true',
+    `persistence_location ${dataDir}/`,
+    ...(options.tuning ?? [
+      `autosave_interval ${options.autosaveIntervalSeconds ?? 1}`,
+      // Generous queues: tests count every message, and the defaults (1000 queued) would drop.
+      'max_queued_messages 1000000',
+      'max_inflight_messages 0',
+    ]),
+    'set_tcp_nodelay true',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_timestamp_format %Y-%m-%dT%H:%M:%S',
+    ...extra,
+    // Last, so listener-scoped lines above (from extraConfig) keep applying to what they did.
+    ...(tls && tlsPort !== undefined
+      ? [
+          `listener ${tlsPort} 127.0.0.1`,
+          `cafile ${tls.caFile}`,
+          `certfile ${tls.certFile}`,
+          `keyfile ${tls.keyFile}`,
+          ...(tls.requireCertificate ? ['require_certificate true', 'use_identity_as_username true'] : []),
+        ]
+      : []),
+    '',
+  ].join('\n');
+}
+
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = options.port ?? (await freePort());
   const tls = options.tls;
@@ -128,88 +169,28 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-mosquitto-'));
   const dynsec = options.dynamicSecurity ? await dynamicSecurityLines(dataDir, options.dynamicSecurity) : [];
-  const extra = options.extraConfig ?? [];
-  const anonymous = options.passwordFile === undefined && options.dynamicSecurity === undefined;
-  // A caller's own allow_anonymous (e.g. a rendered chart config) replaces the default.
-  const ownAnonymous = extra.some((line) => /^\s*allow_anonymous\b/.test(line));
   const configFile = path.join(dataDir, 'mosquitto.conf');
   const logFile = path.join(dataDir, 'mosquitto.log');
-  await writeFile(
-    configFile,
-    [
-      // Global settings first (per_listener_settings false): the plugin applies to every listener.
-      ...(plaintext ? [`listener ${port} 127.0.0.1`] : []),
-      // Started as root, mosquitto would drop to user 'mosquitto' and could not write dataDir.
-      `user ${userInfo().username}`,
-      ...(ownAnonymous ? [] : [`allow_anonymous ${anonymous ? 'true' : 'false'}`]),
-      ...dynsec,
-      ...(options.passwordFile === undefined ? [] : [`password_file ${options.passwordFile}`]),
-      'persistence true',
-      `persistence_location ${dataDir}/`,
-      ...(options.tuning ?? [
-        `autosave_interval ${options.autosaveIntervalSeconds ?? 1}`,
-        // Generous queues: tests count every message, and the defaults (1000 queued) would drop.
-        'max_queued_messages 1000000',
-        'max_inflight_messages 0',
-      ]),
-      'set_tcp_nodelay true',
-      'log_dest stderr',
-      'log_type error',
-      'log_type warning',
-      'log_type notice',
-      'log_timestamp_format %Y-%m-%dT%H:%M:%S',
-      ...extra,
-      // Last, so listener-scoped lines above (from extraConfig) keep applying to what they did.
-      ...(tls && tlsPort !== undefined
-        ? [
-            `listener ${tlsPort} 127.0.0.1`,
-            `cafile ${tls.caFile}`,
-            `certfile ${tls.certFile}`,
-            `keyfile ${tls.keyFile}`,
-            ...(tls.requireCertificate ? ['require_certificate true', 'use_identity_as_username true'] : []),
-          ]
-        : []),
-      '',
-    ].join('\n'),
-  );
+  await writeFile(configFile, mosquittoConfig(options, { port, tlsPort, plaintext, dataDir, dynsec }));
 
-  let proc: ManagedProcess | undefined;
-
-  const start = async (): Promise<void> => {
-    if (proc && proc.child.exitCode === null && proc.child.signalCode === null) return;
-    const started = spawnManaged('mosquitto', MOSQUITTO_BIN, { args: ['-c', configFile], logFile });
-    proc = started;
-    try {
-      await waitFor(
-        `mosquitto to accept connections on 127.0.0.1:${port}`,
-        async () => {
-          if (started.child.exitCode !== null) {
-            throw new Error(`mosquitto exited with code ${started.child.exitCode}`);
-          }
-          if (plaintext && !(await canConnect(port))) return undefined;
-          return tlsPort === undefined || (await canConnect(tlsPort)) ? true : undefined;
-        },
-        { timeoutMs: 10_000, intervalMs: 20 },
-      );
-    } catch (error) {
-      await started.kill();
-      const log = await readFile(logFile, 'utf8').catch(() => '');
-      throw new Error(`mosquitto did not start on port ${port}; its log:\n${log}`, { cause: error });
-    }
-  };
-
-  const stop = async (): Promise<void> => {
-    await proc?.stop();
-  };
-  const kill = async (): Promise<void> => {
-    await proc?.kill();
-  };
+  const broker = restartableProcess({
+    name: 'mosquitto',
+    command: MOSQUITTO_BIN,
+    args: ['-c', configFile],
+    logFile,
+    readyWhen: `mosquitto to accept connections on 127.0.0.1:${port}`,
+    ready: async () =>
+      (!plaintext || (await canConnect(port))) && (tlsPort === undefined || (await canConnect(tlsPort))),
+    timeoutMs: 10_000,
+    intervalMs: 20,
+    notStarted: (log) => `mosquitto did not start on port ${port}; its log:\n${log}`,
+  });
   const dispose = async (): Promise<void> => {
-    await stop();
+    await broker.stop();
     await rm(dataDir, { recursive: true, force: true });
   };
 
-  await start();
+  await broker.start();
   return {
     url: `mqtt://127.0.0.1:${plaintext ? port : (tlsPort ?? port)}`,
     port: plaintext ? port : (tlsPort ?? port),
@@ -217,17 +198,14 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     tlsPort,
     dataDir,
     get pid() {
-      return proc?.pid;
+      return broker.pid;
     },
-    stop,
-    kill,
-    start,
-    restart: async () => {
-      await stop();
-      await start();
-    },
+    stop: broker.stop,
+    kill: broker.kill,
+    start: broker.start,
+    restart: broker.restart,
     dispose,
-    log: () => readFile(logFile, 'utf8'),
+    log: broker.log,
     [Symbol.asyncDispose]: dispose,
   };
 }

@@ -2,26 +2,23 @@
 // A 3-node nats-server cluster with JetStream and MQTT 3.1.1 on every node (retained messages and
 // sessions replicated 3 ways), on free loopback ports: the clustered broker of issue 18. Each node
 // can be killed and started again on its ports with its store, so a test can take one away mid-run.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { ensureNatsServerBinary } from './nats-binary.ts';
-import { spawnManaged, type ManagedProcess } from '@wasmfleet/local-stack';
-import { freePort, waitFor } from './util.ts';
+import { restartableProcess, type RestartableProcess } from './restartable-process.ts';
+import { freePort } from './util.ts';
 
-export interface NatsClusterNode {
+/** kill(): the node vanishes without a goodbye; start(): it rejoins on its ports with its store. */
+export interface NatsClusterNode extends Pick<
+  RestartableProcess,
+  'pid' | 'running' | 'kill' | 'start' | 'log'
+> {
   readonly name: string;
   /** `mqtt://127.0.0.1:<port>` of this node alone. */
   readonly url: string;
   readonly mqttPort: number;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  /** SIGKILL: the node vanishes without a goodbye, its clients' connections drop. */
-  kill(): Promise<void>;
-  /** Starts it again on the same ports with the same store; it rejoins the cluster. */
-  start(): Promise<void>;
-  log(): Promise<string>;
 }
 
 export interface NatsCluster {
@@ -116,41 +113,30 @@ function clusterNode(
   mqttPort: number,
 ): NatsClusterNode {
   const url = `mqtt://127.0.0.1:${mqttPort}`;
-  let proc: ManagedProcess | undefined;
-  const running = () => proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null;
+  const server = restartableProcess({
+    name: `nats-server ${name}`,
+    command: executable,
+    args: ['-c', configFile],
+    logFile,
+    // The MQTT listener opens before JetStream has a meta leader; a handshake proves both.
+    readyWhen: `nats-server ${name} to accept MQTT sessions on ${url}`,
+    ready: () => acceptsMqtt(url),
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    notStarted: (log) => `nats-server ${name} did not start; its log:\n${log.slice(-4000)}`,
+  });
   return {
     name,
     url,
     mqttPort,
     get pid() {
-      return proc?.pid;
+      return server.pid;
     },
     get running() {
-      return running();
+      return server.running;
     },
-    kill: async () => {
-      await proc?.kill();
-    },
-    start: async () => {
-      if (running()) return;
-      const started = spawnManaged(`nats-server ${name}`, executable, { args: ['-c', configFile], logFile });
-      proc = started;
-      try {
-        // The MQTT listener opens before JetStream has a meta leader; a handshake proves both.
-        await waitFor(
-          `nats-server ${name} to accept MQTT sessions on ${url}`,
-          async () => {
-            if (started.child.exitCode !== null)
-              throw new Error(`exited with code ${started.child.exitCode}`);
-            return (await acceptsMqtt(url)) ? true : undefined;
-          },
-          { timeoutMs: 60_000, intervalMs: 250 },
-        );
-      } catch (error) {
-        const log = await readFile(logFile, 'utf8').catch(() => '');
-        throw new Error(`nats-server ${name} did not start; its log:\n${log.slice(-4000)}`, { cause: error });
-      }
-    },
-    log: () => readFile(logFile, 'utf8'),
+    kill: server.kill,
+    start: server.start,
+    log: server.log,
   };
 }

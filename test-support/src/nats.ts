@@ -2,36 +2,22 @@
 // A real nats-server with its MQTT 3.1.1 listener (sessions and retained messages live in
 // JetStream) on free loopback ports, for tests that must hold on more than one broker. One node;
 // the configuration is built by natsServerConfig so a cluster can reuse it node by node.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureNatsServerBinary } from './nats-binary.ts';
-import { spawnManaged, type ManagedProcess } from '@wasmfleet/local-stack';
-import { canConnect, freePort, waitFor } from './util.ts';
+import { restartableProcess, type TestBroker } from './restartable-process.ts';
+import { canConnect, freePort } from './util.ts';
 
-export interface NatsServer {
+export interface NatsServer extends TestBroker {
   /** `mqtt://127.0.0.1:<mqttPort>`: what MQTT clients connect to. */
   readonly url: string;
   readonly mqttPort: number;
   /** `nats://127.0.0.1:<port>`: the server's own protocol. */
   readonly natsUrl: string;
   readonly port: number;
-  /** Holds nats-server.conf, the JetStream store and nats-server.log. */
-  readonly dataDir: string;
-  readonly pid: number | undefined;
   /** The nats-server module version it runs. */
   readonly version: string;
-  /** Graceful stop (SIGTERM). */
-  stop(): Promise<void>;
-  /** SIGKILL. */
-  kill(): Promise<void>;
-  /** Starts it again on the same ports with the same store. */
-  start(): Promise<void>;
-  restart(): Promise<void>;
-  /** Stops the server and deletes its data directory. */
-  dispose(): Promise<void>;
-  log(): Promise<string>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface NatsServerOptions {
@@ -82,38 +68,23 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     }),
   );
 
-  let proc: ManagedProcess | undefined;
-  const start = async (): Promise<void> => {
-    if (proc && proc.child.exitCode === null && proc.child.signalCode === null) return;
-    const started = spawnManaged('nats-server', binary.natsServer, { args: ['-c', configFile], logFile });
-    proc = started;
-    try {
-      await waitFor(
-        `nats-server to accept MQTT connections on 127.0.0.1:${mqttPort}`,
-        async () => {
-          if (started.child.exitCode !== null)
-            throw new Error(`nats-server exited with code ${started.child.exitCode}`);
-          return (await canConnect(mqttPort)) ? true : undefined;
-        },
-        { timeoutMs: 20_000, intervalMs: 50 },
-      );
-    } catch (error) {
-      await started.kill();
-      const log = await readFile(logFile, 'utf8').catch(() => '');
-      throw new Error(`nats-server did not start (MQTT port ${mqttPort}); its log:\n${log.slice(-4000)}`, {
-        cause: error,
-      });
-    }
-  };
-  const stop = async (): Promise<void> => {
-    await proc?.stop();
-  };
+  const server = restartableProcess({
+    name: 'nats-server',
+    command: binary.natsServer,
+    args: ['-c', configFile],
+    logFile,
+    readyWhen: `nats-server to accept MQTT connections on 127.0.0.1:${mqttPort}`,
+    ready: () => canConnect(mqttPort),
+    timeoutMs: 20_000,
+    intervalMs: 50,
+    notStarted: (log) => `nats-server did not start (MQTT port ${mqttPort}); its log:\n${log.slice(-4000)}`,
+  });
   const dispose = async (): Promise<void> => {
-    await stop();
+    await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   };
 
-  await start();
+  await server.start();
   return {
     url: `mqtt://127.0.0.1:${mqttPort}`,
     mqttPort,
@@ -122,19 +93,14 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     dataDir,
     version: binary.version,
     get pid() {
-      return proc?.pid;
+      return server.pid;
     },
-    stop,
-    kill: async () => {
-      await proc?.kill();
-    },
-    start,
-    restart: async () => {
-      await stop();
-      await start();
-    },
+    stop: server.stop,
+    kill: server.kill,
+    start: server.start,
+    restart: server.restart,
     dispose,
-    log: () => readFile(logFile, 'utf8'),
+    log: server.log,
     [Symbol.asyncDispose]: dispose,
   };
 }

@@ -3,9 +3,14 @@
 // of precedence. Pure apart from reading the config file and checking that the credential files
 // it names can be read; every bad value gets an error that says which flag or variable to fix.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { isNodeId, parseLogSettings, type LogSettings } from '@wasmfleet/api';
-import { brokerAddresses } from '../mqtt/session-options.ts';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import {
+  brokerAddresses,
+  isNodeId,
+  parseLogSettings,
+  type LogSettings,
+  type TrustedKey,
+} from '@wasmfleet/api';
 import type { AgentOptions } from '../node/agent.ts';
 import { MAX_SENSORS, sensorNameProblem } from '../node/sensor-registry.ts';
 import { loadTrustedKeys } from '../signing/trusted-keys.ts';
@@ -66,8 +71,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Settings = Partial<Record<string, string>>;
-
 /** What the agent process needs beyond the Agent itself. */
 export interface AgentProcessOptions extends AgentOptions {
   readonly metricsAddress?: { readonly host: string; readonly port: number };
@@ -75,92 +78,159 @@ export interface AgentProcessOptions extends AgentOptions {
   readonly logging?: LogSettings;
 }
 
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentProcessOptions | 'help' {
-  let parsed;
+/** Each setting's environment variable and config-file key, by its flag. */
+const SETTINGS = {
+  broker: ['WASMFLEET_BROKER', 'broker'],
+  node: ['WASMFLEET_NODE', 'node'],
+  'data-dir': ['WASMFLEET_DATA_DIR', 'dataDir'],
+  username: ['WASMFLEET_MQTT_USERNAME', 'username'],
+  'password-file': ['WASMFLEET_MQTT_PASSWORD_FILE', 'passwordFile'],
+  ca: ['WASMFLEET_MQTT_CA', 'ca'],
+  cert: ['WASMFLEET_MQTT_CERT', 'cert'],
+  key: ['WASMFLEET_MQTT_KEY', 'key'],
+  'mqtt-version': ['WASMFLEET_MQTT_VERSION', 'mqttVersion'],
+  heartbeat: ['WASMFLEET_HEARTBEAT', 'heartbeat'],
+  sensors: ['WASMFLEET_SENSORS', 'sensors'],
+  'max-functions': ['WASMFLEET_MAX_FUNCTIONS', 'maxFunctions'],
+  'trusted-keys': ['WASMFLEET_TRUSTED_KEYS', 'trustedKeys'],
+  'unsigned-modules': ['WASMFLEET_UNSIGNED_MODULES', 'unsignedModules'],
+  isolation: ['WASMFLEET_ISOLATION', 'isolation'],
+  'output-buffer': ['WASMFLEET_OUTPUT_BUFFER', 'outputBuffer'],
+  'output-buffer-bytes': ['WASMFLEET_OUTPUT_BUFFER_BYTES', 'outputBufferBytes'],
+  'metrics-address': ['WASMFLEET_METRICS_ADDRESS', 'metricsAddress'],
+  'log-level': ['WASMFLEET_LOG_LEVEL', 'logLevel'],
+  'log-format': ['WASMFLEET_LOG_FORMAT', 'logFormat'],
+} as const satisfies Record<string, readonly [env: string, key: string]>;
+
+type Setting = keyof typeof SETTINGS;
+type Flags = Partial<Record<Setting | 'config', string>> & { readonly help?: boolean };
+
+const FLAG_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  ...Object.fromEntries(
+    [...Object.keys(SETTINGS), 'config'].map((name) => [name, { type: 'string' as const }]),
+  ),
+  help: { type: 'boolean', short: 'h' },
+};
+
+function readFlags(argv: readonly string[]): Flags {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        broker: { type: 'string' },
-        node: { type: 'string' },
-        'data-dir': { type: 'string' },
-        config: { type: 'string' },
-        username: { type: 'string' },
-        'password-file': { type: 'string' },
-        ca: { type: 'string' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        'mqtt-version': { type: 'string' },
-        heartbeat: { type: 'string' },
-        sensors: { type: 'string' },
-        'max-functions': { type: 'string' },
-        'trusted-keys': { type: 'string' },
-        'unsigned-modules': { type: 'string' },
-        isolation: { type: 'string' },
-        'output-buffer': { type: 'string' },
-        'output-buffer-bytes': { type: 'string' },
-        'metrics-address': { type: 'string' },
-        'log-level': { type: 'string' },
-        'log-format': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
+    return parseArgs({ args: [...argv], options: FLAG_OPTIONS, strict: true }).values;
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}; see --help`);
   }
-  const flags = parsed.values;
-  if (flags.help) return 'help';
-  let file: Settings = {};
-  if (flags.config) {
-    try {
-      const raw = JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>;
-      file = Object.fromEntries(
-        Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]),
-      );
-    } catch (error) {
-      throw new ConfigError(`cannot read the config file ${flags.config}: ${(error as Error).message}`);
-    }
+}
+
+/** The config file's settings, lists joined with commas as a flag would give them. */
+function readConfigFile(file: string): Partial<Record<string, string>> {
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]),
+    );
+  } catch (error) {
+    throw new ConfigError(`cannot read the config file ${file}: ${(error as Error).message}`);
   }
-  const pick = (flag: string | undefined, envName: string, key: string): string | undefined =>
-    flag ?? env[envName] ?? file[key];
+}
+
+/** Settings by precedence (flag, environment, config file), checked as they are read. */
+class SettingSource {
+  readonly #flags: Flags;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #file: Partial<Record<string, string>>;
+
+  constructor(flags: Flags, env: NodeJS.ProcessEnv) {
+    this.#flags = flags;
+    this.#env = env;
+    this.#file = flags.config ? readConfigFile(flags.config) : {};
+  }
+
+  get(setting: Setting): string | undefined {
+    const [envName, key] = SETTINGS[setting];
+    return this.#flags[setting] ?? this.#env[envName] ?? this.#file[key];
+  }
+
+  /** Where a setting's value came from, as an error names it. */
+  origin(setting: Setting): string {
+    const [envName, key] = SETTINGS[setting];
+    if (this.#flags[setting] !== undefined) return `--${setting}`;
+    if (this.#env[envName] !== undefined) return envName;
+    return `"${key}" in the config file ${this.#flags.config ?? ''}`;
+  }
+
+  int(setting: Setting, min: number, max: number): number | undefined {
+    const value = this.get(setting);
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new ConfigError(`--${setting} ${value}: expected a whole number from ${min} to ${max}`);
+    return n;
+  }
+
   /**
    * A setting naming a credential file, checked now: a missing CA or key file is a setup mistake
    * to report at start (exit 2), not a crash on the first connection attempt.
    */
-  const credentialFile = (
-    flag: string | undefined,
-    flagName: string,
-    envName: string,
-    key: string,
-    what: string,
-  ): string | undefined => {
-    const value = pick(flag, envName, key);
+  credentialFile(setting: Setting, what: string): string | undefined {
+    const value = this.get(setting);
     if (value === undefined) return undefined;
-    const source =
-      flag !== undefined
-        ? flagName
-        : env[envName] !== undefined
-          ? envName
-          : `"${key}" in the config file ${flags.config ?? ''}`;
     try {
       readFileSync(value);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why =
-        code === 'ENOENT'
-          ? 'no such file'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : code === 'EISDIR'
-              ? 'it is a directory'
-              : (error as Error).message;
-      throw new ConfigError(`${source} ${value}: cannot read the ${what} file (${why})`);
+      const why = unreadableBecause(error as NodeJS.ErrnoException);
+      throw new ConfigError(`${this.origin(setting)} ${value}: cannot read the ${what} file (${why})`);
     }
     return value;
+  }
+}
+
+function unreadableBecause(error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT') return 'no such file';
+  if (error.code === 'EACCES') return 'permission denied';
+  if (error.code === 'EISDIR') return 'it is a directory';
+  return error.message;
+}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): AgentProcessOptions | 'help' {
+  const flags = readFlags(argv);
+  if (flags.help) return 'help';
+  const s = new SettingSource(flags, env);
+  const { brokerUrl, nodeId } = identity(s);
+  const limits = sessionLimits(s);
+  const metricsAddress = hostPort(s.get('metrics-address'));
+  const tls = credentials(s, env);
+  const signatures = signaturePolicy(s);
+  const isolation = s.get('isolation');
+  if (isolation !== undefined && isolation !== 'auto' && isolation !== 'worker')
+    throw new ConfigError(`--isolation ${isolation}: expected auto or worker`);
+  const sensors = s.get('sensors');
+  return {
+    brokerUrl,
+    nodeId,
+    ...(isolation !== undefined ? { isolation } : {}),
+    ...signatures,
+    dataDir: s.get('data-dir') ?? '.wasmfleet/agent',
+    ...tls,
+    ...limits,
+    ...(metricsAddress ? { metricsAddress } : {}),
+    ...(sensors ? { sensors: sensorList(sensors) } : {}),
+    logging: logSettings(flags, s),
   };
-  const brokerUrl = pick(flags.broker, 'WASMFLEET_BROKER', 'broker');
-  const nodeId = pick(flags.node, 'WASMFLEET_NODE', 'node');
+}
+
+/** --log-level and --log-format, else their variables, else the config file's logLevel, logFormat. */
+function logSettings(flags: Flags, s: SettingSource): LogSettings {
+  const resolved = { WASMFLEET_LOG_LEVEL: s.get('log-level'), WASMFLEET_LOG_FORMAT: s.get('log-format') };
+  try {
+    return parseLogSettings({ 'log-level': flags['log-level'], 'log-format': flags['log-format'] }, resolved);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/** The broker and node id, both required; the broker URL as the session will connect with it. */
+function identity(s: SettingSource): { brokerUrl: string; nodeId: string } {
+  const brokerUrl = s.get('broker');
+  const nodeId = s.get('node');
   if (!brokerUrl) throw new ConfigError('no broker: pass --broker mqtt://host:1883 or set WASMFLEET_BROKER');
   // brokerAddresses is what the session connects with: a URL it refuses is refused here, at start.
   try {
@@ -171,125 +241,80 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ag
   if (!nodeId) throw new ConfigError('no node id: pass --node <id> or set WASMFLEET_NODE');
   if (!isNodeId(nodeId))
     throw new ConfigError(`--node ${nodeId}: use lower-case letters, digits, '-' and '.' (e.g. pump-7)`);
-  const int = (value: string | undefined, what: string, min: number, max: number): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new ConfigError(`${what} ${value}: expected a whole number from ${min} to ${max}`);
-    return n;
+  return { brokerUrl, nodeId };
+}
+
+function sessionLimits(s: SettingSource): Partial<AgentProcessOptions> {
+  const version = s.int('mqtt-version', 4, 5);
+  const heartbeat = s.int('heartbeat', 1, 3600);
+  const maxFunctions = s.int('max-functions', 1, 256);
+  const outputBuffer = s.int('output-buffer', 1, 10_000_000);
+  const outputBufferBytes = s.int('output-buffer-bytes', 1024, Number.MAX_SAFE_INTEGER);
+  return {
+    ...(version === 4 || version === 5 ? { protocolVersion: version } : {}),
+    ...(heartbeat !== undefined ? { heartbeatSeconds: heartbeat } : {}),
+    ...(maxFunctions !== undefined ? { maxFunctions } : {}),
+    ...(outputBuffer !== undefined ? { maxBufferedOutputs: outputBuffer } : {}),
+    ...(outputBufferBytes !== undefined ? { maxBufferedOutputBytes: outputBufferBytes } : {}),
   };
-  const version = int(
-    pick(flags['mqtt-version'], 'WASMFLEET_MQTT_VERSION', 'mqttVersion'),
-    '--mqtt-version',
-    4,
-    5,
-  );
-  const heartbeat = int(pick(flags.heartbeat, 'WASMFLEET_HEARTBEAT', 'heartbeat'), '--heartbeat', 1, 3600);
-  const maxFunctions = int(
-    pick(flags['max-functions'], 'WASMFLEET_MAX_FUNCTIONS', 'maxFunctions'),
-    '--max-functions',
-    1,
-    256,
-  );
-  const outputBuffer = int(
-    pick(flags['output-buffer'], 'WASMFLEET_OUTPUT_BUFFER', 'outputBuffer'),
-    '--output-buffer',
-    1,
-    10_000_000,
-  );
-  const outputBufferBytes = int(
-    pick(flags['output-buffer-bytes'], 'WASMFLEET_OUTPUT_BUFFER_BYTES', 'outputBufferBytes'),
-    '--output-buffer-bytes',
-    1024,
-    Number.MAX_SAFE_INTEGER,
-  );
-  const metricsAddress = hostPort(
-    pick(flags['metrics-address'], 'WASMFLEET_METRICS_ADDRESS', 'metricsAddress'),
-  );
+}
+
+/** The MQTT user and the files of its password and TLS credentials (each checked readable). */
+function credentials(s: SettingSource, env: NodeJS.ProcessEnv): Record<string, string> {
   const optional = (key: string, value: string | undefined): Record<string, string> =>
     value === undefined ? {} : { [key]: value };
-  const sensors = pick(flags.sensors, 'WASMFLEET_SENSORS', 'sensors');
-  const passwordFile = credentialFile(
-    flags['password-file'],
-    '--password-file',
-    'WASMFLEET_MQTT_PASSWORD_FILE',
-    'passwordFile',
-    'MQTT password',
-  );
-  const caFile = credentialFile(flags.ca, '--ca', 'WASMFLEET_MQTT_CA', 'ca', 'CA certificate');
-  const certFile = credentialFile(flags.cert, '--cert', 'WASMFLEET_MQTT_CERT', 'cert', 'client certificate');
-  const keyFile = credentialFile(flags.key, '--key', 'WASMFLEET_MQTT_KEY', 'key', 'client key');
+  const passwordFile = s.credentialFile('password-file', 'MQTT password');
+  const caFile = s.credentialFile('ca', 'CA certificate');
+  const certFile = s.credentialFile('cert', 'client certificate');
+  const keyFile = s.credentialFile('key', 'client key');
   if ((certFile === undefined) !== (keyFile === undefined))
     throw new ConfigError(
       'mutual TLS needs both a client certificate and its key: pass --cert <file> and --key <file> ' +
         '(or set WASMFLEET_MQTT_CERT and WASMFLEET_MQTT_KEY)',
     );
-  const trustedKeyPaths = pick(flags['trusted-keys'], 'WASMFLEET_TRUSTED_KEYS', 'trustedKeys');
-  let trustedKeys: AgentOptions['trustedKeys'] = [];
-  if (trustedKeyPaths !== undefined) {
-    const paths = trustedKeyPaths
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    try {
-      trustedKeys = loadTrustedKeys(paths);
-    } catch (error) {
-      throw new ConfigError(`--trusted-keys ${trustedKeyPaths}: ${(error as Error).message}`);
-    }
-    if (trustedKeys.length === 0)
-      throw new ConfigError(
-        `--trusted-keys ${trustedKeyPaths}: no <key-id>.pub file found; a device that names no key cannot verify any signature`,
-      );
-  }
-  const unsigned = pick(flags['unsigned-modules'], 'WASMFLEET_UNSIGNED_MODULES', 'unsignedModules');
+  return {
+    ...optional('username', s.get('username')),
+    ...optional('passwordFile', passwordFile),
+    ...optional('password', env.WASMFLEET_MQTT_PASSWORD),
+    ...optional('caFile', caFile),
+    ...optional('certFile', certFile),
+    ...optional('keyFile', keyFile),
+  };
+}
+
+/** The keys module signatures are checked against, and whether unsigned modules run (ADR 0011). */
+function signaturePolicy(s: SettingSource): Pick<AgentOptions, 'trustedKeys' | 'allowUnsigned'> {
+  const trustedKeys = trustedKeysOf(s.get('trusted-keys'));
+  const unsigned = s.get('unsigned-modules');
   if (unsigned !== undefined && unsigned !== 'allow' && unsigned !== 'refuse')
     throw new ConfigError(`--unsigned-modules ${unsigned}: expected allow or refuse`);
   if (unsigned === 'refuse' && trustedKeys.length === 0)
     throw new ConfigError(
       '--unsigned-modules refuse needs --trusted-keys: with no trusted key every module would be refused',
     );
-  const isolation = pick(flags.isolation, 'WASMFLEET_ISOLATION', 'isolation');
-  if (isolation !== undefined && isolation !== 'auto' && isolation !== 'worker')
-    throw new ConfigError(`--isolation ${isolation}: expected auto or worker`);
   return {
-    brokerUrl,
-    nodeId,
-    ...(isolation !== undefined ? { isolation } : {}),
     ...(trustedKeys.length > 0 ? { trustedKeys } : {}),
     ...(unsigned !== undefined ? { allowUnsigned: unsigned === 'allow' } : {}),
-    dataDir: pick(flags['data-dir'], 'WASMFLEET_DATA_DIR', 'dataDir') ?? '.wasmfleet/agent',
-    ...optional('username', pick(flags.username, 'WASMFLEET_MQTT_USERNAME', 'username')),
-    ...optional('passwordFile', passwordFile),
-    ...optional('password', env.WASMFLEET_MQTT_PASSWORD),
-    ...optional('caFile', caFile),
-    ...optional('certFile', certFile),
-    ...optional('keyFile', keyFile),
-    ...(version === 4 || version === 5 ? { protocolVersion: version } : {}),
-    ...(heartbeat !== undefined ? { heartbeatSeconds: heartbeat } : {}),
-    ...(maxFunctions !== undefined ? { maxFunctions } : {}),
-    ...(outputBuffer !== undefined ? { maxBufferedOutputs: outputBuffer } : {}),
-    ...(outputBufferBytes !== undefined ? { maxBufferedOutputBytes: outputBufferBytes } : {}),
-    ...(metricsAddress ? { metricsAddress } : {}),
-    ...(sensors ? { sensors: sensorList(sensors) } : {}),
-    logging: logSettings(flags, env, file),
   };
 }
 
-/** --log-level and --log-format, else their variables, else the config file's logLevel, logFormat. */
-function logSettings(
-  flags: { readonly 'log-level'?: string | undefined; readonly 'log-format'?: string | undefined },
-  env: NodeJS.ProcessEnv,
-  file: Settings,
-): LogSettings {
-  const fromFile = {
-    ...(file.logLevel === undefined ? {} : { WASMFLEET_LOG_LEVEL: file.logLevel }),
-    ...(file.logFormat === undefined ? {} : { WASMFLEET_LOG_FORMAT: file.logFormat }),
-  };
+function trustedKeysOf(trustedKeyPaths: string | undefined): readonly TrustedKey[] {
+  if (trustedKeyPaths === undefined) return [];
+  const paths = trustedKeyPaths
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  let trustedKeys: readonly TrustedKey[];
   try {
-    return parseLogSettings(flags, { ...fromFile, ...env });
+    trustedKeys = loadTrustedKeys(paths);
   } catch (error) {
-    throw new ConfigError((error as Error).message);
+    throw new ConfigError(`--trusted-keys ${trustedKeyPaths}: ${(error as Error).message}`);
   }
+  if (trustedKeys.length === 0)
+    throw new ConfigError(
+      `--trusted-keys ${trustedKeyPaths}: no <key-id>.pub file found; a device that names no key cannot verify any signature`,
+    );
+  return trustedKeys;
 }
 
 /** "9464", "127.0.0.1:9464", "[::1]:9464" or "0.0.0.0:9464"; a bare port binds 127.0.0.1. */

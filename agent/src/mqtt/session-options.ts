@@ -4,18 +4,11 @@
 // last will marks the node offline when the connection dies without a goodbye.
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import {
-  brokerAddress,
-  brokerForLogs,
-  brokerUrls,
-  statusTopic,
-  type BrokerAddress,
-  type NodeStatus,
-} from '@wasmfleet/api';
+import { brokerAddresses, brokerForLogs, brokerServer, statusTopic, type NodeStatus } from '@wasmfleet/api';
 import { limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 
-// One home for both, shared with the operator and the CLI (api/src/broker/broker-url.ts).
-export { brokerAddress, type BrokerAddress } from '@wasmfleet/api';
+// One home for these, shared with the operator and the CLI (api/src/broker/broker-url.ts).
+export { brokerAddress } from '@wasmfleet/api';
 
 export interface SessionSettings {
   readonly brokerUrl: string;
@@ -53,16 +46,6 @@ function read(file: string, what: string): Buffer {
 
 function silent(): void {}
 
-const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const;
-
-/**
- * The nodes of a clustered broker (`--broker mqtt://a:1883,mqtt://b:1883`), each taken apart like
- * brokerAddress. A single URL is a list of one.
- */
-export function brokerAddresses(list: string): BrokerAddress[] {
-  return brokerUrls(list).map(brokerAddress);
-}
-
 export function clientOptions(s: SessionSettings): IClientOptions {
   const protocolVersion = s.protocolVersion ?? 5;
   const password = s.passwordFile
@@ -83,11 +66,7 @@ export function clientOptions(s: SessionSettings): IClientOptions {
       // A clustered broker: mqtt.js moves to the next node on every reconnect.
       ...(nodes.length > 1
         ? {
-            servers: nodes.map((a) => ({
-              host: a.hostname,
-              port: a.port ?? DEFAULT_PORTS[a.protocol],
-              protocol: a.protocol,
-            })),
+            servers: nodes.map(brokerServer),
           }
         : {}),
       clientId: s.clientId ?? `wasmfleet-agent-${s.nodeId}`,

@@ -9,12 +9,10 @@ import {
   brokerForLogs,
   createLogger,
   desiredTopic,
-  functionKey,
   FUNCTION_DEFAULTS,
   logTopic,
   parseDesiredState,
   statusTopic,
-  topicMatches,
   WIRE_PREFIX,
   type DesiredState,
   type Logger,
@@ -23,7 +21,6 @@ import {
   type TrustedKey,
 } from '@wasmfleet/api';
 import { closeOnOversizedPacket, isPacketTooLarge } from '@wasmfleet/api/mqtt';
-import { checkPayload } from '../io/payload-check.ts';
 import {
   FunctionSubscriptions,
   type Outcome,
@@ -39,28 +36,22 @@ import {
   reconnectDelayMs,
   type SessionSettings,
 } from '../mqtt/session-options.ts';
-import { CONTROL_SUBSCRIPTION_ID, designatedFilter, type Qos } from '../mqtt/subscription-plan.ts';
+import { CONTROL_SUBSCRIPTION_ID } from '../mqtt/subscription-plan.ts';
 import { readIfExists, writeFileAtomic } from '../persist/atomic-file.ts';
-import { plan } from '../reconcile/plan.ts';
 import { loadFunction } from '../runtime/load-function.ts';
-import type {
-  FunctionMessage,
-  FunctionThread,
-  InvokeResult,
-  Isolation,
-  LoadFunction,
-  LogLevel,
-} from '../runtime/types.ts';
+import type { FunctionThread, Isolation, LoadFunction, LogLevel } from '../runtime/types.ts';
 import { httpSource } from '../store/fetch-module.ts';
 import { ModuleStore } from '../store/module-store.ts';
-import { ManagedFunction, type FunctionContext, type Route } from './managed-function.ts';
+import { DEFAULT_MAX_IN_FLIGHT, InputBackpressure, UNWRITTEN_HIGH_WATER } from './input-backpressure.ts';
+import { carries, InputDispatch, type CopyIds } from './input-dispatch.ts';
+import { FunctionSet } from './function-set.ts';
+import type { FunctionContext, ManagedFunction } from './managed-function.ts';
 import { ModuleTopicSource } from './module-topic-source.ts';
-import { SensorRegistry, sensorName } from './sensor-registry.ts';
+import { deliverOutputs, type OutputDelivery } from './output-delivery.ts';
+import { SensorRegistry } from './sensor-registry.ts';
 import { AGENT_VERSION } from '../version.ts';
 
 export { AGENT_VERSION };
-
-const QOS1 = { qos: 1, retain: false } as const;
 
 export interface AgentOptions extends SessionSettings {
   readonly dataDir: string;
@@ -111,59 +102,8 @@ export interface AgentControl {
 /** mqtt.js skips its own PUBACK when handleMessage calls back with an error (see ordered-acks.ts). */
 const DEFER_ACK = new Error('ack deferred until the outputs are with the broker');
 type PacketSender = { _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void };
-const DEFAULT_MAX_IN_FLIGHT = 2048;
-/**
- * QoS 0 outputs handed to mqtt.js but not yet written to the socket, beyond which the agent stops
- * reading QoS 0 inputs (and reads again below half of it). Without it a function faster than the
- * uplink filled the output buffer while connected and the agent dropped 34–46 % of its QoS 0
- * outputs (pipeline benchmark, unpaced sensor); now the broker's queue absorbs the surplus.
- */
-const UNWRITTEN_HIGH_WATER = 1024;
 /** Each step of stop() that waits on the broker gives up after this long. */
 const STOP_STEP_MS = 2_000;
-
-/** Where inputs on one topic go, and the sensor the topic names (cached per topic). */
-interface Routing {
-  readonly targets: readonly Target[];
-  readonly sensor: string;
-}
-
-interface Entry {
-  serving: ManagedFunction;
-  /** A new revision starting up; it takes over once Running (or Failed). */
-  next?: ManagedFunction;
-  /**
-   * Input filters of earlier revisions the broker may still send copies from: while it does,
-   * the function keeps taking the copies of those (designatedFilter), oldest first.
-   */
-  retiring: string[];
-}
-
-/** Where inputs on one topic go (cached per topic; rebuilt when functions or routes change). */
-interface Target {
-  readonly fn: ManagedFunction;
-  readonly route: Route;
-  /** Identifier of the subscription whose copy the function takes (identifier mode only). */
-  readonly designatedId: number | undefined;
-  /** Identifier of the function's own first matching filter: its retained copies come from it. */
-  readonly ownId: number | undefined;
-}
-
-/** The subscription identifiers a copy carries (MQTT 5), if any. */
-type CopyIds = number | readonly number[] | undefined;
-
-function carries(ids: number | readonly number[], id: number): boolean {
-  return typeof ids === 'number' ? ids === id : ids.includes(id);
-}
-
-/** Inputs for one function gathered during one socket read: one hand-off to its worker. */
-interface Batch {
-  readonly inputs: FunctionMessage[];
-  /** OrderedAcks sequence per input, -1 for QoS 0. */
-  readonly seqs: number[];
-  /** Inputs counted in the agent's backlog (those for a Running function). */
-  counted: number;
-}
 
 /**
  * Socket settings for each new connection (a reconnect builds a new socket). Nagle's algorithm
@@ -182,6 +122,24 @@ function tuneSocket(client: MqttClient): void {
   stream?.setMaxListeners?.(UNWRITTEN_HIGH_WATER + DEFAULT_MAX_IN_FLIGHT + 64);
 }
 
+/**
+ * Ordered acknowledgements whose PUBACKs, released while mqtt.js works through one socket read,
+ * go out together after it (microtasks run once its nextTick chain is done), so they share one
+ * write: sent one by one they cost a syscall each, a third of the QoS 1 path.
+ */
+function batchedPubacks(client: MqttClient): OrderedAcks {
+  const sender = client as unknown as PacketSender;
+  let acksDue: number[] = [];
+  const sendAcks = (): void => {
+    const due = acksDue;
+    acksDue = [];
+    for (const messageId of due) sender._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 });
+  };
+  return new OrderedAcks((messageId) => {
+    if (acksDue.push(messageId) === 1) queueMicrotask(sendAcks);
+  });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -189,7 +147,7 @@ function sleep(ms: number): Promise<void> {
 export class Agent {
   readonly #o: AgentOptions;
   readonly #store: ModuleStore;
-  readonly #entries = new Map<string, Entry>();
+  readonly #functions: FunctionSet;
   readonly #subscriptions: FunctionSubscriptions;
   readonly #sensors: SensorRegistry;
   readonly #startedAt = Date.now();
@@ -197,20 +155,17 @@ export class Agent {
   #acks: OrderedAcks | undefined;
   #moduleTopic: ModuleTopicSource | undefined;
   #desired: DesiredState | undefined;
-  /** Inputs handed to running functions and not answered yet (bounded by maxInFlight). */
-  #backlog = 0;
   /** Where the agent logs when no `log` option is given (docs/adr/0035), made on first use. */
   #logger: Logger | undefined;
-  /** QoS 0 outputs with mqtt.js, not yet written to the socket (see UNWRITTEN_HIGH_WATER). */
-  #unwritten = 0;
-  #resume: (() => void)[] = [];
-  /** Per input topic: the functions it goes to, and the sensor it names (derived once). */
-  #targets = new Map<string, Routing>();
-  #batches = new Map<ManagedFunction, Batch>();
-  #flushQueued = false;
+  readonly #backpressure: InputBackpressure;
+  readonly #inputs: InputDispatch;
   #heartbeat: NodeJS.Timeout | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
   #reconnects = 0;
+  /** No connection of this process has been made yet. */
+  #firstConnection = true;
+  /** The broker refused MQTT 5: reconnect (with 3.1.1) once the connection closes. */
+  #fallingBack = false;
   #stopping = false;
   readonly #outputs: OutputBudget;
   readonly #drops = new DropReporter();
@@ -232,6 +187,34 @@ export class Agent {
       log: (level, text) => this.#log(level, text),
       describeRefusal: (filter, error) => this.#refusal(filter, error),
       released: (filter) => this.#released(filter),
+    });
+    this.#functions = new FunctionSet({
+      context: () => this.#functionContext(),
+      routesChanged: () => this.#syncSubscriptions(),
+    });
+    this.#backpressure = new InputBackpressure(
+      options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      () => this.#client?.connected === true,
+    );
+    this.#inputs = this.#inputDispatch();
+  }
+
+  #inputDispatch(): InputDispatch {
+    const delivery: OutputDelivery = {
+      client: () => this.#client,
+      acks: () => this.#acks,
+      outputs: this.#outputs,
+      backpressure: this.#backpressure,
+      dropped: (connected) => this.#outputDropped(connected),
+    };
+    return new InputDispatch({
+      functions: () => this.#functions.serving(),
+      idOf: (filter) => this.#subscriptions.idOf(filter),
+      sensors: this.#sensors,
+      backpressure: this.#backpressure,
+      acks: () => this.#acks,
+      log: (level, text) => this.#log(level, text),
+      deliver: (fn, batch, results) => deliverOutputs(delivery, fn, batch, results),
     });
   }
 
@@ -337,19 +320,7 @@ export class Agent {
     closeOnOversizedPacket(client, (error) => {
       this.#log('error', `${error.message} from ${brokerForLogs(this.#o.brokerUrl)}; reconnecting`);
     });
-    const sender = client as unknown as PacketSender;
-    // PUBACKs released while mqtt.js works through one socket read go out together after it
-    // (microtasks run once its nextTick chain is done), so they share one write: sent one by one
-    // they cost a syscall each, a third of the QoS 1 path.
-    let acksDue: number[] = [];
-    const sendAcks = (): void => {
-      const due = acksDue;
-      acksDue = [];
-      for (const messageId of due) sender._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 });
-    };
-    this.#acks = new OrderedAcks((messageId) => {
-      if (acksDue.push(messageId) === 1) queueMicrotask(sendAcks);
-    });
+    this.#acks = batchedPubacks(client);
     this.#moduleTopic = new ModuleTopicSource({
       subscribe: (t, subscribed) => this.#subscribeControl(client, t, subscribed),
       unsubscribe: (t) => client.unsubscribe(t),
@@ -360,60 +331,70 @@ export class Agent {
     client.handleMessage = (packet, callback) => {
       this.#onPacket(packet, callback);
     };
-    let first = true;
     client.on('connect', (connack) => {
-      tuneSocket(client);
-      this.#reconnects = 0;
-      client.options.reconnectPeriod = reconnectDelayMs(0);
-      this.#log(
-        'info',
-        `connected to ${connectedNode(client, this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
-      );
-      const fresh = !connack.sessionPresent;
-      const mode = this.#subscriptionMode(client, connack);
-      this.#targets.clear(); // which copy a function takes depends on the mode
-      this.#subscriptions.connected(this.#subscriptionClient(client), mode, fresh);
-      // A session the broker kept holds the desired-state subscription; ask again anyway on the
-      // first connection of this process (its previous life may have been an older agent).
-      if (fresh || first) {
-        this.#subscribeControl(client, desiredTopic(this.#o.nodeId));
-        if (this.#o.control) this.#subscribeControl(client, this.#o.control.topic);
-      }
-      first = false;
-      if (fresh) this.#moduleTopic?.resubscribe();
-      const owed = this.#drops.flush(this.#outputs.report(), true, Date.now());
-      if (owed) this.#log('warn', owed);
-      this.#publishStatus();
+      this.#onConnect(client, connack);
     });
-    let fallingBack = false;
     client.on('close', () => {
-      this.#subscriptions.disconnected();
-      this.#acks?.reset();
-      this.#resumeInputs(); // unwritten outputs no longer hold inputs back
-      if (this.#stopping) return;
-      client.options.reconnectPeriod = reconnectDelayMs(++this.#reconnects);
-      // mqtt.js does not reconnect after a refused CONNACK: after switching to 3.1.1, ask it to.
-      if (fallingBack) {
-        fallingBack = false;
-        setTimeout(() => {
-          if (!this.#stopping) client.reconnect();
-        }, 10);
-      }
+      this.#onClose(client);
     });
     client.on('error', (error) => {
-      if (isPacketTooLarge(error)) return; // closeOnOversizedPacket says it
-      const code = (error as { code?: number }).code;
-      // 132 (MQTT 5) / 1 (3.1.1): unsupported protocol version → speak 3.1.1 from now on.
-      if ((code === 132 || code === 1) && client.options.protocolVersion === 5) {
-        this.#log('warn', 'the broker does not speak MQTT 5; falling back to 3.1.1');
-        client.options.protocolVersion = 4;
-        delete client.options.properties;
-        if (client.options.will) delete client.options.will.properties;
-        fallingBack = true;
-        return;
-      }
-      this.#log('warn', describeConnectionError(error, this.#o));
+      this.#onError(client, error);
     });
+  }
+
+  #onConnect(client: MqttClient, connack: IConnackPacket): void {
+    tuneSocket(client);
+    this.#reconnects = 0;
+    client.options.reconnectPeriod = reconnectDelayMs(0);
+    this.#log(
+      'info',
+      `connected to ${connectedNode(client, this.#o.brokerUrl)} (MQTT ${client.options.protocolVersion === 5 ? '5' : '3.1.1'})`,
+    );
+    const fresh = !connack.sessionPresent;
+    const mode = this.#subscriptionMode(client, connack);
+    this.#inputs.invalidate(); // which copy a function takes depends on the mode
+    this.#subscriptions.connected(this.#subscriptionClient(client), mode, fresh);
+    // A session the broker kept holds the desired-state subscription; ask again anyway on the
+    // first connection of this process (its previous life may have been an older agent).
+    if (fresh || this.#firstConnection) {
+      this.#subscribeControl(client, desiredTopic(this.#o.nodeId));
+      if (this.#o.control) this.#subscribeControl(client, this.#o.control.topic);
+    }
+    this.#firstConnection = false;
+    if (fresh) this.#moduleTopic?.resubscribe();
+    const owed = this.#drops.flush(this.#outputs.report(), true, Date.now());
+    if (owed) this.#log('warn', owed);
+    this.#publishStatus();
+  }
+
+  #onClose(client: MqttClient): void {
+    this.#subscriptions.disconnected();
+    this.#acks?.reset();
+    this.#backpressure.resume(); // unwritten outputs no longer hold inputs back
+    if (this.#stopping) return;
+    client.options.reconnectPeriod = reconnectDelayMs(++this.#reconnects);
+    // mqtt.js does not reconnect after a refused CONNACK: after switching to 3.1.1, ask it to.
+    if (this.#fallingBack) {
+      this.#fallingBack = false;
+      setTimeout(() => {
+        if (!this.#stopping) client.reconnect();
+      }, 10);
+    }
+  }
+
+  #onError(client: MqttClient, error: Error): void {
+    if (isPacketTooLarge(error)) return; // closeOnOversizedPacket says it
+    const code = (error as { code?: number }).code;
+    // 132 (MQTT 5) / 1 (3.1.1): unsupported protocol version → speak 3.1.1 from now on.
+    if ((code === 132 || code === 1) && client.options.protocolVersion === 5) {
+      this.#log('warn', 'the broker does not speak MQTT 5; falling back to 3.1.1');
+      client.options.protocolVersion = 4;
+      delete client.options.properties;
+      if (client.options.will) delete client.options.will.properties;
+      this.#fallingBack = true;
+      return;
+    }
+    this.#log('warn', describeConnectionError(error, this.#o));
   }
 
   /** Subscription identifiers when the session has them and the agent may use them. */
@@ -426,9 +407,8 @@ export class Agent {
 
   /** The broker confirmed it dropped `filter`: no copy comes from it any more. */
   #released(filter: string): void {
-    for (const entry of this.#entries.values())
-      if (entry.retiring.includes(filter)) entry.retiring = entry.retiring.filter((f) => f !== filter);
-    this.#targets.clear();
+    this.#functions.released(filter);
+    this.#inputs.invalidate();
   }
 
   #onPacket(packet: IPublishPacket, callback: (error?: Error) => void): void {
@@ -447,7 +427,7 @@ export class Agent {
         else this.#moduleTopic?.deliver(topic, payload);
       }
     } else {
-      this.#dispatch(topic, payload, seq, ids, packet.retain);
+      this.#inputs.dispatch(topic, payload, seq, ids, packet.retain);
     }
     if (seq >= 0) acks?.release(seq);
     const error = seq >= 0 ? DEFER_ACK : undefined;
@@ -461,157 +441,8 @@ export class Agent {
     // The same for outputs the socket has not taken yet: they are written without reading
     // anything, so waiting for them cannot deadlock (only while connected: a closed socket
     // finishes them all).
-    if (seq < 0 && this.#inputsMustWait(UNWRITTEN_HIGH_WATER)) this.#resume.push(() => callback(error));
+    if (seq < 0) this.#backpressure.admit(() => callback(error));
     else callback(error);
-  }
-
-  /** QoS 0 inputs wait while calls or unwritten outputs are over their bounds. */
-  #inputsMustWait(unwrittenBound: number): boolean {
-    return (
-      this.#backlog >= (this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) ||
-      (this.#unwritten >= unwrittenBound && this.#client?.connected === true)
-    );
-  }
-
-  #resumeInputs(): void {
-    if (this.#resume.length > 0 && !this.#inputsMustWait(UNWRITTEN_HIGH_WATER / 2))
-      for (const r of this.#resume.splice(0)) r();
-  }
-
-  /**
-   * Adds one input to the batch of every function subscribed to it. A copy that names the
-   * subscriptions it came through goes only to the functions whose designated subscription it
-   * names (a retained copy: whose own filter's), so each reading runs each function once.
-   */
-  #dispatch(topic: string, payload: Uint8Array, seq: number, ids: CopyIds, retained: boolean): void {
-    const { targets, sensor } = this.#targets.get(topic) ?? this.#resolveTargets(topic);
-    if (targets.length === 0) return;
-    const now = Date.now();
-    let input: FunctionMessage | undefined;
-    let seen = false;
-    for (const { fn, route, designatedId, ownId } of targets) {
-      const takes = retained ? ownId : designatedId;
-      if (ids !== undefined && takes !== undefined && !carries(ids, takes)) continue;
-      if (!seen) {
-        seen = true;
-        const unreported = this.#sensors.seen(topic, now, sensor);
-        if (unreported) this.#log('warn', unreported);
-      }
-      const verdict = checkPayload(payload, route.format, fn.spec.limits.maxPayloadBytes);
-      if (!verdict.ok) {
-        fn.metrics.recordMalformed(`malformed input on ${topic}: ${verdict.problem}`);
-        continue;
-      }
-      input ??= { topic, payload, timestampMs: now };
-      let batch = this.#batches.get(fn);
-      if (!batch) {
-        batch = { inputs: [], seqs: [], counted: 0 };
-        this.#batches.set(fn, batch);
-      }
-      batch.inputs.push(input);
-      batch.seqs.push(seq);
-      if (seq >= 0) this.#acks?.hold(seq);
-      if (fn.phase === 'Running') {
-        batch.counted++;
-        this.#backlog++;
-      }
-    }
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      // mqtt.js handles the packets of one socket read in a chain of process.nextTick calls;
-      // microtasks run only once that chain is done, so this flush sees the whole read.
-      queueMicrotask(this.#flush);
-    }
-  }
-
-  #resolveTargets(topic: string): Routing {
-    const targets: Target[] = [];
-    const matches = (filter: string): boolean => topicMatches(filter, topic);
-    for (const entry of this.#entries.values()) {
-      const fn = entry.serving;
-      const route = fn.routes.find((r) => matches(r.filter));
-      if (!route) continue;
-      const designated = designatedFilter(
-        entry.retiring,
-        fn.routes.map((r) => r.filter),
-        matches,
-      );
-      targets.push({
-        fn,
-        route,
-        designatedId: designated === undefined ? undefined : this.#subscriptions.idOf(designated),
-        ownId: this.#subscriptions.idOf(route.filter),
-      });
-    }
-    // Bounded: a wildcard filter over an unbounded topic space must not grow this forever.
-    if (this.#targets.size >= 4096) this.#targets.clear();
-    const routing = { targets, sensor: sensorName(topic) };
-    this.#targets.set(topic, routing);
-    return routing;
-  }
-
-  readonly #flush = (): void => {
-    this.#flushQueued = false;
-    const batches = this.#batches;
-    if (batches.size === 0) return;
-    this.#batches = new Map();
-    for (const [fn, batch] of batches) {
-      const answer = fn.invokeBatch(batch.inputs);
-      if (answer instanceof Promise) void answer.then((results) => this.#deliver(fn, batch, results));
-      else this.#deliver(fn, batch, answer);
-    }
-  };
-
-  /** Publishes a batch's outputs; each QoS 1 input is released once its outputs are acknowledged. */
-  #deliver(fn: ManagedFunction, batch: Batch, results: readonly InvokeResult[]): void {
-    this.#backlog -= batch.counted;
-    this.#resumeInputs();
-    const client = this.#client;
-    const acks = this.#acks;
-    for (let i = 0; i < batch.inputs.length; i++) {
-      const result = results[i];
-      const seq = batch.seqs[i] ?? -1;
-      if (result?.ok && client) {
-        for (const o of result.outputs) {
-          const spec = fn.outputs.find((x) => x.topic === o.topic);
-          const options = spec?.publish ?? QOS1;
-          const buf = Buffer.from(o.payload.buffer, o.payload.byteOffset, o.payload.byteLength);
-          const size = buf.byteLength;
-          // The output of a QoS 1 input on a live session always goes out: MQTT's flow control
-          // bounds those (the broker sends at most Receive Maximum unacknowledged inputs), and the
-          // input is acknowledged only once the output is with the broker. Everything else —
-          // outputs made while disconnected, outputs of QoS 0 inputs — is held only up to the
-          // bound; beyond it the newest is dropped and counted (ADR 0013). A dropped output of a
-          // QoS 1 input loses nothing: its session's acknowledgements are void, and the broker
-          // sends the input again.
-          const flowControlled = seq >= 0 && client.connected;
-          if (!this.#outputs.take(size, flowControlled)) {
-            this.#outputDropped(client.connected);
-            continue;
-          }
-          if (seq >= 0 && options.qos === 1 && acks) {
-            // Resolves on the broker's PUBACK: only then may the input be acknowledged.
-            acks.hold(seq);
-            client.publish(o.topic, buf, options, () => {
-              this.#outputs.give(size);
-              acks.release(seq);
-            });
-          } else if (options.qos === 0) {
-            this.#unwritten++;
-            client.publish(o.topic, buf, options, () => {
-              this.#outputs.give(size);
-              this.#unwritten--;
-              this.#resumeInputs();
-            });
-          } else {
-            client.publish(o.topic, buf, options, () => {
-              this.#outputs.give(size);
-            });
-          }
-        }
-      }
-      if (seq >= 0) acks?.release(seq);
-    }
   }
 
   #outputDropped(connected: boolean): void {
@@ -664,49 +495,9 @@ export class Agent {
   #reconcileOnce(): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     const desired = (this.#desired?.functions ?? []).slice(0, this.#o.maxFunctions ?? 64);
-    const running = [...this.#entries.values()].map((e) => ({
-      key: e.serving.key,
-      revision: (e.next ?? e.serving).spec.revision,
-    }));
-    const actions = plan(desired, running);
-    const ctx = this.#functionContext();
-    const starts: Promise<void>[] = [];
-    for (const spec of actions.start) {
-      const fn = new ManagedFunction(spec, ctx);
-      this.#entries.set(fn.key, { serving: fn, retiring: [] });
-      starts.push(fn.start());
-    }
-    for (const spec of actions.replace) {
-      const entry = this.#entries.get(functionKey(spec));
-      if (!entry) continue;
-      const next = new ManagedFunction(spec, ctx);
-      const superseded = entry.next;
-      entry.next = next;
-      void superseded?.stop();
-      starts.push(
-        next.start().then(async () => {
-          if (entry.next !== next) return;
-          // Switch over: new inputs go to the new revision; the old one finishes what it has.
-          const old = entry.serving;
-          entry.serving = next;
-          delete entry.next;
-          for (const { filter } of old.routes)
-            if (!next.routes.some((r) => r.filter === filter) && !entry.retiring.includes(filter))
-              entry.retiring.push(filter);
-          this.#syncSubscriptions();
-          await old.stop();
-        }),
-      );
-    }
-    for (const key of actions.stop) {
-      const entry = this.#entries.get(key);
-      this.#entries.delete(key);
-      void entry?.next?.stop();
-      void entry?.serving.stop();
-    }
-    this.#syncSubscriptions();
+    const started = this.#functions.converge(desired);
     this.#statusChanged();
-    return Promise.all(starts).then(async () => {
+    return started.then(async () => {
       // What the latest document references: a newer one may have arrived meanwhile.
       const referenced = new Set((this.#desired?.functions ?? []).map((f) => f.module.sha256));
       await this.#store.gc(referenced).catch(() => []);
@@ -738,15 +529,8 @@ export class Agent {
   }
 
   #syncSubscriptions(): void {
-    this.#targets.clear(); // which function serves a topic may have changed
-    const wanted = new Map<string, Qos>();
-    for (const e of this.#entries.values()) {
-      for (const fn of [e.serving, e.next]) {
-        for (const r of fn?.routes ?? [])
-          wanted.set(r.filter, Math.max(wanted.get(r.filter) ?? 0, r.qos) as Qos);
-      }
-    }
-    this.#subscriptions.want(wanted);
+    this.#inputs.invalidate(); // which function serves a topic may have changed
+    this.#subscriptions.want(this.#functions.wanted());
   }
 
   #functionLog(fn: ManagedFunction, level: LogLevel, text: string): void {
@@ -789,16 +573,11 @@ export class Agent {
 
   /** Running functions by where their calls run (the /metrics gauge; ADR 0018). */
   functionThreads(): Record<FunctionThread, number> {
-    const counts: Record<FunctionThread, number> = { agent: 0, worker: 0 };
-    for (const e of this.#entries.values())
-      for (const fn of [e.serving, e.next]) if (fn?.thread) counts[fn.thread]++;
-    return counts;
+    return this.#functions.threads();
   }
 
   status(): NodeStatus {
-    const functions = [...this.#entries.values()].map((e) =>
-      (e.next && e.next.phase !== 'Running' ? e.next : e.serving).report(),
-    );
+    const functions = this.#functions.reports();
     return {
       version: 1,
       node: this.#o.nodeId,
@@ -864,13 +643,8 @@ export class Agent {
       ]);
       if (!ended) await client.endAsync(true).catch(() => undefined);
     }
-    for (const r of this.#resume.splice(0)) r();
-    await Promise.all(
-      [...this.#entries.values()].flatMap((e) =>
-        e.next ? [e.serving.stop(), e.next.stop()] : [e.serving.stop()],
-      ),
-    );
-    this.#entries.clear();
+    this.#backpressure.releaseAll();
+    await this.#functions.stopAll();
   }
 }
 

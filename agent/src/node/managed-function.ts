@@ -223,21 +223,32 @@ export class ManagedFunction {
       return;
     }
     this.#to({ type: 'fetch' });
-    let bytes: Uint8Array;
+    const bytes = await this.#fetch();
+    if (bytes === undefined || this.#isStopped() || !this.#signaturesAccepted()) return;
+    this.#to({ type: 'fetched' });
+    await this.#load(bytes);
+  }
+
+  /** The module's bytes from the store (fetched into it if needed); undefined once failed. */
+  async #fetch(): Promise<Uint8Array | undefined> {
     try {
-      bytes = await fetchModule(this.#ctx.store, this.spec.module, {
+      return await fetchModule(this.#ctx.store, this.spec.module, {
         sources: this.#ctx.sources,
         referenced: this.#ctx.referenced(),
       });
     } catch (error) {
-      if (this.#isStopped()) return;
+      if (this.#isStopped()) return undefined;
       const reason = error instanceof StoreError ? error.reason : 'FetchFailed';
       this.#fail(reason, (error as Error).message);
-      return;
+      return undefined;
     }
-    if (this.#isStopped()) return;
-    // The store has checked the bytes against spec.module.sha256; the signature check binds that
-    // digest to a key this device trusts. Nothing reaches the compiler before both pass.
+  }
+
+  /**
+   * The store has checked the bytes against spec.module.sha256; the signature check binds that
+   * digest to a key this device trusts. Nothing reaches the compiler before both pass.
+   */
+  #signaturesAccepted(): boolean {
     const verdict = verifyModuleSignatures(
       this.spec.module.sha256,
       this.spec.module.signatures,
@@ -246,11 +257,15 @@ export class ManagedFunction {
     if (!verdict.ok) {
       this.#ctx.log(this, 'error', `refused: ${verdict.reason}: ${verdict.message}`);
       this.#fail(verdict.reason, verdict.message);
-      return;
+      return false;
     }
     if (verdict.keyId !== undefined)
       this.#ctx.log(this, 'info', `module signature verified (${verdict.kind}, key ${verdict.keyId})`);
-    this.#to({ type: 'fetched' });
+    return true;
+  }
+
+  /** Compiles and instantiates the module with its state file: Running, or failed. */
+  async #load(bytes: Uint8Array): Promise<void> {
     try {
       const { dataDir } = this.#ctx;
       await adoptLegacyStateFile(dataDir, this.spec.namespace, this.spec.name);

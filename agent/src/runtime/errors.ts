@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// The error loadFunction rejects with: a FailureReason the status shows, plus a message that
-// says what to fix.
+// The one shape of the agent's typed failures: an Error with a machine-readable `reason` (a
+// FailureReason the function status shows, or a narrower set) beside a message that says what to
+// fix. LoadError is what loadFunction rejects with.
 import type { FailureReason } from './types.ts';
 
-export class LoadError extends Error {
-  readonly reason: FailureReason;
-  constructor(reason: FailureReason, message: string, options?: ErrorOptions) {
+export class ReasonError<R extends string> extends Error {
+  readonly reason: R;
+  constructor(reason: R, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'LoadError';
     this.reason = reason;
   }
+}
+
+export class LoadError extends ReasonError<FailureReason> {
+  override readonly name = 'LoadError';
 }
 
 export function isLoadError(error: unknown): error is LoadError {

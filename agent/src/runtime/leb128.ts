@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unsigned LEB128, as the WebAssembly binary format encodes every count, index and size.
-// Pure functions; the module rewriter (wasm-binary.ts) is their only user.
+// Pure functions, for the sandbox rewriter (wasm-binary.ts) and the deadline instrumenter
+// (core/deadline-instrument.ts, whose hot decoder inlines allocation-free readers of its own).
 
 export interface Leb {
   readonly value: number;
@@ -43,4 +44,19 @@ export function encodeUleb(value: number): number[] {
     out.push(byte);
   } while (rest !== 0);
   return out;
+}
+
+/** Signed LEB128 (the deadline checkpoints' i32.const weights and fuel). */
+export function encodeSleb(value: number): number[] {
+  const out: number[] = [];
+  let rest = value;
+  for (;;) {
+    const byte = rest & 0x7f;
+    rest >>= 7;
+    if ((rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
 }

@@ -7,6 +7,7 @@
 // Pure: bytes in, bytes (or a SandboxViolation) out.
 import { formatBytes } from '@wasmfleet/api';
 import { encodeUleb, readUleb, skipSleb } from './leb128.ts';
+import { ReasonError } from './errors.ts';
 
 export const WASM_PAGE = 65_536;
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -23,13 +24,8 @@ export interface SandboxLimits {
 export type SandboxProblem = 'InvalidModule' | 'OutOfMemory';
 
 /** A module the sandbox refuses, with the reason the function status will show. */
-export class SandboxViolation extends Error {
-  readonly reason: SandboxProblem;
-  constructor(reason: SandboxProblem, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SandboxViolation';
-    this.reason = reason;
-  }
+export class SandboxViolation extends ReasonError<SandboxProblem> {
+  override readonly name = 'SandboxViolation';
 }
 
 /** Tells a core module from a component by the header (a component's layer field is 1). */
@@ -92,7 +88,7 @@ function rewriteCore(bytes: Uint8Array, limits: SandboxLimits): Uint8Array {
     pos = end;
   }
   chunks.push(Uint8Array.from(pending));
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 type EntryRewriter = (bytes: Uint8Array, pos: number, limits: SandboxLimits, out: number[]) => number;
@@ -231,10 +227,11 @@ function rewriteComponent(bytes: Uint8Array, limits: SandboxLimits): Uint8Array 
     }
     pos = end;
   }
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
+/** The chunks one after another in a new array (Buffer.concat would return a Buffer). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const out = new Uint8Array(total);
   let at = 0;

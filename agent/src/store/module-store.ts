@@ -7,16 +7,13 @@ import { createHash } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readIfExists, writeFileAtomic } from '../persist/atomic-file.ts';
+import { ReasonError } from '../runtime/errors.ts';
+import { DEFAULT_MAX_MODULE_BYTES } from '../runtime/limits.ts';
 
 export type StoreProblem = 'DigestMismatch' | 'ModuleTooLarge' | 'StoreFull' | 'FetchFailed';
 
-export class StoreError extends Error {
-  readonly reason: StoreProblem;
-  constructor(reason: StoreProblem, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'StoreError';
-    this.reason = reason;
-  }
+export class StoreError extends ReasonError<StoreProblem> {
+  override readonly name = 'StoreError';
 }
 
 export interface ModuleStoreOptions {
@@ -48,7 +45,7 @@ export class ModuleStore {
   constructor(options: ModuleStoreOptions) {
     this.#dir = path.join(options.dir, 'blobs', 'sha256');
     this.#maxTotal = options.maxTotalBytes ?? 256 * 1024 * 1024;
-    this.#maxBlob = options.maxBlobBytes ?? 32 * 1024 * 1024;
+    this.#maxBlob = options.maxBlobBytes ?? DEFAULT_MAX_MODULE_BYTES;
   }
 
   get maxBlobBytes(): number {

@@ -9,6 +9,7 @@ import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   agentTargetTopic,
+  functionKey,
   parseAgentTarget,
   type AgentTarget,
   type AgentUpgradeReport,
@@ -155,9 +156,7 @@ export class AgentUpgrader implements AgentControl {
       this.#set({ version: target.version, phase: 'Installing' });
       dir = await installRelease(env.versionsDir, target.version, target.artifact, releaseKeyDirs(env));
     }
-    const running = (this.#o.status().functions ?? [])
-      .filter((f) => f.phase === 'Running')
-      .map((f) => `${f.namespace}/${f.name}`);
+    const running = runningFunctions(this.#o.status());
     await writeFile(
       path.join(env.versionsDir, 'trial.json'),
       JSON.stringify({ version: target.version, from: AGENT_VERSION, expect: running }),
@@ -172,11 +171,7 @@ export class AgentUpgrader implements AgentControl {
 
   async #checkHealth(env: SupervisedEnv, expect: readonly string[]): Promise<void> {
     if (!this.#o.connected()) return;
-    const running = new Set(
-      (this.#o.status().functions ?? [])
-        .filter((f) => f.phase === 'Running')
-        .map((f) => `${f.namespace}/${f.name}`),
-    );
+    const running = new Set(runningFunctions(this.#o.status()));
     if (!expect.every((k) => running.has(k))) return;
     clearInterval(this.#health);
     await writeFile(path.join(env.versionsDir, 'healthy'), `${new Date().toISOString()}\n`);
@@ -244,4 +239,9 @@ async function removeOldVersions(env: SupervisedEnv, keep: string): Promise<void
     if (!entry.isDirectory() || [keep, current, env.installDir].includes(dir)) continue;
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The `namespace/name` of every function the status reports Running. */
+function runningFunctions(status: Partial<NodeStatus>): string[] {
+  return (status.functions ?? []).filter((f) => f.phase === 'Running').map(functionKey);
 }

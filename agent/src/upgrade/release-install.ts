@@ -11,18 +11,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { verifyRelease, type AgentTarget } from '@wasmfleet/api';
 import { loadTrustedKeys } from '../signing/trusted-keys.ts';
+import { ReasonError } from '../runtime/errors.ts';
 
 /** A release tarball is ~45 MB; anything far larger is not one. */
 const MAX_TARBALL_BYTES = 512 * 1024 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 15 * 60_000;
 
-export class UpgradeFailure extends Error {
-  readonly reason: string;
-  constructor(reason: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.reason = reason;
-  }
-}
+export class UpgradeFailure extends ReasonError<string> {}
 
 type Artifact = NonNullable<AgentTarget['agent']['artifact']>;
 

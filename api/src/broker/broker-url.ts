@@ -2,6 +2,7 @@
 // Broker URLs as every component takes them: taken apart with the WHATWG parser for mqtt.js, and
 // printed without their password (brokerForLogs, in ../log/redact.ts).
 import { brokerForLogs } from '../log/redact.ts';
+import { brokerUrls } from '../wire/broker-list.ts';
 
 /** Where the broker is, as mqtt.js's connection options (see brokerAddress). */
 export interface BrokerAddress {
@@ -47,5 +48,28 @@ export function brokerAddress(url: string): BrokerAddress {
     ...(websocket ? { path: `${parsed.pathname}${parsed.search}` } : {}),
     ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
     ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+  };
+}
+
+/**
+ * The nodes of a clustered broker (`--broker mqtt://a:1883,mqtt://b:1883`), each taken apart like
+ * brokerAddress. A single URL is a list of one.
+ */
+export function brokerAddresses(list: string): BrokerAddress[] {
+  return brokerUrls(list).map(brokerAddress);
+}
+
+const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const;
+
+/** One node of a clustered broker as mqtt.js's `servers` entry (it moves to the next on every reconnect). */
+export function brokerServer(address: BrokerAddress): {
+  host: string;
+  port: number;
+  protocol: BrokerAddress['protocol'];
+} {
+  return {
+    host: address.hostname,
+    port: address.port ?? DEFAULT_PORTS[address.protocol],
+    protocol: address.protocol,
   };
 }

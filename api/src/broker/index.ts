@@ -1,2 +1,2 @@
 // SPDX-License-Identifier: Apache-2.0
-export { brokerAddress, type BrokerAddress } from './broker-url.ts';
+export { brokerAddress, brokerAddresses, brokerServer, type BrokerAddress } from './broker-url.ts';

@@ -4,7 +4,7 @@ import type { ModuleSource } from '@wasmfleet/api';
 import { WasmfleetCommand, outputFlag } from '../base-command.ts';
 import { UserError } from '../errors.ts';
 import { storeInConfigMap } from '../push/configmap.ts';
-import { readModuleFile } from '../push/module-file.ts';
+import { readModuleFile, type ModuleFile } from '../push/module-file.ts';
 import { pushToRegistry } from '../push/oci.ts';
 import { functionObject, functionSnippet, nameFromFile } from '../push/snippet.ts';
 
@@ -40,6 +40,30 @@ Registry passwords are read from stdin (--password-stdin), never from a flag. Re
 
   public async run(): Promise<void> {
     const { args } = await this.parse(Push);
+    this.#checkDestination();
+    const module = await readModuleFile(args.file);
+    const name = this.flags.name ?? nameFromFile(args.file);
+    const namespace = this.kube().namespace;
+    const { source, summary } =
+      this.flags.configmap !== undefined
+        ? await this.#storeInConfigMap(module, this.flags.configmap, namespace)
+        : await this.#pushToRegistry(module, this.flags.oci ?? '');
+    const size = module.bytes.byteLength;
+    const kind = module.kind === 'module' ? 'core module' : 'component';
+    if (this.flags.output === 'json') {
+      process.stdout.write(
+        `${JSON.stringify({ sha256: module.sha256, size, kind: module.kind, module: source, function: functionObject(name, namespace, source) }, null, 2)}\n`,
+      );
+      return;
+    }
+    const header = [...summary, `sha256: ${module.sha256}`, `size: ${size} bytes (${kind})`].map(
+      (l) => `# ${l}`,
+    );
+    process.stdout.write(`${header.join('\n')}\n${functionSnippet(name, namespace, source)}`);
+  }
+
+  /** Exactly one of --configmap and --oci; registry credentials only with --oci. */
+  #checkDestination(): void {
     const { configmap, oci } = this.flags;
     if ((configmap === undefined) === (oci === undefined)) {
       throw new UserError(
@@ -57,48 +81,40 @@ Registry passwords are read from stdin (--password-stdin), never from a flag. Re
         hint: 'echo "$TOKEN" | wasmfleet push f.wasm --oci REF --username USER --password-stdin',
       });
     }
-    const module = await readModuleFile(args.file);
-    const name = this.flags.name ?? nameFromFile(args.file);
-    const namespace = this.kube().namespace;
-    let source: ModuleSource;
-    let summary: string[];
-    if (configmap !== undefined) {
-      const key = this.flags.key;
-      await this.call({ what: `configmap "${configmap}"`, namespace }, (kube) =>
-        storeInConfigMap(kube, module, { name: configmap, namespace, key }),
-      );
-      source = { configMap: { name: configmap, key }, sha256: module.sha256 };
-      summary = [`stored in configmap/${configmap} (key ${key}) in namespace ${namespace}`];
-    } else {
-      const password = this.flags['password-stdin'] ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
-      const credentials =
-        this.flags.username !== undefined && password !== undefined
-          ? { username: this.flags.username, password }
-          : undefined;
-      const pushed = await pushToRegistry(module, oci ?? '', {
-        plainHttp: this.flags['plain-http'],
-        ...(credentials ? { credentials } : {}),
-      });
-      source = { oci: pushed.reference, sha256: module.sha256 };
-      summary = [
-        `pushed to ${oci ?? ''}`,
-        `manifest digest: ${pushed.digest}`,
-        `reference: ${pushed.reference}`,
-      ];
-    }
-    const size = module.bytes.byteLength;
-    const kind = module.kind === 'module' ? 'core module' : 'component';
-    if (this.flags.output === 'json') {
-      process.stdout.write(
-        `${JSON.stringify({ sha256: module.sha256, size, kind: module.kind, module: source, function: functionObject(name, namespace, source) }, null, 2)}\n`,
-      );
-      return;
-    }
-    const header = [...summary, `sha256: ${module.sha256}`, `size: ${size} bytes (${kind})`].map(
-      (l) => `# ${l}`,
-    );
-    process.stdout.write(`${header.join('\n')}\n${functionSnippet(name, namespace, source)}`);
   }
+
+  async #storeInConfigMap(module: ModuleFile, configmap: string, namespace: string): Promise<Pushed> {
+    const key = this.flags.key;
+    await this.call({ what: `configmap "${configmap}"`, namespace }, (kube) =>
+      storeInConfigMap(kube, module, { name: configmap, namespace, key }),
+    );
+    return {
+      source: { configMap: { name: configmap, key }, sha256: module.sha256 },
+      summary: [`stored in configmap/${configmap} (key ${key}) in namespace ${namespace}`],
+    };
+  }
+
+  async #pushToRegistry(module: ModuleFile, oci: string): Promise<Pushed> {
+    const password = this.flags['password-stdin'] ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
+    const credentials =
+      this.flags.username !== undefined && password !== undefined
+        ? { username: this.flags.username, password }
+        : undefined;
+    const pushed = await pushToRegistry(module, oci, {
+      plainHttp: this.flags['plain-http'],
+      ...(credentials ? { credentials } : {}),
+    });
+    return {
+      source: { oci: pushed.reference, sha256: module.sha256 },
+      summary: [`pushed to ${oci}`, `manifest digest: ${pushed.digest}`, `reference: ${pushed.reference}`],
+    };
+  }
+}
+
+/** Where the module went, and the lines that say so above the printed manifest. */
+interface Pushed {
+  readonly source: ModuleSource;
+  readonly summary: readonly string[];
 }
 
 async function readStdin(): Promise<string> {

@@ -3,6 +3,7 @@
 // (ADR 0023): FUNCTIONS (how many it runs), LAST-SEEN (its last heartbeat) and, with -o wide, RUNS
 // (which). Neither reaches Kubernetes: heartbeats never do, and a count would change on every
 // device whenever a function is placed fleet-wide.
+import { functionKey } from '@wasmfleet/api';
 import type { Kind } from '../resources.ts';
 import { liveStatus } from './live-status.ts';
 
@@ -23,7 +24,7 @@ export async function withLastSeen(
         ...kind.columns,
         { name: 'FUNCTIONS', value: (row) => running(row)?.length, type: 'integer' },
         { name: 'LAST-SEEN', value: (row) => of(row)?.heartbeatAt, type: 'date' },
-        { name: 'RUNS', value: (row) => running(row)?.map((f) => `${f.namespace}/${f.name}`), wide: true },
+        { name: 'RUNS', value: (row) => running(row)?.map(functionKey), wide: true },
       ],
     },
     ...(live.problem ? { note: `note: ${live.problem}` } : {}),

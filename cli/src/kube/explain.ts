@@ -18,57 +18,7 @@ export function explainKubeError(error: unknown, target: Target): UserError {
       cause: error,
     });
   }
-  if (isApiAnswer(error)) {
-    const message = serverMessage(error.body) ?? error.message;
-    switch (error.code) {
-      case 401:
-        return new UserError(
-          `the API server at ${target.server} rejected your credentials (401 Unauthorized)`,
-          {
-            hint: 'your token or certificate has expired or is wrong; refresh your kubeconfig or pass --kubeconfig',
-            cause: error,
-          },
-        );
-      case 403:
-        return new UserError(`forbidden: ${message}`, {
-          hint: 'your user lacks an RBAC permission for this; ask a cluster admin, or check with `kubectl auth can-i`',
-          cause: error,
-        });
-      case 404:
-        if (
-          /resource type|the server could not find the requested resource|no matches for kind/i.test(message)
-        ) {
-          return crdsMissing(error);
-        }
-        return new UserError(
-          `${target.what ?? 'the object'} not found${target.namespace ? ` in namespace "${target.namespace}"` : ''}`,
-          {
-            hint: 'check the name and namespace (-n); list what exists with `wasmfleet get functions -A` or `wasmfleet get nodes`',
-            cause: error,
-          },
-        );
-      case 409:
-        // Server-side apply: another field manager (kubectl edit/patch, a controller) owns fields
-        // this apply sets. Running it again changes nothing; taking the fields over does.
-        if (/^Apply failed with \d+ conflicts?/.test(message)) {
-          return new UserError(`conflict: ${message}`, {
-            hint: 'another field manager set those fields since; pass --force-conflicts to take them over with this file’s values',
-            cause: error,
-          });
-        }
-        return new UserError(`conflict: ${message}`, {
-          hint: 'someone else changed it; run the command again',
-          cause: error,
-        });
-      case 422:
-        return new UserError(`the API server rejected it: ${message}`, {
-          hint: 'fix the fields named above; `wasmfleet apply --dry-run` checks a file without changing anything',
-          cause: error,
-        });
-      default:
-        return new UserError(`the API server answered ${error.code}: ${message}`, { cause: error });
-    }
-  }
+  if (isApiAnswer(error)) return explainApiAnswer(error, target);
   if (
     error instanceof Error &&
     /Unrecognized API version and kind|resource type|no matches for kind/i.test(error.message)
@@ -78,11 +28,66 @@ export function explainKubeError(error: unknown, target: Target): UserError {
   return new UserError(error instanceof Error ? error.message : String(error), { cause: error });
 }
 
+/** What a status code the API server answered means for the user, and what to do next. */
+function explainApiAnswer(error: ApiAnswer, target: Target): UserError {
+  const message = serverMessage(error.body) ?? error.message;
+  switch (error.code) {
+    case 401:
+      return new UserError(
+        `the API server at ${target.server} rejected your credentials (401 Unauthorized)`,
+        {
+          hint: 'your token or certificate has expired or is wrong; refresh your kubeconfig or pass --kubeconfig',
+          cause: error,
+        },
+      );
+    case 403:
+      return new UserError(`forbidden: ${message}`, {
+        hint: 'your user lacks an RBAC permission for this; ask a cluster admin, or check with `kubectl auth can-i`',
+        cause: error,
+      });
+    case 404:
+      if (
+        /resource type|the server could not find the requested resource|no matches for kind/i.test(message)
+      ) {
+        return crdsMissing(error);
+      }
+      return new UserError(
+        `${target.what ?? 'the object'} not found${target.namespace ? ` in namespace "${target.namespace}"` : ''}`,
+        {
+          hint: 'check the name and namespace (-n); list what exists with `wasmfleet get functions -A` or `wasmfleet get nodes`',
+          cause: error,
+        },
+      );
+    case 409:
+      // Server-side apply: another field manager (kubectl edit/patch, a controller) owns fields
+      // this apply sets. Running it again changes nothing; taking the fields over does.
+      if (/^Apply failed with \d+ conflicts?/.test(message)) {
+        return new UserError(`conflict: ${message}`, {
+          hint: 'another field manager set those fields since; pass --force-conflicts to take them over with this file’s values',
+          cause: error,
+        });
+      }
+      return new UserError(`conflict: ${message}`, {
+        hint: 'someone else changed it; run the command again',
+        cause: error,
+      });
+    case 422:
+      return new UserError(`the API server rejected it: ${message}`, {
+        hint: 'fix the fields named above; `wasmfleet apply --dry-run` checks a file without changing anything',
+        cause: error,
+      });
+    default:
+      return new UserError(`the API server answered ${error.code}: ${message}`, { cause: error });
+  }
+}
+
 /**
  * An error carrying the API server's status code and body: client-node's ApiException or
  * local-stack's ApiError (matched by shape, so that this module loads neither library).
  */
-function isApiAnswer(error: unknown): error is Error & { code: number; body: unknown } {
+type ApiAnswer = Error & { code: number; body: unknown };
+
+function isApiAnswer(error: unknown): error is ApiAnswer {
   return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'body' in error;
 }
 

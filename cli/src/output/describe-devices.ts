@@ -4,7 +4,7 @@
 // device's functions — from its own retained status on the broker when the CLI could read it
 // (every function: revision, phase, calls, errors; its heartbeat and sensors), otherwise the
 // failing ones the EdgeNode summary keeps (ADR 0023). Pure.
-import type { NodeStatus } from '@wasmfleet/api';
+import { functionKey, type NodeStatus } from '@wasmfleet/api';
 import { age } from './age.ts';
 import { readPath } from './json-path.ts';
 import { borderless } from './render.ts';
@@ -80,7 +80,7 @@ function liveFunctions(status: NodeStatus, now: number): string[] {
   ]);
   lines.push(...section('Sensors', ['NAME', 'TOPIC', 'LAST SEEN'], sensors));
   const rows = (status.functions ?? []).map((f) => [
-    `${f.namespace}/${f.name}`,
+    functionKey(f),
     f.revision,
     phaseColour(f.phase),
     f.reason ?? '-',

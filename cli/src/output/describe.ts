@@ -53,8 +53,15 @@ export function describeObject(
     lines.push(indent(stringify(shown).trimEnd()));
   }
   lines.push(...deviceSections(object, device, now));
-  const conditions = (readPath(object, '.status.conditions') ?? []) as Partial<Record<string, string>>[];
-  lines.push(style.bold('Conditions:'));
+  lines.push(...conditionLines(readPath(object, '.status.conditions') ?? []));
+  lines.push(...eventLines(events, now));
+  return `${lines.join('\n')}\n`;
+}
+
+/** The object's status conditions as a table. */
+function conditionLines(value: unknown): string[] {
+  const conditions = value as Partial<Record<string, string>>[];
+  const lines = [style.bold('Conditions:')];
   if (!Array.isArray(conditions) || conditions.length === 0) lines.push('  <none>');
   else {
     lines.push(`  ${'TYPE'.padEnd(16)}${'STATUS'.padEnd(8)}${'REASON'.padEnd(24)}MESSAGE`);
@@ -64,7 +71,12 @@ export function describeObject(
       );
     }
   }
-  lines.push(style.bold('Events:'));
+  return lines;
+}
+
+/** Recent events as a table, repeats counted. */
+function eventLines(events: readonly DescribeEvent[], now: number): string[] {
+  const lines = [style.bold('Events:')];
   if (events.length === 0) lines.push('  <none>');
   else {
     lines.push(`  ${'TYPE'.padEnd(9)}${'REASON'.padEnd(22)}${'AGE'.padEnd(7)}MESSAGE`);
@@ -75,7 +87,7 @@ export function describeObject(
       );
     }
   }
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 function indent(text: string): string {

@@ -86,14 +86,7 @@ export function renderSummary(
   );
   const strategy = fn.spec.rollout?.strategy ?? 'Rolling';
   const r = s.rollout;
-  const where = [
-    r?.step !== undefined ? `step ${r.step + 1}` : undefined,
-    r?.percent !== undefined ? `at ${r.percent}%` : undefined,
-    r?.wave ? `wave ${r.wave}` : undefined,
-    r?.stepStartedAt ? `started ${age(r.stepStartedAt, now)} ago` : undefined,
-    r?.errorRate !== undefined ? `error rate ${formatRate(r.errorRate)}` : undefined,
-    r?.waitingForGate ? style.warn('waiting at a manual gate') : undefined,
-  ].filter((x) => x !== undefined);
+  const where = rolloutPosition(r, now);
   field('Strategy', `${strategy}${where.length > 0 ? `, ${where.join(', ')}` : ''}`);
   if (r?.message) field('Message', r.message);
   field(
@@ -102,8 +95,37 @@ export function renderSummary(
   );
   lines.push(style.bold('Steps:'));
   for (const step of stepPlan(fn)) lines.push(`  ${stepLine(step, chars)}`);
+  lines.push(...phaseLines(fn));
+  const conditions = s.conditions ?? [];
+  if (conditions.length > 0) {
+    lines.push(style.bold('Conditions:'));
+    for (const cond of conditions) {
+      lines.push(
+        `  ${cond.type.padEnd(15)}${padColoured(cond.status, 8, phaseColour)}${cond.reason.padEnd(26)}${cond.message}`,
+      );
+    }
+  }
+  lines.push(verdictLine(verdict));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Where the rollout stands: its step, percentage, wave, age, error rate and gate. */
+function rolloutPosition(r: NonNullable<FunctionObject['status']>['rollout'], now: number): string[] {
+  return [
+    r?.step !== undefined ? `step ${r.step + 1}` : undefined,
+    r?.percent !== undefined ? `at ${r.percent}%` : undefined,
+    r?.wave ? `wave ${r.wave}` : undefined,
+    r?.stepStartedAt ? `started ${age(r.stepStartedAt, now)} ago` : undefined,
+    r?.errorRate !== undefined ? `error rate ${formatRate(r.errorRate)}` : undefined,
+    r?.waitingForGate ? style.warn('waiting at a manual gate') : undefined,
+  ].filter((x) => x !== undefined);
+}
+
+/** The devices by phase (names cut after MAX_NAMES), and the first failures with their messages. */
+function phaseLines(fn: FunctionObject): string[] {
+  const s = fn.status ?? {};
+  const lines = [style.bold('By phase:')];
   const groups = devicesByPhase(fn);
-  lines.push(style.bold('By phase:'));
   if (groups.size === 0) lines.push('  <no device reports yet>');
   for (const [phase, nodes] of groups) {
     const shown = nodes.slice(0, MAX_NAMES).join(', ');
@@ -116,17 +138,7 @@ export function renderSummary(
     lines.push(`  ${style.bad('!')} ${failed.node}: ${failed.message ?? ''}`);
   }
   if (s.nodesOmitted) lines.push(`  (${s.nodesOmitted} more devices not listed in status)`);
-  const conditions = s.conditions ?? [];
-  if (conditions.length > 0) {
-    lines.push(style.bold('Conditions:'));
-    for (const cond of conditions) {
-      lines.push(
-        `  ${cond.type.padEnd(15)}${padColoured(cond.status, 8, phaseColour)}${cond.reason.padEnd(26)}${cond.message}`,
-      );
-    }
-  }
-  lines.push(verdictLine(verdict));
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 /** One line for logs: printed again only when it changes. */

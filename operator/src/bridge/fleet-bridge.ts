@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   brokerAddress,
+  brokerAddresses,
+  brokerServer,
   ALL_STATUS_FILTER,
   WIRE_PREFIX,
   brokerForLogs,
@@ -283,8 +285,6 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   }
 }
 
-const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
-
 /**
  * Where mqtt.js connects for a `--broker` value: its first node, and with a clustered broker
  * (`mqtt://a:1883,mqtt://b:1883`) every node as `servers`, so a reconnect moves to the next one
@@ -293,17 +293,9 @@ const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80,
  */
 export function brokerTarget(broker: string): IClientOptions {
   const [url = broker, ...others] = brokerUrls(broker);
-  return { ...brokerAddress(url), ...(others.length > 0 ? { servers: [url, ...others].map(serverOf) } : {}) };
-}
-
-/** One node of a clustered broker as mqtt.js's `servers` entry. */
-function serverOf(url: string): { host: string; port: number; protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss' } {
-  const parsed = new URL(url);
-  const protocol = parsed.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts' | 'ws' | 'wss';
   return {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: parsed.port === '' ? (DEFAULT_PORTS[protocol] ?? 1883) : Number(parsed.port),
-    protocol,
+    ...brokerAddress(url),
+    ...(others.length > 0 ? { servers: brokerAddresses(broker).map(brokerServer) } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 // host calls, and is its watchdog — a call past its deadline terminates the worker (V8 cannot
 // interrupt wasm any other way), and so does close.
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { FailureReason, FunctionMessage, FunctionState, InvokeResult, LogLevel } from '../types.ts';
+import type { FailureReason, FunctionMessage, InvokeResult, LogLevel } from '../types.ts';
 import type {
   CallReply,
   CallRequest,
@@ -13,6 +13,8 @@ import type {
   WorkerReady,
 } from './protocol.ts';
 import { workerModule } from '../core/worker-entry.ts';
+import { ReasonError } from '../errors.ts';
+import type { SlotOptions } from '../slot-options.ts';
 
 export interface SlotSource {
   readonly js: string;
@@ -21,21 +23,8 @@ export interface SlotSource {
   readonly wasiShimUrl: string;
 }
 
-export interface SlotOptions {
-  readonly outputs: readonly string[];
-  readonly config: Readonly<Record<string, string>>;
-  readonly memoryBytes: number;
-  readonly state?: FunctionState;
-  readonly log?: (level: LogLevel, text: string) => void;
-}
-
-export class SlotStartFailure extends Error {
-  readonly reason: FailureReason;
-  constructor(reason: FailureReason, message: string) {
-    super(message);
-    this.name = 'SlotStartFailure';
-    this.reason = reason;
-  }
+export class SlotStartFailure extends ReasonError<FailureReason> {
+  override readonly name = 'SlotStartFailure';
 }
 
 export interface SlotReady {
@@ -147,36 +136,7 @@ export class ComponentSlot {
         result: { ok: false, reason: 'Trap', message: 'the component worker is not running' },
         poisoned: true,
       };
-    const id = this.#nextId++;
-    const request: CallRequest = {
-      type: 'call',
-      id,
-      topic: input.topic,
-      payload: input.payload,
-      timestampMs: input.timestampMs,
-    };
-    const outcome = await new Promise<CallReply | 'timeout' | 'exited'>((resolve) => {
-      const timer = setTimeout(() => {
-        resolve('timeout');
-      }, timeoutMs);
-      const onMessage = (m: CallReply) => {
-        if (m.id !== id) return;
-        done();
-        resolve(m);
-      };
-      const onExit = () => {
-        done();
-        resolve('exited');
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.#worker.off('message', onMessage);
-        this.#onExit = this.#onExit.filter((l) => l !== onExit);
-      };
-      this.#worker.on('message', onMessage);
-      this.#onExit.push(onExit);
-      this.#worker.postMessage(request);
-    });
+    const outcome = await this.#exchange(input, timeoutMs);
     if (outcome === 'timeout') {
       await this.terminate();
       return {
@@ -199,6 +159,40 @@ export class ComponentSlot {
       result: { ok: false, reason: outcome.reason, message: outcome.message },
       poisoned: outcome.poisoned,
     };
+  }
+
+  /** Sends one call and waits for its reply, the deadline, or the worker's exit. */
+  #exchange(input: FunctionMessage, timeoutMs: number): Promise<CallReply | 'timeout' | 'exited'> {
+    const id = this.#nextId++;
+    const request: CallRequest = {
+      type: 'call',
+      id,
+      topic: input.topic,
+      payload: input.payload,
+      timestampMs: input.timestampMs,
+    };
+    return new Promise<CallReply | 'timeout' | 'exited'>((resolve) => {
+      const timer = setTimeout(() => {
+        resolve('timeout');
+      }, timeoutMs);
+      const onMessage = (m: CallReply) => {
+        if (m.id !== id) return;
+        done();
+        resolve(m);
+      };
+      const onExit = () => {
+        done();
+        resolve('exited');
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.#worker.off('message', onMessage);
+        this.#onExit = this.#onExit.filter((l) => l !== onExit);
+      };
+      this.#worker.on('message', onMessage);
+      this.#onExit.push(onExit);
+      this.#worker.postMessage(request);
+    });
   }
 
   #serveHostCall(request: HostRequest): void {

@@ -14,6 +14,7 @@ import type {
   WorkerReady,
 } from './protocol.ts';
 import type { FailureReason } from '../types.ts';
+import { ReasonError } from '../errors.ts';
 
 interface ComponentInstance {
   handle(input: WitMessage): unknown;
@@ -72,16 +73,10 @@ async function wasiImports(): Promise<Record<string, unknown>> {
   );
 }
 
-class StartFailed extends Error {
-  readonly reason: FailureReason;
-  constructor(reason: FailureReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
+class StartFailed extends ReasonError<FailureReason> {}
 
-async function start(): Promise<ComponentInstance> {
-  const t0 = performance.now();
+/** The component's core modules, compiled here unless the slot sent them compiled (a restart). */
+function compileCoreModules(): { compiled: Record<string, WebAssembly.Module>; compiledHere: boolean } {
   const compiled: Record<string, WebAssembly.Module> = {};
   let compiledHere = false;
   for (const [name, m] of Object.entries(init.coreModules)) {
@@ -99,8 +94,11 @@ async function start(): Promise<ComponentInstance> {
       );
     }
   }
-  const compileMs = performance.now() - t0;
+  return { compiled, compiledHere };
+}
 
+/** What the component may import: the host interface and (without network) WASI; refuses the rest. */
+async function componentImports(): Promise<Record<string, unknown>> {
   const host = createHost({ config: init.config, state, log });
   const imports: Record<string, unknown> = {
     ...(await wasiImports()),
@@ -117,13 +115,16 @@ async function start(): Promise<ComponentInstance> {
       );
     }
   }
-  const glue = (await import(
-    `data:text/javascript;base64,${Buffer.from(init.js).toString('base64')}`
-  )) as Glue;
-  const t1 = performance.now();
-  let instance: ComponentInstance;
+  return imports;
+}
+
+async function instantiate(
+  glue: Glue,
+  compiled: Record<string, WebAssembly.Module>,
+  imports: Record<string, unknown>,
+): Promise<ComponentInstance> {
   try {
-    instance = await glue.instantiate(
+    return await glue.instantiate(
       (name) => {
         const m = compiled[name];
         if (!m) throw new StartFailed('InvalidModule', `the transpiled component has no core module ${name}`);
@@ -141,6 +142,18 @@ async function start(): Promise<ComponentInstance> {
     const reason: FailureReason = error instanceof WebAssembly.LinkError ? 'MissingImport' : 'InitFailed';
     throw new StartFailed(reason, `the component does not instantiate: ${(error as Error).message}`);
   }
+}
+
+async function start(): Promise<ComponentInstance> {
+  const t0 = performance.now();
+  const { compiled, compiledHere } = compileCoreModules();
+  const compileMs = performance.now() - t0;
+  const imports = await componentImports();
+  const glue = (await import(
+    `data:text/javascript;base64,${Buffer.from(init.js).toString('base64')}`
+  )) as Glue;
+  const t1 = performance.now();
+  const instance = await instantiate(glue, compiled, imports);
   if (typeof instance.handle !== 'function') {
     throw new StartFailed(
       'MissingExport',

@@ -8,7 +8,8 @@
 import { COMPILE_TIMEOUT_MS, initTimeoutMs } from '../limits.ts';
 import { LoadError } from '../errors.ts';
 import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from '../types.ts';
-import { ComponentSlot, SlotStartFailure, type SlotOptions, type SlotSource } from './component-slot.ts';
+import { ComponentSlot, SlotStartFailure, type SlotSource } from './component-slot.ts';
+import { slotOptions } from '../slot-options.ts';
 import { TranspileFailure, componentKey, locateJco, transpiled } from './transpile-cache.ts';
 
 export { cacheStats, configureComponentCache } from './transpile-cache.ts';
@@ -108,16 +109,6 @@ export class ComponentFunction implements LoadedFunction {
     const replacing = await this.#replacing?.catch(() => undefined);
     await replacing?.terminate();
   }
-}
-
-function slotOptions(options: LoadOptions): SlotOptions {
-  return {
-    outputs: options.outputs,
-    config: options.config,
-    memoryBytes: options.limits.memoryBytes,
-    ...(options.state ? { state: options.state } : {}),
-    ...(options.log ? { log: options.log } : {}),
-  };
 }
 
 /** The ComponentLoader registered with loadFunction. Rejects with a LoadError. */

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { TranspileReply, TranspileRequest } from './transpile-worker.ts';
 import { syncDir } from '../../persist/atomic-file.ts';
 import { workerModule } from '../core/worker-entry.ts';
+import { ReasonError } from '../errors.ts';
 
 /** Bumped when the layout or the transpile options change, so old entries are not reused. */
 const FORMAT = 1;
@@ -40,13 +41,8 @@ export interface Transpiled {
   readonly readMs: number;
 }
 
-export class TranspileFailure extends Error {
-  readonly reason: 'InvalidModule' | 'CompileTimeout';
-  constructor(reason: 'InvalidModule' | 'CompileTimeout', message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'TranspileFailure';
-    this.reason = reason;
-  }
+export class TranspileFailure extends ReasonError<'InvalidModule' | 'CompileTimeout'> {
+  override readonly name = 'TranspileFailure';
 }
 
 interface Manifest {

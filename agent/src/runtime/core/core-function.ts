@@ -6,6 +6,7 @@
 import type { FunctionMessage, InvokeResult, LoadOptions, LoadedFunction } from '../types.ts';
 import { COMPILE_TIMEOUT_MS, initTimeoutMs } from '../limits.ts';
 import { StartFailure, WorkerSlot, type SlotStarted } from './worker-slot.ts';
+import { slotOptions } from '../slot-options.ts';
 
 const CLOSED: InvokeResult = { ok: false, reason: 'Trap', message: 'the function was closed' };
 
@@ -178,14 +179,4 @@ export class CoreFunction implements LoadedFunction {
     await slot?.terminate();
     await this.#replacing?.catch(() => undefined);
   }
-}
-
-function slotOptions(options: LoadOptions) {
-  return {
-    outputs: options.outputs,
-    config: options.config,
-    memoryBytes: options.limits.memoryBytes,
-    ...(options.state ? { state: options.state } : {}),
-    ...(options.log ? { log: options.log } : {}),
-  };
 }

@@ -19,8 +19,8 @@
 // until the host fills it after instantiation. Anything the decoder does not understand is
 // refused (never thrown): the caller then runs the module in a worker thread as before.
 // Pure and linear: bytes in, bytes out.
-import { encodeUleb, readUleb } from '../leb128.ts';
-import { binaryKind } from '../wasm-binary.ts';
+import { encodeSleb, encodeUleb, readUleb } from '../leb128.ts';
+import { binaryKind, concatBytes } from '../wasm-binary.ts';
 
 /** Name of the exported one-slot funcref table; the host puts its deadline check function at index 0 before any call. */
 export const DEADLINE_TABLE_EXPORT = '__wasmfleet_deadline';
@@ -214,6 +214,48 @@ function rewriteModule(bytes: Uint8Array): Instrumented {
   if (binaryKind(bytes) === 'component') {
     throw new Refused('components (layer 1 binaries) are not supported; only core modules are instrumented');
   }
+  const sections = readSections(bytes);
+  const find = (id: number): Section | undefined => sections.find((s) => s.id === id);
+  const read = readModule(bytes, find);
+  const { info, scanner, startFunc } = read;
+
+  // The new entities, each at the end of its index space: no existing index moves.
+  const checkType = info.types;
+  const deadlineTable = info.tables;
+  const fuelGlobal = info.globals;
+  const newExports = [[...exportName(DEADLINE_TABLE_EXPORT), 0x01, ...encodeUleb(deadlineTable)]];
+  if (startFunc !== undefined) newExports.push([...exportName(START_EXPORT), 0x00, ...encodeUleb(startFunc)]);
+  const replaced = new Map<number, Uint8Array>([
+    [SEC_TYPE, appendEntries(bytes, read.types, [[0x60, 0x00, 0x00]])],
+    [SEC_TABLE, appendEntries(bytes, read.tables, [[0x70, 0x01, 0x01, 0x01]])],
+    [
+      SEC_GLOBAL,
+      appendEntries(bytes, read.globals, [[0x7f, 0x01, 0x41, ...encodeSleb(FUEL_PER_CHECK), 0x0b]]),
+    ],
+    [SEC_EXPORT, appendEntries(bytes, read.exports, newExports)],
+  ]);
+
+  const codeSec = find(SEC_CODE);
+  const definedFuncs = info.funcTypes.length - info.importedFuncs;
+  if (!codeSec && definedFuncs > 0) throw new Malformed('function section without a code section');
+  let checkpoints = 0;
+  if (codeSec) {
+    const code = rewriteCode(
+      bytes,
+      codeSec,
+      info,
+      scanner,
+      new Checkpoint(checkType, deadlineTable, fuelGlobal),
+    );
+    replaced.set(SEC_CODE, code.body);
+    checkpoints = code.checkpoints;
+  }
+  const out = assemble(bytes, sections, replaced);
+  return { ok: true, bytes: out, hasStart: startFunc !== undefined, checkpoints };
+}
+
+/** The module's sections, refused when out of order or of a kind the rewriter does not know. */
+function readSections(bytes: Uint8Array): Section[] {
   const sections: Section[] = [];
   let lastRank = 0;
   for (let pos = 8; pos < bytes.length;) {
@@ -231,8 +273,21 @@ function rewriteModule(bytes: Uint8Array): Instrumented {
     sections.push({ id, start: pos, body: size.next, end });
     pos = end;
   }
-  const find = (id: number): Section | undefined => sections.find((s) => s.id === id);
+  return sections;
+}
 
+/** What the sections before the code say, and the entries of those the rewriter appends to. */
+interface ModuleRead {
+  readonly info: ModuleInfo;
+  readonly scanner: Scanner;
+  readonly types: Vec | undefined;
+  readonly tables: Vec | undefined;
+  readonly globals: Vec | undefined;
+  readonly exports: Vec | undefined;
+  readonly startFunc: number | undefined;
+}
+
+function readModule(bytes: Uint8Array, find: (id: number) => Section | undefined): ModuleRead {
   const info: ModuleInfo = {
     types: 0,
     emptyTypes: [],
@@ -262,37 +317,21 @@ function rewriteModule(bytes: Uint8Array): Instrumented {
   if (elemSec) readElements(bytes, elemSec, info, scanner);
   const dataSec = find(SEC_DATA);
   if (dataSec) readData(bytes, dataSec, scanner);
+  return { info, scanner, types, tables, globals, exports, startFunc };
+}
 
-  // The new entities, each at the end of its index space: no existing index moves.
-  const checkType = info.types;
-  const deadlineTable = info.tables;
-  const fuelGlobal = info.globals;
-  const newExports = [[...exportName(DEADLINE_TABLE_EXPORT), 0x01, ...encodeUleb(deadlineTable)]];
-  if (startFunc !== undefined) newExports.push([...exportName(START_EXPORT), 0x00, ...encodeUleb(startFunc)]);
-  const replaced = new Map<number, Uint8Array>([
-    [SEC_TYPE, appendEntries(bytes, types, [[0x60, 0x00, 0x00]])],
-    [SEC_TABLE, appendEntries(bytes, tables, [[0x70, 0x01, 0x01, 0x01]])],
-    [SEC_GLOBAL, appendEntries(bytes, globals, [[0x7f, 0x01, 0x41, ...encodeSleb(FUEL_PER_CHECK), 0x0b]])],
-    [SEC_EXPORT, appendEntries(bytes, exports, newExports)],
-  ]);
-
-  const codeSec = find(SEC_CODE);
-  const definedFuncs = info.funcTypes.length - info.importedFuncs;
-  if (!codeSec && definedFuncs > 0) throw new Malformed('function section without a code section');
-  let checkpoints = 0;
-  if (codeSec) {
-    const code = rewriteCode(
-      bytes,
-      codeSec,
-      info,
-      scanner,
-      new Checkpoint(checkType, deadlineTable, fuelGlobal),
-    );
-    replaced.set(SEC_CODE, code.body);
-    checkpoints = code.checkpoints;
-  }
-  // Sections the module lacks are created right before the first section that must follow them.
-  const missing = [SEC_TYPE, SEC_TABLE, SEC_GLOBAL, SEC_EXPORT].filter((id) => !find(id));
+/**
+ * The module again with its replaced sections and without its start section. Sections the module
+ * lacks are created right before the first section that must follow them.
+ */
+function assemble(
+  bytes: Uint8Array,
+  sections: readonly Section[],
+  replaced: ReadonlyMap<number, Uint8Array>,
+): Uint8Array {
+  const missing = [SEC_TYPE, SEC_TABLE, SEC_GLOBAL, SEC_EXPORT].filter(
+    (id) => !sections.some((s) => s.id === id),
+  );
   const chunks: Uint8Array[] = [bytes.subarray(0, 8)];
   const emit = (id: number, body: Uint8Array): void => {
     chunks.push(Uint8Array.from([id, ...encodeUleb(body.length)]), body);
@@ -311,7 +350,7 @@ function rewriteModule(bytes: Uint8Array): Instrumented {
     else chunks.push(bytes.subarray(s.start, s.end));
   }
   flushMissingBefore(Infinity);
-  return { ok: true, bytes: concat(chunks), hasStart: startFunc !== undefined, checkpoints };
+  return concatBytes(chunks);
 }
 
 function rankOf(id: number): number {
@@ -742,68 +781,91 @@ class Scanner {
           if (p >= 0) this.weights[p] = clampWeight(count - 1 - (ctlStart[depth] ?? 0));
           break;
         }
-        case K.Index:
-          r.u32();
-          break;
-        case K.BrTable: {
-          const n = r.u32(); // n labels and a default
-          for (let i = 0; i <= n; i++) r.u32();
-          break;
-        }
-        case K.CallIndirect:
-          typeIndex(r, this.info, where);
-          this.#tableIndex(r, where);
-          break;
-        case K.SelectT: {
-          const n = r.u32();
-          for (let i = 0; i < n; i++) valType(r, where);
-          break;
-        }
-        case K.Global: {
-          const g = r.u32();
-          if (g >= this.info.globals)
-            throw new Malformed(`${where} refers to global ${g}, which does not exist`);
-          break;
-        }
-        case K.Table:
-          this.#tableIndex(r, where);
-          break;
-        case K.MemoryGrow:
-          if (instrument) this.#bulk(at);
-          r.u32();
-          break;
-        case K.Memarg:
-          memarg(r);
-          break;
-        case K.I32Const:
-          r.skipLeb(5);
-          break;
-        case K.I64Const:
-          r.skipLeb(10);
-          break;
-        case K.F32Const:
-          r.skip(4);
-          break;
-        case K.F64Const:
-          r.skip(8);
-          break;
-        case K.RefNull: {
-          const t = r.u8(); // heap type
-          if (t !== 0x70 && t !== 0x6f) throw new Refused(heapTypeReason(t, where));
-          break;
-        }
-        case K.PrefixFC:
-          this.#prefixFC(r, at, where, instrument);
-          break;
-        case K.PrefixFD:
-          prefixFD(r, where);
-          break;
-        case K.PrefixFE:
-          prefixFE(r, where);
-          break;
         default:
-          throw new Refused(opcodeReason(op, where));
+          this.#immediates(r, kind, op, at, where, instrument);
       }
+    }
+  }
+
+  /** Decodes the immediates of one instruction that opens or closes no block. */
+  #immediates(r: Reader, kind: number, op: number, at: number, where: string, instrument: boolean): void {
+    switch (kind) {
+      case K.Index:
+        r.u32();
+        return;
+      case K.BrTable: {
+        const n = r.u32(); // n labels and a default
+        for (let i = 0; i <= n; i++) r.u32();
+        return;
+      }
+      case K.CallIndirect:
+        typeIndex(r, this.info, where);
+        this.#tableIndex(r, where);
+        return;
+      case K.SelectT: {
+        const n = r.u32();
+        for (let i = 0; i < n; i++) valType(r, where);
+        return;
+      }
+      case K.Global: {
+        const g = r.u32();
+        if (g >= this.info.globals)
+          throw new Malformed(`${where} refers to global ${g}, which does not exist`);
+        return;
+      }
+      case K.Table:
+        this.#tableIndex(r, where);
+        return;
+      case K.MemoryGrow:
+        if (instrument) this.#bulk(at);
+        r.u32();
+        return;
+      case K.Memarg:
+        memarg(r);
+        return;
+      default:
+        this.#constOrPrefixed(r, kind, op, at, where, instrument);
+    }
+  }
+
+  /** Constants, ref.null and the 0xfc/0xfd/0xfe prefixed instructions. */
+  #constOrPrefixed(
+    r: Reader,
+    kind: number,
+    op: number,
+    at: number,
+    where: string,
+    instrument: boolean,
+  ): void {
+    switch (kind) {
+      case K.I32Const:
+        r.skipLeb(5);
+        return;
+      case K.I64Const:
+        r.skipLeb(10);
+        return;
+      case K.F32Const:
+        r.skip(4);
+        return;
+      case K.F64Const:
+        r.skip(8);
+        return;
+      case K.RefNull: {
+        const t = r.u8(); // heap type
+        if (t !== 0x70 && t !== 0x6f) throw new Refused(heapTypeReason(t, where));
+        return;
+      }
+      case K.PrefixFC:
+        this.#prefixFC(r, at, where, instrument);
+        return;
+      case K.PrefixFD:
+        prefixFD(r, where);
+        return;
+      case K.PrefixFE:
+        prefixFE(r, where);
+        return;
+      default:
+        throw new Refused(opcodeReason(op, where));
     }
   }
 
@@ -1044,20 +1106,6 @@ class Writer {
 
 // --- small helpers ------------------------------------------------------------------------
 
-function encodeSleb(value: number): number[] {
-  const out: number[] = [];
-  let rest = value;
-  for (;;) {
-    const byte = rest & 0x7f;
-    rest >>= 7;
-    if ((rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
 /** Bytes of the signed LEB128 of a weight in [1, FUEL_PER_CHECK]. */
 function slebSize(value: number): number {
   return value < 0x40 ? 1 : value < 0x2000 ? 2 : 3;
@@ -1071,14 +1119,4 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function hex(n: number): string {
   return n.toString(16).padStart(2, '0');
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -8,16 +8,12 @@ import { RECORD_RESERVE, REASONS, type Reader, type Writer } from './channel.ts'
 import { GuestMemory, HostTrap } from './guest-memory.ts';
 import { createHostImports, type HostBridge } from './host-imports.ts';
 import { ProcExit, createWasi } from './wasi.ts';
+import { ReasonError } from '../errors.ts';
 
 export type Reason = (typeof REASONS)[number];
 
-export class CallFailure extends Error {
-  readonly reason: Reason;
-  constructor(reason: Reason, message: string) {
-    super(message);
-    this.name = 'CallFailure';
-    this.reason = reason;
-  }
+export class CallFailure extends ReasonError<Reason> {
+  override readonly name = 'CallFailure';
 }
 
 export interface GuestRunnerOptions {

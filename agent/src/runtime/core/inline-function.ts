@@ -247,6 +247,16 @@ export class InlineFunction implements LoadedFunction {
     }
     clock.deadline = Number.POSITIVE_INFINITY;
     for (const a of this.#answers(done)) results.push(a);
+    return this.#afterSlice(inputs, next, results, demoteFor);
+  }
+
+  /** After a slice: the rest of the batch in the worker (once demoted), or in the next slice. */
+  #afterSlice(
+    inputs: readonly FunctionMessage[],
+    next: number,
+    results: InvokeResult[],
+    demoteFor: string | undefined,
+  ): InvokeResult[] | Promise<InvokeResult[]> {
     if (demoteFor) {
       // After an overrun the instance stopped mid-call and its memory may be half-written: it
       // is dropped. The rest of the batch, and every later call, runs in the function's own worker.

@@ -88,28 +88,47 @@ export function blockingSleep(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-export function createWasi(host: WasiHost): Record<string, (...args: never[]) => unknown> {
+type WasiCalls = Record<string, (...args: never[]) => unknown>;
+
+/** What every group of calls shares: guest memory, the host, and little-endian writers. */
+interface WasiContext {
+  readonly host: WasiHost;
+  readonly mem: GuestMemory;
+  readonly u32: (ptr: number, v: number) => void;
+  readonly u64: (ptr: number, v: bigint) => void;
+}
+
+export function createWasi(host: WasiHost): WasiCalls {
   const mem = host.memory;
+  const ctx: WasiContext = {
+    host,
+    mem,
+    u32: (ptr, v) => {
+      mem.check(ptr >>> 0, 4);
+      mem.view.setUint32(ptr >>> 0, v, true);
+    },
+    u64: (ptr, v) => {
+      mem.check(ptr >>> 0, 8);
+      mem.view.setBigUint64(ptr >>> 0, v, true);
+    },
+  };
+  const impl: WasiCalls = {
+    ...argsAndEnviron(ctx),
+    ...clocksAndRandom(ctx),
+    ...stdio(ctx),
+    poll_oneoff: pollOneoff(ctx),
+  };
+  for (const name of PREVIEW1) {
+    if (!(name in impl)) impl[name] = FD_CALLS.has(name) ? () => EBADF : () => ENOSYS;
+  }
+  return impl;
+}
+
+/** No arguments; the environment the function's spec gives it. */
+function argsAndEnviron({ host, mem, u32 }: WasiContext): WasiCalls {
   const encoder = new TextEncoder();
   const env = Object.entries(host.env).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
-  const lineBuffers: Record<1 | 2, string> = { 1: '', 2: '' };
-  const sleep = host.sleep ?? blockingSleep;
-
-  const u32 = (ptr: number, v: number): void => {
-    mem.check(ptr >>> 0, 4);
-    mem.view.setUint32(ptr >>> 0, v, true);
-  };
-  const u64 = (ptr: number, v: bigint): void => {
-    mem.check(ptr >>> 0, 8);
-    mem.view.setBigUint64(ptr >>> 0, v, true);
-  };
-  const clockNs = (id: number): bigint | undefined => {
-    if (id === 0) return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-    if (id >= 1 && id <= 3) return process.hrtime.bigint();
-    return undefined;
-  };
-
-  const impl: Record<string, (...args: never[]) => unknown> = {
+  return {
     args_sizes_get: (argc: number, bufSize: number) => (u32(argc, 0), u32(bufSize, 0), ESUCCESS),
     args_get: () => ESUCCESS,
     environ_sizes_get: (count: number, size: number) => {
@@ -129,6 +148,18 @@ export function createWasi(host: WasiHost): Record<string, (...args: never[]) =>
       });
       return ESUCCESS;
     },
+  };
+}
+
+/** Nanoseconds on a WASI clock (0 realtime, 1-3 monotonic and CPU time); undefined for others. */
+function clockNs(id: number): bigint | undefined {
+  if (id === 0) return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+  if (id >= 1 && id <= 3) return process.hrtime.bigint();
+  return undefined;
+}
+
+function clocksAndRandom({ mem, u64 }: WasiContext): WasiCalls {
+  return {
     clock_res_get: (id: number, res: number) => {
       if (clockNs(id) === undefined) return EINVAL;
       u64(res, id === 0 ? 1000n : 1n);
@@ -150,6 +181,13 @@ export function createWasi(host: WasiHost): Record<string, (...args: never[]) =>
       throw new ProcExit(code);
     },
     proc_raise: () => ENOSYS,
+  };
+}
+
+/** stdin at end of file, stdout and stderr line-buffered into the function log; no other fd. */
+function stdio({ host, mem, u32 }: WasiContext): WasiCalls {
+  const lineBuffers: Record<1 | 2, string> = { 1: '', 2: '' };
+  return {
     fd_write: (fd: number, iovs: number, iovsLen: number, nwritten: number) => {
       if (fd !== 1 && fd !== 2) return EBADF;
       let total = 0;
@@ -190,46 +228,60 @@ export function createWasi(host: WasiHost): Record<string, (...args: never[]) =>
     },
     fd_prestat_get: () => EBADF, // no preopened directories: no filesystem
     fd_close: (fd: number) => (fd >= 0 && fd <= 2 ? ESUCCESS : EBADF),
-    poll_oneoff: (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number) => {
-      let sleepNs: bigint | undefined;
-      const subs: { userdata: bigint; tag: number }[] = [];
-      for (let i = 0; i < nsubs; i++) {
-        const base = (inPtr >>> 0) + i * 48;
-        mem.check(base, 48);
-        const view = mem.view;
-        const userdata = view.getBigUint64(base, true);
-        const tag = view.getUint8(base + 8);
-        subs.push({ userdata, tag });
-        if (tag === 0) {
-          const timeout = view.getBigUint64(base + 24, true);
-          const absolute = (view.getUint16(base + 40, true) & 1) === 1;
-          const id = view.getUint32(base + 16, true);
-          const rel = absolute ? timeout - (clockNs(id) ?? 0n) : timeout;
-          const ns = rel < 0n ? 0n : rel;
-          sleepNs = sleepNs === undefined || ns < sleepNs ? ns : sleepNs;
-        }
-      }
-      const hasFd = subs.some((s) => s.tag !== 0);
-      // The call's deadline still applies: a long sleep ends in Timeout like a loop would.
-      if (!hasFd && sleepNs !== undefined && sleepNs > 0n) sleep(Number(sleepNs) / 1e6);
-      const events = hasFd ? subs.filter((s) => s.tag !== 0) : subs;
-      events.forEach((s, i) => {
-        const base = (outPtr >>> 0) + i * 32;
-        mem.check(base, 32);
-        const view = mem.view;
-        view.setBigUint64(base, s.userdata, true);
-        view.setUint16(base + 8, s.tag === 0 ? ESUCCESS : EBADF, true);
-        view.setUint8(base + 10, s.tag);
-        view.setBigUint64(base + 16, 0n, true);
-        view.setUint16(base + 24, 0, true);
-      });
-      u32(neventsPtr, events.length);
-      return ESUCCESS;
-    },
   };
+}
 
-  for (const name of PREVIEW1) {
-    if (!(name in impl)) impl[name] = FD_CALLS.has(name) ? () => EBADF : () => ENOSYS;
+interface Subscription {
+  readonly userdata: bigint;
+  readonly tag: number;
+}
+
+/** Sleeps for the shortest clock subscription; fd subscriptions answer EBADF at once. */
+function pollOneoff({ host, mem, u32 }: WasiContext) {
+  const sleep = host.sleep ?? blockingSleep;
+  return (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): number => {
+    const { subs, sleepNs } = readSubscriptions(mem, inPtr, nsubs);
+    const hasFd = subs.some((s) => s.tag !== 0);
+    // The call's deadline still applies: a long sleep ends in Timeout like a loop would.
+    if (!hasFd && sleepNs !== undefined && sleepNs > 0n) sleep(Number(sleepNs) / 1e6);
+    const events = hasFd ? subs.filter((s) => s.tag !== 0) : subs;
+    events.forEach((s, i) => {
+      const base = (outPtr >>> 0) + i * 32;
+      mem.check(base, 32);
+      const view = mem.view;
+      view.setBigUint64(base, s.userdata, true);
+      view.setUint16(base + 8, s.tag === 0 ? ESUCCESS : EBADF, true);
+      view.setUint8(base + 10, s.tag);
+      view.setBigUint64(base + 16, 0n, true);
+      view.setUint16(base + 24, 0, true);
+    });
+    u32(neventsPtr, events.length);
+    return ESUCCESS;
+  };
+}
+
+function readSubscriptions(
+  mem: GuestMemory,
+  inPtr: number,
+  nsubs: number,
+): { subs: Subscription[]; sleepNs: bigint | undefined } {
+  let sleepNs: bigint | undefined;
+  const subs: Subscription[] = [];
+  for (let i = 0; i < nsubs; i++) {
+    const base = (inPtr >>> 0) + i * 48;
+    mem.check(base, 48);
+    const view = mem.view;
+    const userdata = view.getBigUint64(base, true);
+    const tag = view.getUint8(base + 8);
+    subs.push({ userdata, tag });
+    if (tag === 0) {
+      const timeout = view.getBigUint64(base + 24, true);
+      const absolute = (view.getUint16(base + 40, true) & 1) === 1;
+      const id = view.getUint32(base + 16, true);
+      const rel = absolute ? timeout - (clockNs(id) ?? 0n) : timeout;
+      const ns = rel < 0n ? 0n : rel;
+      sleepNs = sleepNs === undefined || ns < sleepNs ? ns : sleepNs;
+    }
   }
-  return impl;
+  return { subs, sleepNs };
 }

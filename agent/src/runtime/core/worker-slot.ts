@@ -5,7 +5,7 @@
 // turn at all), then asynchronously (Atomics.waitAsync) until the deadline of the input the
 // worker is running, and on overrun terminates the worker.
 import { Worker } from 'node:worker_threads';
-import type { FailureReason, FunctionMessage, FunctionState, InvokeResult, LogLevel } from '../types.ts';
+import type { FailureReason, FunctionMessage, InvokeResult } from '../types.ts';
 import {
   CTRL,
   OP,
@@ -22,20 +22,17 @@ import {
   type WorkerStartMessage,
 } from './channel.ts';
 import { workerEntry } from './worker-entry.ts';
+import { ReasonError } from '../errors.ts';
+import type { SlotOptions } from '../slot-options.ts';
 
 /** How long a call may block the main thread before the wait turns asynchronous. */
 const SYNC_WAIT_MS = 2;
 /** Polls this long before sleeping: most core-module calls finish faster than a futex wake-up. */
 const SPIN_MAIN_US = 30;
 
-export interface SlotOptions {
+export interface WorkerSlotOptions extends SlotOptions {
   readonly module?: WebAssembly.Module;
   readonly bytes?: Uint8Array;
-  readonly outputs: readonly string[];
-  readonly config: Readonly<Record<string, string>>;
-  readonly memoryBytes: number;
-  readonly state?: FunctionState;
-  readonly log?: (level: LogLevel, text: string) => void;
 }
 
 export interface SlotStarted {
@@ -44,13 +41,8 @@ export interface SlotStarted {
   readonly instantiateUs: number;
 }
 
-export class StartFailure extends Error {
-  readonly reason: FailureReason;
-  constructor(reason: FailureReason, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'StartFailure';
-    this.reason = reason;
-  }
+export class StartFailure extends ReasonError<FailureReason> {
+  override readonly name = 'StartFailure';
 }
 
 const decoder = new TextDecoder();
@@ -61,14 +53,14 @@ export class WorkerSlot {
   readonly #ctrl: Int32Array;
   readonly #startedAt: Float64Array;
   readonly #request: Writer;
-  readonly #options: SlotOptions;
+  readonly #options: WorkerSlotOptions;
   readonly #topics = new TopicBytes();
   #exited = false;
   #exitListeners: (() => void)[] = [];
   /** Settles when the worker is gone (a dead worker never writes the state word again). */
   readonly #gone: Promise<void>;
 
-  constructor(options: SlotOptions) {
+  constructor(options: WorkerSlotOptions) {
     this.#options = options;
     this.#channel = createChannel();
     const views = controlViews(this.#channel.ctrl);

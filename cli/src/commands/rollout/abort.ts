@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 import { functionRef } from '../../functions/read.ts';
-import { controlAgentRollout } from '../../rollout/agent-rollout-control.ts';
-import { agentRolloutName } from '../../rollout/agent-rollout-status.ts';
 import { ABORT } from '../../rollout/annotations.ts';
 import { RolloutCommand, functionArg } from '../../rollout/command.ts';
 import { patchFunction } from '../../rollout/patch.ts';
@@ -15,15 +13,7 @@ export default class RolloutAbort extends RolloutCommand<typeof RolloutAbort> {
 
   public async run(): Promise<void> {
     const { args } = await this.parse(RolloutAbort);
-    const agents = agentRolloutName(args.fn);
-    if (agents !== undefined) {
-      this.log(
-        await this.call({ what: `agentrollout "${agents}"` }, (kube) =>
-          controlAgentRollout(kube, agents, 'abort'),
-        ),
-      );
-      return;
-    }
+    if (await this.controlledAgentRollout(args.fn, 'abort')) return;
     const fn = await this.readTarget(args.fn);
     const update = activeRevision(fn, 'abort', this.nsHint);
     await this.change(args.fn, (kube) =>

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 import { UserError } from '../../errors.ts';
-import { controlAgentRollout } from '../../rollout/agent-rollout-control.ts';
-import { agentRolloutName } from '../../rollout/agent-rollout-status.ts';
 import { functionRef } from '../../functions/read.ts';
 import { RolloutCommand, functionArg } from '../../rollout/command.ts';
 import { patchFunction } from '../../rollout/patch.ts';
@@ -16,15 +14,7 @@ export default class RolloutPause extends RolloutCommand<typeof RolloutPause> {
 
   public async run(): Promise<void> {
     const { args } = await this.parse(RolloutPause);
-    const agents = agentRolloutName(args.fn);
-    if (agents !== undefined) {
-      this.log(
-        await this.call({ what: `agentrollout "${agents}"` }, (kube) =>
-          controlAgentRollout(kube, agents, 'pause'),
-        ),
-      );
-      return;
-    }
+    if (await this.controlledAgentRollout(args.fn, 'pause')) return;
     const fn = await this.readTarget(args.fn);
     if (fn.spec.paused) {
       throw new UserError(`${functionRef(args.fn)} is already paused`, {

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 import { UserError } from '../../errors.ts';
-import { controlAgentRollout } from '../../rollout/agent-rollout-control.ts';
-import { agentRolloutName } from '../../rollout/agent-rollout-status.ts';
 import { functionRef } from '../../functions/read.ts';
 import { GATE_PASSED, gatePassedValue } from '../../rollout/annotations.ts';
 import { RolloutCommand, functionArg } from '../../rollout/command.ts';
@@ -15,15 +13,7 @@ export default class RolloutResume extends RolloutCommand<typeof RolloutResume> 
 
   public async run(): Promise<void> {
     const { args } = await this.parse(RolloutResume);
-    const agents = agentRolloutName(args.fn);
-    if (agents !== undefined) {
-      this.log(
-        await this.call({ what: `agentrollout "${agents}"` }, (kube) =>
-          controlAgentRollout(kube, agents, 'resume'),
-        ),
-      );
-      return;
-    }
+    if (await this.controlledAgentRollout(args.fn, 'resume')) return;
     const fn = await this.readTarget(args.fn);
     const paused = fn.spec.paused ?? false;
     const rollout = fn.status?.rollout;
