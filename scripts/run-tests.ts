@@ -26,6 +26,7 @@ import {
 
 const WORKSPACES = [
   'api',
+  'oci',
   'local-stack',
   'test-support',
   'agent',
