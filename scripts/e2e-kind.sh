@@ -59,6 +59,14 @@ cleanup() {
     kubectl get nodes,pods -A -o wide 2>/dev/null || true
     kubectl get events -n "$NAMESPACE" --sort-by=.lastTimestamp 2>/dev/null | tail -n 30 || true
     kubectl logs -n "$NAMESPACE" -l app.kubernetes.io/component=operator --tail=60 --prefix 2>/dev/null || true
+    # A container that restarted: why its previous run ended is in that run's log only.
+    # (one pod at a time: with a selector, one pod without a previous run fails the whole call).
+    local pod
+    for pod in $(kubectl -n "$NAMESPACE" get pods -o jsonpath='{range .items[*]}{.metadata.name}{range .status.containerStatuses[*]}{" "}{.restartCount}{end}{"\n"}{end}' 2>/dev/null |
+      awk '{ for (i = 2; i <= NF; i++) if ($i > 0) { print $1; break } }'); do
+      kubectl -n "$NAMESPACE" describe pod "$pod" 2>/dev/null | sed -n '/Last State/,/Ready:/p' || true
+      kubectl logs -n "$NAMESPACE" "$pod" --all-containers --previous --tail=40 --prefix 2>/dev/null || true
+    done
     [ -f "$scratch/agent.log" ] && tail -n 30 "$scratch/agent.log"
   fi
   if [ -n "${KEEP_CLUSTER:-}" ]; then
@@ -230,8 +238,13 @@ external_agent_joins() {
   background_pids+=($!)
   wait_until "EdgeNode $EXTERNAL Online" 120 \
     bash -c "'$kubectl_bin' get edgenode $EXTERNAL -o jsonpath='{.status.phase}' | grep -qx Online"
+  # Per-function phases live in the device's retained status on the broker, not in the EdgeNode
+  # (ADR 0023): read them the way a user does, with `wasmfleet describe node` and --broker.
+  local operator_url
+  operator_url="mqtts://wasmfleet-operator:$(node -e 'process.stdout.write(encodeURIComponent(require("fs").readFileSync(process.argv[1], "utf8")))' "$scratch/operator-password")@localhost:$broker_port"
   wait_until "temp-alert Running on $EXTERNAL" 120 \
-    bash -c "'$kubectl_bin' get edgenode $EXTERNAL -o jsonpath='{.status.functions[*].phase}' | grep -qw Running"
+    bash -c "'$WASMFLEET_ROOT/scripts/wasmfleet' describe node $EXTERNAL --broker '$operator_url' --broker-ca '$scratch/ca.crt' 2>/dev/null | grep -E '^ *default/temp-alert ' | grep -qw Running"
+  NO_COLOR=1 wasmfleet describe node "$EXTERNAL" --broker "$operator_url" --broker-ca "$scratch/ca.crt" | sed -n '/Functions/,/Conditions/p'
   # Readings from the device's own identity, hot and cool in turn: temp-alert publishes on each
   # crossing of its threshold, and its alerts come back through the cluster. Sent every few
   # seconds until an alert arrives, since the subscriber may not be subscribed yet.

@@ -11,15 +11,24 @@
 // 0018); contender agent-worker is the same agent with --isolation worker (a worker per function).
 // WASMFLEET_ISOLATION=worker in the environment measures every agent case that way.
 //                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
+//                                    [--tail [--tail-cpu-prof] [--tail-heap-prof]]   (latency: where the tail comes from)
+//                                    [--agent-node-flags '--max-semi-space-size=8']   (A/B of V8 settings)
+//                                    [--latency-steady 3000]   (steady messages per latency series)
+// The latency case measures the floor first (sensor → Mosquitto → sink, nothing between; the
+// harness is latency-harness.ts), then each contender from its start, cold and steady side by side.
+// --tail preloads tail-probe.ts into the Node agent and the forwarder there (their garbage
+// collections), --tail-cpu-prof adds a --cpu-prof profile at 100 µs, --tail-heap-prof a sampling
+// profile of everything they allocate; tail-analysis.ts reports, cold and steady, what the slow
+// messages met: a GC of the process or of the harness, or what the process's main thread did.
 // Contender native is the native agent (agent-native/, Rust on Wasmtime; docs/adr/0021), built or
 // found by test-support's ensureNativeAgent; its latency, idle RSS and per-function RSS are
 // measured beside the Node agent's and the plain forwarder's in the same run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
 import { openSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { stripTypeScriptTypes } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -35,6 +44,15 @@ import {
 import { loadFunction } from '@wasmfleet/agent';
 import { ensureNativeAgent, startMosquitto } from '@wasmfleet/test-support';
 import { createHash } from 'node:crypto';
+import { LatencyHarness, type LatencyRun } from './latency-harness.ts';
+import {
+  allocationSites,
+  profileSamples,
+  tailReport,
+  type CpuProfile,
+  type GcEntry,
+  type Sample,
+} from './tail-analysis.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -43,6 +61,11 @@ function arg(name: string): string | undefined {
 const MESSAGES = Math.min(20_000, Number(arg('--messages') ?? 20_000));
 const ONLY = arg('--only');
 const CONTENDERS = new Set((arg('--contenders') ?? 'agent,native,baseline,node-red').split(','));
+const TAIL = process.argv.includes('--tail');
+const TAIL_CPU_PROF = process.argv.includes('--tail-cpu-prof');
+const TAIL_HEAP_PROF = process.argv.includes('--tail-heap-prof');
+/** More `node` flags for the Node agent (A/B runs of V8 settings), e.g. '--max-semi-space-size=8'. */
+const AGENT_NODE_FLAGS = (arg('--agent-node-flags') ?? '').split(' ').filter(Boolean);
 const RUN_DEADLINE_MS = 10 * 60_000;
 // The run must end by itself even if a process under test hangs.
 setTimeout(() => {
@@ -111,12 +134,81 @@ async function waitRunning(node: string, functions: number): Promise<void> {
   await c.endAsync();
 }
 
+/** Extra `node` flags and environment for a Node process under test (the --tail probe). */
+interface Launch {
+  readonly nodeFlags: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Where the probe writes, and the profile lands; undefined without --tail. */
+  readonly dir?: string;
+}
+const NO_PROBE: Launch = { nodeFlags: [], env: {} };
+
+/** tail-probe.ts as JavaScript in a scratch file (no type stripping in the process under test). */
+const probeFile = TAIL
+  ? path.join(await mkdtemp(path.join(tmpdir(), 'wf-bench-tail-')), 'probe.mjs')
+  : undefined;
+if (probeFile) {
+  scratch.add(path.dirname(probeFile));
+  await writeFile(probeFile, stripTypeScriptTypes(await readFile(path.join(here, 'tail-probe.ts'), 'utf8')));
+}
+
+/** With --tail, the probe (and with --tail-cpu-prof the profiler) for one process; else nothing. */
+async function probed(): Promise<Launch> {
+  if (!probeFile) return NO_PROBE;
+  const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-tail-'));
+  scratch.add(dir);
+  const prof = TAIL_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] : [];
+  return {
+    nodeFlags: ['--import', pathToFileURL(probeFile).href, ...prof],
+    env: {
+      WASMFLEET_TAIL_PROBE_OUT: path.join(dir, 'probe.json'),
+      ...(TAIL_HEAP_PROF ? { WASMFLEET_TAIL_HEAP_PROF: path.join(dir, 'heap.json') } : {}),
+    },
+    dir,
+  };
+}
+
+/** What the probe (and profiler) recorded, laid over the sink's samples; after the process exited. */
+async function tailOf(
+  launch: Launch,
+  { samples, harnessGc }: { readonly samples: readonly Sample[]; readonly harnessGc: readonly GcEntry[] },
+): Promise<
+  | (ReturnType<typeof tailReport> & {
+      heapSpacesMbAtExit: Record<string, number>;
+      allocated?: ReturnType<typeof allocationSites>;
+    })
+  | undefined
+> {
+  if (!launch.dir) return undefined;
+  const probe = JSON.parse(await readFile(path.join(launch.dir, 'probe.json'), 'utf8')) as {
+    clock: { epochMs: number; monotonicNs: number };
+    gc: GcEntry[];
+    spaces: Record<string, number>;
+  };
+  // One profile per thread; the main thread's is the one with the most samples.
+  const profiles: CpuProfile[] = [];
+  for (const f of (await readdir(launch.dir)).filter((n) => n.endsWith('.cpuprofile')))
+    profiles.push(JSON.parse(await readFile(path.join(launch.dir, f), 'utf8')) as CpuProfile);
+  const main = profiles.sort((a, b) => b.samples.length - a.samples.length)[0];
+  const report = {
+    ...tailReport(samples, LATENCY_WARM_UP, probe.gc, harnessGc, main && profileSamples(main, probe.clock)),
+    heapSpacesMbAtExit: probe.spaces,
+  };
+  if (!TAIL_HEAP_PROF) return report;
+  // Everything the process allocated from start to exit, over the messages it forwarded.
+  const heap = JSON.parse(await readFile(path.join(launch.dir, 'heap.json'), 'utf8')) as Parameters<
+    typeof allocationSites
+  >[0];
+  return { ...report, allocated: allocationSites(heap, samples.length) };
+}
+
 async function startAgent(
   node: string,
   qos: 0 | 1,
   functions = 1,
   extraArgs: readonly string[] = [],
   native = false,
+  launch: Launch = NO_PROBE,
 ): Promise<{ child: ChildProcess; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-'));
   scratch.add(dir);
@@ -124,14 +216,17 @@ async function startAgent(
     qos: 1,
     retain: true,
   });
-  // WASMFLEET_BENCH_AGENT_LOGS=DIR keeps each agent's stderr as DIR/<node>.log.
+  // WASMFLEET_BENCH_AGENT_LOGS=DIR keeps each agent's stdout and stderr (V8's --trace-* output
+  // from --agent-node-flags included) as DIR/<node>.log.
   const logDir = process.env.WASMFLEET_BENCH_AGENT_LOGS;
+  const log = logDir ? openSync(path.join(logDir, `${node}.log`), 'w') : 'ignore';
   const args = ['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5', ...extraArgs];
   const child = spawn(
     native && nativeBin ? nativeBin : process.execPath,
-    native ? args : [agentBin, ...args],
+    native ? args : [...AGENT_NODE_FLAGS, ...launch.nodeFlags, agentBin, ...args],
     {
-      stdio: ['ignore', 'ignore', logDir ? openSync(path.join(logDir, `${node}.log`), 'w') : 'ignore'],
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...launch.env },
     },
   );
   children.add(child);
@@ -145,12 +240,17 @@ async function startAgent(
  */
 const baselineJs = stripTypeScriptTypes(await readFile(path.join(here, 'baseline.ts'), 'utf8'));
 
-async function startBaseline(node: string, qos: 0 | 1): Promise<{ child: ChildProcess }> {
+async function startBaseline(
+  node: string,
+  qos: 0 | 1,
+  launch: Launch = NO_PROBE,
+): Promise<{ child: ChildProcess }> {
   // Evaluated with the bench's directory as the base, so `import 'mqtt'` resolves as from the file;
   // the name after the code stands in for the script in process.argv.
   const child = spawn(
     process.execPath,
     [
+      ...launch.nodeFlags,
       '--input-type=module',
       '--eval',
       baselineJs,
@@ -160,7 +260,7 @@ async function startBaseline(node: string, qos: 0 | 1): Promise<{ child: ChildPr
       `out/${node}/in`,
       String(qos),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'], cwd: here },
+    { stdio: ['ignore', 'pipe', 'inherit'], cwd: here, env: { ...process.env, ...launch.env } },
   );
   children.add(child);
   await once(child.stdout, 'data');
@@ -261,49 +361,19 @@ async function throughput(
   };
 }
 
-/** End-to-end latency at 1k msg/s for 3 s (QoS 0, 16 B carrying the send time), paced exactly. */
-/** Messages at 1k msg/s before the measured ones: a fresh process's JIT warms up on these. */
+/** Messages of each latency series: the process's cold phase, then its steady phase. */
 const LATENCY_WARM_UP = 2000;
-const LATENCY_MEASURED = 3000;
-
-/**
- * Latency at 1k msg/s in steady state: the first LATENCY_WARM_UP messages are sent at the same
- * rate but not counted, since the process under test has just started and V8 is still compiling
- * its hot paths (the agent's first seconds are most of its cold p99; the baseline has less code
- * to warm). The p99 over every message, warm-up included, is reported beside it.
- */
-async function latency(
-  node: string,
-): Promise<{ p50Us: number; p99Us: number; p99UsWithWarmUp: number; received: number }> {
-  const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
-  noDelay(sink);
-  const samples: number[] = [];
-  sink.on('message', (_t, p) =>
-    samples.push((performance.timeOrigin + performance.now() - p.readDoubleLE(0)) * 1000),
-  );
-  await sink.subscribeAsync(`out/${node}/in`, { qos: 0 });
-  const pacer = new Worker(new URL('./pacer.ts', import.meta.url), {
-    workerData: {
-      url: broker.url,
-      topic: `sensors/${node}/in`,
-      perSecond: 1000,
-      count: LATENCY_WARM_UP + LATENCY_MEASURED,
-    },
-  });
-  await once(pacer, 'message');
-  await new Promise((r) => setTimeout(r, 300));
-  await sink.endAsync();
-  const percentile = (values: number[], p: number): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN);
-  };
-  const measured = samples.slice(LATENCY_WARM_UP);
-  return {
-    p50Us: percentile(measured, 50),
-    p99Us: percentile(measured, 99),
-    p99UsWithWarmUp: percentile(samples, 99),
-    received: measured.length,
-  };
+/** `--latency-steady 10000` measures more steady messages: a p99 over 3,000 is their 30th worst. */
+const LATENCY_MEASURED = Number(arg('--latency-steady') ?? 3000);
+let harness: LatencyHarness | undefined;
+/** The sensor and sink, started with the first latency series and shared by all of them. */
+async function latencyHarness(): Promise<LatencyHarness> {
+  harness ??= await LatencyHarness.start(broker.url, { cold: LATENCY_WARM_UP, steady: LATENCY_MEASURED });
+  return harness;
+}
+/** A contender's series; with --tail also its CPU by thread, cold and steady. */
+async function latency(node: string, pid?: number): Promise<LatencyRun> {
+  return (await latencyHarness()).series(`sensors/${node}/in`, `out/${node}/in`, TAIL ? pid : undefined);
 }
 
 /** CPU time (user + system, all threads) a process has used so far, in µs. */
@@ -406,32 +476,50 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
   }
 }
 if (ONLY === undefined || ONLY === 'latency') {
-  const a = await startAgent('lat-a', 0);
-  const agent = await latency('lat-a');
+  // First the floor: sensor → Mosquitto → sink with nothing between (it also warms the harness).
+  const floor = await (await latencyHarness()).series('bench/floor', 'bench/floor');
+  const aLaunch = await probed();
+  const a = await startAgent('lat-a', 0, 1, [], false, aLaunch);
+  const agent = await latency('lat-a', a.child.pid);
   const idleRssMb = +((await rssKb(a.child.pid!)) / 1024).toFixed(1);
   await stop(a.child);
-  let native: Awaited<ReturnType<typeof latency>> | undefined;
+  let native: LatencyRun | undefined;
   let nativeIdleRssMb: number | undefined;
   if (CONTENDERS.has('native')) {
     const n = await startAgent('lat-r', 0, 1, [], true);
-    native = await latency('lat-r');
+    native = await latency('lat-r', n.child.pid);
     nativeIdleRssMb = +((await rssKb(n.child.pid!)) / 1024).toFixed(1);
     await stop(n.child);
   }
-  const b = await startBaseline('lat-b', 0);
-  const baseline = await latency('lat-b');
+  const bLaunch = await probed();
+  const b = await startBaseline('lat-b', 0, bLaunch);
+  const baseline = await latency('lat-b', b.child.pid);
   await stop(b.child);
+  const figures = ({ samples: _, harnessGc: __, ...rest }: LatencyRun) => rest;
+  const ratio = (x: number, y: number): number => +(x / y).toFixed(2);
+  harness?.close();
   results.latencyAt1k = {
-    agent,
-    native,
-    baseline,
+    floor: figures(floor),
+    agent: figures(agent),
+    native: native && figures(native),
+    baseline: figures(baseline),
     // ≤ 1.0 is the native agent's target: its p99 at most the plain forwarder's.
-    nativeP99VsBaseline: native && +(native.p99Us / baseline.p99Us).toFixed(2),
-    // Issue 15's target for the Node agent: p99 ≤ 1.2× the forwarder's, steady and cold (the
-    // p99 over every message from the first, warm-up included), side by side.
-    agentP99VsBaseline: +(agent.p99Us / baseline.p99Us).toFixed(2),
-    agentP99ColdVsBaseline: +(agent.p99UsWithWarmUp / baseline.p99UsWithWarmUp).toFixed(2),
+    nativeP99VsBaseline: native && ratio(native.p99Us, baseline.p99Us),
+    nativeP99ColdVsBaseline: native && ratio(native.p99ColdUs, baseline.p99ColdUs),
+    // Issue 15's target for the Node agent: p99 ≤ 1.2× the forwarder's, steady (after the first
+    // LATENCY_WARM_UP messages) and cold (those first messages alone), side by side.
+    agentP99VsBaseline: ratio(agent.p99Us, baseline.p99Us),
+    agentP99ColdVsBaseline: ratio(agent.p99ColdUs, baseline.p99ColdUs),
+    agentP99WithWarmUpVsBaseline: ratio(agent.p99UsWithWarmUp, baseline.p99UsWithWarmUp),
+    tail: TAIL
+      ? { agent: await tailOf(aLaunch, agent), baseline: await tailOf(bLaunch, baseline) }
+      : undefined,
   };
+  process.stderr.write(
+    `p99 at 1k msg/s, cold (first ${LATENCY_WARM_UP}) / steady, µs: agent ${agent.p99ColdUs} / ${agent.p99Us}` +
+      (native ? `, native ${native.p99ColdUs} / ${native.p99Us}` : '') +
+      `, forwarder ${baseline.p99ColdUs} / ${baseline.p99Us}, floor (no process between) ${floor.p99ColdUs} / ${floor.p99Us}\n`,
+  );
   results.nativeRssAfterLatencyRunMb = nativeIdleRssMb;
   results.agentRssAfterLatencyRunMb = idleRssMb;
 }

@@ -5,7 +5,7 @@
 // live in fleet/ (pure) and controllers/.
 import { hostname } from 'node:os';
 import { CoordinationV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { EdgeNode, WasmFunction } from '@wasmfleet/api';
+import { brokerForLogs, type EdgeNode, type WasmFunction } from '@wasmfleet/api';
 import type { FleetBridgeOptions } from './bridge/fleet-bridge.ts';
 import {
   DEFAULT_SETTINGS,
@@ -196,6 +196,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       metrics,
       log,
       cleanups,
+      abort.signal,
     );
     ready = true;
     log('operator ready');
@@ -229,6 +230,7 @@ async function run(
   metrics: OperatorMetrics,
   log: (l: string) => void,
   cleanups: Cleanups,
+  signal: AbortSignal,
 ): Promise<FleetContext> {
   const kc = options.kubeConfig;
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -240,7 +242,15 @@ async function run(
   const functions = typedCache<WasmFunction>(informers.functions);
   const nodes = typedCache<EdgeNode>(informers.nodes);
   const link = await connectDeviceLink(
-    { ...options.broker, dynamicSecurity: options.identity !== undefined },
+    {
+      ...options.broker,
+      dynamicSecurity: options.identity !== undefined,
+      onUnreachable: (error, retryInMs) =>
+        log(
+          `waiting for the MQTT broker at ${brokerForLogs(options.broker.url)}: ${String(error)}; retrying in ${retryInMs} ms`,
+        ),
+      signal,
+    },
     settings,
     queues,
     log,

@@ -25,6 +25,7 @@ import { prepareBroker } from '../identity/broker-setup.ts';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec } from '../identity/dynsec.ts';
 import { unfenced, type WriteFence } from '../kube/fence.ts';
 import { InFlight } from './in-flight.ts';
+import { untilReachable } from './until-reachable.ts';
 
 const ALL_DESIRED_FILTER = `${WIRE_PREFIX}/nodes/+/desired`;
 /**
@@ -64,6 +65,13 @@ export interface FleetBridgeOptions {
   readonly dynamicSecurity?: boolean;
   /** Asked before every publish: a replica that lost its Lease must not touch retained state. */
   readonly fence?: WriteFence;
+  /**
+   * While the broker cannot be reached (still starting), the first connection is retried with
+   * backoff and this is told; without it, the first failure ends the connect.
+   */
+  readonly onUnreachable?: (error: unknown, retryInMs: number) => void;
+  /** Ends that waiting (the operator is stopping). */
+  readonly signal?: AbortSignal;
 }
 
 export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
@@ -135,14 +143,23 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     const [url = options.url, ...others] = brokerUrls(options.url);
     // A clustered broker: mqtt.js moves to the next node on every reconnect.
     if (others.length > 0) clientOptions.servers = [url, ...others].map(serverOf);
-    if (options.dynamicSecurity) await prepareBroker(url, clientOptions);
+    const reachable = <T>(attempt: () => Promise<T>): Promise<T> =>
+      options.onUnreachable
+        ? untilReachable(attempt, {
+            onWait: options.onUnreachable,
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
+        : attempt();
+    if (options.dynamicSecurity) await reachable(() => prepareBroker(url, clientOptions));
     let client: MqttClient;
     try {
-      client = await connectOnce({ ...brokerAddress(url), ...clientOptions });
+      client = await reachable(() => connectOnce({ ...brokerAddress(url), ...clientOptions }));
     } catch (error) {
       // Fall back to MQTT 3.1.1 for brokers that speak only that (aedes).
       if (!/protocol|unsupported|version/i.test(String(error))) {
-        throw new Error(`cannot connect to the MQTT broker at ${brokerForLogs(options.url)}`, {
+        // The reason goes into the message: it is what the operator's one log line shows.
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`cannot connect to the MQTT broker at ${brokerForLogs(options.url)}: ${reason}`, {
           cause: error,
         });
       }
