@@ -241,21 +241,7 @@ async function run(
   };
   const functions = typedCache<WasmFunction>(informers.functions);
   const nodes = typedCache<EdgeNode>(informers.nodes);
-  const link = await connectDeviceLink(
-    {
-      ...options.broker,
-      dynamicSecurity: options.identity !== undefined,
-      onUnreachable: (error, retryInMs) =>
-        log(
-          `waiting for the MQTT broker at ${brokerForLogs(options.broker.url)}: ${String(error)}; retrying in ${retryInMs} ms`,
-        ),
-      signal,
-    },
-    settings,
-    queues,
-    log,
-    cleanups,
-  );
+  const link = await connectDeviceLink(bridgeOptions(options, log, signal), settings, queues, log, cleanups);
   const identities = await startDeviceIdentities(options.identity, {
     kc,
     broker: options.broker,
@@ -286,6 +272,23 @@ async function run(
   startFleetTimers(ctx, metrics, cleanups);
   startReconcilers(ctx, metrics, { workers: options.workers, log }, cleanups);
   return ctx;
+}
+
+/** The fleet bridge waits for a broker that is not up yet (a Helm install starts both). */
+function bridgeOptions(
+  options: OperatorOptions,
+  log: (l: string) => void,
+  signal: AbortSignal,
+): FleetBridgeOptions {
+  return {
+    ...options.broker,
+    dynamicSecurity: options.identity !== undefined,
+    onUnreachable: (error, retryInMs) =>
+      log(
+        `waiting for the MQTT broker at ${brokerForLogs(options.broker.url)}: ${String(error)}; retrying in ${retryInMs} ms`,
+      ),
+    signal,
+  };
 }
 
 interface ContextParts {
