@@ -20,6 +20,7 @@ WORKDIR /app
 # Every workspace's package.json, so `npm ci` sees the same workspace set as package-lock.json.
 COPY package.json package-lock.json ./
 COPY api/package.json api/
+COPY oci/package.json oci/
 COPY local-stack/package.json local-stack/
 COPY test-support/package.json test-support/
 COPY agent/package.json agent/
@@ -34,7 +35,7 @@ COPY bench/package.json bench/
 # (scripts/image/runtime-node-modules.ts): `npm ci --omit=dev --workspace agent` would still
 # install every workspace's production tree, and jco's compilers with it.
 FROM manifests AS deps
-RUN npm ci --no-audit --no-fund --workspace api --workspace agent --workspace operator --include-workspace-root
+RUN npm ci --no-audit --no-fund --workspace api --workspace oci --workspace agent --workspace operator --include-workspace-root
 COPY scripts/image scripts/image
 RUN node scripts/image/runtime-node-modules.ts operator /runtime/operator \
  && node scripts/image/runtime-node-modules.ts agent /runtime/agent
@@ -61,6 +62,8 @@ COPY api/src api/src
 
 FROM runtime AS operator
 COPY --from=deps /runtime/operator/node_modules node_modules
+COPY oci/package.json oci/
+COPY oci/src oci/src
 COPY operator/package.json operator/
 COPY operator/src operator/src
 COPY operator/bin operator/bin

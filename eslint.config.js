@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // One lint setup for every workspace: typescript-eslint's type-aware rules on TypeScript
 // sources, the recommended set on plain JavaScript, and import-x for the shape of the import
-// graph (no cycles, no relative imports into another workspace; docs/adr/0033-*).
+// graph (no cycles, no relative imports into another workspace; docs/adr/0033-*), and no function
+// longer than a screen (docs/adr/0036-*).
 import js from '@eslint/js';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
@@ -78,8 +79,14 @@ export default tseslint.config(
     // A component's code enters another component only through that package's public entry
     // (`@wasmfleet/agent`, `@wasmfleet/agent/config`), never by a relative path into its folders.
     // Tests, benchmarks and scripts may still reach into the code they exercise.
-    files: ['{api,agent,operator,cli,test-support,workloads}/{src,bin}/**/*.ts'],
+    files: ['{api,oci,agent,operator,cli,test-support,workloads}/{src,bin}/**/*.ts'],
     rules: { 'import-x/no-relative-packages': 'error' },
+  },
+  {
+    // Functions short enough to read on one screen: a long one becomes a list of named steps
+    // (issue 19, docs/adr/0036). Blank lines and comments do not count.
+    files: ['{operator,oci,agent,cli}/src/**/*.ts', 'agent/bin/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },
   { languageOptions: { globals: { ...globals.node } } },
 );

@@ -27,6 +27,7 @@ import {
 
 const WORKSPACES = [
   'api',
+  'oci',
   'local-stack',
   'test-support',
   'agent',

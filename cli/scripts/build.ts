@@ -36,7 +36,16 @@ const PJSON = JSON.parse(await readFile(path.join(CLI_ROOT, 'package.json'), 'ut
 };
 const HOOKS = PJSON.oclif.hooks ?? {};
 /** The workspaces whose sources the CLI bundles (a module from elsewhere is never taken as current). */
-const SOURCE_WORKSPACES = ['api', 'cli', 'agent', 'operator', 'local-stack', 'workloads', 'test-support'];
+const SOURCE_WORKSPACES = [
+  'api',
+  'oci',
+  'cli',
+  'agent',
+  'operator',
+  'local-stack',
+  'workloads',
+  'test-support',
+];
 /** Besides the bundled modules, what decides the output (npm's record of node_modules covers every package). */
 const EXTRA_INPUTS = [
   BUILD_SCRIPT,

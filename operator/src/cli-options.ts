@@ -78,52 +78,94 @@ Usage: wasmfleet-operator --broker mqtt://host:1883 [options]
 
 export class UsageError extends Error {}
 
-export function parseOperatorArgs(
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-): OperatorCliOptions | 'help' {
-  let parsed;
+/** Every flag the operator takes (node:util parseArgs' table). */
+const FLAGS = {
+  broker: { type: 'string' },
+  'broker-username': { type: 'string' },
+  'broker-password-file': { type: 'string' },
+  'broker-ca-file': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  fleet: { type: 'string' },
+  'leader-elect': { type: 'boolean', default: false },
+  'leader-election-namespace': { type: 'string' },
+  'leader-elect-lease-duration': { type: 'string' },
+  'leader-elect-renew-deadline': { type: 'string' },
+  'leader-elect-retry-period': { type: 'string' },
+  'ops-bind-address': { type: 'string' },
+  'no-auto-register': { type: 'boolean', default: false },
+  workers: { type: 'string' },
+  'plain-http-registry': { type: 'string', multiple: true },
+  'module-signatures': { type: 'string' },
+  'event-aggregation-window': { type: 'string' },
+  'node-status-qps': { type: 'string' },
+  'device-identity': { type: 'boolean', default: false },
+  'identity-namespace': { type: 'string' },
+  'device-broker-url': { type: 'string' },
+  'device-publish': { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type FlagValues = ReturnType<typeof parseFlags>;
+
+function parseFlags(argv: readonly string[]) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        broker: { type: 'string' },
-        'broker-username': { type: 'string' },
-        'broker-password-file': { type: 'string' },
-        'broker-ca-file': { type: 'string' },
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string' },
-        fleet: { type: 'string' },
-        'leader-elect': { type: 'boolean', default: false },
-        'leader-election-namespace': { type: 'string' },
-        'leader-elect-lease-duration': { type: 'string' },
-        'leader-elect-renew-deadline': { type: 'string' },
-        'leader-elect-retry-period': { type: 'string' },
-        'ops-bind-address': { type: 'string' },
-        'no-auto-register': { type: 'boolean', default: false },
-        workers: { type: 'string' },
-        'plain-http-registry': { type: 'string', multiple: true },
-        'module-signatures': { type: 'string' },
-        'event-aggregation-window': { type: 'string' },
-        'node-status-qps': { type: 'string' },
-        'device-identity': { type: 'boolean', default: false },
-        'identity-namespace': { type: 'string' },
-        'device-broker-url': { type: 'string' },
-        'device-publish': { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        'log-format': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
+    return parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\nrun wasmfleet-operator --help for the flags`, {
       cause: error,
     });
   }
-  const v = parsed.values;
+}
+
+export function parseOperatorArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): OperatorCliOptions | 'help' {
+  const v = parseFlags(argv);
   if (v.help) return 'help';
+  // In this order, so the first bad value named is the same whatever else is wrong.
+  const broker = brokerOf(v, env);
+  const workers = workersOf(v);
+  const timings = leaderTimings(v);
+  const rates = ratesOf(v);
+  const moduleSignatures = moduleSignaturesOf(v, env);
+  const log = logSettingsOf(v, env);
+  const opsAddress = parseHostPort(
+    v['ops-bind-address'] ?? env.WASMFLEET_OPS_BIND_ADDRESS ?? '127.0.0.1:8080',
+  );
+  return {
+    kubeconfig: v.kubeconfig,
+    broker,
+    brokerUsername: v['broker-username'] ?? env.WASMFLEET_BROKER_USERNAME,
+    brokerPasswordFile: v['broker-password-file'] ?? env.WASMFLEET_BROKER_PASSWORD_FILE,
+    brokerCaFile: v['broker-ca-file'] ?? env.WASMFLEET_BROKER_CA_FILE,
+    namespace: v.namespace,
+    fleet: v.fleet,
+    leaderElect: v['leader-elect'],
+    leaderElectionNamespace: v['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+    ...timings,
+    opsAddress,
+    autoRegister: !v['no-auto-register'],
+    workers,
+    plainHttpRegistries: v['plain-http-registry'] ?? [],
+    moduleSignatures,
+    ...rates,
+    deviceIdentity:
+      v['device-identity'] || env.WASMFLEET_DEVICE_IDENTITY === 'true'
+        ? {
+            namespace: v['identity-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+            deviceBrokerUrl: v['device-broker-url'] ?? env.WASMFLEET_DEVICE_BROKER_URL,
+            devicePublish: v['device-publish'] ?? [],
+          }
+        : undefined,
+    log,
+  };
+}
+
+function brokerOf(v: FlagValues, env: NodeJS.ProcessEnv): string {
   const broker = v.broker ?? env.WASMFLEET_BROKER;
   if (!broker)
     throw new UsageError(
@@ -141,10 +183,12 @@ export function parseOperatorArgs(
         `--broker ${brokerForLogs(url)} is not an MQTT URL; write mqtt://host:1883, mqtts://host:8883 or ws://host/mqtt (a cluster's nodes comma-separated)`,
       );
     }
-  const workers = Number(v.workers ?? '4');
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new UsageError(`--workers ${v.workers ?? ''} must be a whole number from 1 to 64`);
-  }
+  return broker;
+}
+
+function leaderTimings(
+  v: FlagValues,
+): Pick<OperatorCliOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'> {
   const leaseDurationMs = seconds('--leader-elect-lease-duration', v['leader-elect-lease-duration'] ?? '15s');
   const renewDeadlineMs = seconds('--leader-elect-renew-deadline', v['leader-elect-renew-deadline'] ?? '10s');
   const retryPeriodMs = seconds('--leader-elect-retry-period', v['leader-elect-retry-period'] ?? '2s');
@@ -153,6 +197,19 @@ export function parseOperatorArgs(
       'leader election needs retry period < renew deadline < lease duration, e.g. 2s < 10s < 15s',
     );
   }
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
+}
+
+function workersOf(v: FlagValues): number {
+  const workers = Number(v.workers ?? '4');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new UsageError(`--workers ${v.workers ?? ''} must be a whole number from 1 to 64`);
+  }
+  return workers;
+}
+
+/** The Event aggregation window and the EdgeNode status write rate. */
+function ratesOf(v: FlagValues): Pick<OperatorCliOptions, 'eventAggregationWindowMs' | 'nodeStatusQps'> {
   const eventAggregationWindowMs = seconds(
     '--event-aggregation-window',
     v['event-aggregation-window'] ?? '10m',
@@ -168,49 +225,23 @@ export function parseOperatorArgs(
       `--node-status-qps ${v['node-status-qps'] ?? ''} must be a number above 0 and at most 10000, e.g. 100`,
     );
   }
+  return { eventAggregationWindowMs, nodeStatusQps };
+}
+
+function logSettingsOf(v: FlagValues, env: NodeJS.ProcessEnv): LogSettings {
+  try {
+    return parseLogSettings(v, env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function moduleSignaturesOf(v: FlagValues, env: NodeJS.ProcessEnv): OperatorCliOptions['moduleSignatures'] {
   const moduleSignatures = v['module-signatures'] ?? env.WASMFLEET_MODULE_SIGNATURES ?? 'Optional';
   if (moduleSignatures !== 'Required' && moduleSignatures !== 'Optional') {
     throw new UsageError(`--module-signatures ${moduleSignatures} must be Required or Optional`);
   }
-  let log: LogSettings;
-  try {
-    log = parseLogSettings(v, env);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const opsAddress = parseHostPort(
-    v['ops-bind-address'] ?? env.WASMFLEET_OPS_BIND_ADDRESS ?? '127.0.0.1:8080',
-  );
-  return {
-    kubeconfig: v.kubeconfig,
-    broker,
-    brokerUsername: v['broker-username'] ?? env.WASMFLEET_BROKER_USERNAME,
-    brokerPasswordFile: v['broker-password-file'] ?? env.WASMFLEET_BROKER_PASSWORD_FILE,
-    brokerCaFile: v['broker-ca-file'] ?? env.WASMFLEET_BROKER_CA_FILE,
-    namespace: v.namespace,
-    fleet: v.fleet,
-    leaderElect: v['leader-elect'],
-    leaderElectionNamespace: v['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'default',
-    leaseDurationMs,
-    renewDeadlineMs,
-    retryPeriodMs,
-    opsAddress,
-    autoRegister: !v['no-auto-register'],
-    workers,
-    plainHttpRegistries: v['plain-http-registry'] ?? [],
-    moduleSignatures,
-    eventAggregationWindowMs,
-    nodeStatusQps,
-    deviceIdentity:
-      v['device-identity'] || env.WASMFLEET_DEVICE_IDENTITY === 'true'
-        ? {
-            namespace: v['identity-namespace'] ?? env.POD_NAMESPACE ?? 'default',
-            deviceBrokerUrl: v['device-broker-url'] ?? env.WASMFLEET_DEVICE_BROKER_URL,
-            devicePublish: v['device-publish'] ?? [],
-          }
-        : undefined,
-    log,
-  };
+  return moduleSignatures;
 }
 
 function parseHostPort(text: string): { host: string; port: number } {

@@ -6,7 +6,6 @@ export {
   USAGE as OPERATOR_USAGE,
   UsageError as OperatorUsageError,
 } from './cli-options.ts';
-export { pushModule, describeBytes, wasmKind, type PushResult } from './modules/index.ts';
 export { credentialsSecretName } from './identity/credentials-secret.ts';
 export {
   joinTokenSecret,

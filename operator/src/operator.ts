@@ -1,69 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
-// Wires the operator together: informers → work queues → reconcilers, the MQTT fleet bridge,
-// the scheduler, leader election and metrics. Everything here is plumbing; decisions live in
-// fleet/ (pure) and controllers/.
+// Starts the operator: leader election and the write fence, then its parts in order — informers,
+// the MQTT fleet bridge, identities, placement, the shared context, the watch table, agent
+// rollouts, timers and reconcile loops (each in wiring/). Everything here is plumbing; decisions
+// live in fleet/ (pure) and controllers/.
 import { hostname } from 'node:os';
-import {
-  CoreV1Api,
-  CoordinationV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  type KubeConfig,
-  type KubernetesObject,
-  type V1ConfigMap,
-  type V1Secret,
-} from '@kubernetes/client-node';
-import {
-  brokerForLogs,
-  createLogger,
-  EDGE_NODE_PLURAL,
-  type EdgeNode,
-  functionKey,
-  GROUP,
-  type Logger,
-  type NodeStatus,
-  VERSION,
-  WASM_FUNCTION_PLURAL,
-  type WasmFunction,
-} from '@wasmfleet/api';
-import { FleetBridge, type FleetBridgeOptions } from './bridge/fleet-bridge.ts';
+import { CoordinationV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { brokerForLogs, createLogger, type EdgeNode, type Logger, type WasmFunction } from '@wasmfleet/api';
+import type { FleetBridgeOptions } from './bridge/fleet-bridge.ts';
 import {
   DEFAULT_SETTINGS,
   FLEET_LABEL,
   type FleetContext,
   type FleetSettings,
 } from './controllers/fleet-context.ts';
-import { functionReconciler } from './controllers/function-reconciler.ts';
-import { nodeReconciler } from './controllers/node-reconciler.ts';
 import { RevisionStore } from './controllers/revision-history.ts';
-import { typedCache } from './controllers/typed-cache.ts';
-import { Liveness } from './fleet/liveness.ts';
-import { NodeDocuments } from './fleet/node-documents.ts';
-import { reportChanges } from './fleet/report-changes.ts';
-import { NodeChangeBatch } from './fleet/node-change-batch.ts';
+import { typedCache, type Cache } from './controllers/typed-cache.ts';
 import { PlacementBook } from './fleet/placement-book.ts';
 import { schedulableFunction, schedulableNode } from './fleet/scheduling-view.ts';
 import {
-  configMapSource,
-  customResourceSource,
   EventRecorder,
-  Informer,
   LeaderElector,
   OperatorMetrics,
   FencedKubeConfig,
-  reconcileLoop,
-  secretSource,
+  startWatches,
   unfenced,
   WorkQueue,
-  type RunningLoop,
   type WriteFence,
 } from './kube/index.ts';
 import { ModuleCache, resolveModule, type ClusterSignaturePolicy, type KubeReader } from './modules/index.ts';
 import { PooledKubeConfig } from './kube/pooled-kubeconfig.ts';
-import { DeviceIdentities } from './identity/device-identities.ts';
-import { mqttClientOptions, startDeviceJoin } from './join/device-join-wiring.ts';
+import type { DeviceIdentities } from './identity/device-identities.ts';
+import { mqttClientOptions } from './join/device-join-wiring.ts';
 import { startAgentRollouts } from './agents/agent-rollouts.ts';
 import type { SchedulerOptions } from './scheduler/index.ts';
+import type { Cleanups } from './wiring/cleanups.ts';
+import { connectDeviceLink, type DeviceLink } from './wiring/fleet-bridge-wiring.ts';
+import { startDeviceIdentities, type IdentityOptions } from './wiring/device-identity-wiring.ts';
+import { startInformers, type FleetInformers } from './wiring/fleet-informers.ts';
+import { startFleetTimers } from './wiring/fleet-timers.ts';
+import { fleetWatches, nodeChangeBatch, type FleetQueues } from './wiring/fleet-watches.ts';
+import { startReconcilers } from './wiring/reconcilers.ts';
 
 export interface OperatorOptions {
   readonly kubeConfig: KubeConfig;
@@ -98,20 +74,8 @@ export interface OperatorOptions {
   readonly moduleSignatures?: ClusterSignaturePolicy;
   /** Repeats of an Event within this window only bump its count (default 10 minutes). */
   readonly eventAggregationWindowMs?: number;
-  /**
-   * Per-device MQTT identity (ADR 0012): a dynamic-security client and role per EdgeNode, its
-   * password in the Secret `wasmfleet-mqtt-<node>` in `namespace`. Needs Mosquitto's dynamic
-   * security plugin with the operator's user as its admin.
-   */
-  readonly identity?: {
-    readonly namespace: string;
-    /** The broker URL devices use, copied into each Secret for the installer. */
-    readonly deviceBrokerUrl?: string;
-    /** The CA devices verify the broker with (PEM), copied into each Secret. */
-    readonly ca?: string;
-    /** Topics (with `{node}`) every device may publish besides its outputs, e.g. `sensors/{node}/#`. */
-    readonly devicePublish?: readonly string[];
-  };
+  /** Per-device MQTT identity (ADR 0012) and one-command join (ADR 0031). */
+  readonly identity?: IdentityOptions;
 }
 
 export interface RunningOperator {
@@ -124,6 +88,75 @@ export interface RunningOperator {
   /** Resolves when the operator stops on its own (lost leadership). */
   readonly stopped: Promise<string>;
   stop(): Promise<void>;
+}
+
+type LeaderElectionOptions = Exclude<OperatorOptions['leaderElection'], false | undefined>;
+
+/**
+ * Resolves once this replica leads (at once when leader election is off, or when the operator
+ * is stopped first); the elector, when there is one, is what the write fence asks.
+ */
+function startLeading(
+  kc: PooledKubeConfig,
+  le: LeaderElectionOptions,
+  identity: string,
+  userAgent: string,
+  hooks: {
+    readonly metrics: OperatorMetrics;
+    readonly log: Logger;
+    readonly stopReason: (reason: string) => void;
+    readonly signal: AbortSignal;
+  },
+): { elector: LeaderElector; leading: Promise<void> } {
+  const { metrics, log, stopReason } = hooks;
+  // The Lease itself is guarded by its resourceVersion, not by the fence.
+  const leaseClient = new FencedKubeConfig(kc, { userAgent, fence: unfenced });
+  let resolveLeading: () => void = () => undefined;
+  const elector = new LeaderElector(leaseClient.makeApiClient(CoordinationV1Api), {
+    namespace: le.namespace,
+    name: le.name ?? 'wasmfleet-operator',
+    identity,
+    ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
+    ...(le.renewDeadlineMs ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
+    ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
+    onStartedLeading: () => {
+      metrics.isLeader.set(1);
+      log.info('became the leader');
+      resolveLeading();
+    },
+    onStoppedLeading: (reason) => {
+      metrics.isLeader.set(0);
+      // Like controller-runtime: a replica that lost the Lease stops acting at once.
+      log.warn(`leadership lost: ${reason}`);
+      stopReason(`lost leadership: ${reason}`);
+    },
+    onError: (error) => log.error(`leader election: ${String(error)}`),
+  });
+  const leading = new Promise<void>((resolve, reject) => {
+    resolveLeading = resolve;
+    void elector.run().catch(reject);
+    hooks.signal.addEventListener('abort', () => resolve());
+  });
+  return { elector, leading };
+}
+
+/**
+ * Every write this replica makes goes through the fence (see kube/fence.ts): a leader that lost
+ * its Lease without noticing yet writes nothing.
+ */
+function writeFence(leader: LeaderElector | undefined, metrics: OperatorMetrics, log: Logger): WriteFence {
+  if (!leader) return unfenced;
+  return {
+    check: (what) => {
+      try {
+        leader.check(what);
+      } catch (error) {
+        metrics.writesRefused.inc();
+        log.warn(`write refused: ${(error as Error).message}`);
+        throw error;
+      }
+    },
+  };
 }
 
 /** The logger options ask for: theirs, lines to their `log`, or stderr. */
@@ -143,67 +176,29 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const kc = PooledKubeConfig.from(options.kubeConfig);
   const abort = new AbortController();
   let context: FleetContext | undefined;
-  let elector: LeaderElector | undefined;
   let ready = false;
   let stopReason: (reason: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => (stopReason = resolve));
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: Cleanups = [];
 
   const identity =
     (options.leaderElection ? options.leaderElection.identity : undefined) ??
     `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   // Names this replica in the API server's audit log.
   const userAgent = `wasmfleet-operator (${identity})`;
-  const leading = new Promise<void>((resolve, reject) => {
-    if (!options.leaderElection) {
-      resolve();
-      return;
-    }
-    const le = options.leaderElection;
-    // The Lease itself is guarded by its resourceVersion, not by the fence.
-    const leaseClient = new FencedKubeConfig(kc, { userAgent, fence: unfenced });
-    elector = new LeaderElector(leaseClient.makeApiClient(CoordinationV1Api), {
-      namespace: le.namespace,
-      name: le.name ?? 'wasmfleet-operator',
-      identity,
-      ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
-      ...(le.renewDeadlineMs ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
-      ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
-      onStartedLeading: () => {
-        metrics.isLeader.set(1);
-        log.info('became the leader');
-        resolve();
-      },
-      onStoppedLeading: (reason) => {
-        metrics.isLeader.set(0);
-        // Like controller-runtime: a replica that lost the Lease stops acting at once.
-        log.warn(`leadership lost: ${reason}`);
-        stopReason(`lost leadership: ${reason}`);
-      },
-      onError: (error) => log.error(`leader election: ${String(error)}`),
-    });
-    void elector.run().catch(reject);
-    abort.signal.addEventListener('abort', () => resolve());
-  });
+  const { elector, leading } = options.leaderElection
+    ? startLeading(kc, options.leaderElection, identity, userAgent, {
+        metrics,
+        log,
+        stopReason: (reason) => stopReason(reason),
+        signal: abort.signal,
+      })
+    : { elector: undefined, leading: Promise.resolve() };
 
   const readyPromise = leading.then(async () => {
     if (abort.signal.aborted) return;
-    // Every write this replica makes goes through the fence (see kube/fence.ts): a leader that
-    // lost its Lease without noticing yet writes nothing. The User-Agent names the replica.
-    const leader = elector;
-    const fence: WriteFence = leader
-      ? {
-          check: (what) => {
-            try {
-              leader.check(what);
-            } catch (error) {
-              metrics.writesRefused.inc();
-              log.warn(`write refused: ${(error as Error).message}`);
-              throw error;
-            }
-          },
-        }
-      : unfenced;
+    // The User-Agent names the replica.
+    const fence = writeFence(elector, metrics, log);
     const client = new FencedKubeConfig(kc, { userAgent, fence });
     context = await run(
       { ...options, kubeConfig: client, broker: { ...options.broker, fence } },
@@ -238,193 +233,127 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   };
 }
 
+/** The parts run() starts, in order; each step names what it adds. */
 async function run(
   options: OperatorOptions,
   metrics: OperatorMetrics,
   log: Logger,
-  cleanups: (() => Promise<void>)[],
+  cleanups: Cleanups,
   signal: AbortSignal,
 ): Promise<FleetContext> {
   const kc = options.kubeConfig;
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
-  const onError = (what: string) => (error: unknown, inMs: number) =>
-    log.warn(`${what} watch failed, restarting in ${inMs} ms: ${String(error)}`);
-  const namespaceScope = options.scope?.namespace ? { namespace: options.scope.namespace } : {};
-  const fleet = options.scope?.fleet;
-  const functionInformer = new Informer<KubernetesObject>(
+  const informers = await startInformers(kc, options.scope ?? {}, log, cleanups);
+  const queues: FleetQueues = {
+    functions: new WorkQueue({ name: 'wasmfunction', hooks: metrics.queueHooks() }),
+    nodes: new WorkQueue({ name: 'edgenode', hooks: metrics.queueHooks() }),
+  };
+  const functions = typedCache<WasmFunction>(informers.functions);
+  const nodes = typedCache<EdgeNode>(informers.nodes);
+  const link = await connectDeviceLink(bridgeOptions(options, log, signal), settings, queues, log, cleanups);
+  const identities = await startDeviceIdentities(options.identity, {
     kc,
-    customResourceSource(
-      kc,
-      { group: GROUP, version: VERSION, plural: WASM_FUNCTION_PLURAL },
-      namespaceScope,
-    ),
-    { onError: onError('wasmfunctions') },
-  );
-  const nodeInformer = new Informer<KubernetesObject>(
-    kc,
-    customResourceSource(
-      kc,
-      { group: GROUP, version: VERSION, plural: EDGE_NODE_PLURAL },
-      fleet ? { labelSelector: `${FLEET_LABEL}=${fleet}` } : {},
-    ),
-    { onError: onError('edgenodes') },
-  );
-  const configMapInformer = new Informer<V1ConfigMap>(kc, configMapSource(kc, namespaceScope), {
-    onError: onError('configmaps'),
+    broker: options.broker,
+    bridge: link.bridge,
+    nodes,
+    nodeInformer: informers.nodes,
+    nodeQueue: queues.nodes,
+    log,
+    cleanups,
   });
-  const secretInformer = new Informer<V1Secret>(kc, secretSource(kc, namespaceScope), {
-    onError: onError('secrets'),
-  });
-  const informers = [functionInformer, nodeInformer, configMapInformer, secretInformer];
-  cleanups.push(async () => {
-    await Promise.all(informers.map((i) => i.stop()));
-  });
-  for (const informer of informers) informer.start();
-  await Promise.all(informers.map((i) => i.waitForCacheSync(120_000)));
-
-  const functionQueue = new WorkQueue({ name: 'wasmfunction', hooks: metrics.queueHooks() });
-  const nodeQueue = new WorkQueue({ name: 'edgenode', hooks: metrics.queueHooks() });
-  const documents = new NodeDocuments();
-  const reports = new Map<string, NodeStatus>();
-  const functions = typedCache<WasmFunction>(functionInformer);
-  const nodes = typedCache<EdgeNode>(nodeInformer);
-
-  const liveness = new Liveness(settings.missedHeartbeats);
-  // Until the retained documents are adopted, every one seen is a predecessor's to take over.
-  let started = false;
-  const identity = options.identity;
-  let identities: DeviceIdentities | undefined;
-  const bridge = await FleetBridge.connect(
-    {
-      ...options.broker,
-      dynamicSecurity: identity !== undefined,
-      onUnreachable: (error, retryInMs) =>
-        log.warn(
-          `waiting for the MQTT broker at ${brokerForLogs(options.broker.url)}: ${String(error)}; retrying in ${retryInMs} ms`,
-        ),
-      signal,
-    },
-    (b) => {
-      b.on('subscriptionRefused', (filters, error, retryInMs) =>
-        log.warn(
-          `the broker refused the subscription to ${filters.join(', ')} (${error}); retrying in ${retryInMs} ms`,
-        ),
-      );
-      b.on('desired', (doc) => {
-        if (!started) {
-          documents.recordPublished(doc);
-          return;
-        }
-        // Someone else (a deposed leader, a stray client) overwrote a device's document, or one
-        // arrived after the start-up read-back: the functions it names and the ones assigned
-        // there are reconciled, which republishes it if it is not what the spec says.
-        const seen = documents.observeRetained(doc);
-        if (seen === 'own') return;
-        if (seen === 'overwritten')
-          log.warn(`the desired document of ${doc.node} was overwritten by another client`);
-        for (const key of documents.assignmentsOfNode(doc.node)) functionQueue.add(key);
-        for (const f of doc.functions) functionQueue.add(functionKey(f));
-      });
-      b.on('status', (node, status) => {
-        // Only what a report changes reaches the reconcilers: a heartbeat updates the report
-        // (liveness, counters) and nothing else (ADR 0023).
-        const changes = reportChanges(reports.get(node), status);
-        reports.set(node, status);
-        const back = liveness.observe(node);
-        if (changes.node || back) nodeQueue.add(node);
-        for (const key of changes.functions) functionQueue.add(key);
-        if (back || changes.node) for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
-      });
-      b.on('malformed', (topic, error) => log.warn(`ignored a malformed message on ${topic}: ${error}`));
-      // A reconnect is rare and says which node took the operator and what it granted: the
-      // first thing to read when status stops arriving on a clustered broker (ADR 0029, 0038).
-      let up = true;
-      b.on('connection', (state) => {
-        if (state === 'disconnected' && up) log.warn('lost the connection to the broker; reconnecting');
-        up = state === 'connected';
-      });
-      b.on('resubscribed', (broker, granted) =>
-        log.info(`reconnected to ${broker}; subscribed to ${granted.join(', ')}`),
-      );
-    },
-  );
-  cleanups.push(() => bridge.close());
-  if (identity && bridge.dynsec) {
-    identities = new DeviceIdentities({
-      dynsec: bridge.dynsec,
-      secrets: {
-        core: kc.makeApiClient(CoreV1Api),
-        namespace: identity.namespace,
-        ...(identity.deviceBrokerUrl ? { brokerUrl: identity.deviceBrokerUrl } : {}),
-        ...(identity.ca ? { ca: identity.ca } : {}),
-      },
-      edgeNodeUid: (node) => nodes.get(undefined, node)?.metadata.uid,
-      log,
-      ...(identity.devicePublish ? { extraPublish: identity.devicePublish } : {}),
-    });
-    const known = identities;
-    bridge.on('connection', (state) => {
-      if (state !== 'connected') return;
-      // The broker may have restarted without its state: check every device again.
-      known.forgetBrokerState();
-      for (const node of nodes.list()) nodeQueue.add(node.metadata.name ?? '');
-    });
-    const removed = await identities.sweep((node) => nodes.get(undefined, node) !== undefined);
-    if (removed.length > 0)
-      log.info(`removed the broker identities of deleted devices: ${removed.join(', ')}`);
-    // One-command join (docs/adr/0031): needs the per-device identity it hands out.
-    const join = await startDeviceJoin(options.broker, identity, kc.makeApiClient(CoreV1Api), log);
-    cleanups.push(() => join.close());
-  }
-
+  const adopted = link.adopt();
   const placement = new PlacementBook(options.scheduler);
-  const adopted = documents.adoptPublished();
-  started = true;
   placement.init(
     functions.list().map(schedulableFunction),
     nodes.list().map(schedulableNode),
-    documents.publishedPlacement(),
+    link.documents.publishedPlacement(),
     Date.now(),
   );
+  const ctx = fleetContext(
+    options,
+    { settings, informers, functions, nodes, link, identities, placement, queues },
+    log,
+    cleanups,
+  );
+  const nodeChanges = nodeChangeBatch(placement, queues.functions);
+  cleanups.push(() => {
+    nodeChanges.close();
+    return Promise.resolve();
+  });
+  startWatches(queues, fleetWatches(informers, { functions, nodeChanges }));
+  await startAgentRolloutsFor(options, ctx, informers, log, cleanups);
+  enqueueEverything(ctx, adopted);
+  startFleetTimers(ctx, metrics, cleanups);
+  startReconcilers(ctx, metrics, { workers: options.workers, log }, cleanups);
+  return ctx;
+}
 
+/** The fleet bridge waits for a broker that is not up yet (a Helm install starts both). */
+function bridgeOptions(options: OperatorOptions, log: Logger, signal: AbortSignal): FleetBridgeOptions {
+  return {
+    ...options.broker,
+    dynamicSecurity: options.identity !== undefined,
+    onUnreachable: (error, retryInMs) =>
+      log.warn(
+        `waiting for the MQTT broker at ${brokerForLogs(options.broker.url)}: ${String(error)}; retrying in ${retryInMs} ms`,
+      ),
+    signal,
+  };
+}
+
+interface ContextParts {
+  readonly settings: FleetSettings;
+  readonly informers: FleetInformers;
+  readonly functions: Cache<WasmFunction>;
+  readonly nodes: Cache<EdgeNode>;
+  readonly link: DeviceLink;
+  readonly identities: DeviceIdentities | undefined;
+  readonly placement: PlacementBook;
+  readonly queues: FleetQueues;
+}
+
+/** What the controllers share, with module resolution and the Event recorder it needs. */
+function fleetContext(
+  options: OperatorOptions,
+  parts: ContextParts,
+  log: Logger,
+  cleanups: Cleanups,
+): FleetContext {
+  const kc = options.kubeConfig;
+  const { settings, informers, link } = parts;
+  const fleet = options.scope?.fleet;
   const moduleCache = new ModuleCache();
   // Module sources read ConfigMaps and pull Secrets from the informer caches, not the API server:
   // a reconcile per device report must not cost an API read each.
   const kubeReader: KubeReader = {
-    getConfigMap: (namespace, name) => Promise.resolve(configMapInformer.get(namespace, name)),
-    getSecret: (namespace, name) => Promise.resolve(secretInformer.get(namespace, name)),
+    getConfigMap: (namespace, name) => Promise.resolve(informers.configMaps.get(namespace, name)),
+    getSecret: (namespace, name) => Promise.resolve(informers.secrets.get(namespace, name)),
   };
-  const recorder = new EventRecorder(kc.makeApiClient(EventsV1Api), {
-    reportingController: 'wasmfleet.io/operator',
-    reportingInstance: `wasmfleet-operator-${process.pid}`,
-    ...(options.eventAggregationWindowMs === undefined ? {} : { windowMs: options.eventAggregationWindowMs }),
-    onError: (error) => log.warn(`recording an event failed: ${String(error)}`),
-  });
+  const recorder = eventRecorder(kc, options.eventAggregationWindowMs, log);
   cleanups.push(() => recorder.close());
-
-  const ctx: FleetContext = {
+  return {
     settings: {
       ...settings,
       ...(fleet ? { registrationLabels: { ...settings.registrationLabels, [FLEET_LABEL]: fleet } } : {}),
     },
     customObjects: kc.makeApiClient(CustomObjectsApi),
-    functions,
-    nodes,
-    configMaps: configMapInformer,
-    secrets: secretInformer,
-    bridge,
-    ...(identities ? { identities } : {}),
-    documents,
-    placement,
-    reports,
-    liveness,
+    functions: parts.functions,
+    nodes: parts.nodes,
+    configMaps: informers.configMaps,
+    secrets: informers.secrets,
+    bridge: link.bridge,
+    ...(parts.identities ? { identities: parts.identities } : {}),
+    documents: link.documents,
+    placement: parts.placement,
+    reports: link.reports,
+    liveness: link.liveness,
     // Blobs the retained documents reference were published by us or a predecessor.
-    publishedModules: documents.referencedDigests(),
+    publishedModules: link.documents.referencedDigests(),
     pinnedModules: new Set(),
     lastStatus: new Map(),
     revisions: new RevisionStore(kc),
-    functionQueue,
-    nodeQueue,
+    functionQueue: parts.queues.functions,
+    nodeQueue: parts.queues.nodes,
     resolveModule: (fn) =>
       resolveModule(fn.spec.module, {
         namespace: fn.metadata.namespace ?? 'default',
@@ -436,113 +365,43 @@ async function run(
     recordEvent: (event) => recorder.record(event),
     now: () => Date.now(),
   };
+}
 
-  functionInformer.on((_type, obj) =>
-    functionQueue.add(`${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`),
-  );
-  // One reschedule per batch of EdgeNode events, not per event (ADR 0038).
-  const nodeChanges = new NodeChangeBatch({
-    apply: (changes) => {
-      for (const key of placement.apply({ ...changes, now: Date.now() })) functionQueue.add(key);
-    },
-    known: (name) => placement.node(name),
+function eventRecorder(kc: KubeConfig, windowMs: number | undefined, log: Logger): EventRecorder {
+  return new EventRecorder(kc.makeApiClient(EventsV1Api), {
+    reportingController: 'wasmfleet.io/operator',
+    reportingInstance: `wasmfleet-operator-${process.pid}`,
+    ...(windowMs === undefined ? {} : { windowMs }),
+    onError: (error) => log.warn(`recording an event failed: ${String(error)}`),
   });
-  cleanups.push(() => {
-    nodeChanges.close();
-    return Promise.resolve();
-  });
-  nodeInformer.on((type, obj) => {
-    const name = obj.metadata?.name ?? '';
-    if (type === 'delete')
-      void identities
-        ?.remove(name)
-        .catch((e: unknown) => log.error(`removing the identity of ${name}: ${String(e)}`));
-    if (type === 'delete') nodeChanges.remove(name);
-    else nodeChanges.upsert(schedulableNode(obj as unknown as EdgeNode));
-    if (type === 'add') nodeQueue.add(name);
-  });
-  const referencing = (kind: 'configMap' | 'secret') => (_type: string, obj: KubernetesObject) => {
-    const ns = obj.metadata?.namespace;
-    const name = obj.metadata?.name;
-    for (const fn of functions.list(ns)) {
-      const spec = fn.spec;
-      const uses =
-        kind === 'configMap'
-          ? spec.configMapRef?.name === name || spec.module.configMap?.name === name
-          : spec.secretRef?.name === name || spec.module.pullSecretRef?.name === name;
-      if (uses) functionQueue.add(`${ns ?? 'default'}/${fn.metadata.name ?? ''}`);
-    }
-  };
-  configMapInformer.on(referencing('configMap'));
-  secretInformer.on(referencing('secret'));
+}
 
-  // Agent upgrades through rollouts (docs/adr/0032): planned from the EdgeNodes' status.
+/** Agent upgrades through rollouts (docs/adr/0032): planned from the EdgeNodes' status. */
+async function startAgentRolloutsFor(
+  options: OperatorOptions,
+  ctx: FleetContext,
+  informers: FleetInformers,
+  log: Logger,
+  cleanups: Cleanups,
+): Promise<void> {
+  const fleet = options.scope?.fleet;
   const agentRollouts = await startAgentRollouts({
-    kubeConfig: kc,
+    kubeConfig: options.kubeConfig,
     url: options.broker.url,
     client: mqttClientOptions(options.broker),
-    nodes,
+    nodes: ctx.nodes,
     log,
     ...(fleet !== undefined ? { fleet } : {}),
   });
   cleanups.push(() => agentRollouts.close());
-  nodeInformer.on(() => agentRollouts.nodesChanged());
+  informers.nodes.on(() => agentRollouts.nodesChanged());
+}
 
-  // Everything known is reconciled once: live functions, and functions devices still run.
-  for (const fn of functions.list())
-    functionQueue.add(`${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`);
-  for (const key of adopted) functionQueue.add(key);
-  for (const node of nodes.list()) nodeQueue.add(node.metadata.name ?? '');
-  for (const node of reports.keys()) nodeQueue.add(node);
-
-  // Devices whose heartbeats stopped without a last will: one pass over the reports, not a timer
-  // per device.
-  const sweep = setInterval(() => {
-    for (const node of liveness.sweep(reports, Date.now())) {
-      nodeQueue.add(node);
-      for (const key of documents.assignmentsOfNode(node)) functionQueue.add(key);
-    }
-  }, settings.livenessSweepMs);
-  sweep.unref();
-  cleanups.push(() => {
-    clearInterval(sweep);
-    return Promise.resolve();
-  });
-
-  // Fleet gauges, from the caches (cheap enough every few seconds even for 10k devices).
-  const gauges = setInterval(() => {
-    metrics.devicesOnline.set(nodes.list().filter((n) => n.status?.phase === 'Online').length);
-    const byPhase = new Map<string, number>();
-    for (const fn of functions.list())
-      byPhase.set(fn.status?.phase ?? 'Pending', (byPhase.get(fn.status?.phase ?? 'Pending') ?? 0) + 1);
-    metrics.functionsByPhase.reset();
-    for (const [phase, n] of byPhase) metrics.functionsByPhase.set({ phase }, n);
-  }, 2_000);
-  gauges.unref();
-  cleanups.push(() => {
-    clearInterval(gauges);
-    return Promise.resolve();
-  });
-
-  const workers = options.workers ?? 4;
-  const reconcileHooks = metrics.reconcileHooks();
-  const loops: RunningLoop[] = [
-    reconcileLoop(functionQueue, functionReconciler(ctx), {
-      controller: 'wasmfunction',
-      workers,
-      hooks: reconcileHooks,
-      log,
-    }),
-    reconcileLoop(nodeQueue, nodeReconciler(ctx, { unknownDevice: () => metrics.unknownDevices.inc() }), {
-      controller: 'edgenode',
-      workers,
-      hooks: reconcileHooks,
-      log,
-    }),
-  ];
-  cleanups.push(async () => {
-    await Promise.all([functionQueue.shutdown(), nodeQueue.shutdown()]);
-    await Promise.all(loops.map((l) => l.stopped));
-  });
-  return ctx;
+/** Everything known is reconciled once: live functions, and functions devices still run. */
+function enqueueEverything(ctx: FleetContext, adopted: Iterable<string>): void {
+  for (const fn of ctx.functions.list())
+    ctx.functionQueue.add(`${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`);
+  for (const key of adopted) ctx.functionQueue.add(key);
+  for (const node of ctx.nodes.list()) ctx.nodeQueue.add(node.metadata.name ?? '');
+  for (const node of ctx.reports.keys()) ctx.nodeQueue.add(node);
 }

@@ -4,7 +4,7 @@
 //   random sizes, cut into random chunks. A packet over the bound ends the connection with its
 //   header read and nothing of it buffered; every packet within it parses exactly as without the
 //   bound.
-// - HTTP bodies (operator/src/modules/http.ts): bodies of random sizes in random chunks; a prefix
+// - HTTP bodies (oci/src/http-fetch.ts): bodies of random sizes in random chunks; a prefix
 //   read never takes more than its limit and one chunk, and returns exactly the prefix.
 // - token services (realmProblem): credentials only to the registry's own host or domain, plain
 //   http only where allowed.
@@ -16,8 +16,8 @@ import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { urlForLogs } from '@wasmfleet/api';
 import { isPacketTooLarge, limitPacketSize } from '@wasmfleet/api/mqtt';
-import { readPrefix } from '../../operator/src/modules/http.ts';
-import { realmProblem } from '../../operator/src/modules/oci/auth.ts';
+import { readPrefix } from '../../oci/src/http-fetch.ts';
+import { realmProblem } from '../../oci/src/registry-auth.ts';
 import { FUZZ_SEED, check, runs } from './support/budget.ts';
 
 interface Parsed {

@@ -7,6 +7,7 @@ export { parseDuration, parseQuantity, type CelRule } from './cel.ts';
 export * from './wasmfunction.ts';
 export * from './edgenode.ts';
 export * from './agentrollout.ts';
+export * from './event-reasons.ts';
 export {
   crdFiles,
   edgeNodeCrd,

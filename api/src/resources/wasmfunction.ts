@@ -728,6 +728,19 @@ export const WASM_FUNCTION_CONDITION_TYPES = [
 ] as const;
 export type WasmFunctionConditionType = (typeof WASM_FUNCTION_CONDITION_TYPES)[number];
 
+/**
+ * Why a rollout ended badly, as the reason of `Progressing=False` (and of `Ready`/`Degraded`):
+ * aborted by a user, rolled back after a failed health gate, its progress deadline passed, or —
+ * for a first deployment, which has nothing to roll back to — the deployment failed.
+ */
+export const ROLLOUT_FAILURE_REASONS = [
+  'Aborted',
+  'RolledBack',
+  'ProgressDeadlineExceeded',
+  'DeploymentFailed',
+] as const;
+export type RolloutFailureReason = (typeof ROLLOUT_FAILURE_REASONS)[number];
+
 export const WASM_FUNCTION_PHASES = [
   'Pending',
   'Progressing',

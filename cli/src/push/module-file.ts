@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reads a .wasm file for `wasmfleet push` and checks it is a module or component, saying what it
-// looks like otherwise (the operator's checks, reused so both agree).
+// looks like otherwise (the checks the operator makes on every module, so both agree).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { describeBytes, wasmKind } from '@wasmfleet/oci';
 import { UserError } from '../errors.ts';
-// eslint-disable-next-line import-x/no-relative-packages -- until the OCI client is a package
-import { describeBytes, wasmKind } from '../../../operator/src/modules/wasm.ts';
 
 export interface ModuleFile {
   readonly path: string;

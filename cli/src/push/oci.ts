@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// Pushes a module to an OCI registry with the operator's pushModule (one implementation of the
-// wasm artifact format), turning its typed failures into errors that say what to do.
-// eslint-disable-next-line import-x/no-relative-packages -- until the OCI client is a package
-import { pushModule, type PushResult } from '../../../operator/src/modules/oci/push.ts';
-// eslint-disable-next-line import-x/no-relative-packages -- until the OCI client is a package
-import { parseOciReference } from '../../../operator/src/modules/oci/reference.ts';
-// eslint-disable-next-line import-x/no-relative-packages -- until the OCI client is a package
-import type { RegistryCredentials } from '../../../operator/src/modules/oci/auth.ts';
-// eslint-disable-next-line import-x/no-relative-packages -- until the OCI client is a package
-import { ModuleResolutionError } from '../../../operator/src/modules/types.ts';
+// Pushes a module to an OCI registry with @wasmfleet/oci's pushModule (one implementation of the
+// wasm artifact format, the one the operator pulls with), turning its typed failures into errors
+// that say what to do.
+import {
+  ModuleResolutionError,
+  parseOciReference,
+  pushModule,
+  type PushResult,
+  type RegistryCredentials,
+} from '@wasmfleet/oci';
 import { UserError } from '../errors.ts';
 import type { ModuleFile } from './module-file.ts';
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Decides, from a WasmFunction alone, whether its rollout is complete, still going, or failed —
 // the same questions `kubectl rollout status` asks of a Deployment. Pure: no I/O, no clock.
-import { functionCondition } from '@wasmfleet/api';
+import { functionCondition, type RolloutFailureReason } from '@wasmfleet/api';
 import type { FunctionObject } from '../functions/read.ts';
 
 export type RolloutState = 'Observing' | 'Progressing' | 'Paused' | 'WaitingForGate' | 'Complete' | 'Failed';
@@ -32,7 +32,11 @@ export function counts(fn: FunctionObject): Counts {
   };
 }
 
-const FAILED_REASONS = new Set(['ProgressDeadlineExceeded', 'RolledBack']);
+/** The Progressing reasons that fail `rollout status` outright (the others show as phase Degraded). */
+const FAILED_REASONS = new Set<string>([
+  'ProgressDeadlineExceeded',
+  'RolledBack',
+] satisfies RolloutFailureReason[]);
 
 /** Why the rollout failed, or undefined when it has not. */
 export function failure(fn: FunctionObject): string | undefined {

@@ -24,6 +24,38 @@ export interface AgentRolloutPlan {
   readonly status: AgentRolloutStatus;
 }
 
+/** The devices the rollout takes, those it skips and why, and what each runs and is. */
+interface Selection {
+  readonly targets: TargetDevice[];
+  readonly skipped: { node: string; reason: string }[];
+  readonly updated: number;
+  /** node → its CPU architecture, to pick the artifact. */
+  readonly arch: Map<string, string>;
+}
+
+function selectTargets(
+  spec: AgentRollout['spec'],
+  nodes: readonly EdgeNode[],
+  told: (node: string) => string | undefined,
+): Selection {
+  const update = spec.version;
+  const selection: Selection = { targets: [], skipped: [], updated: 0, arch: new Map() };
+  let updated = 0;
+  for (const node of nodes) {
+    const name = node.metadata.name ?? '';
+    if (spec.nodeSelector && !matchesSelector(spec.nodeSelector, node.metadata.labels ?? {})) continue;
+    const why = skipReason(node, spec.artifacts);
+    if (why) {
+      selection.skipped.push({ node: name, reason: why });
+      continue;
+    }
+    selection.arch.set(name, node.status?.arch ?? '');
+    selection.targets.push({ ...targetDevice(node, update), assigned: told(name) });
+    if (node.status?.agentVersion === update) updated++;
+  }
+  return { ...selection, updated };
+}
+
 /** `told`: the version each device's published agent target names (undefined: none yet). */
 export function planAgentRollout(
   rollout: AgentRollout,
@@ -33,22 +65,8 @@ export function planAgentRollout(
 ): AgentRolloutPlan {
   const spec = rollout.spec;
   const update = spec.version;
-  const skipped: { node: string; reason: string }[] = [];
-  const targets: TargetDevice[] = [];
-  let updated = 0;
-  const arch = new Map<string, string>();
-  for (const node of nodes) {
-    const name = node.metadata.name ?? '';
-    if (spec.nodeSelector && !matchesSelector(spec.nodeSelector, node.metadata.labels ?? {})) continue;
-    const why = skipReason(node, spec.artifacts);
-    if (why) {
-      skipped.push({ node: name, reason: why });
-      continue;
-    }
-    arch.set(name, node.status?.arch ?? '');
-    targets.push({ ...targetDevice(node, update), assigned: told(name) });
-    if (node.status?.agentVersion === update) updated++;
-  }
+  const selection = selectTargets(spec, nodes, told);
+  const { targets } = selection;
   const current = rollout.status?.currentVersion ?? mostReported(targets) ?? update;
   const a = rollout.metadata.annotations ?? {};
   const gate = a[ANNOTATION.gatePassed]?.split('/');
@@ -68,6 +86,22 @@ export function planAgentRollout(
     },
     now,
   });
+  return {
+    decision,
+    documents: agentTargets(rollout, decision, selection.arch, current),
+    status: rolloutStatus(rollout, decision, selection, current),
+  };
+}
+
+/** Each assigned device's agent target: the version, and the artifact for its architecture. */
+function agentTargets(
+  rollout: AgentRollout,
+  decision: RolloutDecision,
+  arch: ReadonlyMap<string, string>,
+  current: string,
+): Map<string, AgentTarget> {
+  const spec = rollout.spec;
+  const update = spec.version;
   const deadlineSeconds = spec.healthDeadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
   const documents = new Map<string, AgentTarget>();
   for (const [node, version] of decision.assignments) {
@@ -98,7 +132,18 @@ export function planAgentRollout(
       },
     });
   }
-  const status: AgentRolloutStatus = {
+  return documents;
+}
+
+function rolloutStatus(
+  rollout: AgentRollout,
+  decision: RolloutDecision,
+  selection: Selection,
+  current: string,
+): AgentRolloutStatus {
+  const spec = rollout.spec;
+  const update = spec.version;
+  return {
     ...(rollout.metadata.generation !== undefined ? { observedGeneration: rollout.metadata.generation } : {}),
     currentVersion: decision.complete ? update : current,
     ...(decision.complete
@@ -107,12 +152,11 @@ export function planAgentRollout(
         ? { currentArtifacts: rollout.status.currentArtifacts }
         : {}),
     updateVersion: update,
-    targets: targets.length,
-    updated,
-    skipped: skipped.slice(0, MAX_SKIPPED),
+    targets: selection.targets.length,
+    updated: selection.updated,
+    skipped: selection.skipped.slice(0, MAX_SKIPPED),
     rollout: statusFromDecision(decision, false),
   };
-  return { decision, documents, status };
 }
 
 function skipReason(node: EdgeNode, artifacts: readonly AgentArtifact[]): string | undefined {

@@ -12,7 +12,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { brokerTarget } from '../bridge/fleet-bridge.ts';
-import mqtt, { type IClientOptions } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   AGENT_ROLLOUT_PLURAL,
   AGENT_TARGET_FILTER,
@@ -53,6 +53,35 @@ export interface AgentRollouts {
   close(): Promise<void>;
 }
 
+/** The agent-target connection, with every device's retained target read back. */
+interface TargetLink {
+  readonly client: MqttClient;
+  /** node → the JSON of its retained agent target (ours, or a predecessor's read back). */
+  readonly published: Map<string, string>;
+}
+
+async function connectTargets(options: AgentRolloutsOptions): Promise<TargetLink> {
+  const client = await mqtt.connectAsync({
+    ...brokerTarget(options.url),
+    ...options.client,
+    // 3.1.1: retained QoS 1 documents need nothing newer, and the embedded broker speaks only it.
+    protocolVersion: 4,
+    clientId: `${options.client.clientId ?? 'wasmfleet-operator'}-agents`,
+    clean: true,
+    reconnectPeriod: 1000,
+  });
+  const published = new Map<string, string>();
+  client.on('message', (topic, payload) => {
+    const node = /^wasmfleet\/v1\/nodes\/([^/]+)\/agent$/.exec(topic)?.[1];
+    if (node === undefined) return;
+    if (payload.length === 0) published.delete(node);
+    else if (parseAgentTarget(payload).ok) published.set(node, payload.toString('utf8'));
+  });
+  await client.subscribeAsync(AGENT_TARGET_FILTER, { qos: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the retained targets arrive
+  return { client, published };
+}
+
 export async function startAgentRollouts(options: AgentRolloutsOptions): Promise<AgentRollouts> {
   const kc = options.kubeConfig;
   const api = kc.makeApiClient(CustomObjectsApi);
@@ -63,28 +92,13 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
   );
   informer.start();
   await informer.waitForCacheSync(120_000);
-  const client = await mqtt.connectAsync({
-    ...brokerTarget(options.url),
-    ...options.client,
-    // 3.1.1: retained QoS 1 documents need nothing newer, and the embedded broker speaks only it.
-    protocolVersion: 4,
-    clientId: `${options.client.clientId ?? 'wasmfleet-operator'}-agents`,
-    clean: true,
-    reconnectPeriod: 1000,
-  });
-  /** node → the JSON of its retained agent target (ours, or a predecessor's read back). */
-  const published = new Map<string, string>();
-  client.on('message', (topic, payload) => {
-    const node = /^wasmfleet\/v1\/nodes\/([^/]+)\/agent$/.exec(topic)?.[1];
-    if (node === undefined) return;
-    if (payload.length === 0) published.delete(node);
-    else if (parseAgentTarget(payload).ok) published.set(node, payload.toString('utf8'));
-  });
-  await client.subscribeAsync(AGENT_TARGET_FILTER, { qos: 1 });
-  await new Promise((resolve) => setTimeout(resolve, 300)); // the retained targets arrive
+  const link = await connectTargets(options);
+  const { client } = link;
 
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
+  const reconcileAll = () =>
+    reconcileRollouts(informer.list() as unknown as AgentRollout[], options, link, api);
   const schedule = (ms = SETTLE_MS): void => {
     if (timer) return;
     timer = setTimeout(() => {
@@ -97,48 +111,6 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
   informer.on(() => schedule());
   const resync = setInterval(() => schedule(0), RESYNC_MS);
 
-  async function reconcileAll(): Promise<void> {
-    const rollouts = (informer.list() as unknown as AgentRollout[]).sort((a, b) =>
-      (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
-    );
-    const claimed = new Set<string>();
-    for (const rollout of rollouts) {
-      if (
-        options.fleet !== undefined &&
-        rollout.spec.nodeSelector?.matchLabels?.[FLEET_LABEL] !== options.fleet
-      )
-        continue;
-      // A device selected by two AgentRollouts follows the first by name.
-      const nodes = options.nodes.list().filter((n) => !claimed.has(n.metadata.name ?? ''));
-      const told = (node: string): string | undefined => {
-        const doc = published.get(node);
-        return doc ? (JSON.parse(doc) as { agent: { version: string } }).agent.version : undefined;
-      };
-      const plan = planAgentRollout(rollout, nodes, told, Date.now());
-      for (const [node, doc] of plan.documents) {
-        claimed.add(node);
-        const text = JSON.stringify(doc);
-        if (published.get(node) === text) continue;
-        await client.publishAsync(agentTargetTopic(node), text, { qos: 1, retain: true });
-        published.set(node, text);
-      }
-      for (const event of plan.decision.events)
-        options.log.info(`agentrollout ${rollout.metadata.name ?? ''}: ${event.reason}: ${event.message}`);
-      if (JSON.stringify(rollout.status ?? {}) !== JSON.stringify(plan.status)) {
-        await api.patchClusterCustomObjectStatus(
-          {
-            group: GROUP,
-            version: VERSION,
-            plural: AGENT_ROLLOUT_PLURAL,
-            name: rollout.metadata.name ?? '',
-            body: { status: plan.status },
-          },
-          MERGE_PATCH,
-        );
-      }
-    }
-  }
-
   schedule(0);
   return {
     nodesChanged: () => schedule(),
@@ -150,4 +122,60 @@ export async function startAgentRollouts(options: AgentRolloutsOptions): Promise
       await client.endAsync();
     },
   };
+}
+
+/** Every AgentRollout, by name: a device selected by two follows the first. */
+async function reconcileRollouts(
+  all: AgentRollout[],
+  options: AgentRolloutsOptions,
+  link: TargetLink,
+  api: CustomObjectsApi,
+): Promise<void> {
+  const rollouts = all.sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+  const claimed = new Set<string>();
+  for (const rollout of rollouts) {
+    if (
+      options.fleet !== undefined &&
+      rollout.spec.nodeSelector?.matchLabels?.[FLEET_LABEL] !== options.fleet
+    )
+      continue;
+    await reconcileRollout(rollout, claimed, options, link, api);
+  }
+}
+
+async function reconcileRollout(
+  rollout: AgentRollout,
+  claimed: Set<string>,
+  options: AgentRolloutsOptions,
+  { client, published }: TargetLink,
+  api: CustomObjectsApi,
+): Promise<void> {
+  // A device selected by two AgentRollouts follows the first by name.
+  const nodes = options.nodes.list().filter((n) => !claimed.has(n.metadata.name ?? ''));
+  const told = (node: string): string | undefined => {
+    const doc = published.get(node);
+    return doc ? (JSON.parse(doc) as { agent: { version: string } }).agent.version : undefined;
+  };
+  const plan = planAgentRollout(rollout, nodes, told, Date.now());
+  for (const [node, doc] of plan.documents) {
+    claimed.add(node);
+    const text = JSON.stringify(doc);
+    if (published.get(node) === text) continue;
+    await client.publishAsync(agentTargetTopic(node), text, { qos: 1, retain: true });
+    published.set(node, text);
+  }
+  for (const event of plan.decision.events)
+    options.log.info(`agentrollout ${rollout.metadata.name ?? ''}: ${event.reason}: ${event.message}`);
+  if (JSON.stringify(rollout.status ?? {}) !== JSON.stringify(plan.status)) {
+    await api.patchClusterCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: AGENT_ROLLOUT_PLURAL,
+        name: rollout.metadata.name ?? '',
+        body: { status: plan.status },
+      },
+      MERGE_PATCH,
+    );
+  }
 }

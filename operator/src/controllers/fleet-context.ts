@@ -2,7 +2,7 @@
 // What the controllers share: caches, the device link, the documents and placement books, the
 // latest device reports. One object so the wiring (operator.ts) and the tests build it once.
 import type { CustomObjectsApi, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { EdgeNode, NodeStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
+import type { EdgeNode, EventReason, NodeStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
 import type { RevisionStore } from './revision-history.ts';
 import type { FleetBridge } from '../bridge/fleet-bridge.ts';
 import type { NodeDocuments } from '../fleet/node-documents.ts';
@@ -55,6 +55,9 @@ export const DEFAULT_SETTINGS: FleetSettings = {
 /** EdgeNodes of one fleet (one broker) carry this label when an operator is scoped to a fleet. */
 export const FLEET_LABEL = 'wasmfleet.io/fleet';
 
+/** An Event the operator records: one of the reasons in api/src/resources/event-reasons.ts. */
+export type FleetEvent = EventInput & { readonly reason: EventReason };
+
 export interface FleetContext {
   readonly settings: FleetSettings;
   readonly customObjects: CustomObjectsApi;
@@ -90,7 +93,8 @@ export interface FleetContext {
   readonly functionQueue: WorkQueue;
   readonly nodeQueue: WorkQueue;
   readonly resolveModule: (fn: WasmFunction) => Promise<ResolveResult>;
-  readonly recordEvent: (event: EventInput) => void;
+  /** Only the reasons api/ lists (`EventReason`), so tools can match on them. */
+  readonly recordEvent: (event: FleetEvent) => void;
   readonly now: () => number;
 }
 

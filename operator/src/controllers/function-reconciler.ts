@@ -28,6 +28,7 @@ import { ANNOTATION, planRollout } from './rollout-plan.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
 import { deviceOnline, withTimeout, type FleetContext } from './fleet-context.ts';
 import { functionStatus, significantChange, type StatusParts } from './function-status.ts';
+import type { ResolveResult } from '../modules/index.ts';
 
 const TARGET = { group: GROUP, version: VERSION, plural: WASM_FUNCTION_PLURAL };
 
@@ -51,34 +52,22 @@ export function functionReconciler(ctx: FleetContext) {
   };
 }
 
+type MutableParts = { -readonly [K in keyof StatusParts]: StatusParts[K] };
+type Resolved = Extract<ResolveResult, { ok: true }>;
+type Desired = ReturnType<typeof desiredFunction>;
+type Plan = ReturnType<typeof planRollout>;
+
+/** A live function, as named steps: place, resolve, configure, publish, plan, deliver. */
 async function reconcileLive(
   ctx: FleetContext,
   key: string,
   fn: WasmFunction,
 ): Promise<ReconcileResult | undefined> {
-  const { namespace } = splitKey(key);
-  const now = new Date(ctx.now());
-  const parts: { -readonly [K in keyof StatusParts]: StatusParts[K] } = { fn, now };
-
-  // Placement does not depend on the module: schedule first so status can say where it goes.
-  const changed = ctx.placement.apply({ upsertFunctions: [schedulableFunction(fn)], now: ctx.now() });
-  for (const other of changed) if (other !== key) ctx.functionQueue.add(other);
-  const placement = ctx.placement.placement(key);
-  const targets = placement?.nodes ?? [];
-  parts.scheduled = { nodes: targets.length, desired: placement?.desired ?? 0, reason: placement?.reason };
-
-  const resolved = await ctx.resolveModule(fn);
-  if (!resolved.ok) {
-    parts.module = { ok: false, reason: resolved.failure.reason, message: resolved.failure.message };
-    // Devices keep the last good revision: a registry outage must not stop a running fleet.
-    await writeStatus(ctx, fn, parts);
-    if (resolved.failure.retryable) throw new Error(`module: ${resolved.failure.message}`);
-    throw new TerminalError(`module: ${resolved.failure.reason}: ${resolved.failure.message}`);
-  }
-  const module = resolved.module;
-  parts.module = { ok: true, sha256: module.sha256, size: module.size };
-
-  const config = resolveConfig(namespace ?? 'default', fn.spec, {
+  const namespace = splitKey(key).namespace ?? 'default';
+  const parts: MutableParts = { fn, now: new Date(ctx.now()) };
+  const targets = schedule(ctx, key, fn, parts);
+  const resolved = await resolveOrStop(ctx, fn, parts);
+  const config = resolveConfig(namespace, fn.spec, {
     configMap: (ns, name) => ctx.configMaps.get(ns, name),
     secret: (ns, name) => ctx.secrets.get(ns, name),
   });
@@ -89,7 +78,54 @@ async function reconcileLive(
     return undefined;
   }
   parts.config = { ok: true };
+  await ensureModulePublished(ctx, key, targets, resolved.module);
 
+  // `rollout restart` salts the revision: same content, new revision, so devices restart it.
+  const restartedAt = fn.metadata.annotations?.[ANNOTATION.restartedAt];
+  const desired = desiredFunction({
+    namespace,
+    name: fn.metadata.name ?? '',
+    spec: fn.spec,
+    module: { sha256: resolved.module.sha256, size: resolved.module.size, signatures: resolved.signatures },
+    config: config.config,
+    ...(restartedAt ? { salt: restartedAt } : {}),
+  });
+  parts.updateRevision = desired.revision;
+  const { live, plan } = await planStep(ctx, key, fn, desired, targets, parts);
+  return deliver(ctx, { key, fn, live, plan, parts, sha256: resolved.module.sha256 });
+}
+
+/** Placement does not depend on the module: schedule first so status can say where it goes. */
+function schedule(ctx: FleetContext, key: string, fn: WasmFunction, parts: MutableParts): readonly string[] {
+  const changed = ctx.placement.apply({ upsertFunctions: [schedulableFunction(fn)], now: ctx.now() });
+  for (const other of changed) if (other !== key) ctx.functionQueue.add(other);
+  const placement = ctx.placement.placement(key);
+  const targets = placement?.nodes ?? [];
+  parts.scheduled = { nodes: targets.length, desired: placement?.desired ?? 0, reason: placement?.reason };
+  return targets;
+}
+
+/** The module, or the reconcile ends here with ModuleResolved=False written. */
+async function resolveOrStop(ctx: FleetContext, fn: WasmFunction, parts: MutableParts): Promise<Resolved> {
+  const resolved = await ctx.resolveModule(fn);
+  if (!resolved.ok) {
+    parts.module = { ok: false, reason: resolved.failure.reason, message: resolved.failure.message };
+    // Devices keep the last good revision: a registry outage must not stop a running fleet.
+    await writeStatus(ctx, fn, parts);
+    if (resolved.failure.retryable) throw new Error(`module: ${resolved.failure.message}`);
+    throw new TerminalError(`module: ${resolved.failure.reason}: ${resolved.failure.message}`);
+  }
+  parts.module = { ok: true, sha256: resolved.module.sha256, size: resolved.module.size };
+  return resolved;
+}
+
+/** The module's bytes on the broker as a retained blob, before any document names them. */
+async function ensureModulePublished(
+  ctx: FleetContext,
+  key: string,
+  targets: readonly string[],
+  module: Resolved['module'],
+): Promise<void> {
   // A device that reports it could not fetch this module (the broker lost its retained blob,
   // e.g. it restarted without persistence) gets it published again.
   const fetchFailed = targets.some((node) =>
@@ -105,19 +141,17 @@ async function reconcileLive(
     );
     ctx.publishedModules.add(module.sha256);
   }
+}
 
-  // `rollout restart` salts the revision: same content, new revision, so devices restart it.
-  const restartedAt = fn.metadata.annotations?.[ANNOTATION.restartedAt];
-  const desired = desiredFunction({
-    namespace: namespace ?? 'default',
-    name: fn.metadata.name ?? '',
-    spec: fn.spec,
-    module: { sha256: module.sha256, size: module.size, signatures: resolved.signatures },
-    config: config.config,
-    ...(restartedAt ? { salt: restartedAt } : {}),
-  });
-  parts.updateRevision = desired.revision;
-
+/** Where the rollout goes next, with the failure explanation kept while the same revision stays failed. */
+async function planStep(
+  ctx: FleetContext,
+  key: string,
+  fn: WasmFunction,
+  desired: Desired,
+  targets: readonly string[],
+  parts: MutableParts,
+): Promise<{ live: WasmFunction; plan: Plan }> {
   // The informer cache may not have our last status write yet; the rollout must never step
   // back because of that, so prefer what we wrote last when it is newer.
   const live = withNewestStatus(ctx, key, fn);
@@ -159,6 +193,22 @@ async function reconcileLive(
     maxListed: ctx.settings.maxNodeStatuses,
   });
   parts.fn = live;
+  return { live, plan };
+}
+
+/** Status first, then Events and documents; when to look again. */
+async function deliver(
+  ctx: FleetContext,
+  step: {
+    readonly key: string;
+    readonly fn: WasmFunction;
+    readonly live: WasmFunction;
+    readonly plan: Plan;
+    readonly parts: StatusParts;
+    readonly sha256: string;
+  },
+): Promise<ReconcileResult | undefined> {
+  const { key, fn, live, plan, parts } = step;
   // Status first, documents second: a crash in between resumes from the persisted step and
   // publishes the same documents once — a step never runs twice. (A write deferred by the
   // throttle changed no rollout progress, only counts and messages.)
@@ -176,7 +226,7 @@ async function reconcileLive(
     [...plan.perNode].map(([node, fn]) => [node, forAgent(fn, ctx.reports.get(node)?.agentVersion)] as const),
   );
   const touched = ctx.documents.assign(key, perNode);
-  ctx.pinnedModules.delete(module.sha256);
+  ctx.pinnedModules.delete(step.sha256);
   await publishDocuments(ctx, touched);
 
   const wakes = [

@@ -2,6 +2,7 @@
 // Builds a WasmFunction's status from what the reconciler learned. Pure: the same inputs give
 // the same status, so an unchanged world writes nothing.
 import type {
+  RolloutFailureReason,
   RolloutStatus,
   WasmFunction,
   WasmFunctionConditionType,
@@ -34,7 +35,7 @@ export interface StatusParts {
     readonly complete: boolean;
     readonly currentRevision: string | undefined;
     /** The reason of the failure that rolled back or paused, when there was one. */
-    readonly failureReason?: string | undefined;
+    readonly failureReason?: RolloutFailureReason | undefined;
   };
 }
 
@@ -43,124 +44,135 @@ export function functionStatus(parts: StatusParts): WasmFunctionStatus {
   const generation = fn.metadata.generation ?? 0;
   const previous = fn.status ?? {};
   let conditions = (previous.conditions ?? []) as Condition[];
-  const set = (input: FunctionCondition): void => {
+  const set = (input: FunctionCondition | undefined): void => {
+    if (input === undefined) return;
     conditions = setCondition(conditions, { ...input, observedGeneration: generation }, now);
   };
-
-  if (parts.module) {
-    set(
-      parts.module.ok
-        ? {
-            type: 'ModuleResolved',
-            status: 'True',
-            reason: 'Resolved',
-            message: `sha256:${parts.module.sha256} (${parts.module.size} bytes)`,
-          }
-        : {
-            type: 'ModuleResolved',
-            status: 'False',
-            reason: parts.module.reason,
-            message: parts.module.message,
-          },
-    );
-  }
-  if (parts.config) {
-    set(
-      parts.config.ok
-        ? {
-            type: 'ConfigResolved',
-            status: 'True',
-            reason: 'Resolved',
-            message: 'configuration references resolved',
-          }
-        : {
-            type: 'ConfigResolved',
-            status: 'False',
-            reason: parts.config.reason,
-            message: parts.config.message,
-          },
-    );
-  }
-  if (parts.scheduled) {
-    const { nodes, desired, reason } = parts.scheduled;
-    set(
-      nodes > 0 && (reason === undefined || nodes >= desired)
-        ? {
-            type: 'Scheduled',
-            status: 'True',
-            reason: 'Placed',
-            message: `placed on ${nodes} device${nodes === 1 ? '' : 's'}`,
-          }
-        : {
-            type: 'Scheduled',
-            status: 'False',
-            reason: nodes > 0 ? 'PartiallyPlaced' : 'NoMatchingDevice',
-            message: reason ?? 'no device matches the placement',
-          },
-    );
-  }
-
-  const agg = parts.aggregate;
-  const blocked = (parts.module && !parts.module.ok) || (parts.config && !parts.config.ok);
-  let phase: WasmFunctionStatus['phase'] = blocked ? 'Failed' : (agg?.phase ?? 'Pending');
-  if (parts.terminating) phase = previous.phase ?? 'Progressing';
-
-  if (agg && !blocked) {
-    set(progressingCondition(agg, parts.updateRevision));
-    set(degradedCondition(agg));
-  }
-  const rollout = parts.rollout;
-  if (rollout && !blocked && !parts.terminating) {
-    const rp = rollout.status.phase;
-    if (rp === 'RolledBack' || rp === 'Aborted' || rp === 'Degraded') {
-      phase = 'Degraded';
-      const reason = rolloutFailureReason(rollout);
-      const message = rollout.status.message ?? reason;
-      set({ type: 'Progressing', status: 'False', reason, message });
-      // What fails now says more than how the rollout ended; devices held on the stable revision
-      // after a rollback fail no more, and then the rollback is the news.
-      if (!agg || agg.failedNodes === 0) set({ type: 'Degraded', status: 'True', reason, message });
-    } else if (rp === 'Paused') {
-      phase = 'Paused';
-      set({
-        type: 'Progressing',
-        status: 'Unknown',
-        reason: 'Paused',
-        message: rollout.status.message ?? 'rollout paused',
-      });
-    } else if (rp === 'Progressing' && phase === 'Ready') {
-      // Every device is healthy but the rollout still has steps to take.
-      phase = 'Progressing';
-    }
-  }
-  set(readyCondition(parts, phase));
+  // In this order: a later condition of the same type replaces an earlier one.
+  set(moduleCondition(parts.module));
+  set(configCondition(parts.config));
+  set(scheduledCondition(parts.scheduled));
+  const outcome = phaseOf(parts, previous.phase);
+  for (const condition of outcome.conditions) set(condition);
+  set(readyCondition(parts, outcome.phase));
 
   const status: WasmFunctionStatus = {
     ...previous,
     observedGeneration: generation,
     conditions: conditions,
-    phase,
+    phase: outcome.phase,
     module: moduleSummary(fn),
   };
   if (parts.module?.ok) status.moduleDigest = `sha256:${parts.module.sha256}`;
   if (parts.updateRevision) status.updateRevision = parts.updateRevision;
-  if (rollout && !parts.terminating) status.rollout = rollout.status;
-  if (agg) {
-    status.desiredNodes = agg.desiredNodes;
-    status.updatedNodes = agg.updatedNodes;
-    status.readyNodes = agg.readyNodes;
-    status.failedNodes = agg.failedNodes;
-    status.ready = `${agg.readyNodes}/${agg.desiredNodes}`;
-    status.nodes = agg.nodes;
-    status.nodesOmitted = agg.nodesOmitted;
-    if (rollout) {
-      if (rollout.complete && parts.updateRevision) status.currentRevision = parts.updateRevision;
-      else if (rollout.currentRevision) status.currentRevision = rollout.currentRevision;
-    } else if (agg.desiredNodes > 0 && agg.updatedNodes === agg.desiredNodes && parts.updateRevision) {
-      status.currentRevision = parts.updateRevision;
-    }
-  }
+  if (parts.rollout && !parts.terminating) status.rollout = parts.rollout.status;
+  if (parts.aggregate) Object.assign(status, countFields(parts, parts.aggregate));
   return status;
+}
+
+function moduleCondition(module: StatusParts['module']): FunctionCondition | undefined {
+  if (!module) return undefined;
+  return module.ok
+    ? {
+        type: 'ModuleResolved',
+        status: 'True',
+        reason: 'Resolved',
+        message: `sha256:${module.sha256} (${module.size} bytes)`,
+      }
+    : { type: 'ModuleResolved', status: 'False', reason: module.reason, message: module.message };
+}
+
+function configCondition(config: StatusParts['config']): FunctionCondition | undefined {
+  if (!config) return undefined;
+  return config.ok
+    ? {
+        type: 'ConfigResolved',
+        status: 'True',
+        reason: 'Resolved',
+        message: 'configuration references resolved',
+      }
+    : { type: 'ConfigResolved', status: 'False', reason: config.reason, message: config.message };
+}
+
+function scheduledCondition(scheduled: StatusParts['scheduled']): FunctionCondition | undefined {
+  if (!scheduled) return undefined;
+  const { nodes, desired, reason } = scheduled;
+  return nodes > 0 && (reason === undefined || nodes >= desired)
+    ? {
+        type: 'Scheduled',
+        status: 'True',
+        reason: 'Placed',
+        message: `placed on ${nodes} device${nodes === 1 ? '' : 's'}`,
+      }
+    : {
+        type: 'Scheduled',
+        status: 'False',
+        reason: nodes > 0 ? 'PartiallyPlaced' : 'NoMatchingDevice',
+        message: reason ?? 'no device matches the placement',
+      };
+}
+
+type Phase = WasmFunctionStatus['phase'];
+
+/**
+ * The phase, and the Progressing/Degraded conditions that go with it: from the devices'
+ * aggregate, then overridden by how the rollout stands (a rollback or a pause says more).
+ */
+function phaseOf(
+  parts: StatusParts,
+  previousPhase: Phase,
+): { phase: Phase; conditions: FunctionCondition[] } {
+  const agg = parts.aggregate;
+  const blocked = (parts.module && !parts.module.ok) || (parts.config && !parts.config.ok);
+  let phase: Phase = blocked ? 'Failed' : (agg?.phase ?? 'Pending');
+  if (parts.terminating) phase = previousPhase ?? 'Progressing';
+  const conditions: FunctionCondition[] =
+    agg && !blocked ? [progressingCondition(agg, parts.updateRevision), degradedCondition(agg)] : [];
+  const rollout = parts.rollout;
+  if (!rollout || blocked || parts.terminating) return { phase, conditions };
+  const rp = rollout.status.phase;
+  if (rp === 'RolledBack' || rp === 'Aborted' || rp === 'Degraded') {
+    const reason = rolloutFailureReason(rollout);
+    const message = rollout.status.message ?? reason;
+    conditions.push({ type: 'Progressing', status: 'False', reason, message });
+    // What fails now says more than how the rollout ended; devices held on the stable revision
+    // after a rollback fail no more, and then the rollback is the news.
+    if (!agg || agg.failedNodes === 0) conditions.push({ type: 'Degraded', status: 'True', reason, message });
+    return { phase: 'Degraded', conditions };
+  }
+  if (rp === 'Paused') {
+    conditions.push({
+      type: 'Progressing',
+      status: 'Unknown',
+      reason: 'Paused',
+      message: rollout.status.message ?? 'rollout paused',
+    });
+    return { phase: 'Paused', conditions };
+  }
+  // Every device is healthy but the rollout still has steps to take.
+  if (rp === 'Progressing' && phase === 'Ready') return { phase: 'Progressing', conditions };
+  return { phase, conditions };
+}
+
+/** The device counts, and the revision every device runs once a rollout completed. */
+function countFields(parts: StatusParts, agg: Aggregate): Partial<WasmFunctionStatus> {
+  const fields: Partial<WasmFunctionStatus> = {
+    desiredNodes: agg.desiredNodes,
+    updatedNodes: agg.updatedNodes,
+    readyNodes: agg.readyNodes,
+    failedNodes: agg.failedNodes,
+    ready: `${agg.readyNodes}/${agg.desiredNodes}`,
+    nodes: agg.nodes,
+    nodesOmitted: agg.nodesOmitted,
+  };
+  const rollout = parts.rollout;
+  if (rollout) {
+    if (rollout.complete && parts.updateRevision) fields.currentRevision = parts.updateRevision;
+    else if (rollout.currentRevision) fields.currentRevision = rollout.currentRevision;
+  } else if (agg.desiredNodes > 0 && agg.updatedNodes === agg.desiredNodes && parts.updateRevision) {
+    fields.currentRevision = parts.updateRevision;
+  }
+  return fields;
 }
 
 /** A short form of the module source for the MODULE printer column. */
@@ -215,7 +227,7 @@ function degradedCondition(agg: Aggregate): FunctionCondition {
  * Why a rollout ended badly: Aborted, RolledBack, ProgressDeadlineExceeded, or — for a first
  * deployment, which has nothing to roll back to — DeploymentFailed.
  */
-function rolloutFailureReason(rollout: NonNullable<StatusParts['rollout']>): string {
+function rolloutFailureReason(rollout: NonNullable<StatusParts['rollout']>): RolloutFailureReason {
   const rp = rollout.status.phase;
   if (rp === 'Aborted') return 'Aborted';
   return rollout.failureReason ?? (rp === 'RolledBack' ? 'RolledBack' : 'DeploymentFailed');

@@ -93,14 +93,7 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
   const desired = input.targets.length;
   const phase: WasmFunctionPhase =
     desired === 0 ? 'Pending' : failed > 0 ? 'Degraded' : updatedReady === desired ? 'Ready' : 'Progressing';
-  const first = rows[0];
-  const failureSummary =
-    kinds.size === 0 || !first
-      ? undefined
-      : `${[...kinds.entries()]
-          .sort((a, b) => b[1] - a[1])
-          .map(([kind, n]) => `${kind} on ${n} device${n > 1 ? 's' : ''}`)
-          .join(', ')}; ${first.node}: ${first.message ?? first.reason ?? first.phase}`;
+  const failureSummary = summarize(kinds, rows[0]);
   return {
     desiredNodes: desired,
     updatedNodes: updated,
@@ -116,6 +109,16 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
     invocations,
     errors,
   };
+}
+
+/** Failures by kind, most common first, then the first failing device's own words. */
+function summarize(kinds: ReadonlyMap<string, number>, first: Row | undefined): string | undefined {
+  if (kinds.size === 0 || !first) return undefined;
+  const byKind = [...kinds.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${kind} on ${n} device${n > 1 ? 's' : ''}`)
+    .join(', ');
+  return `${byKind}; ${first.node}: ${first.message ?? first.reason ?? first.phase}`;
 }
 
 const NOT_FAILING: FunctionHealth = { failing: false };

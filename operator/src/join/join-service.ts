@@ -5,7 +5,7 @@
 // before it hands out the device's credentials. Runs on the leader only, so one replica answers.
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { brokerTarget } from '../bridge/fleet-bridge.ts';
-import mqtt, { type IClientOptions } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   JOIN_PASSWORD,
   JOIN_REQUEST_FILTER,
@@ -58,6 +58,7 @@ export async function startJoinService(options: JoinServiceOptions): Promise<Joi
   const tokens = new JoinTokenStore(options.core, options.namespace);
   const budget = { second: 0, used: 0 };
   const now = options.now ?? Date.now;
+  const service: Answering = { client, tokens, options, now };
 
   const prepare = async (): Promise<void> => {
     await client.subscribeAsync([JOIN_REQUEST_FILTER, ...(dynsec ? [DYNSEC_RESPONSE_TOPIC] : [])], {
@@ -75,7 +76,7 @@ export async function startJoinService(options: JoinServiceOptions): Promise<Joi
     const second = Math.floor(now() / 1000);
     if (budget.second !== second) Object.assign(budget, { second, used: 0 });
     if (++budget.used > MAX_REQUESTS_PER_SECOND) return; // the device asks again after its timeout
-    void answer(requestId, payload).catch((error: unknown) =>
+    void answer(service, requestId, payload).catch((error: unknown) =>
       options.log.warn(
         `join request ${requestId}: ${error instanceof Error ? error.message : String(error)}`,
       ),
@@ -87,54 +88,65 @@ export async function startJoinService(options: JoinServiceOptions): Promise<Joi
   );
   await prepare();
 
-  async function answer(requestId: string, payload: Buffer): Promise<void> {
-    const request = parseJoinRequest(payload);
-    if (!request.ok) return; // nothing to seal an answer with
-    const token = request.value.token;
-    const result = await resolve(token);
-    options.log.info(
-      result.ok
-        ? `join: device ${result.node} traded its token (request ${requestId})`
-        : `join: refused request ${requestId}: ${result.reason}`,
-    );
-    await client.publishAsync(
-      joinResponseTopic(requestId),
-      JSON.stringify(sealJoinResult(result, token, requestId)),
-      {
-        qos: 1,
-      },
-    );
-  }
-
-  async function resolve(token: string): Promise<JoinResult> {
-    const parsed = parseJoinToken(token);
-    const found = parsed ? await tokens.read(parsed.id) : {};
-    const stored = found.token ? storedJoinToken(found.token, found.used) : undefined;
-    const verdict = judgeJoinToken(token, stored, now());
-    if (!verdict.ok) return verdict;
-    if (!parsed || !found.token || !(await tokens.markUsed(parsed.id, found.token, new Date(now()))))
-      return {
-        ok: false,
-        reason: 'Used',
-        message: 'this token was used by another request a moment ago; it works only once',
-      };
-    const credentials = await options.credentials?.(verdict.node).catch((cause: unknown) => {
-      throw new Error(`cannot make the MQTT credentials of ${verdict.node}`, { cause });
-    });
-    return {
-      ok: true,
-      node: verdict.node,
-      ...(options.deviceBrokerUrl ? { broker: options.deviceBrokerUrl } : {}),
-      ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
-      ...(options.ca ? { ca: options.ca } : {}),
-    };
-  }
-
   return {
     close: async () => {
       dynsec?.close('the join service stopped');
       await client.endAsync();
     },
+  };
+}
+
+/** What answering a join request needs. */
+interface Answering {
+  readonly client: MqttClient;
+  readonly tokens: JoinTokenStore;
+  readonly options: JoinServiceOptions;
+  readonly now: () => number;
+}
+
+/** Answers one JoinRequest with a result sealed for its token (nothing when it cannot be read). */
+async function answer(service: Answering, requestId: string, payload: Buffer): Promise<void> {
+  const { client, options } = service;
+  const request = parseJoinRequest(payload);
+  if (!request.ok) return; // nothing to seal an answer with
+  const token = request.value.token;
+  const result = await resolve(service, token);
+  options.log.info(
+    result.ok
+      ? `join: device ${result.node} traded its token (request ${requestId})`
+      : `join: refused request ${requestId}: ${result.reason}`,
+  );
+  await client.publishAsync(
+    joinResponseTopic(requestId),
+    JSON.stringify(sealJoinResult(result, token, requestId)),
+    {
+      qos: 1,
+    },
+  );
+}
+
+async function resolve(service: Answering, token: string): Promise<JoinResult> {
+  const { tokens, options, now } = service;
+  const parsed = parseJoinToken(token);
+  const found = parsed ? await tokens.read(parsed.id) : {};
+  const stored = found.token ? storedJoinToken(found.token, found.used) : undefined;
+  const verdict = judgeJoinToken(token, stored, now());
+  if (!verdict.ok) return verdict;
+  if (!parsed || !found.token || !(await tokens.markUsed(parsed.id, found.token, new Date(now()))))
+    return {
+      ok: false,
+      reason: 'Used',
+      message: 'this token was used by another request a moment ago; it works only once',
+    };
+  const credentials = await options.credentials?.(verdict.node).catch((cause: unknown) => {
+    throw new Error(`cannot make the MQTT credentials of ${verdict.node}`, { cause });
+  });
+  return {
+    ok: true,
+    node: verdict.node,
+    ...(options.deviceBrokerUrl ? { broker: options.deviceBrokerUrl } : {}),
+    ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
+    ...(options.ca ? { ca: options.ca } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ export * from './reconcile.ts';
 export * from './metrics.ts';
 export * from './sources.ts';
 export * from './informer.ts';
+export * from './watches.ts';
 export * from './conditions.ts';
 export * from './status.ts';
 export * from './event-recorder.ts';

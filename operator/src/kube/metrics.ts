@@ -14,6 +14,69 @@ export interface OperatorMetricsOptions {
   readonly registry?: Registry;
 }
 
+/** Every metric's name, help and labels (controller-runtime's names under a wasmfleet_ prefix). */
+const METRICS = {
+  writesRefused: {
+    name: 'wasmfleet_leader_writes_refused_total',
+    help: 'Writes (API server or broker) refused because this replica may no longer hold the Lease.',
+  },
+  reconcileTotal: {
+    name: 'wasmfleet_reconcile_total',
+    help: 'Reconciles by controller and result (success, requeue_after, error, terminal).',
+    labelNames: ['controller', 'result'],
+  },
+  reconcileErrors: {
+    name: 'wasmfleet_reconcile_errors_total',
+    help: 'Reconciles that threw, by controller (terminal errors included).',
+    labelNames: ['controller'],
+  },
+  reconcileSeconds: {
+    name: 'wasmfleet_reconcile_duration_seconds',
+    help: 'Time per reconcile, by controller.',
+    labelNames: ['controller'],
+    // controller-runtime's buckets span 5 ms to 60 s; ours start lower because most
+    // reconciles are cache reads plus at most one write.
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  },
+  queueDepth: {
+    name: 'wasmfleet_workqueue_depth',
+    help: 'Keys waiting in the work queue (not counting delayed or in-flight ones).',
+    labelNames: ['name'],
+  },
+  queueAdds: {
+    name: 'wasmfleet_workqueue_adds_total',
+    help: 'Keys added to the work queue (before de-duplication).',
+    labelNames: ['name'],
+  },
+  queueRetries: {
+    name: 'wasmfleet_workqueue_retries_total',
+    help: 'Rate-limited requeues after failed reconciles.',
+    labelNames: ['name'],
+  },
+  isLeader: { name: 'wasmfleet_leader_is_leader', help: '1 while this replica holds the leader Lease.' },
+  devicesOnline: { name: 'wasmfleet_devices_online', help: 'EdgeNodes currently online.' },
+  functionsByPhase: { name: 'wasmfleet_functions', help: 'WasmFunctions by phase.', labelNames: ['phase'] },
+  unknownDevices: {
+    name: 'wasmfleet_unknown_devices_total',
+    help: 'Device announcements ignored because auto-registration is off and no EdgeNode exists.',
+  },
+} as const;
+
+/** Node.js process metrics, and the live heap after the latest major GC. */
+function registerProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, prefix: 'wasmfleet_' });
+  liveHeapBytes(); // start observing collections now, so the first scrape has a figure
+  new Gauge({
+    name: 'wasmfleet_nodejs_heap_live_bytes',
+    help: 'V8 heap in use right after the latest major GC (what is still alive; a leak raises it).',
+    registers: [registry],
+    collect() {
+      const live = liveHeapBytes();
+      if (live !== undefined) this.set(live);
+    },
+  });
+}
+
 export class OperatorMetrics {
   readonly registry: Registry;
   readonly reconcileTotal: Counter<'controller' | 'result'>;
@@ -36,84 +99,19 @@ export class OperatorMetrics {
     const registry = options.registry ?? new Registry();
     this.registry = registry;
     const registers = [registry];
-    this.writesRefused = new Counter({
-      name: 'wasmfleet_leader_writes_refused_total',
-      help: 'Writes (API server or broker) refused because this replica may no longer hold the Lease.',
-      registers,
-    });
-    this.reconcileTotal = new Counter({
-      name: 'wasmfleet_reconcile_total',
-      help: 'Reconciles by controller and result (success, requeue_after, error, terminal).',
-      labelNames: ['controller', 'result'],
-      registers,
-    });
-    this.reconcileErrors = new Counter({
-      name: 'wasmfleet_reconcile_errors_total',
-      help: 'Reconciles that threw, by controller (terminal errors included).',
-      labelNames: ['controller'],
-      registers,
-    });
-    this.reconcileSeconds = new Histogram({
-      name: 'wasmfleet_reconcile_duration_seconds',
-      help: 'Time per reconcile, by controller.',
-      labelNames: ['controller'],
-      // controller-runtime's buckets span 5 ms to 60 s; ours start lower because most
-      // reconciles are cache reads plus at most one write.
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
-    this.queueDepth = new Gauge({
-      name: 'wasmfleet_workqueue_depth',
-      help: 'Keys waiting in the work queue (not counting delayed or in-flight ones).',
-      labelNames: ['name'],
-      registers,
-    });
-    this.queueAdds = new Counter({
-      name: 'wasmfleet_workqueue_adds_total',
-      help: 'Keys added to the work queue (before de-duplication).',
-      labelNames: ['name'],
-      registers,
-    });
-    this.queueRetries = new Counter({
-      name: 'wasmfleet_workqueue_retries_total',
-      help: 'Rate-limited requeues after failed reconciles.',
-      labelNames: ['name'],
-      registers,
-    });
-    this.isLeader = new Gauge({
-      name: 'wasmfleet_leader_is_leader',
-      help: '1 while this replica holds the leader Lease.',
-      registers,
-    });
-    this.devicesOnline = new Gauge({
-      name: 'wasmfleet_devices_online',
-      help: 'EdgeNodes currently online.',
-      registers,
-    });
-    this.functionsByPhase = new Gauge({
-      name: 'wasmfleet_functions',
-      help: 'WasmFunctions by phase.',
-      labelNames: ['phase'],
-      registers,
-    });
-    this.unknownDevices = new Counter({
-      name: 'wasmfleet_unknown_devices_total',
-      help: 'Device announcements ignored because auto-registration is off and no EdgeNode exists.',
-      registers,
-    });
-    if (options.processMetrics) {
-      collectDefaultMetrics({ register: registry, prefix: 'wasmfleet_' });
-      liveHeapBytes(); // start observing collections now, so the first scrape has a figure
-      new Gauge({
-        name: 'wasmfleet_nodejs_heap_live_bytes',
-        help: 'V8 heap in use right after the latest major GC (what is still alive; a leak raises it).',
-        registers,
-        collect() {
-          const live = liveHeapBytes();
-          if (live !== undefined) this.set(live);
-        },
-      });
-    }
+    this.writesRefused = new Counter({ ...METRICS.writesRefused, registers });
+    this.reconcileTotal = new Counter({ ...METRICS.reconcileTotal, registers });
+    this.reconcileErrors = new Counter({ ...METRICS.reconcileErrors, registers });
+    const { buckets } = METRICS.reconcileSeconds;
+    this.reconcileSeconds = new Histogram({ ...METRICS.reconcileSeconds, buckets: [...buckets], registers });
+    this.queueDepth = new Gauge({ ...METRICS.queueDepth, registers });
+    this.queueAdds = new Counter({ ...METRICS.queueAdds, registers });
+    this.queueRetries = new Counter({ ...METRICS.queueRetries, registers });
+    this.isLeader = new Gauge({ ...METRICS.isLeader, registers });
+    this.devicesOnline = new Gauge({ ...METRICS.devicesOnline, registers });
+    this.functionsByPhase = new Gauge({ ...METRICS.functionsByPhase, registers });
+    this.unknownDevices = new Counter({ ...METRICS.unknownDevices, registers });
+    if (options.processMetrics) registerProcessMetrics(registry);
   }
 
   queueHooks(): QueueHooks {

@@ -3,7 +3,7 @@
 // again on every reconcile. Bytes are stored once per sha256 however many sources point at
 // them, and the least recently used are evicted past a byte budget.
 import type { ModuleSignature } from '@wasmfleet/api';
-import type { ResolvedModule } from './types.ts';
+import type { ResolvedModule } from '@wasmfleet/oci';
 
 /** Signature lookups remembered per artifact manifest, for when the registry is unreachable. */
 const MAX_SIGNATURE_ENTRIES = 1024;

@@ -11,10 +11,16 @@
 //      into `data` by hand.
 // Anything else in `data` is reported as NotWasm with what the text looks like (e.g. .wat).
 import { formatBytes } from '@wasmfleet/api';
-import { assertDigest, sha256Hex, tooLarge } from './digest.ts';
+import {
+  assertDigest,
+  assertWasm,
+  ModuleResolutionError,
+  sha256Hex,
+  tooLarge,
+  wasmKind,
+  type ResolvedModule,
+} from '@wasmfleet/oci';
 import { KubeReadError, type KubeReader } from './kube.ts';
-import { ModuleResolutionError, type ResolvedModule } from './types.ts';
-import { assertWasm, wasmKind } from './wasm.ts';
 
 export interface ConfigMapRef {
   readonly name: string;

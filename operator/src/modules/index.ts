@@ -4,6 +4,4 @@ export { resolveModule } from './resolve.ts';
 export { type ClusterSignaturePolicy } from './signature-policy.ts';
 export { ModuleCache } from './cache.ts';
 export { kubeReaderFromConfig, type KubeReader } from './kube.ts';
-export { pushModule, type PushResult } from './oci/push.ts';
-export { describeBytes, wasmKind } from './wasm.ts';
-export { ModuleResolutionError, type ResolveResult } from './types.ts';
+export { type ResolveResult } from './types.ts';

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reads `module.pullSecretRef` (a dockerconfigjson Secret in the function's namespace) and
 // picks the credentials for the artifact's registry.
+import {
+  credentialsFromDockerConfig,
+  ModuleResolutionError,
+  normalizeRegistryKey,
+  type RegistryCredentials,
+} from '@wasmfleet/oci';
 import { kubeReadFailure } from './configmap-source.ts';
 import type { KubeReader } from './kube.ts';
-import { credentialsFromDockerConfig, normalizeRegistryKey, type RegistryCredentials } from './oci/auth.ts';
-import { ModuleResolutionError } from './types.ts';
 
 export async function readPullSecret(
   kube: KubeReader,

@@ -4,24 +4,26 @@
 import type { ModuleCache } from './cache.ts';
 import { readConfigMapModule } from './configmap-source.ts';
 import type { KubeReader } from './kube.ts';
-import { ociSourceKey, pullOciModule } from './oci/pull.ts';
 import { isWireModuleSignature, MAX_MODULE_SIGNATURES, type ModuleSignature } from '@wasmfleet/api';
-import { RegistryClient, usesPlainHttp } from './oci/client.ts';
-import { formatReference, parseOciReference } from './oci/reference.ts';
-import { fetchCosignSignatures, fetchSigstoreBundles } from './oci/signatures.ts';
+import {
+  DEFAULT_TIMEOUT_MS,
+  fetchCosignSignatures,
+  fetchSigstoreBundles,
+  formatReference,
+  ModuleResolutionError,
+  ociSourceKey,
+  parseOciReference,
+  pullOciModule,
+  RegistryClient,
+  usesPlainHttp,
+} from '@wasmfleet/oci';
 import {
   assertSignaturePolicy,
   signaturesRequired,
   type ClusterSignaturePolicy,
 } from './signature-policy.ts';
 import { readPullSecret } from './pull-secret.ts';
-import {
-  DEFAULT_MAX_MODULE_BYTES,
-  DEFAULT_TIMEOUT_MS,
-  ModuleResolutionError,
-  type ModuleSourceSpec,
-  type ResolveResult,
-} from './types.ts';
+import { DEFAULT_MAX_MODULE_BYTES, type ModuleSourceSpec, type ResolveResult } from './types.ts';
 import { fetchUrlModule } from './url-source.ts';
 
 export interface ResolveContext {

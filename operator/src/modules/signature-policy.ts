@@ -4,7 +4,8 @@
 // cryptography: the devices do, with keys the operator never holds, so a compromised operator
 // cannot talk a device into running anything (ADR 0011).
 import type { ModuleSignature } from '@wasmfleet/api';
-import { ModuleResolutionError, type ModuleSourceSpec } from './types.ts';
+import { ModuleResolutionError } from '@wasmfleet/oci';
+import type { ModuleSourceSpec } from './types.ts';
 
 /** Cluster-wide default (`--module-signatures`), overridden per function by `module.verify.mode`. */
 export type ClusterSignaturePolicy = 'Required' | 'Optional';

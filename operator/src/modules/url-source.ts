@@ -2,10 +2,18 @@
 // Source (a): `url` + `sha256` — download over http(s) with a deadline and a size cap, hashing
 // while streaming, then check it is wasm and that it is the module the spec pinned.
 import { formatBytes, urlForLogs } from '@wasmfleet/api';
-import { assertDigest, readCapped, tooLarge } from './digest.ts';
-import { deadline, discard, fetchOrFail, networkFailure } from './http.ts';
-import { ModuleResolutionError, type ResolvedModule } from './types.ts';
-import { assertWasm } from './wasm.ts';
+import {
+  assertDigest,
+  assertWasm,
+  deadline,
+  discard,
+  fetchOrFail,
+  ModuleResolutionError,
+  networkFailure,
+  readCapped,
+  tooLarge,
+  type ResolvedModule,
+} from '@wasmfleet/oci';
 
 export interface UrlFetchOptions {
   readonly maxBytes: number;
@@ -32,12 +40,8 @@ export function parseModuleUrl(raw: string): URL {
   return url;
 }
 
-export async function fetchUrlModule(
-  rawUrl: string,
-  sha256: string | undefined,
-  options: UrlFetchOptions,
-): Promise<ResolvedModule> {
-  const url = parseModuleUrl(rawUrl);
+/** `module.sha256` is required with a URL, as 64 lowercase hex characters. */
+function checkedSha256(sha256: string | undefined): string {
   if (sha256 === undefined) {
     throw new ModuleResolutionError(
       'InvalidSource',
@@ -50,9 +54,11 @@ export async function fetchUrlModule(
       `module.sha256 "${sha256}" is not 64 lowercase hex characters`,
     );
   }
-  const where = `module.url ${urlForLogs(url.href)}`;
-  const d = deadline(options.timeoutMs);
-  // fetch refuses URLs with user:password; send them as Basic auth, as curl would.
+  return sha256;
+}
+
+/** fetch refuses URLs with user:password; send them as Basic auth, as curl would. */
+function withBasicAuth(url: URL): { target: URL; headers: Record<string, string> } {
   const headers: Record<string, string> = { accept: 'application/wasm, */*;q=0.5' };
   const target = new URL(url.href);
   if (url.username !== '' || url.password !== '') {
@@ -62,27 +68,42 @@ export async function fetchUrlModule(
     target.username = '';
     target.password = '';
   }
-  const response = await fetchOrFail(target, { headers }, where, d);
+  return { target, headers };
+}
 
-  if (!response.ok) {
-    await discard(response);
-    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    if (response.status === 404 || response.status === 410) {
-      throw new ModuleResolutionError(
-        'NotFound',
-        `${where} answered ${status}: check the URL, or that the file was uploaded`,
-      );
-    }
-    if (response.status === 401 || response.status === 403) {
-      throw new ModuleResolutionError(
-        'Unauthorized',
-        `${where} answered ${status}: the server wants credentials; use a URL that can be read anonymously, or an OCI registry with a pull secret`,
-      );
-    }
-    throw new ModuleResolutionError('Unreachable', `${where} answered ${status}`, {
-      retryable: response.status >= 500 || response.status === 429 || response.status === 408,
-    });
+/** The typed failure of an answer that is not 2xx. */
+async function httpFailure(response: Response, where: string): Promise<ModuleResolutionError> {
+  await discard(response);
+  const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  if (response.status === 404 || response.status === 410) {
+    return new ModuleResolutionError(
+      'NotFound',
+      `${where} answered ${status}: check the URL, or that the file was uploaded`,
+    );
   }
+  if (response.status === 401 || response.status === 403) {
+    return new ModuleResolutionError(
+      'Unauthorized',
+      `${where} answered ${status}: the server wants credentials; use a URL that can be read anonymously, or an OCI registry with a pull secret`,
+    );
+  }
+  return new ModuleResolutionError('Unreachable', `${where} answered ${status}`, {
+    retryable: response.status >= 500 || response.status === 429 || response.status === 408,
+  });
+}
+
+export async function fetchUrlModule(
+  rawUrl: string,
+  sha256: string | undefined,
+  options: UrlFetchOptions,
+): Promise<ResolvedModule> {
+  const url = parseModuleUrl(rawUrl);
+  const expected = checkedSha256(sha256);
+  const where = `module.url ${urlForLogs(url.href)}`;
+  const d = deadline(options.timeoutMs);
+  const { target, headers } = withBasicAuth(url);
+  const response = await fetchOrFail(target, { headers }, where, d);
+  if (!response.ok) throw await httpFailure(response, where);
 
   // Refuse before reading when the server announces the size; otherwise readCapped stops early.
   const announced = Number(response.headers.get('content-length') ?? Number.NaN);
@@ -101,7 +122,7 @@ export async function fetchUrlModule(
   // "this is an HTML page" tells the user much more than two hashes.
   const kind = assertWasm(body.bytes, where);
   assertDigest(
-    sha256,
+    expected,
     body.sha256,
     where,
     'the file changed at the URL, or module.sha256 is wrong (sha256sum module.wasm)',

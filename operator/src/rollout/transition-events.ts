@@ -2,6 +2,7 @@
 // Events are derived from the transition between the progress the call was given and the one it
 // returns — never from "what happened to be true this time" — so feeding a decision's progress
 // back with an unchanged world yields no events, and a repeated reconcile never repeats one.
+import type { RolloutEventReason } from '@wasmfleet/api';
 import type { Failure } from './outcome-shape.ts';
 import type { RolloutEvent, RolloutPhase, RolloutProgress } from './types.ts';
 
@@ -88,10 +89,10 @@ function devices(n: number): string {
   return `${n} device${n === 1 ? '' : 's'}`;
 }
 
-function normal(reason: string, message: string): RolloutEvent {
+function normal(reason: RolloutEventReason, message: string): RolloutEvent {
   return { type: 'Normal', reason, message };
 }
 
-function warning(reason: string, message: string): RolloutEvent {
+function warning(reason: RolloutEventReason, message: string): RolloutEvent {
   return { type: 'Warning', reason, message };
 }

@@ -3,6 +3,7 @@
 // the rollout stands, manual controls, now) to which revision each device should run and where
 // the rollout stands next. The reconciler persists `RolloutProgress` in the WasmFunction's status,
 // so an operator killed at any point resumes the same step — no step runs twice.
+import type { RolloutEventReason } from '@wasmfleet/api';
 
 export interface CanaryStepPolicy {
   readonly percent: number;
@@ -101,8 +102,7 @@ export type RolloutPhase = 'Progressing' | 'Paused' | 'Complete' | 'Degraded' | 
 
 export interface RolloutEvent {
   readonly type: 'Normal' | 'Warning';
-  /** CamelCase: StepStarted, StepHealthy, StepAdvanced, Promoted, RolledBack, Paused, Resumed, Aborted, Degraded, Completed, ProgressDeadlineExceeded. */
-  readonly reason: string;
+  readonly reason: RolloutEventReason;
   readonly message: string;
 }
 

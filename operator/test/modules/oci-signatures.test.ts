@@ -13,10 +13,10 @@ import { before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseDesiredState } from '@wasmfleet/api';
 import { ensureCosignBinary, sharedControlPlane, startRegistry } from '@wasmfleet/test-support';
+import { pushModule } from '@wasmfleet/oci';
 import {
   kubeReaderFromConfig,
   ModuleCache,
-  pushModule,
   resolveModule,
   type KubeReader,
 } from '../../src/modules/index.ts';

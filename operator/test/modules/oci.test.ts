@@ -16,11 +16,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { freePort, sharedControlPlane, uniqueName, type ControlPlane } from '@wasmfleet/test-support';
 // Not yet re-exported from @wasmfleet/test-support's index.
 import { startRegistry, type Registry } from '../../../test-support/src/registry.ts';
+import { ModuleResolutionError, pushModule } from '@wasmfleet/oci';
 import {
   kubeReaderFromConfig,
   ModuleCache,
-  ModuleResolutionError,
-  pushModule,
   resolveModule,
   type KubeReader,
   type ResolveResult,

@@ -9,12 +9,11 @@ import {
   credentialsFromDockerConfig,
   normalizeRegistryKey,
   parseChallenge,
-} from '../../src/modules/oci/auth.ts';
-import { selectFromIndex, selectWasmLayer } from '../../src/modules/oci/manifest.ts';
-import { manifestReference, parseOciReference } from '../../src/modules/oci/reference.ts';
-import { usesPlainHttp } from '../../src/modules/oci/client.ts';
-import { ModuleResolutionError, type ResolvedModule } from '../../src/modules/types.ts';
-import { describeBytes, wasmKind } from '../../src/modules/wasm.ts';
+} from '../../../oci/src/registry-auth.ts';
+import { selectFromIndex, selectWasmLayer } from '../../../oci/src/artifact-manifest.ts';
+import { manifestReference, parseOciReference } from '../../../oci/src/oci-reference.ts';
+import { usesPlainHttp } from '../../../oci/src/registry-client.ts';
+import { describeBytes, ModuleResolutionError, wasmKind, type ResolvedModule } from '@wasmfleet/oci';
 
 const reasonOf = (fn: () => unknown): string => {
   try {

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { resolveModule, type KubeReader, type ResolveResult } from '../../src/modules/index.ts';
-import { realmProblem } from '../../src/modules/oci/auth.ts';
+import { realmProblem } from '../../../oci/src/registry-auth.ts';
 
 const USER = 'alice';
 const PASSWORD = 's3cret-registry-password';

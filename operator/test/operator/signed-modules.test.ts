@@ -22,7 +22,7 @@ import {
 } from '@wasmfleet/test-support';
 import type { WasmFunction } from '@wasmfleet/api';
 import { paddedModule } from '../../../agent/test/helpers/wasm.ts';
-import { pushModule } from '../../src/modules/index.ts';
+import { pushModule } from '@wasmfleet/oci';
 import { functionYaml, startHarness, type Harness } from './harness.ts';
 
 const run = promisify(execFile);

@@ -17,6 +17,8 @@ const DOCKERFILE_INPUTS = [
   'package.json',
   'package-lock.json',
   'api',
+  'oci/package.json',
+  'oci/src',
   'agent/package.json',
   'agent/src',
   'agent/bin',

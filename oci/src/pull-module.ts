@@ -3,21 +3,27 @@
 // the wasm layer → its blob, with every digest checked and the size limit applied before the
 // blob is downloaded.
 import { formatBytes } from '@wasmfleet/api';
-import type { ModuleCache } from '../cache.ts';
-import { assertDigest, parseDigest, readCapped, tooLarge } from '../digest.ts';
-import { discard, networkFailure } from '../http.ts';
-import { ModuleResolutionError, type ResolvedModule } from '../types.ts';
-import { assertWasm } from '../wasm.ts';
-import type { RegistryCredentials } from './auth.ts';
-import { RegistryClient, registryFailure, usesPlainHttp } from './client.ts';
+import { assertDigest, parseDigest, readCapped, tooLarge, type CappedBody } from './digest.ts';
+import { discard, networkFailure } from './http-fetch.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
+import type { ResolvedModule, WasmKind } from './resolved-module.ts';
+import { assertWasm } from './wasm-preamble.ts';
+import type { RegistryCredentials } from './registry-auth.ts';
+import { RegistryClient, registryFailure, usesPlainHttp } from './registry-client.ts';
 import {
   MANIFEST_ACCEPT,
   parseManifest,
   selectFromIndex,
   selectWasmLayer,
   type ParsedManifest,
-} from './manifest.ts';
-import { formatReference, manifestReference, parseOciReference, type OciReference } from './reference.ts';
+} from './artifact-manifest.ts';
+import { formatReference, manifestReference, parseOciReference, type OciReference } from './oci-reference.ts';
+
+/** Where resolutions are remembered by (source, digest): the operator's ModuleCache. */
+export interface PulledModuleCache {
+  get(source: string, digest: string): ResolvedModule | undefined;
+  set(source: string, digest: string, module: ResolvedModule): void;
+}
 
 export interface OciPullOptions {
   readonly credentials?: RegistryCredentials | undefined;
@@ -27,7 +33,7 @@ export interface OciPullOptions {
   readonly plainHttpRegistries?: readonly string[] | undefined;
   /** `spec.module.sha256` when set: the module (layer) digest must be this. */
   readonly expectedSha256?: string | undefined;
-  readonly cache?: ModuleCache | undefined;
+  readonly cache?: PulledModuleCache | undefined;
 }
 
 export interface OciPullResult {
@@ -101,6 +107,88 @@ export function ociSourceKey(ref: OciReference): string {
   return `oci ${ref.registry}/${ref.repository}`;
 }
 
+/**
+ * The wasm layer of the artifact (through an index when needed), with its sha256 hex; refused
+ * before any download when it is too large or not the module `module.sha256` pins.
+ */
+async function wasmLayer(
+  client: RegistryClient,
+  ref: OciReference,
+  top: ParsedManifest,
+  shown: string,
+  options: OciPullOptions,
+): Promise<{ readonly digest: string; readonly hex: string; readonly mediaType: string }> {
+  let manifest = top;
+  if (manifest.kind === 'index') {
+    const entry = selectFromIndex(manifest.manifests, shown);
+    manifest = (await fetchManifest(client, ref, entry.digest, shown)).parsed;
+    if (manifest.kind !== 'manifest') {
+      throw new ModuleResolutionError(
+        'InvalidSource',
+        `${shown}: the index entry ${entry.digest} is itself an index; nested indexes are not supported`,
+      );
+    }
+  }
+  const layer = selectWasmLayer(manifest, shown);
+  const layerHex = parseDigest(layer.digest);
+  if (layerHex === undefined) {
+    throw new ModuleResolutionError(
+      'InvalidSource',
+      `${shown}: the wasm layer has digest "${layer.digest}"; only sha256 digests are supported`,
+    );
+  }
+  if (layer.size > options.maxBytes)
+    throw tooLarge(shown, options.maxBytes, `its wasm layer is ${formatBytes(layer.size)}`);
+  if (options.expectedSha256 !== undefined) {
+    assertDigest(
+      options.expectedSha256,
+      layerHex,
+      shown,
+      'the tag now points at a different module than module.sha256 pins; update module.sha256 or pin the reference by digest',
+    );
+  }
+  return { digest: layer.digest, hex: layerHex, mediaType: layer.mediaType };
+}
+
+/** The layer's bytes, size-capped and checked against its digest, and what kind of wasm they are. */
+async function downloadLayer(
+  client: RegistryClient,
+  ref: OciReference,
+  layer: { readonly digest: string; readonly hex: string },
+  shown: string,
+  maxBytes: number,
+): Promise<{ body: CappedBody; kind: WasmKind }> {
+  const where = `${shown}: blob ${layer.digest}`;
+  const response = await client.request(
+    `/v2/${ref.repository}/blobs/${layer.digest}`,
+    `pulling ${ref.repository}`,
+  );
+  if (!response.ok)
+    throw await registryFailure(
+      response,
+      `${where}: registry ${ref.registry}`,
+      'the manifest names a blob the registry does not have',
+    );
+  const announced = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(announced) && announced > maxBytes) {
+    await discard(response);
+    throw tooLarge(where, maxBytes, `the registry announced ${formatBytes(announced)}`);
+  }
+  let body;
+  try {
+    body = await readCapped(response.body, maxBytes, where);
+  } catch (error) {
+    throw networkFailure(error, where, client.deadline);
+  }
+  assertDigest(
+    layer.hex,
+    body.sha256,
+    where,
+    'the registry served corrupted content; it will be fetched again on the next attempt',
+  );
+  return { body, kind: assertWasm(body.bytes, where) };
+}
+
 export async function pullOciModule(raw: string, options: OciPullOptions): Promise<OciPullResult> {
   const ref = parseOciReference(raw);
   const shown = `module.oci ${formatReference(ref)}`;
@@ -139,65 +227,8 @@ export async function pullOciModule(raw: string, options: OciPullOptions): Promi
   const hit = fromCache(top.digest);
   if (hit) return hit;
 
-  let manifest = top.parsed;
-  if (manifest.kind === 'index') {
-    const entry = selectFromIndex(manifest.manifests, shown);
-    manifest = (await fetchManifest(client, ref, entry.digest, shown)).parsed;
-    if (manifest.kind !== 'manifest') {
-      throw new ModuleResolutionError(
-        'InvalidSource',
-        `${shown}: the index entry ${entry.digest} is itself an index; nested indexes are not supported`,
-      );
-    }
-  }
-  const layer = selectWasmLayer(manifest, shown);
-  const layerHex = parseDigest(layer.digest);
-  if (layerHex === undefined) {
-    throw new ModuleResolutionError(
-      'InvalidSource',
-      `${shown}: the wasm layer has digest "${layer.digest}"; only sha256 digests are supported`,
-    );
-  }
-  if (layer.size > options.maxBytes)
-    throw tooLarge(shown, options.maxBytes, `its wasm layer is ${formatBytes(layer.size)}`);
-  if (options.expectedSha256 !== undefined) {
-    assertDigest(
-      options.expectedSha256,
-      layerHex,
-      shown,
-      'the tag now points at a different module than module.sha256 pins; update module.sha256 or pin the reference by digest',
-    );
-  }
-
-  const where = `${shown}: blob ${layer.digest}`;
-  const response = await client.request(
-    `/v2/${ref.repository}/blobs/${layer.digest}`,
-    `pulling ${ref.repository}`,
-  );
-  if (!response.ok)
-    throw await registryFailure(
-      response,
-      `${where}: registry ${ref.registry}`,
-      'the manifest names a blob the registry does not have',
-    );
-  const announced = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(announced) && announced > options.maxBytes) {
-    await discard(response);
-    throw tooLarge(where, options.maxBytes, `the registry announced ${formatBytes(announced)}`);
-  }
-  let body;
-  try {
-    body = await readCapped(response.body, options.maxBytes, where);
-  } catch (error) {
-    throw networkFailure(error, where, client.deadline);
-  }
-  assertDigest(
-    layerHex,
-    body.sha256,
-    where,
-    'the registry served corrupted content; it will be fetched again on the next attempt',
-  );
-  const kind = assertWasm(body.bytes, where);
+  const layer = await wasmLayer(client, ref, top.parsed, shown, options);
+  const { body, kind } = await downloadLayer(client, ref, layer, shown, options.maxBytes);
   const module: ResolvedModule = {
     sha256: body.sha256,
     size: body.bytes.byteLength,

@@ -4,7 +4,7 @@
 // The registry host is required. Docker's shorthand (`alpine`, `acme/fn` meaning a default
 // public registry) is deliberately not supported: a fleet operator should never guess where
 // code comes from, and the error tells the user to write the host.
-import { ModuleResolutionError } from '../types.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
 
 export interface OciReference {
   /** `host` or `host:port`, as written. */

@@ -3,7 +3,7 @@
 // the bytes arrive, and reading stops the moment the size limit is passed.
 import { createHash } from 'node:crypto';
 import { formatBytes } from '@wasmfleet/api';
-import { ModuleResolutionError } from './types.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pure OCI manifest handling for wasm artifacts: which media types we accept, how a wasm layer
 // is picked out of a manifest (or a manifest out of an index), and what `push` writes.
-import { ModuleResolutionError, type WasmKind } from '../types.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
+import type { WasmKind } from './resolved-module.ts';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

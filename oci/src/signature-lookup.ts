@@ -20,12 +20,12 @@ import {
   type CosignSignature,
   type SigstoreBundleSignature,
 } from '@wasmfleet/api';
-import { assertDigest, parseDigest, readCapped } from '../digest.ts';
-import { discard, networkFailure } from '../http.ts';
-import { ModuleResolutionError } from '../types.ts';
-import { RegistryClient, registryFailure } from './client.ts';
-import { MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST } from './manifest.ts';
-import type { OciReference } from './reference.ts';
+import { assertDigest, parseDigest, readCapped } from './digest.ts';
+import { discard, networkFailure } from './http-fetch.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
+import { RegistryClient, registryFailure } from './registry-client.ts';
+import { MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST } from './artifact-manifest.ts';
+import type { OciReference } from './oci-reference.ts';
 
 const MAX_SIGNATURE_MANIFEST = 256 * 1024;
 // Raw caps below the wire schema's base64 caps (payload 16 KiB, bundle 64 KiB of base64).

@@ -9,9 +9,9 @@ import {
   peekText,
   readJson,
   type Deadline,
-} from '../http.ts';
-import { ModuleResolutionError } from '../types.ts';
-import { basicHeader, parseChallenge, realmProblem, type RegistryCredentials } from './auth.ts';
+} from './http-fetch.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
+import { basicHeader, parseChallenge, realmProblem, type RegistryCredentials } from './registry-auth.ts';
 
 /** A token service's answer is a small JSON document; anything larger is refused. */
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
@@ -134,6 +134,28 @@ export class RegistryClient {
   }
 
   async #token(params: Readonly<Record<string, string>>, what: string): Promise<string> {
+    const url = this.#realm(params);
+    const scopes = new Set([this.#options.scope, ...(params.scope ?? '').split(' ').filter((s) => s !== '')]);
+    const where = `the token service ${url.origin} of ${this.where}`;
+    const response = await this.#askTokenService(url, params.service, scopes, where);
+    if (response.status === 401 || response.status === 403) {
+      await discard(response);
+      throw this.#rejected(what);
+    }
+    if (!response.ok) {
+      throw new ModuleResolutionError(
+        'Unreachable',
+        `${where} answered HTTP ${response.status}: ${await peekText(response)}`,
+        {
+          retryable: response.status >= 500,
+        },
+      );
+    }
+    return tokenOf(response, where);
+  }
+
+  /** The token service a Bearer challenge names, when it is one credentials may be sent to. */
+  #realm(params: Readonly<Record<string, string>>): URL {
     const realm = params.realm;
     if (realm === undefined)
       throw new ModuleResolutionError(
@@ -150,15 +172,21 @@ export class RegistryClient {
         { cause: error },
       );
     }
-    const creds = this.#options.credentials;
-    const problem = realmProblem(this.registry, url, creds !== undefined, (host) =>
+    const problem = realmProblem(this.registry, url, this.#options.credentials !== undefined, (host) =>
       usesPlainHttp(host, this.#options.plainHttpRegistries),
     );
     if (problem !== undefined)
       throw new ModuleResolutionError('Unauthorized', `${this.where} asks for a token, but ${problem}`);
-    const scopes = new Set([this.#options.scope, ...(params.scope ?? '').split(' ').filter((s) => s !== '')]);
-    const where = `the token service ${url.origin} of ${this.where}`;
-    let response: Response;
+    return url;
+  }
+
+  async #askTokenService(
+    url: URL,
+    service: string | undefined,
+    scopes: ReadonlySet<string>,
+    where: string,
+  ): Promise<Response> {
+    const creds = this.#options.credentials;
     if (creds !== undefined && 'identityToken' in creds) {
       // Identity tokens are OAuth2 refresh tokens: exchanged with a form POST.
       const form = new URLSearchParams({
@@ -166,53 +194,42 @@ export class RegistryClient {
         refresh_token: creds.identityToken,
         client_id: 'wasmfleet',
       });
-      if (params.service !== undefined) form.set('service', params.service);
+      if (service !== undefined) form.set('service', service);
       form.set('scope', [...scopes].join(' '));
-      response = await fetchOrFail(
+      return fetchOrFail(
         url,
         { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
         where,
         this.deadline,
       );
-    } else {
-      if (params.service !== undefined) url.searchParams.set('service', params.service);
-      for (const scope of scopes) url.searchParams.append('scope', scope);
-      const headers: Record<string, string> =
-        creds === undefined ? {} : { authorization: basicHeader(creds) };
-      response = await fetchOrFail(url, { headers }, where, this.deadline);
     }
-    if (response.status === 401 || response.status === 403) {
-      await discard(response);
-      throw this.#rejected(what);
-    }
-    if (!response.ok) {
-      throw new ModuleResolutionError(
-        'Unreachable',
-        `${where} answered HTTP ${response.status}: ${await peekText(response)}`,
-        {
-          retryable: response.status >= 500,
-        },
-      );
-    }
-    let body: unknown;
-    try {
-      body = await readJson(response, MAX_TOKEN_RESPONSE_BYTES, where);
-    } catch (error) {
-      throw new ModuleResolutionError(
-        'Unauthorized',
-        `${where} answered with something that is not a JSON document of at most ${MAX_TOKEN_RESPONSE_BYTES} bytes`,
-        { cause: error },
-      );
-    }
-    const token =
-      typeof body === 'object' && body !== null
-        ? ((body as { token?: unknown }).token ?? (body as { access_token?: unknown }).access_token)
-        : undefined;
-    if (typeof token !== 'string' || token === '') {
-      throw new ModuleResolutionError('Unauthorized', `${where} answered without a token`);
-    }
-    return token;
+    if (service !== undefined) url.searchParams.set('service', service);
+    for (const scope of scopes) url.searchParams.append('scope', scope);
+    const headers: Record<string, string> = creds === undefined ? {} : { authorization: basicHeader(creds) };
+    return fetchOrFail(url, { headers }, where, this.deadline);
   }
+}
+
+/** The token in a token service's JSON answer (`token`, or OAuth2's `access_token`). */
+async function tokenOf(response: Response, where: string): Promise<string> {
+  let body: unknown;
+  try {
+    body = await readJson(response, MAX_TOKEN_RESPONSE_BYTES, where);
+  } catch (error) {
+    throw new ModuleResolutionError(
+      'Unauthorized',
+      `${where} answered with something that is not a JSON document of at most ${MAX_TOKEN_RESPONSE_BYTES} bytes`,
+      { cause: error },
+    );
+  }
+  const token =
+    typeof body === 'object' && body !== null
+      ? ((body as { token?: unknown }).token ?? (body as { access_token?: unknown }).access_token)
+      : undefined;
+  if (typeof token !== 'string' || token === '') {
+    throw new ModuleResolutionError('Unauthorized', `${where} answered without a token`);
+  }
+  return token;
 }
 
 /** Maps a non-success registry answer to a typed failure, quoting the registry's error codes. */

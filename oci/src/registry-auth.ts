@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pure parts of registry authentication: parsing `WWW-Authenticate` challenges and finding the
 // credentials for a registry in a dockerconfigjson pull secret.
-import { ModuleResolutionError } from '../types.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
 
 export type RegistryCredentials =
   | { readonly username: string; readonly password: string }

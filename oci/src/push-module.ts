@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // `pushModule`: uploads a wasm module as an OCI artifact (config + layer blobs, then the
 // manifest) with the wasm artifact media types, for `wasmfleet push`.
-import { sha256Hex } from '../digest.ts';
-import { DEFAULT_TIMEOUT_MS, ModuleResolutionError } from '../types.ts';
-import { assertWasm } from '../wasm.ts';
-import type { RegistryCredentials } from './auth.ts';
-import { RegistryClient, registryFailure, usesPlainHttp } from './client.ts';
+import { sha256Hex } from './digest.ts';
+import { DEFAULT_TIMEOUT_MS } from './http-fetch.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
+import { assertWasm } from './wasm-preamble.ts';
+import type { RegistryCredentials } from './registry-auth.ts';
+import { RegistryClient, registryFailure, usesPlainHttp } from './registry-client.ts';
 import {
   OCI_MANIFEST,
   WASM_CONFIG,
@@ -13,9 +14,9 @@ import {
   wasmConfig,
   wasmManifest,
   type Descriptor,
-} from './manifest.ts';
-import { formatReference, parseOciReference, type OciReference } from './reference.ts';
-import { discard } from '../http.ts';
+} from './artifact-manifest.ts';
+import { formatReference, parseOciReference, type OciReference } from './oci-reference.ts';
+import { discard } from './http-fetch.ts';
 
 export interface PushOptions {
   readonly timeoutMs?: number;

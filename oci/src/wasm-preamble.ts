@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pure checks on module bytes: is this WebAssembly at all, and if not, what does it look like —
 // "an HTML page" is a far better hint than "bad magic" when a URL serves a login or error page.
-import { ModuleResolutionError, type WasmKind } from './types.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
+import type { WasmKind } from './resolved-module.ts';
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const CORE_VERSION = [0x01, 0x00, 0x00, 0x00];

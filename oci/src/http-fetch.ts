@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The network edge shared by the url and OCI sources: one deadline for a whole exchange
 // (headers and body), and transport errors translated into `Unreachable` with the cause named.
-import { ModuleResolutionError } from './types.ts';
+import { ModuleResolutionError } from './resolution-error.ts';
+
+/** How long one exchange (a module download, a push) may take unless the caller says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface Deadline {
   readonly signal: AbortSignal;

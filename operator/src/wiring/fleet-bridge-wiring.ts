@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+// The operator's side of the device link: the MQTT fleet bridge and the books it feeds (desired
+// documents, device reports, liveness), with what each device message wakes written as a map to
+// queue keys, like the informer watches (fleet-watches.ts).
+import { functionKey, type DesiredState, type Logger, type NodeStatus } from '@wasmfleet/api';
+import { FleetBridge, type FleetBridgeOptions } from '../bridge/fleet-bridge.ts';
+import type { FleetSettings } from '../controllers/fleet-context.ts';
+import { Liveness } from '../fleet/liveness.ts';
+import { NodeDocuments } from '../fleet/node-documents.ts';
+import { reportChanges } from '../fleet/report-changes.ts';
+import { enqueue, type Wakes } from '../kube/index.ts';
+import type { Cleanups } from './cleanups.ts';
+import type { FleetQueues } from './fleet-watches.ts';
+
+export interface DeviceLink {
+  readonly bridge: FleetBridge;
+  readonly documents: NodeDocuments;
+  /** node → its latest status document. */
+  readonly reports: Map<string, NodeStatus>;
+  readonly liveness: Liveness;
+  /**
+   * Takes over the retained documents read back at start (the function keys they assign); every
+   * document seen after this is someone else's write, reconciled away if it is not the spec's.
+   */
+  adopt(): Set<string>;
+}
+
+/** What a retained desired document wakes: the functions it names and those assigned there. */
+function desiredWakes(
+  link: Pick<DeviceLink, 'documents'>,
+  doc: DesiredState,
+  log: Logger,
+): Wakes<keyof FleetQueues> {
+  // Someone else (a deposed leader, a stray client) overwrote a device's document, or one
+  // arrived after the start-up read-back: the functions it names and the ones assigned
+  // there are reconciled, which republishes it if it is not what the spec says.
+  const seen = link.documents.observeRetained(doc);
+  if (seen === 'own') return {};
+  if (seen === 'overwritten')
+    log.warn(`the desired document of ${doc.node} was overwritten by another client`);
+  return { functions: [...link.documents.assignmentsOfNode(doc.node), ...doc.functions.map(functionKey)] };
+}
+
+/** What a device report wakes: only what it changes (a heartbeat updates the books alone). */
+function statusWakes(
+  link: Pick<DeviceLink, 'documents' | 'reports' | 'liveness'>,
+  node: string,
+  status: NodeStatus,
+): Wakes<keyof FleetQueues> {
+  // Only what a report changes reaches the reconcilers: a heartbeat updates the report
+  // (liveness, counters) and nothing else (ADR 0023).
+  const changes = reportChanges(link.reports.get(node), status);
+  link.reports.set(node, status);
+  const back = link.liveness.observe(node);
+  const nodeChanged = changes.node || back;
+  return {
+    nodes: nodeChanged ? [node] : [],
+    functions: [...changes.functions, ...(nodeChanged ? link.documents.assignmentsOfNode(node) : [])],
+  };
+}
+
+/** Connects the bridge; its retained documents and reports are in the books when this resolves. */
+export async function connectDeviceLink(
+  broker: FleetBridgeOptions,
+  settings: Pick<FleetSettings, 'missedHeartbeats'>,
+  queues: FleetQueues,
+  log: Logger,
+  cleanups: Cleanups,
+): Promise<DeviceLink> {
+  const documents = new NodeDocuments();
+  const books = {
+    documents,
+    reports: new Map<string, NodeStatus>(),
+    liveness: new Liveness(settings.missedHeartbeats),
+  };
+  // Until the retained documents are adopted, every one seen is a predecessor's to take over.
+  let started = false;
+  const bridge = await FleetBridge.connect(broker, (b) => {
+    b.on('subscriptionRefused', (filters, error, retryInMs) =>
+      log.warn(
+        `the broker refused the subscription to ${filters.join(', ')} (${error}); retrying in ${retryInMs} ms`,
+      ),
+    );
+    b.on('desired', (doc) => {
+      if (started) enqueue(queues, desiredWakes(books, doc, log));
+      else documents.recordPublished(doc);
+    });
+    b.on('status', (node, status) => enqueue(queues, statusWakes(books, node, status)));
+    b.on('malformed', (topic, error) => log.warn(`ignored a malformed message on ${topic}: ${error}`));
+    // A reconnect is rare and says which node took the operator and what it granted: the
+    // first thing to read when status stops arriving on a clustered broker (ADR 0029, 0038).
+    let up = true;
+    b.on('connection', (state) => {
+      if (state === 'disconnected' && up) log.warn('lost the connection to the broker; reconnecting');
+      up = state === 'connected';
+    });
+    b.on('resubscribed', (broker, granted) =>
+      log.info(`reconnected to ${broker}; subscribed to ${granted.join(', ')}`),
+    );
+  });
+  cleanups.push(() => bridge.close());
+  return {
+    bridge,
+    ...books,
+    adopt: () => {
+      const adopted = documents.adoptPublished();
+      started = true;
+      return adopted;
+    },
+  };
+}
