@@ -4,7 +4,7 @@
 // last will marks the node offline when the connection dies without a goodbye.
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
-import { brokerAddresses, brokerForLogs, brokerServer, statusTopic, type NodeStatus } from '@wasmfleet/api';
+import { brokerForLogs, brokerTarget, statusTopic, type NodeStatus } from '@wasmfleet/api';
 import { limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 
 // One home for these, shared with the operator and the CLI (api/src/broker/broker-url.ts).
@@ -56,19 +56,13 @@ export function clientOptions(s: SessionSettings): IClientOptions {
     ...(s.certFile ? { cert: read(s.certFile, 'client certificate') } : {}),
     ...(s.keyFile ? { key: read(s.keyFile, 'client key') } : {}),
   };
-  const nodes = brokerAddresses(s.brokerUrl);
   // A packet larger than a module envelope of the largest module the agent stores ends the
   // connection before it is buffered (docs/mqtt-contract.md, "Limits").
   return limitPacketSize(
     {
-      // User and password in the (first) URL count unless given on their own (below).
-      ...nodes[0],
-      // A clustered broker: mqtt.js moves to the next node on every reconnect.
-      ...(nodes.length > 1
-        ? {
-            servers: nodes.map(brokerServer),
-          }
-        : {}),
+      // User and password in the (first) URL count unless given on their own (below); a
+      // clustered broker's nodes as `servers`, tried in turn on reconnects.
+      ...brokerTarget(s.brokerUrl),
       clientId: s.clientId ?? `wasmfleet-agent-${s.nodeId}`,
       protocolVersion,
       clean: false,

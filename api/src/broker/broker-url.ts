@@ -73,3 +73,14 @@ export function brokerServer(address: BrokerAddress): {
     protocol: address.protocol,
   };
 }
+
+/**
+ * Where mqtt.js connects for a `--broker` value: its first node (user and password from that
+ * URL), and with a clustered broker (`mqtt://a:1883,mqtt://b:1883`) every node as `servers`, so a
+ * reconnect moves to the next one (ADR 0029). Every MQTT connection takes it: a list given to
+ * mqtt.js as one URL string parses as one invalid URL and connects to localhost:1883.
+ */
+export function brokerTarget(list: string): BrokerAddress & { servers?: ReturnType<typeof brokerServer>[] } {
+  const [first = brokerAddress(list), ...others] = brokerAddresses(list);
+  return others.length > 0 ? { ...first, servers: [first, ...others].map(brokerServer) } : first;
+}

@@ -1,2 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-export { brokerAddress, brokerAddresses, brokerServer, type BrokerAddress } from './broker-url.ts';
+export {
+  brokerAddress,
+  brokerAddresses,
+  brokerServer,
+  brokerTarget,
+  type BrokerAddress,
+} from './broker-url.ts';

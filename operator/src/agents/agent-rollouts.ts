@@ -11,18 +11,18 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { brokerTarget } from '../bridge/fleet-bridge.ts';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   AGENT_ROLLOUT_PLURAL,
   AGENT_TARGET_FILTER,
-  GROUP,
-  VERSION,
-  agentTargetTopic,
-  parseAgentTarget,
   type AgentRollout,
+  agentTargetTopic,
+  brokerTarget,
   type EdgeNode,
+  GROUP,
   type Logger,
+  parseAgentTarget,
+  VERSION,
 } from '@wasmfleet/api';
 import type { Cache } from '../controllers/typed-cache.ts';
 import { customResourceSource, Informer } from '../kube/index.ts';

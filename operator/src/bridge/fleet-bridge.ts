@@ -6,21 +6,19 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
-  brokerAddress,
-  brokerAddresses,
-  brokerServer,
   ALL_STATUS_FILTER,
-  WIRE_PREFIX,
   brokerForLogs,
+  brokerTarget,
   brokerUrls,
+  type DesiredState,
   desiredTopic,
   encodeModuleEnvelope,
   moduleTopic,
   nodeOfStatusTopic,
+  type NodeStatus,
   parseDesiredState,
   parseNodeStatus,
-  type DesiredState,
-  type NodeStatus,
+  WIRE_PREFIX,
 } from '@wasmfleet/api';
 import { closeOnOversizedPacket, limitPacketSize, PACKET_LIMITS } from '@wasmfleet/api/mqtt';
 import { prepareBroker } from '../identity/broker-setup.ts';
@@ -283,20 +281,6 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, quietMs)));
     }
   }
-}
-
-/**
- * Where mqtt.js connects for a `--broker` value: its first node, and with a clustered broker
- * (`mqtt://a:1883,mqtt://b:1883`) every node as `servers`, so a reconnect moves to the next one
- * (ADR 0029). Every MQTT connection the operator opens takes it: a list given to mqtt.js as a
- * URL string parses as one invalid URL and connects to localhost:1883.
- */
-export function brokerTarget(broker: string): IClientOptions {
-  const [url = broker, ...others] = brokerUrls(broker);
-  return {
-    ...brokerAddress(url),
-    ...(others.length > 0 ? { servers: brokerAddresses(broker).map(brokerServer) } : {}),
-  };
 }
 
 /**

@@ -4,19 +4,19 @@
 // else), answers every JoinRequest with a result sealed for that token, and marks the token used
 // before it hands out the device's credentials. Runs on the leader only, so one replica answers.
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { brokerTarget } from '../bridge/fleet-bridge.ts';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
+  brokerTarget,
   JOIN_PASSWORD,
   JOIN_REQUEST_FILTER,
   JOIN_USERNAME,
   joinResponseTopic,
+  type JoinResult,
+  type Logger,
   parseJoinRequest,
   parseJoinToken,
   requestIdOfJoinTopic,
   sealJoinResult,
-  type JoinResult,
-  type Logger,
 } from '@wasmfleet/api';
 import { DYNSEC_RESPONSE_TOPIC, Dynsec, isAlreadyThere } from '../identity/dynsec.ts';
 import { deviceJoinAcls, JOIN_ROLE } from './join-acls.ts';
