@@ -3,7 +3,7 @@
 // long each took and its size:
 //   node test-support/bin/container-images.ts                 # node base, operator, agent, mosquitto, kind node
 //   node test-support/bin/container-images.ts operator agent  # some of them
-//   node test-support/bin/container-images.ts --tag e2e       # the tag of the operator and agent images
+//   node test-support/bin/container-images.ts --tag e2e       # the tag of the operator and agent images (native too)
 import { parseArgs } from 'node:util';
 import { ensureContainerImages, IMAGE_NAMES, type ImageName } from '../src/images/index.ts';
 

@@ -62,11 +62,38 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-sim" (include "wasmfleet.fullname" .) }}
 {{- end }}
 
-{{/* Node ids (= pod names = MQTT user names) of the simulated devices, one per line. */}}
-{{- define "wasmfleet.simulatorNodes" -}}
+{{/*
+  The simulated device sets as a JSON list: the main one (simulator.*) and each of
+  simulator.extraSets, whose keys override simulator's. Each has its StatefulSet's name, its
+  component label (extra sets get their own, so no selector matches another set's pods) and
+  the settings its devices run with.
+*/}}
+{{- define "wasmfleet.simulatorSets" -}}
+{{- $s := omit .Values.simulator "extraSets" }}
 {{- $name := include "wasmfleet.simulatorName" . }}
-{{- range $i := until (int .Values.simulator.replicas) }}
-{{ printf "%s-%d" $name $i }}
+{{- $sets := list (dict "name" $name "component" "simulator" "values" $s) }}
+{{- $seen := dict }}
+{{- range .Values.simulator.extraSets }}
+{{- if hasKey $seen .name }}
+{{- fail (printf "simulator.extraSets: two sets are named %q; give each set its own name" .name) }}
+{{- end }}
+{{- $_ := set $seen .name true }}
+{{- $sets = append $sets (dict "name" (printf "%s-%s" $name .name) "component" (printf "simulator-%s" .name) "values" (merge (deepCopy .) (deepCopy $s))) }}
+{{- end }}
+{{- toJson $sets }}
+{{- end }}
+
+{{/* Node ids (= pod names = MQTT user names) of one simulated set (dict name, replicas), one per line. */}}
+{{- define "wasmfleet.simulatorSetNodes" -}}
+{{- range $i := until (int .replicas) }}
+{{ printf "%s-%d" $.name $i }}
+{{- end }}
+{{- end }}
+
+{{/* Node ids of every simulated device, all sets, one per line. */}}
+{{- define "wasmfleet.simulatorNodes" -}}
+{{- range $set := include "wasmfleet.simulatorSets" . | fromJsonArray }}
+{{ include "wasmfleet.simulatorSetNodes" (dict "name" $set.name "replicas" $set.values.replicas) }}
 {{- end }}
 {{- end }}
 

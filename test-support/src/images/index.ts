@@ -5,12 +5,14 @@ import { ensureNodeBaseImage } from './node-base-image.ts';
 import { ensureProjectImage } from './project-images.ts';
 import { ensureMosquittoImage } from './mosquitto-image.ts';
 import { ensureKindNodeImage } from './kind-node-image.ts';
+import { ensureNativeAgentImage } from './native-agent-image.ts';
 import { imageSize, type CachedImage } from './image-cache.ts';
 
 export { ensureNodeBaseImage } from './node-base-image.ts';
 export { ensureProjectImage, type ProjectTarget } from './project-images.ts';
 export { ensureMosquittoImage, MOSQUITTO_IMAGE, DYNAMIC_SECURITY_PLUGIN } from './mosquitto-image.ts';
 export { ensureKindNodeImage, KIND_VERSION } from './kind-node-image.ts';
+export { ensureNativeAgentImage, NATIVE_AGENT_IMAGE } from './native-agent-image.ts';
 export { ensureDebianRootfs, importRootfs, DEBIAN_SUITE, type DebianRootfsSpec } from './debian-rootfs.ts';
 export {
   bootSystemdContainer,
@@ -19,7 +21,7 @@ export {
 } from './systemd-container.ts';
 export { ensureCachedImage, type CachedImage } from './image-cache.ts';
 
-export const IMAGE_NAMES = ['node-base', 'operator', 'agent', 'mosquitto', 'kind-node'] as const;
+export const IMAGE_NAMES = ['node-base', 'operator', 'agent', 'agent-native', 'mosquitto', 'kind-node'] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 
 export interface BuiltImage extends CachedImage {
@@ -31,7 +33,7 @@ export interface BuiltImage extends CachedImage {
 }
 
 export interface ImageOptions {
-  /** Tag of the operator and agent images. */
+  /** Tag of the operator, agent and agent-native images. */
   readonly tag: string;
   readonly progress?: (line: string) => void;
 }
@@ -44,6 +46,8 @@ function builder(name: ImageName, options: ImageOptions): () => Promise<CachedIm
     case 'operator':
     case 'agent':
       return () => ensureProjectImage(name, options.tag, progress);
+    case 'agent-native':
+      return () => ensureNativeAgentImage(options.tag, progress);
     case 'mosquitto':
       return () => ensureMosquittoImage(progress);
     case 'kind-node':

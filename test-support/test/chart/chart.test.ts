@@ -8,6 +8,15 @@ import { sharedControlPlane, uniqueName } from '../../src/index.ts';
 import { ALL_OPTIONS, CHART_DIR, find, helm, render, template, valuesFile, type Manifest } from './helm.ts';
 import { crdDrift } from './sync-crds.ts';
 
+/** Every option, and a set of native-agent devices beside the Node ones (simulator.extraSets). */
+const MIXED_FLEET: Record<string, unknown> = {
+  ...ALL_OPTIONS,
+  simulator: {
+    ...(ALL_OPTIONS.simulator as Record<string, unknown>),
+    extraSets: [{ name: 'native', runtime: 'native', replicas: 1 }],
+  },
+};
+
 // A cold helm build takes minutes; every later run finds it in the cache at once.
 before(
   async () => {
@@ -142,6 +151,42 @@ describe('helm template', () => {
     assert.match(bad.stderr, /runtime/);
   });
 
+  it('runs a mixed fleet with simulator.extraSets: a native set beside the Node one, each apart', async () => {
+    const { manifests } = await render({ namespace: 'edge', release: 'fleet', values: MIXED_FLEET });
+    const node = find(manifests, 'StatefulSet', '-sim');
+    const native = find(manifests, 'StatefulSet', '-sim-native');
+    assert.match(podSpec(node).containers[0]!.image ?? '', /^wasmfleet\/agent:/);
+    const nativeAgent = podSpec(native).containers[0]!;
+    assert.match(nativeAgent.image ?? '', /^wasmfleet\/agent-native:/);
+    assert.deepEqual(nativeAgent.command, ['/usr/bin/wasmfleet-agent-native']);
+    assert.equal((native.spec as { replicas: number }).replicas, 1);
+    const env = Object.fromEntries((nativeAgent.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.WASMFLEET_SENSORS, 'temperature,camera', 'a set takes the settings it does not name');
+    // Neither set's selector (nor its Service's) matches the other set's pods.
+    const selector = (m: Manifest): Record<string, string> =>
+      (m.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+    const labels = (m: Manifest): Record<string, string> =>
+      (m.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    const matches = (sel: Record<string, string>, l: Record<string, string>): boolean =>
+      Object.entries(sel).every(([k, v]) => l[k] === v);
+    assert.ok(!matches(selector(node), labels(native)) && !matches(selector(native), labels(node)));
+    const secrets = (m: Manifest): (string | undefined)[] | undefined =>
+      podSpec(m)
+        .volumes?.find((v) => v.name === 'mqtt-passwords')
+        ?.projected?.sources?.map((source) => source.secret?.name);
+    assert.deepEqual(secrets(native), ['wasmfleet-mqtt-fleet-wasmfleet-sim-native-0'], 'only its own devices’');
+    assert.deepEqual(
+      manifests.filter((m) => m.kind === 'EdgeNode').map((n) => n.metadata.name),
+      ['fleet-wasmfleet-sim-0', 'fleet-wasmfleet-sim-1', 'fleet-wasmfleet-sim-native-0', 'pump-7', 'gw-1'],
+    );
+    const simulator = MIXED_FLEET.simulator as Record<string, unknown>;
+    const twice = await template({
+      values: { simulator: { ...simulator, extraSets: [{ name: 'native' }, { name: 'native' }] } },
+    });
+    assert.notEqual(twice.code, 0);
+    assert.match(twice.stderr, /simulator\.extraSets: two sets are named "native"/);
+  });
+
   it('refuses two operator replicas without leader election, and no broker at all', async () => {
     const twoLeaders = await template({
       values: { operator: { replicas: 2, leaderElection: { enabled: false } } },
@@ -201,6 +246,7 @@ describe('the real API server', () => {
   for (const [label, values] of [
     ['default values', {}],
     ['every option on', ALL_OPTIONS],
+    ['a mixed fleet', MIXED_FLEET],
   ] as const) {
     it(`accepts everything the chart renders with ${label} (server-side dry run)`, async () => {
       const plane = await sharedControlPlane();
