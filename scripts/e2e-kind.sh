@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # End-to-end on a real cluster in kind, the way users run WasmFleet, with every image built on
 # this machine (docs/adr/0020): a kind cluster from the locally built node image; the operator,
-# agent and Mosquitto images loaded into it; `helm install` with Mosquitto and simulated devices
-# into a namespace that enforces the restricted Pod Security Standard; the example temp-alert
-# function applied with kubectl and its outputs read with mosquitto_sub through the cluster's
-# broker; a device agent outside the cluster provisioned with `wasmfleet nodes credentials`; a
-# canary rollout driven by `wasmfleet rollout`; the leader pod deleted (the standby takes over);
-# `helm upgrade`; `helm uninstall` leaving no workload. Prints how long each phase took.
+# agent, native agent and Mosquitto images loaded into it; `helm install` with Mosquitto and a
+# mixed fleet of simulated devices (`simulator.runtime: native`, and a set of Node agents beside
+# them) into a namespace that enforces the restricted Pod Security Standard; the example
+# temp-alert function applied with kubectl and its outputs read with mosquitto_sub through the
+# cluster's broker; a device agent outside the cluster provisioned with `wasmfleet nodes
+# credentials`; a canary rollout driven by `wasmfleet rollout` whose canary holds devices of both
+# runtimes; the same readings into a native and a Node device giving the same alerts; the leader
+# pod deleted (the standby takes over); `helm upgrade`; `helm uninstall` leaving no workload.
+# Prints how long each phase took.
 #
 #   scripts/e2e-kind.sh                  # starts the engine (scripts/container-engine) if needed
 #   KEEP_CLUSTER=1 scripts/e2e-kind.sh   # leave the cluster up to look around
@@ -20,7 +23,8 @@ cd "$WASMFLEET_ROOT"
 CLUSTER="${CLUSTER:-wasmfleet-e2e-$$}"
 NAMESPACE=wasmfleet
 TAG=e2e
-SIMULATED=3
+SIMULATED=3      # native agents: wasmfleet-sim-0 …
+NODE_SIMULATED=2 # Node agents beside them: wasmfleet-sim-node-0 …
 EXTERNAL=external-1
 total_start=$SECONDS
 
@@ -38,7 +42,7 @@ helm_bin="$(node local-stack/bin/tool-path.ts helm)"
 kind_bin="$(node --input-type=module -e '
   import { ensureGoModuleTools, KIND } from "./test-support/src/images/go-tools.ts";
   console.log((await ensureGoModuleTools(KIND, (l) => console.error(`  ${l}`))) + "/kind");')"
-timed "images" node test-support/bin/container-images.ts --tag "$TAG" operator agent mosquitto kind-node
+timed "images" node test-support/bin/container-images.ts --tag "$TAG" operator agent agent-native mosquitto kind-node
 node_image="$(docker images --format '{{.Repository}}:{{.Tag}}' 'wasmfleet/kind-node' | head -n 1)"
 
 scratch="$(mktemp -d)"
@@ -116,7 +120,7 @@ load_images() {
     wait_until "containerd in $node" 120 docker exec "$node" ctr version
   done
   "$kind_bin" load docker-image --name "$CLUSTER" --nodes "$workers" \
-    "wasmfleet/operator:$TAG" "wasmfleet/agent:$TAG" wasmfleet/mosquitto:2-debian
+    "wasmfleet/operator:$TAG" "wasmfleet/agent:$TAG" "wasmfleet/agent-native:$TAG" wasmfleet/mosquitto:2-debian
 }
 
 helm_install() {
@@ -139,7 +143,12 @@ mosquitto:
 simulator:
   enabled: true
   replicas: $SIMULATED
+  runtime: native
   image: { tag: $TAG, pullPolicy: Never }
+  nativeImage: { tag: $TAG, pullPolicy: Never }
+  # A mixed fleet: Node agents beside the native ones, given the same functions.
+  extraSets:
+    - { name: node, runtime: node, replicas: $NODE_SIMULATED }
 EOF
   helm install wasmfleet charts/wasmfleet --namespace "$NAMESPACE" -f "$scratch/values.yaml" --wait --timeout 5m
 }
@@ -168,12 +177,19 @@ all_pods_ready_and_restricted() {
   log "leader: $holder"
 }
 
+# The simulated devices' node ids: the native ones, then the Node ones.
+simulated_devices() {
+  local i
+  for i in $(seq 0 $((SIMULATED - 1))); do echo "wasmfleet-sim-$i"; done
+  for i in $(seq 0 $((NODE_SIMULATED - 1))); do echo "wasmfleet-sim-node-$i"; done
+}
+
 simulated_devices_registered() {
   local sim
-  for sim in $(seq 0 $((SIMULATED - 1))); do
-    wait_until "EdgeNode wasmfleet-sim-$sim Online" 180 \
-      bash -c "'$kubectl_bin' get edgenode wasmfleet-sim-$sim -o jsonpath='{.status.phase}' | grep -qx Online"
-    kubectl label edgenode "wasmfleet-sim-$sim" wasmfleet.io/examples=true --overwrite
+  for sim in $(simulated_devices); do
+    wait_until "EdgeNode $sim Online" 180 \
+      bash -c "'$kubectl_bin' get edgenode $sim -o jsonpath='{.status.phase}' | grep -qx Online"
+    kubectl label edgenode "$sim" wasmfleet.io/examples=true --overwrite
   done
   kubectl get edgenodes
 }
@@ -194,6 +210,7 @@ port_forward_broker() {
   wait_until "kubectl port-forward to the broker" 30 grep -q 'Forwarding from 127.0.0.1' "$scratch/port-forward.log"
   kubectl -n "$NAMESPACE" get secret wasmfleet-mqtt-tls -o jsonpath='{.data.ca\.crt}' | base64 -d >"$scratch/ca.crt"
   kubectl -n "$NAMESPACE" get secret wasmfleet-mqtt-credentials -o jsonpath='{.data.wasmfleet-operator}' | base64 -d >"$scratch/operator-password"
+  operator_url="mqtts://wasmfleet-operator:$(node -e 'process.stdout.write(encodeURIComponent(require("fs").readFileSync(process.argv[1], "utf8")))' "$scratch/operator-password")@localhost:$broker_port"
   log "broker: mqtts://localhost:$broker_port"
 }
 
@@ -240,8 +257,6 @@ external_agent_joins() {
     bash -c "'$kubectl_bin' get edgenode $EXTERNAL -o jsonpath='{.status.phase}' | grep -qx Online"
   # Per-function phases live in the device's retained status on the broker, not in the EdgeNode
   # (ADR 0023): read them the way a user does, with `wasmfleet describe node` and --broker.
-  local operator_url
-  operator_url="mqtts://wasmfleet-operator:$(node -e 'process.stdout.write(encodeURIComponent(require("fs").readFileSync(process.argv[1], "utf8")))' "$scratch/operator-password")@localhost:$broker_port"
   wait_until "temp-alert Running on $EXTERNAL" 120 \
     bash -c "'$WASMFLEET_ROOT/scripts/wasmfleet' describe node $EXTERNAL --broker '$operator_url' --broker-ca '$scratch/ca.crt' 2>/dev/null | grep -E '^ *default/temp-alert ' | grep -qw Running"
   NO_COLOR=1 wasmfleet describe node "$EXTERNAL" --broker "$operator_url" --broker-ca "$scratch/ca.crt" | sed -n '/Functions/,/Conditions/p'
@@ -279,9 +294,10 @@ leader_failover() {
 }
 
 canary_rollout() {
-  # A new revision with a canary that waits at a manual gate, then goes wide on `resume`.
+  # A new revision with a canary that waits at a manual gate, then goes wide on `resume`. Half
+  # of the six devices: the rollout order (a hash of function and device) puts both runtimes in it.
   kubectl patch wasmfunction temp-alert -n default --type merge -p \
-    '{"spec":{"config":{"THRESHOLD":"29"},"rollout":{"strategy":"Canary","steps":[{"percent":25,"gate":"Manual"},{"percent":100}]}}}'
+    '{"spec":{"config":{"THRESHOLD":"29"},"rollout":{"strategy":"Canary","steps":[{"percent":50,"gate":"Manual"},{"percent":100}]}}}'
   local updated desired
   # The operator says so when the canary is healthy and held at the gate.
   wait_until "the canary (25 %) to update and wait at its manual gate" 120 \
@@ -290,10 +306,59 @@ canary_rollout() {
   desired="$(kubectl get wasmfunction temp-alert -n default -o jsonpath='{.status.desiredNodes}')"
   [ "$updated" -lt "$desired" ] || die "the canary did not wait at its manual gate ($updated of $desired devices updated)"
   log "canary: $updated of $desired devices updated, waiting at the manual gate"
+  canary_holds_both_runtimes
   wasmfleet rollout status temp-alert -n default
   wasmfleet rollout resume temp-alert -n default
   wasmfleet rollout status temp-alert -n default --watch --timeout 4m
   wasmfleet rollout history temp-alert -n default
+}
+
+# The devices the canary updated (status.nodes: each device's revision) include a native one
+# (wasmfleet-sim-N) and a Node one (wasmfleet-sim-node-N or the device outside the cluster).
+canary_holds_both_runtimes() {
+  local revision updated
+  revision="$(kubectl get wasmfunction temp-alert -n default -o jsonpath='{.status.updateRevision}')"
+  updated="$(kubectl get wasmfunction temp-alert -n default -o jsonpath='{range .status.nodes[*]}{.node}{" "}{.revision}{"\n"}{end}' |
+    awk -v r="$revision" '$2 == r { print $1 }')"
+  log "canary devices (revision $revision): $(echo $updated)"
+  grep -qE '^wasmfleet-sim-[0-9]+$' <<<"$updated" || die "the canary holds no native device: $(echo $updated)"
+  grep -qE "^(wasmfleet-sim-node-[0-9]+|$EXTERNAL)\$" <<<"$updated" || die "the canary holds no Node device: $(echo $updated)"
+}
+
+# The same readings into a native device and a Node device, each as that device (its own MQTT
+# identity): the same alerts come out, byte for byte. The readings carry their own SenML name, so
+# temp-alert's state for them is apart from the simulated sensors' readings (which raise alerts
+# of their own now and then, under the device's name). A persistent session subscribed first
+# (-E: return once subscribed) keeps every alert published after it, whenever it is read.
+same_outputs_on_both_runtimes() {
+  local probe="e2e-probe-$$" native=wasmfleet-sim-0 node=wasmfleet-sim-node-0 device reading password
+  local operator_password
+  operator_password="$(cat "$scratch/operator-password")"
+  mqtt_client mosquitto_sub -u wasmfleet-operator -P "$operator_password" -i "$probe" -c -q 1 \
+    -t "alerts/$native/temperature" -t "alerts/$node/temperature" -E
+  for device in "$native" "$node"; do
+    password="$(kubectl -n "$NAMESPACE" get secret "wasmfleet-mqtt-$device" -o jsonpath='{.data.password}' | base64 -d)"
+    for reading in 41.5 20.5 35.25; do
+      mqtt_client mosquitto_pub -u "$device" -P "$password" -q 1 -t "sensors/$device/temperature" \
+        -m "[{\"bn\":\"$probe/\",\"bt\":1796601600,\"n\":\"temperature\",\"u\":\"Cel\",\"v\":$reading}]"
+    done
+  done
+  local deadline=$((SECONDS + 60))
+  : >"$scratch/probe-alerts"
+  until [ "$(grep -c "$probe" "$scratch/probe-alerts")" -ge 6 ]; do
+    [ $SECONDS -lt $deadline ] || die "6 alerts for $probe expected within 60 s, got: $(cat "$scratch/probe-alerts")"
+    mqtt_client mosquitto_sub -u wasmfleet-operator -P "$operator_password" -i "$probe" -c -q 1 \
+      -t "alerts/$native/temperature" -t "alerts/$node/temperature" -v -W 3 >>"$scratch/probe-alerts" 2>/dev/null || true
+  done
+  local from_native from_node
+  from_native="$(grep "$probe" "$scratch/probe-alerts" | sed -n "s|^alerts/$native/temperature ||p")"
+  from_node="$(grep "$probe" "$scratch/probe-alerts" | sed -n "s|^alerts/$node/temperature ||p")"
+  log "alerts from $native (native agent):"
+  echo "$from_native"
+  log "alerts from $node (Node agent):"
+  echo "$from_node"
+  [ "$(wc -l <<<"$from_native")" -eq 3 ] || die "$native gave $(wc -l <<<"$from_native") alerts for 3 crossings"
+  [ "$from_native" = "$from_node" ] || die "the native and the Node agent gave different alerts for the same readings"
 }
 
 # Upgraded while a device the chart registers is switched off, as in any real fleet: Helm 4's
@@ -328,6 +393,7 @@ timed "example applied, outputs seen" apply_example
 timed "external agent joined" external_agent_joins
 timed "leader failover" leader_failover
 timed "canary rollout" canary_rollout
+timed "same outputs on both runtimes" same_outputs_on_both_runtimes
 timed "helm upgrade" helm_upgrade
 timed "helm uninstall" helm_uninstall
 log "e2e-kind: PASSED in $((SECONDS - total_start))s"
