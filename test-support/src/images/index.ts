@@ -21,7 +21,14 @@ export {
 } from './systemd-container.ts';
 export { ensureCachedImage, type CachedImage } from './image-cache.ts';
 
-export const IMAGE_NAMES = ['node-base', 'operator', 'agent', 'agent-native', 'mosquitto', 'kind-node'] as const;
+export const IMAGE_NAMES = [
+  'node-base',
+  'operator',
+  'agent',
+  'agent-native',
+  'mosquitto',
+  'kind-node',
+] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 
 export interface BuiltImage extends CachedImage {

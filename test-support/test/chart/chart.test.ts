@@ -174,7 +174,11 @@ describe('helm template', () => {
       podSpec(m)
         .volumes?.find((v) => v.name === 'mqtt-passwords')
         ?.projected?.sources?.map((source) => source.secret?.name);
-    assert.deepEqual(secrets(native), ['wasmfleet-mqtt-fleet-wasmfleet-sim-native-0'], 'only its own devices’');
+    assert.deepEqual(
+      secrets(native),
+      ['wasmfleet-mqtt-fleet-wasmfleet-sim-native-0'],
+      'only its own devices’',
+    );
     assert.deepEqual(
       manifests.filter((m) => m.kind === 'EdgeNode').map((n) => n.metadata.name),
       ['fleet-wasmfleet-sim-0', 'fleet-wasmfleet-sim-1', 'fleet-wasmfleet-sim-native-0', 'pump-7', 'gw-1'],
