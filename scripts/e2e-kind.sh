@@ -42,7 +42,7 @@ helm_bin="$(node local-stack/bin/tool-path.ts helm)"
 kind_bin="$(node --input-type=module -e '
   import { ensureGoModuleTools, KIND } from "./test-support/src/images/go-tools.ts";
   console.log((await ensureGoModuleTools(KIND, (l) => console.error(`  ${l}`))) + "/kind");')"
-timed "images" node test-support/bin/container-images.ts --tag "$TAG" operator agent agent-native mosquitto kind-node
+timed "images" node test-support/bin/container-images.ts --tag "$TAG" operator agent mosquitto kind-node agent-native
 node_image="$(docker images --format '{{.Repository}}:{{.Tag}}' 'wasmfleet/kind-node' | head -n 1)"
 
 scratch="$(mktemp -d)"

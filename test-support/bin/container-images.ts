@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Builds (or loads from ~/.cache/wasmfleet) the images the container tier runs, printing how
 // long each took and its size:
-//   node test-support/bin/container-images.ts                 # node base, operator, agent, mosquitto, kind node
+//   node test-support/bin/container-images.ts                 # node base, operator, agent, mosquitto, kind node, native agent
 //   node test-support/bin/container-images.ts operator agent  # some of them
 //   node test-support/bin/container-images.ts --tag e2e       # the tag of the operator and agent images (native too)
 import { parseArgs } from 'node:util';

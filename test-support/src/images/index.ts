@@ -21,13 +21,15 @@ export {
 } from './systemd-container.ts';
 export { ensureCachedImage, type CachedImage } from './image-cache.ts';
 
+// The native agent's image last: on a cold machine scripts/test builds the native agent (cargo)
+// beside these, and this image waits for that build's lock, so the others must not wait behind it.
 export const IMAGE_NAMES = [
   'node-base',
   'operator',
   'agent',
-  'agent-native',
   'mosquitto',
   'kind-node',
+  'agent-native',
 ] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 
