@@ -24,7 +24,7 @@ CLUSTER="${CLUSTER:-wasmfleet-e2e-$$}"
 NAMESPACE=wasmfleet
 TAG=e2e
 SIMULATED=3      # native agents: wasmfleet-sim-0 …
-NODE_SIMULATED=2 # Node agents beside them: wasmfleet-sim-node-0 …
+NODE_SIMULATED=1 # a Node agent beside them: wasmfleet-sim-node-0 (and the device outside the cluster)
 EXTERNAL=external-1
 total_start=$SECONDS
 
@@ -295,7 +295,8 @@ leader_failover() {
 
 canary_rollout() {
   # A new revision with a canary that waits at a manual gate, then goes wide on `resume`. Half
-  # of the six devices: the rollout order (a hash of function and device) puts both runtimes in it.
+  # of the five devices (3): the rollout order, a hash of function and device, puts both runtimes
+  # in it (wasmfleet-sim-0, wasmfleet-sim-1, external-1).
   kubectl patch wasmfunction temp-alert -n default --type merge -p \
     '{"spec":{"config":{"THRESHOLD":"29"},"rollout":{"strategy":"Canary","steps":[{"percent":50,"gate":"Manual"},{"percent":100}]}}}'
   local updated desired
