@@ -2,6 +2,7 @@
 // Per-device desired documents. Each device gets ONE retained document listing everything it
 // should run, so a device's document depends on every function placed on it. This module keeps
 // that index and says which documents changed; publishing is the bridge's job.
+import { createHash } from 'node:crypto';
 import { functionKey, type DesiredFunction, type DesiredState } from '@wasmfleet/api';
 import { canonicalJson } from './revision-hash.ts';
 
@@ -11,8 +12,9 @@ export class NodeDocuments {
   /** node → the last document known to be on the broker (retained), ours or a predecessor's. */
   private readonly published = new Map<string, DesiredState>();
   /**
-   * node → `generation:content` of the documents this process published (the latest few). Two
-   * reconciles may publish the same generation with different content, so both are the key.
+   * node → `generation:digest of the content` of the documents this process published (the
+   * latest few). Two reconciles may publish the same generation with different content, so both
+   * are the key; a digest, not the content, so a device costs ~40 bytes an entry, not ~600.
    */
   private readonly own = new Map<string, string[]>();
   /** Nodes whose retained document someone else overwrote: republished on the next assign(). */
@@ -43,7 +45,7 @@ export class NodeDocuments {
    *   node's next document replaces it, with a generation above both.
    */
   observeRetained(doc: DesiredState): 'own' | 'adopted' | 'overwritten' {
-    const content = canonicalJson(doc.functions);
+    const content = contentOfDocument(doc.functions);
     const mine = this.own.get(doc.node);
     if (mine?.includes(ownKey(doc))) {
       // Echoes come in broker order: the last one seen is what the broker holds.
@@ -56,7 +58,7 @@ export class NodeDocuments {
       return 'adopted';
     }
     const current = this.published.get(doc.node);
-    if (current && canonicalJson(current.functions) === content && current.generation >= doc.generation) {
+    if (current && contentOfDocument(current.functions) === content && current.generation >= doc.generation) {
       return 'own';
     }
     this.published.set(doc.node, { ...doc, generation: Math.max(doc.generation, current?.generation ?? 0) });
@@ -170,7 +172,7 @@ export class NodeDocuments {
       const functions = [...(this.byNode.get(node)?.values() ?? [])].sort(byKey);
       const previous = this.published.get(node);
       if (!previous && functions.length === 0) continue;
-      if (previous && canonicalJson(previous.functions) === canonicalJson(functions)) {
+      if (previous && contentOfDocument(previous.functions) === contentOfDocument(functions)) {
         this.overwritten.delete(node);
         continue;
       }
@@ -203,6 +205,25 @@ function byKey(a: DesiredFunction, b: DesiredFunction): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+/**
+ * canonicalJson of a document's function list, once per list: built from its entries' cached
+ * contents (`[a,b]`, as canonicalJson writes an array), so a document this process made costs a
+ * concatenation, and the one it keeps as published is never serialised again (ADR 0045).
+ */
+const documentContents = new WeakMap<readonly DesiredFunction[], string>();
+function contentOfDocument(functions: readonly DesiredFunction[]): string {
+  let content = documentContents.get(functions);
+  if (content === undefined)
+    documentContents.set(functions, (content = `[${functions.map(contentOf).join(',')}]`));
+  return content;
+}
+
+const ownKeys = new WeakMap<DesiredState, string>();
 function ownKey(doc: DesiredState): string {
-  return `${doc.generation}:${canonicalJson(doc.functions)}`;
+  let key = ownKeys.get(doc);
+  if (key === undefined) {
+    const digest = createHash('sha256').update(contentOfDocument(doc.functions)).digest('base64url');
+    ownKeys.set(doc, (key = `${doc.generation}:${digest.slice(0, 22)}`));
+  }
+  return key;
 }
