@@ -59,6 +59,12 @@ const HEAP_FLAGS: Record<OperatorHeap, readonly string[]> = {
   unbounded: [],
 };
 
+/** How the operator's Node runs: its heap sizing, and Node/V8 flags to try (`--max-semi-space-size=16`). */
+export interface OperatorRuntime {
+  readonly heap: OperatorHeap;
+  readonly nodeOptions?: readonly string[];
+}
+
 export function parseOperatorHeap(value: string): OperatorHeap {
   if (value === 'chart' || value === 'unbounded') return value;
   throw new Error(`--operator-heap must be chart or unbounded, not ${JSON.stringify(value)}`);
@@ -69,14 +75,16 @@ export async function startOperatorProcess(
   broker: string,
   scope: { namespace: string; fleet: string },
   extraArgs: readonly string[] = [],
-  heap: OperatorHeap = 'chart',
+  runtime: OperatorRuntime = { heap: 'chart' },
 ): Promise<OperatorProcess> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-operator-'));
   const logFile = path.join(dir, 'operator.log');
   const proc = spawnManaged('operator', process.execPath, {
     args: [
-      ...HEAP_FLAGS[heap],
+      ...HEAP_FLAGS[runtime.heap],
+      // After the heap flags, so one of them can override them (V8 takes the last).
+      ...(runtime.nodeOptions ?? []),
       OPERATOR_BIN,
       ...['--kubeconfig', plane.kubeconfigPath, '--broker', broker],
       ...['--namespace', scope.namespace, '--fleet', scope.fleet],

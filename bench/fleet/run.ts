@@ -5,7 +5,7 @@
 // storm. Prints a table per size; never fails on timing.
 //
 //   node bench/fleet/run.ts --devices 1000,10000 [--per-link 1] [--rest 60] [--label after]
-//     [--stop-after apply|rest|rollouts|relabel|offline] [--operator-heap chart|unbounded]
+//     [--stop-after apply|rest|rollouts|relabel|offline] [--operator-heap chart|unbounded] [--operator-node-option=--flag=value]
 //
 // Up to --max-real devices each get their own MQTT connection and last will; above it devices
 // share connections (the machine's file-descriptor limit is per process, ulimit -n).
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     label: { type: 'string', default: 'run' },
     'operator-arg': { type: 'string', multiple: true, default: [] },
     'operator-heap': { type: 'string', default: 'chart' },
+    'operator-node-option': { type: 'string', multiple: true, default: [] },
     'stop-after': { type: 'string', default: 'offline' },
   },
 });
@@ -51,7 +52,7 @@ try {
         heartbeatSeconds: Number(values.heartbeat),
         restSeconds: Number(values.rest),
         operatorArgs: values['operator-arg'],
-        operatorHeap,
+        operatorRuntime: { heap: operatorHeap, nodeOptions: values['operator-node-option'] },
         stopAfter,
       }),
     );

@@ -12,7 +12,7 @@ import {
   prepareNamespace,
   startBenchBroker,
   startOperatorProcess,
-  type OperatorHeap,
+  type OperatorRuntime,
 } from './fleet-stack.ts';
 import { Swarm } from './sim/swarm.ts';
 
@@ -24,7 +24,7 @@ export interface ScenarioOptions {
   readonly heartbeatSeconds: number;
   readonly restSeconds: number;
   readonly operatorArgs: readonly string[];
-  readonly operatorHeap: OperatorHeap;
+  readonly operatorRuntime: OperatorRuntime;
   /** The last group of phases to run (each needs the ones before it). */
   readonly stopAfter: PhaseGroup;
 }
@@ -63,7 +63,7 @@ export async function runScenario(plane: ControlPlane, o: ScenarioOptions): Prom
     broker.url,
     { namespace, fleet },
     o.operatorArgs,
-    o.operatorHeap,
+    o.operatorRuntime,
   );
   const counters = await BrokerCounters.connect(broker.url);
   let swarm: Swarm | undefined;
