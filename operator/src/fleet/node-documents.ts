@@ -45,7 +45,6 @@ export class NodeDocuments {
    *   node's next document replaces it, with a generation above both.
    */
   observeRetained(doc: DesiredState): 'own' | 'adopted' | 'overwritten' {
-    const content = contentOfDocument(doc.functions);
     const mine = this.own.get(doc.node);
     if (mine?.includes(ownKey(doc))) {
       // Echoes come in broker order: the last one seen is what the broker holds.
@@ -58,7 +57,7 @@ export class NodeDocuments {
       return 'adopted';
     }
     const current = this.published.get(doc.node);
-    if (current && contentOfDocument(current.functions) === content && current.generation >= doc.generation) {
+    if (current && sameContent(current.functions, doc.functions) && current.generation >= doc.generation) {
       return 'own';
     }
     this.published.set(doc.node, { ...doc, generation: Math.max(doc.generation, current?.generation ?? 0) });
@@ -172,7 +171,7 @@ export class NodeDocuments {
       const functions = [...(this.byNode.get(node)?.values() ?? [])].sort(byKey);
       const previous = this.published.get(node);
       if (!previous && functions.length === 0) continue;
-      if (previous && contentOfDocument(previous.functions) === contentOfDocument(functions)) {
+      if (previous && sameContent(previous.functions, functions)) {
         this.overwritten.delete(node);
         continue;
       }
@@ -206,24 +205,17 @@ function byKey(a: DesiredFunction, b: DesiredFunction): number {
 }
 
 /**
- * canonicalJson of a document's function list, once per list: built from its entries' cached
- * contents (`[a,b]`, as canonicalJson writes an array), so a document this process made costs a
- * concatenation, and the one it keeps as published is never serialised again (ADR 0045).
+ * Two documents' function lists say the same, compared entry by entry on the entries' cached
+ * contents: entries are shared by every device on a revision, so this serialises nothing new and
+ * keeps no string per device (ADR 0045).
  */
-const documentContents = new WeakMap<readonly DesiredFunction[], string>();
-function contentOfDocument(functions: readonly DesiredFunction[]): string {
-  let content = documentContents.get(functions);
-  if (content === undefined)
-    documentContents.set(functions, (content = `[${functions.map(contentOf).join(',')}]`));
-  return content;
+function sameContent(a: readonly DesiredFunction[], b: readonly DesiredFunction[]): boolean {
+  return a.length === b.length && a.every((fn, i) => b[i] !== undefined && contentOf(fn) === contentOf(b[i]));
 }
 
-const ownKeys = new WeakMap<DesiredState, string>();
+/** `generation:digest` of a document's content: what `own` keeps of each document published. */
 function ownKey(doc: DesiredState): string {
-  let key = ownKeys.get(doc);
-  if (key === undefined) {
-    const digest = createHash('sha256').update(contentOfDocument(doc.functions)).digest('base64url');
-    ownKeys.set(doc, (key = `${doc.generation}:${digest.slice(0, 22)}`));
-  }
-  return key;
+  const hash = createHash('sha256');
+  for (const fn of doc.functions) hash.update(contentOf(fn)).update('\n');
+  return `${doc.generation}:${hash.digest('base64url').slice(0, 22)}`;
 }
