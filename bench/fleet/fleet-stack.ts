@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import {
   freePort,
+  OPERATOR_CHART_HEAP_FLAGS,
   spawnManaged,
   startMosquitto,
   waitFor,
@@ -55,7 +56,7 @@ export async function prepareNamespace(plane: ControlPlane, namespace: string): 
 export type OperatorHeap = 'chart' | 'unbounded';
 
 const HEAP_FLAGS: Record<OperatorHeap, readonly string[]> = {
-  chart: ['--max-old-space-size=256', '--max-semi-space-size=1'],
+  chart: OPERATOR_CHART_HEAP_FLAGS,
   unbounded: [],
 };
 
