@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import {
   freePort,
+  OPERATOR_CHART_HEAP_FLAGS,
   spawnManaged,
   startMosquitto,
   waitFor,
@@ -46,17 +47,45 @@ export async function prepareNamespace(plane: ControlPlane, namespace: string): 
   if (applied.code !== 0) throw new Error(`creating the module ConfigMap: ${applied.stderr}`);
 }
 
+/**
+ * How big V8 may make the operator's heap. `chart`: what Node picks inside the chart's 512Mi
+ * memory limit (a 256 MiB old generation, 1 MiB semi-spaces; measured in a memory cgroup, ADR
+ * 0016), so RSS is the one a user's pod would have. `unbounded`: Node's defaults on this host
+ * (on 24 GiB a 4 GiB old generation, and a young generation that grew to 128 MiB of garbage).
+ */
+export type OperatorHeap = 'chart' | 'unbounded';
+
+const HEAP_FLAGS: Record<OperatorHeap, readonly string[]> = {
+  chart: OPERATOR_CHART_HEAP_FLAGS,
+  unbounded: [],
+};
+
+/** How the operator's Node runs: its heap sizing, and Node/V8 flags to try (`--max-semi-space-size=16`). */
+export interface OperatorRuntime {
+  readonly heap: OperatorHeap;
+  readonly nodeOptions?: readonly string[];
+}
+
+export function parseOperatorHeap(value: string): OperatorHeap {
+  if (value === 'chart' || value === 'unbounded') return value;
+  throw new Error(`--operator-heap must be chart or unbounded, not ${JSON.stringify(value)}`);
+}
+
 export async function startOperatorProcess(
   plane: ControlPlane,
   broker: string,
   scope: { namespace: string; fleet: string },
   extraArgs: readonly string[] = [],
+  runtime: OperatorRuntime = { heap: 'chart' },
 ): Promise<OperatorProcess> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-operator-'));
   const logFile = path.join(dir, 'operator.log');
   const proc = spawnManaged('operator', process.execPath, {
     args: [
+      ...HEAP_FLAGS[runtime.heap],
+      // After the heap flags, so one of them can override them (V8 takes the last).
+      ...(runtime.nodeOptions ?? []),
       OPERATOR_BIN,
       ...['--kubeconfig', plane.kubeconfigPath, '--broker', broker],
       ...['--namespace', scope.namespace, '--fleet', scope.fleet],

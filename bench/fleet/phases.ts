@@ -38,6 +38,8 @@ export interface PhaseResult {
   readonly mqttSent: number;
   /** The operator's live JavaScript heap at the phase's end (RSS also holds garbage not yet collected). */
   readonly operatorHeapUsed: number;
+  /** The operator's heap right after its latest major GC: what it really holds. */
+  readonly operatorHeapLive: number;
   readonly note?: string;
 }
 
@@ -94,15 +96,24 @@ export async function measure(
     mqttReceived: b.counters.received - received0,
     mqttSent: b.counters.sent - sent0,
     operatorHeapUsed: await heapUsed(b),
+    operatorHeapLive: await heapLive(b),
   };
   console.error(
-    `  ${name}: ${(ms / 1000).toFixed(2)} s, ${result.writes} writes${still ? ' (still writing)' : ''}, operator ${(result.cpuSeconds.get('operator') ?? 0).toFixed(1)} CPU-s`,
+    `  ${name}: ${(ms / 1000).toFixed(2)} s, ${result.writes} writes${still ? ' (still writing)' : ''}, operator ${(result.cpuSeconds.get('operator') ?? 0).toFixed(1)} CPU-s, ${operatorMemory(result)}`,
   );
   return result;
 }
 
+const MiB = 1024 * 1024;
+const operatorMemory = (p: PhaseResult): string =>
+  `peak RSS ${((p.peakRss.get('operator') ?? 0) / MiB).toFixed(0)} MiB, live heap ${(p.operatorHeapLive / MiB).toFixed(0)} MiB`;
+
 function heapUsed(b: FleetBench): Promise<number> {
   return b.operator.metric('wasmfleet_nodejs_heap_size_used_bytes').catch(() => 0);
+}
+
+function heapLive(b: FleetBench): Promise<number> {
+  return b.operator.metric('wasmfleet_nodejs_heap_live_bytes').catch(() => 0);
 }
 
 /** Write counts once they have not moved for 2 s, or at the cap (then `still` is true). */
@@ -139,9 +150,10 @@ export async function atRest(b: FleetBench, ms: number): Promise<PhaseResult> {
     mqttReceived: b.counters.received - received0,
     mqttSent: b.counters.sent - sent0,
     operatorHeapUsed: await heapUsed(b),
+    operatorHeapLive: await heapLive(b),
   };
   console.error(
-    `  at rest: ${result.writes} writes in ${ms / 1000} s (${((result.writes * 1000) / ms).toFixed(2)}/s)`,
+    `  at rest: ${result.writes} writes in ${ms / 1000} s (${((result.writes * 1000) / ms).toFixed(2)}/s), ${operatorMemory(result)}`,
   );
   return result;
 }

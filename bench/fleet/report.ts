@@ -20,13 +20,13 @@ export function machine(): string {
 export function table(r: ScenarioResult): string {
   const lines = [
     `\n${r.devices.toLocaleString('en')} devices (${r.perLink === 1 ? 'one MQTT connection each' : `${r.perLink} per MQTT connection`}); ${machine()}\n`,
-    '| phase | s | API writes | by resource | operator CPU-s | operator peak RSS MiB | operator heap used MiB | broker peak RSS MiB | apiserver+etcd peak RSS MiB | MQTT msgs in / out |',
+    '| phase | s | API writes | by resource | operator CPU-s | operator peak RSS MiB | operator heap used / live MiB | broker peak RSS MiB | apiserver+etcd peak RSS MiB | MQTT msgs in / out |',
     '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const p of r.phases) {
     const by = [...p.writesByResource].map(([k, v]) => `${short[k] ?? k} ${v}`).join(', ');
     lines.push(
-      `| ${p.name} | ${(p.ms / 1000).toFixed(2)} | ${p.writes}${p.stillWriting ? '+' : ''} | ${by} | ${(p.cpuSeconds.get('operator') ?? 0).toFixed(1)} | ${mib(p.peakRss.get('operator'))} | ${mib(p.operatorHeapUsed)} | ${mib(p.peakRss.get('broker'))} | ${mib(p.peakRss.get('kube-apiserver+etcd'))} | ${p.mqttReceived} / ${p.mqttSent} |`,
+      `| ${p.name} | ${(p.ms / 1000).toFixed(2)} | ${p.writes}${p.stillWriting ? '+' : ''} | ${by} | ${(p.cpuSeconds.get('operator') ?? 0).toFixed(1)} | ${mib(p.peakRss.get('operator'))} | ${mib(p.operatorHeapUsed)} / ${mib(p.operatorHeapLive)} | ${mib(p.peakRss.get('broker'))} | ${mib(p.peakRss.get('kube-apiserver+etcd'))} | ${p.mqttReceived} / ${p.mqttSent} |`,
     );
   }
   lines.push(

@@ -5,6 +5,7 @@
 // storm. Prints a table per size; never fails on timing.
 //
 //   node bench/fleet/run.ts --devices 1000,10000 [--per-link 1] [--rest 60] [--label after]
+//     [--stop-after apply|rest|rollouts|relabel|offline] [--operator-heap chart|unbounded] [--operator-node-option=--flag=value]
 //
 // Up to --max-real devices each get their own MQTT connection and last will; above it devices
 // share connections (the machine's file-descriptor limit is per process, ulimit -n).
@@ -12,7 +13,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from '@wasmfleet/test-support';
 import { machine, table } from './report.ts';
-import { runScenario, type ScenarioResult } from './scenario.ts';
+import { parseOperatorHeap } from './fleet-stack.ts';
+import { parseStopAfter, runScenario, type ScenarioResult } from './scenario.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,10 +26,15 @@ const { values } = parseArgs({
     rest: { type: 'string', default: '60' },
     label: { type: 'string', default: 'run' },
     'operator-arg': { type: 'string', multiple: true, default: [] },
+    'operator-heap': { type: 'string', default: 'chart' },
+    'operator-node-option': { type: 'string', multiple: true, default: [] },
+    'stop-after': { type: 'string', default: 'offline' },
   },
 });
 
 const maxReal = Number(values['max-real']);
+const operatorHeap = parseOperatorHeap(values['operator-heap']);
+const stopAfter = parseStopAfter(values['stop-after']);
 const plane = await startControlPlane();
 const results: ScenarioResult[] = [];
 try {
@@ -45,6 +52,8 @@ try {
         heartbeatSeconds: Number(values.heartbeat),
         restSeconds: Number(values.rest),
         operatorArgs: values['operator-arg'],
+        operatorRuntime: { heap: operatorHeap, nodeOptions: values['operator-node-option'] },
+        stopAfter,
       }),
     );
   }

@@ -7,7 +7,13 @@ import type { ControlPlane } from '@wasmfleet/test-support';
 import { BrokerCounters, retainedBytes } from './measure/broker-stats.ts';
 import { RssSampler } from './measure/process-usage.ts';
 import { atRest, measure, pooled, type FleetBench, type PhaseResult } from './phases.ts';
-import { customObjects, prepareNamespace, startBenchBroker, startOperatorProcess } from './fleet-stack.ts';
+import {
+  customObjects,
+  prepareNamespace,
+  startBenchBroker,
+  startOperatorProcess,
+  type OperatorRuntime,
+} from './fleet-stack.ts';
 import { Swarm } from './sim/swarm.ts';
 
 export interface ScenarioOptions {
@@ -18,6 +24,20 @@ export interface ScenarioOptions {
   readonly heartbeatSeconds: number;
   readonly restSeconds: number;
   readonly operatorArgs: readonly string[];
+  readonly operatorRuntime: OperatorRuntime;
+  /** The last group of phases to run (each needs the ones before it). */
+  readonly stopAfter: PhaseGroup;
+}
+
+/** The scenario's phases in the order they run; `--stop-after` names the last one wanted. */
+const PHASE_GROUPS = ['apply', 'rest', 'rollouts', 'relabel', 'offline'] as const;
+type PhaseGroup = (typeof PHASE_GROUPS)[number];
+
+export function parseStopAfter(value: string): PhaseGroup {
+  const group = PHASE_GROUPS.find((g) => g === value);
+  if (group === undefined)
+    throw new Error(`--stop-after must be one of ${PHASE_GROUPS.join(', ')}, not ${JSON.stringify(value)}`);
+  return group;
 }
 
 export interface ScenarioResult {
@@ -38,7 +58,13 @@ export async function runScenario(plane: ControlPlane, o: ScenarioOptions): Prom
   const nodes = Array.from({ length: n }, (_, i) => `${fleet}-d${String(i).padStart(6, '0')}`);
   const broker = await startBenchBroker();
   await prepareNamespace(plane, namespace);
-  const operator = await startOperatorProcess(plane, broker.url, { namespace, fleet }, o.operatorArgs);
+  const operator = await startOperatorProcess(
+    plane,
+    broker.url,
+    { namespace, fleet },
+    o.operatorArgs,
+    o.operatorRuntime,
+  );
   const counters = await BrokerCounters.connect(broker.url);
   let swarm: Swarm | undefined;
   const processes = new Map<string, () => readonly number[]>([
@@ -67,18 +93,15 @@ export async function runScenario(plane: ControlPlane, o: ScenarioOptions): Prom
   try {
     console.error(`${n} devices (${o.perLink} per MQTT connection):`);
     phases.push(await register(b, o, (s) => (swarm = s)));
-    phases.push(await apply(b));
-    phases.push(await atRest(b, o.restSeconds * 1000));
-    phases.push(await rollout(b, 'Rolling 25 %', '2', { strategy: 'Rolling', maxUnavailable: '25%' }));
-    phases.push(await rollout(b, 'Rolling 100 %', '3', { strategy: 'Rolling', maxUnavailable: '100%' }));
-    phases.push(
-      await rollout(b, 'Canary 10/50/100', '4', {
-        strategy: 'Canary',
-        steps: [{ percent: 10 }, { percent: 50 }, { percent: 100 }],
-      }),
-    );
-    phases.push(...(await relabelStorm(b)));
-    phases.push(...(await offlineStorm(b)));
+    const groups: Record<PhaseGroup, () => Promise<PhaseResult[]>> = {
+      apply: async () => [await apply(b)],
+      rest: async () => [await atRest(b, o.restSeconds * 1000)],
+      rollouts: () => rollouts(b),
+      relabel: () => relabelStorm(b),
+      offline: () => offlineStorm(b),
+    };
+    for (const group of PHASE_GROUPS.slice(0, PHASE_GROUPS.indexOf(o.stopAfter) + 1))
+      phases.push(...(await groups[group]()));
     const retained = await retainedBytes(broker.url);
     return { devices: n, perLink: o.perLink, phases, retained, finalRss: sampler.reset() };
   } finally {
@@ -158,6 +181,17 @@ function apply(b: FleetBench): Promise<PhaseResult> {
     () => b.plane.kubectl(['apply', '-n', b.namespace, '-f', '-'], { stdin: JSON.stringify(manifest) }),
     () => converged(b, b.nodes.length),
   );
+}
+
+async function rollouts(b: FleetBench): Promise<PhaseResult[]> {
+  return [
+    await rollout(b, 'Rolling 25 %', '2', { strategy: 'Rolling', maxUnavailable: '25%' }),
+    await rollout(b, 'Rolling 100 %', '3', { strategy: 'Rolling', maxUnavailable: '100%' }),
+    await rollout(b, 'Canary 10/50/100', '4', {
+      strategy: 'Canary',
+      steps: [{ percent: 10 }, { percent: 50 }, { percent: 100 }],
+    }),
+  ];
 }
 
 function rollout(

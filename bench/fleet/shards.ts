@@ -5,7 +5,7 @@
 // all Ready; wall time, API writes (the API server's count) and each operator's CPU and peak RSS.
 // Prints the layouts side by side; never fails on timing.
 //
-//   node bench/fleet/shards.ts --devices 2000 --shards 1,2
+//   node bench/fleet/shards.ts --devices 2000 --shards 1,2 [--operator-heap chart|unbounded] [--operator-node-option=--flag=value]
 import { parseArgs } from 'node:util';
 import { GROUP, VERSION, WASM_FUNCTION_PLURAL, type WasmFunction } from '@wasmfleet/api';
 import { startControlPlane, waitFor, type ControlPlane, type Mosquitto } from '@wasmfleet/test-support';
@@ -14,6 +14,7 @@ import { cpuSeconds, RssSampler } from './measure/process-usage.ts';
 import { machine } from './report.ts';
 import {
   customObjects,
+  parseOperatorHeap,
   prepareNamespace,
   startBenchBroker,
   startOperatorProcess,
@@ -26,8 +27,11 @@ const { values } = parseArgs({
     devices: { type: 'string', default: '2000' },
     shards: { type: 'string', default: '1,2' },
     'operator-arg': { type: 'string', multiple: true, default: [] },
+    'operator-heap': { type: 'string', default: 'chart' },
+    'operator-node-option': { type: 'string', multiple: true, default: [] },
   },
 });
+const operatorHeap = parseOperatorHeap(values['operator-heap']);
 
 interface Shard {
   readonly namespace: string;
@@ -67,6 +71,7 @@ async function startShards(plane: ControlPlane, devices: number, k: number): Pro
       broker.url,
       { namespace, fleet: namespace },
       values['operator-arg'],
+      { heap: operatorHeap, nodeOptions: values['operator-node-option'] },
     );
     const nodes = Array.from({ length: per }, (_, d) => `${namespace}-d${String(d).padStart(6, '0')}`);
     shards.push({ namespace, nodes, broker, operator });

@@ -40,6 +40,7 @@ import { startInformers, type FleetInformers } from './wiring/fleet-informers.ts
 import { startFleetTimers } from './wiring/fleet-timers.ts';
 import { fleetWatches, nodeChangeBatch, type FleetQueues } from './wiring/fleet-watches.ts';
 import { startReconcilers } from './wiring/reconcilers.ts';
+import { ReconcilePacing } from './fleet/reconcile-pacing.ts';
 
 export interface OperatorOptions {
   readonly kubeConfig: KubeConfig;
@@ -244,13 +245,18 @@ async function run(
   const kc = options.kubeConfig;
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
   const informers = await startInformers(kc, options.scope ?? {}, log, cleanups);
-  const queues: FleetQueues = {
-    functions: new WorkQueue({ name: 'wasmfunction', hooks: metrics.queueHooks() }),
-    nodes: new WorkQueue({ name: 'edgenode', hooks: metrics.queueHooks() }),
-  };
+  const queues = fleetQueues(metrics);
   const functions = typedCache<WasmFunction>(informers.functions);
   const nodes = typedCache<EdgeNode>(informers.nodes);
-  const link = await connectDeviceLink(bridgeOptions(options, log, signal), settings, queues, log, cleanups);
+  const pacing = new ReconcilePacing();
+  const link = await connectDeviceLink(
+    bridgeOptions(options, log, signal),
+    settings,
+    queues,
+    log,
+    cleanups,
+    pacing,
+  );
   const identities = await startDeviceIdentities(options.identity, {
     kc,
     broker: options.broker,
@@ -284,8 +290,15 @@ async function run(
   await startAgentRolloutsFor(options, ctx, informers, log, cleanups);
   enqueueEverything(ctx, adopted);
   startFleetTimers(ctx, metrics, cleanups);
-  startReconcilers(ctx, metrics, { workers: options.workers, log }, cleanups);
+  startReconcilers(ctx, metrics, { workers: options.workers, log, pacing }, cleanups);
   return ctx;
+}
+
+function fleetQueues(metrics: OperatorMetrics): FleetQueues {
+  return {
+    functions: new WorkQueue({ name: 'wasmfunction', hooks: metrics.queueHooks() }),
+    nodes: new WorkQueue({ name: 'edgenode', hooks: metrics.queueHooks() }),
+  };
 }
 
 /** The fleet bridge waits for a broker that is not up yet (a Helm install starts both). */

@@ -48,6 +48,7 @@ export {
   type OversizedPacketBrokerOptions,
 } from './oversized-packet-broker.ts';
 export { uniqueName, canConnect } from './util.ts';
+export { OPERATOR_CHART_HEAP_FLAGS } from './operator-heap.ts';
 export { logLineTime, logMessages } from './log-messages.ts';
 export { startRegistry, type Registry, type RegistryOptions } from './registry.ts';
 export {

@@ -10,6 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { parseNodeStatus, type NodeStatus, type WasmFunction } from '@wasmfleet/api';
 import {
   freePort,
+  OPERATOR_CHART_HEAP_FLAGS,
   sharedControlPlane,
   spawnManaged,
   startMosquitto,
@@ -28,15 +29,6 @@ const AGENT_BIN = here('../../agent/bin/wasmfleet-agent.js');
 const SENSORS_BIN = here('../../agent/bin/wasmfleet-sim-sensors.ts');
 const TRAP_WAT = here('../../agent/test/fixtures/hostile/trap/module.wat');
 
-/**
- * The V8 heap the operator gets in the chart's pod: Node sizes it from the container's memory
- * limit, and under the chart's 512Mi that is a 256 MiB old generation and 1 MiB semi-spaces
- * (measured in a 512 MiB memory cgroup: heap_size_limit 259 MiB, new space at most 2 MiB). The
- * soak has no cgroup, and unconstrained on a 24 GiB machine V8 lets garbage pile up to ~180 MiB
- * of old space and 128 MiB of new space before collecting, so RSS climbed 390 → 510 MiB over ten
- * minutes without any leak. ADR 0016.
- */
-const OPERATOR_HEAP_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=1'];
 /**
  * The operator remembers each Event it reported for this long (10 minutes by default), a bounded
  * cache that would still be filling during a 10-minute soak's fit. Two minutes is shorter than
@@ -158,7 +150,8 @@ export async function startStack(options: { agents: number; sensorIntervalMs: nu
   const opsPort = await freePort();
   const operator = spawnManaged('operator', process.execPath, {
     args: [
-      ...OPERATOR_HEAP_FLAGS,
+      // The heap the chart's pod gets (ADR 0016).
+      ...OPERATOR_CHART_HEAP_FLAGS,
       OPERATOR_BIN,
       '--kubeconfig',
       plane.kubeconfigPath,

@@ -86,6 +86,14 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   private readonly filters: readonly string[];
   private connections = 0;
+  /**
+   * topic → the desired document last published there and its bytes, until the broker echoes it
+   * back (the operator subscribes to every desired topic to see other writers). An echo with
+   * exactly these bytes is handed on as the object that was published, without parsing and
+   * validating it again: at 2,000 devices the echoes were a seventh of apply's CPU (ADR 0045).
+   * Entries live for a round trip; a connection loss drops them (echoes then take the slow path).
+   */
+  private readonly awaitingEcho = new Map<string, { readonly bytes: Buffer; readonly doc: DesiredState }>();
 
   private constructor(
     client: MqttClient,
@@ -118,6 +126,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     closeOnOversizedPacket(client, (error) => this.emit('malformed', '(packet)', error.message));
     client.on('close', () => {
       dynsec?.close('the connection to the broker closed');
+      this.awaitingEcho.clear();
       this.emit('connection', 'disconnected');
     });
   }
@@ -220,12 +229,16 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   async publishDesired(doc: DesiredState): Promise<void> {
     this.fence.check(`publishing the desired state of ${doc.node}`);
-    await this.publish(desiredTopic(doc.node), JSON.stringify(doc));
+    const topic = desiredTopic(doc.node);
+    const bytes = Buffer.from(JSON.stringify(doc));
+    this.awaitingEcho.set(topic, { bytes, doc });
+    await this.publish(topic, bytes);
   }
 
   /** Removes a device's desired document (the device was deleted). */
   async clearDesired(node: string): Promise<void> {
     this.fence.check(`clearing the desired state of ${node}`);
+    this.awaitingEcho.delete(desiredTopic(node));
     await this.publish(desiredTopic(node), '');
   }
 
@@ -268,6 +281,12 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       return;
     }
     if (topic.endsWith('/desired')) {
+      const sent = this.awaitingEcho.get(topic);
+      if (sent?.bytes.equals(payload)) {
+        this.awaitingEcho.delete(topic);
+        this.emit('desired', sent.doc);
+        return;
+      }
       const parsed = parseDesiredState(payload);
       if (parsed.ok) this.emit('desired', parsed.value);
       else this.emit('malformed', topic, parsed.errors.join('; '));

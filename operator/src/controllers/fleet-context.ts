@@ -2,7 +2,14 @@
 // What the controllers share: caches, the device link, the documents and placement books, the
 // latest device reports. One object so the wiring (operator.ts) and the tests build it once.
 import type { CustomObjectsApi, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { EdgeNode, EventReason, NodeStatus, WasmFunction, WasmFunctionStatus } from '@wasmfleet/api';
+import type {
+  EdgeNode,
+  EventReason,
+  FunctionStatusReport,
+  NodeStatus,
+  WasmFunction,
+  WasmFunctionStatus,
+} from '@wasmfleet/api';
 import type { RevisionStore } from './revision-history.ts';
 import type { FleetBridge } from '../bridge/fleet-bridge.ts';
 import type { NodeDocuments } from '../fleet/node-documents.ts';
@@ -117,4 +124,23 @@ export function deviceOnline(ctx: FleetContext, node: string): boolean {
   const report = ctx.reports.get(node);
   if (report) return isOnline(report, ctx.now(), ctx.settings.missedHeartbeats);
   return ctx.nodes.get(undefined, node)?.status?.phase === 'Online';
+}
+
+/** A function by namespace and name, split once from its `namespace/name` key. */
+export interface FunctionId {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export function functionIdOf(key: string): FunctionId {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/**
+ * What a device reports of one function. A reconcile asks this of every target device, so it
+ * compares names instead of building a `namespace/name` string per report (ADR 0045).
+ */
+export function reportOf(status: NodeStatus | undefined, id: FunctionId): FunctionStatusReport | undefined {
+  return status?.functions?.find((f) => f.name === id.name && f.namespace === id.namespace);
 }

@@ -26,7 +26,7 @@ import {
 import { resolveConfig } from './config-values.ts';
 import { ANNOTATION, planRollout } from './rollout-plan.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
-import { deviceOnline, withTimeout, type FleetContext } from './fleet-context.ts';
+import { deviceOnline, functionIdOf, reportOf, withTimeout, type FleetContext } from './fleet-context.ts';
 import { functionStatus, significantChange, type StatusParts } from './function-status.ts';
 import type { ResolveResult } from '../modules/index.ts';
 
@@ -128,9 +128,8 @@ async function ensureModulePublished(
 ): Promise<void> {
   // A device that reports it could not fetch this module (the broker lost its retained blob,
   // e.g. it restarted without persistence) gets it published again.
-  const fetchFailed = targets.some((node) =>
-    ctx.reports.get(node)?.functions?.some((f) => functionKey(f) === key && f.reason === 'FetchFailed'),
-  );
+  const id = functionIdOf(key);
+  const fetchFailed = targets.some((node) => reportOf(ctx.reports.get(node), id)?.reason === 'FetchFailed');
   // Pinned until a document references it, so a concurrent collection cannot clear it first.
   ctx.pinnedModules.add(module.sha256);
   if (!ctx.publishedModules.has(module.sha256) || fetchFailed) {
@@ -316,12 +315,10 @@ async function finalize(
 }
 
 function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string[]): Map<string, NodeView> {
-  const key = `${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`;
+  const id = { namespace: fn.metadata.namespace ?? 'default', name: fn.metadata.name ?? '' };
   const views = new Map<string, NodeView>();
   for (const node of targets) {
-    const report = ctx.reports.get(node);
-    const online = deviceOnline(ctx, node);
-    views.set(node, { online, report: report?.functions?.find((f) => functionKey(f) === key) });
+    views.set(node, { online: deviceOnline(ctx, node), report: reportOf(ctx.reports.get(node), id) });
   }
   return views;
 }

@@ -23,16 +23,25 @@ export interface NodeStatusInput {
   readonly missedHeartbeats: number;
 }
 
+/**
+ * A report's heartbeat time, parsed once per report: every reconcile asks whether each of its
+ * target devices is online, and a report lives until the device's next heartbeat (ADR 0045).
+ */
+const heartbeatTimes = new WeakMap<NodeStatus, number>();
+
 /** When a device whose last heartbeat was at `heartbeatAt` counts as gone (ms since epoch). */
 export function staleAt(report: NodeStatus, missedHeartbeats: number): number | undefined {
   if (!report.heartbeatAt) return undefined;
-  return Date.parse(report.heartbeatAt) + (report.heartbeatIntervalSeconds ?? 30) * 1000 * missedHeartbeats;
+  let heartbeat = heartbeatTimes.get(report);
+  if (heartbeat === undefined) heartbeatTimes.set(report, (heartbeat = Date.parse(report.heartbeatAt)));
+  return heartbeat + (report.heartbeatIntervalSeconds ?? 30) * 1000 * missedHeartbeats;
 }
 
 /** Online: its last status says online and its heartbeats are not overdue. */
 export function isOnline(report: NodeStatus, now: number, missedHeartbeats: number): boolean {
+  if (report.state !== 'online') return false;
   const at = staleAt(report, missedHeartbeats);
-  return report.state === 'online' && (at === undefined || now < at);
+  return at === undefined || now < at;
 }
 
 export function edgeNodeStatus(input: NodeStatusInput): EdgeNodeStatus {

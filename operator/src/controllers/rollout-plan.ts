@@ -3,7 +3,7 @@
 // wire document each targeted device gets, the status.rollout to persist, and Events. The
 // manual controls come from the WasmFunction: spec.paused and the annotations `wasmfleet rollout`
 // writes (each names the revision it applies to, so a stale one never acts on a newer rollout).
-import { functionKey, type DesiredFunction, type RolloutStatus, type WasmFunction } from '@wasmfleet/api';
+import type { DesiredFunction, RolloutStatus, WasmFunction } from '@wasmfleet/api';
 import {
   decideRollout,
   rolloutSettings,
@@ -12,7 +12,7 @@ import {
   type RolloutProgress,
   type TargetDevice,
 } from '../rollout/index.ts';
-import { deviceOnline, type FleetContext } from './fleet-context.ts';
+import { deviceOnline, functionIdOf, reportOf, type FleetContext } from './fleet-context.ts';
 import type { StoredRevision } from './revision-history.ts';
 
 export const ANNOTATION = {
@@ -71,18 +71,13 @@ export interface PlannedRollout {
   readonly rollout: RolloutStatus;
 }
 
-export function planRollout(
-  ctx: FleetContext,
-  fn: WasmFunction,
-  key: string,
-  update: DesiredFunction,
-  current: StoredRevision | undefined,
-  targets: readonly string[],
-): PlannedRollout {
+/** What the rollout decision reads of each target device: labels, liveness, assignment, report. */
+function targetDevices(ctx: FleetContext, key: string, targets: readonly string[]): TargetDevice[] {
   const assigned = ctx.documents.assignmentsOf(key);
-  const devices: TargetDevice[] = targets.map((name) => {
+  const id = functionIdOf(key);
+  return targets.map((name) => {
     const node = ctx.nodes.get(undefined, name);
-    const report = ctx.reports.get(name)?.functions?.find((f) => functionKey(f) === key);
+    const report = reportOf(ctx.reports.get(name), id);
     return {
       name,
       labels: node?.metadata.labels ?? {},
@@ -103,6 +98,17 @@ export function planRollout(
         : undefined,
     };
   });
+}
+
+export function planRollout(
+  ctx: FleetContext,
+  fn: WasmFunction,
+  key: string,
+  update: DesiredFunction,
+  current: StoredRevision | undefined,
+  targets: readonly string[],
+): PlannedRollout {
+  const devices = targetDevices(ctx, key, targets);
   const decision = decideRollout({
     functionKey: key,
     settings: rolloutSettings(fn.spec.rollout),

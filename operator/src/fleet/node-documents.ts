@@ -2,6 +2,7 @@
 // Per-device desired documents. Each device gets ONE retained document listing everything it
 // should run, so a device's document depends on every function placed on it. This module keeps
 // that index and says which documents changed; publishing is the bridge's job.
+import { createHash } from 'node:crypto';
 import { functionKey, type DesiredFunction, type DesiredState } from '@wasmfleet/api';
 import { canonicalJson } from './revision-hash.ts';
 
@@ -11,8 +12,9 @@ export class NodeDocuments {
   /** node → the last document known to be on the broker (retained), ours or a predecessor's. */
   private readonly published = new Map<string, DesiredState>();
   /**
-   * node → `generation:content` of the documents this process published (the latest few). Two
-   * reconciles may publish the same generation with different content, so both are the key.
+   * node → `generation:digest of the content` of the documents this process published (the
+   * latest few). Two reconciles may publish the same generation with different content, so both
+   * are the key; a digest, not the content, so a device costs ~40 bytes an entry, not ~600.
    */
   private readonly own = new Map<string, string[]>();
   /** Nodes whose retained document someone else overwrote: republished on the next assign(). */
@@ -43,7 +45,6 @@ export class NodeDocuments {
    *   node's next document replaces it, with a generation above both.
    */
   observeRetained(doc: DesiredState): 'own' | 'adopted' | 'overwritten' {
-    const content = canonicalJson(doc.functions);
     const mine = this.own.get(doc.node);
     if (mine?.includes(ownKey(doc))) {
       // Echoes come in broker order: the last one seen is what the broker holds.
@@ -56,7 +57,7 @@ export class NodeDocuments {
       return 'adopted';
     }
     const current = this.published.get(doc.node);
-    if (current && canonicalJson(current.functions) === content && current.generation >= doc.generation) {
+    if (current && sameContent(current.functions, doc.functions) && current.generation >= doc.generation) {
       return 'own';
     }
     this.published.set(doc.node, { ...doc, generation: Math.max(doc.generation, current?.generation ?? 0) });
@@ -170,7 +171,7 @@ export class NodeDocuments {
       const functions = [...(this.byNode.get(node)?.values() ?? [])].sort(byKey);
       const previous = this.published.get(node);
       if (!previous && functions.length === 0) continue;
-      if (previous && canonicalJson(previous.functions) === canonicalJson(functions)) {
+      if (previous && sameContent(previous.functions, functions)) {
         this.overwritten.delete(node);
         continue;
       }
@@ -203,6 +204,18 @@ function byKey(a: DesiredFunction, b: DesiredFunction): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+/**
+ * Two documents' function lists say the same, compared entry by entry on the entries' cached
+ * contents: entries are shared by every device on a revision, so this serialises nothing new and
+ * keeps no string per device (ADR 0045).
+ */
+function sameContent(a: readonly DesiredFunction[], b: readonly DesiredFunction[]): boolean {
+  return a.length === b.length && a.every((fn, i) => b[i] !== undefined && contentOf(fn) === contentOf(b[i]));
+}
+
+/** `generation:digest` of a document's content: what `own` keeps of each document published. */
 function ownKey(doc: DesiredState): string {
-  return `${doc.generation}:${canonicalJson(doc.functions)}`;
+  const hash = createHash('sha256');
+  for (const fn of doc.functions) hash.update(contentOf(fn)).update('\n');
+  return `${doc.generation}:${hash.digest('base64url').slice(0, 22)}`;
 }

@@ -13,6 +13,9 @@
 // - periodic resync: every cached object is replayed as a `resync` event so level-triggered
 //   reconcilers revisit everything even when no event was missed;
 // - watch bookmarks, so quiet collections keep a fresh resourceVersion and resume without relist.
+// - managedFields stripped before anything caches an object (client-go's
+//   TransformStripManagedFields): the operator never reads them, and they were half of what a
+//   cached EdgeNode cost (ADR 0045).
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { jittered, systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { describeError } from './errors.ts';
@@ -75,11 +78,23 @@ class ObservedWatch extends Watch {
       { ...queryParams, allowWatchBookmarks: true },
       (phase, apiObj, watchObj) => {
         this.#onEvent();
+        stripManagedFields(apiObj);
         callback(phase, apiObj, watchObj);
       },
       done,
     );
   }
+}
+
+/**
+ * Drops `metadata.managedFields` in place, before ListWatch and the informer cache the object
+ * (both hold the same one). Server-side apply's bookkeeping is about as big as the rest of a
+ * small object, and nothing in the operator reads it; a later update without it keeps the
+ * server's copy.
+ */
+export function stripManagedFields(obj: unknown): void {
+  const metadata = (obj as { metadata?: { managedFields?: unknown } } | null)?.metadata;
+  if (metadata?.managedFields !== undefined) delete metadata.managedFields;
 }
 
 export class Informer<T extends KubernetesObject> {
@@ -119,7 +134,11 @@ export class Informer<T extends KubernetesObject> {
     this.#listWatch = new ListWatch<T>(
       source.path,
       watch,
-      () => source.list(),
+      async () => {
+        const list = await source.list();
+        for (const item of list.items) stripManagedFields(item);
+        return list;
+      },
       false,
       source.labelSelector,
       source.fieldSelector,

@@ -7,6 +7,7 @@ import { FleetBridge, type FleetBridgeOptions } from '../bridge/fleet-bridge.ts'
 import type { FleetSettings } from '../controllers/fleet-context.ts';
 import { Liveness } from '../fleet/liveness.ts';
 import { NodeDocuments } from '../fleet/node-documents.ts';
+import type { ReconcilePacing } from '../fleet/reconcile-pacing.ts';
 import { reportChanges } from '../fleet/report-changes.ts';
 import { enqueue, type Wakes } from '../kube/index.ts';
 import type { Cleanups } from './cleanups.ts';
@@ -66,6 +67,7 @@ export async function connectDeviceLink(
   queues: FleetQueues,
   log: Logger,
   cleanups: Cleanups,
+  pacing: ReconcilePacing,
 ): Promise<DeviceLink> {
   const documents = new NodeDocuments();
   const books = {
@@ -85,7 +87,12 @@ export async function connectDeviceLink(
       if (started) enqueue(queues, desiredWakes(books, doc, log));
       else documents.recordPublished(doc);
     });
-    b.on('status', (node, status) => enqueue(queues, statusWakes(books, node, status)));
+    b.on('status', (node, status) => {
+      const wakes = statusWakes(books, node, status);
+      enqueue(queues, { nodes: wakes.nodes ?? [] });
+      // Reports come in waves; one reconcile answers many of them (reconcile-pacing.ts).
+      for (const key of wakes.functions ?? []) queues.functions.addAfter(key, pacing.delayMs);
+    });
     b.on('malformed', (topic, error) => log.warn(`ignored a malformed message on ${topic}: ${error}`));
     // A reconnect is rare and says which node took the operator and what it granted: the
     // first thing to read when status stops arriving on a clustered broker (ADR 0029, 0038).

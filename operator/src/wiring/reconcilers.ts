@@ -8,20 +8,21 @@ import { functionReconciler } from '../controllers/function-reconciler.ts';
 import { nodeReconciler } from '../controllers/node-reconciler.ts';
 import { reconcileLoop, type OperatorMetrics, type RunningLoop } from '../kube/index.ts';
 import type { Cleanups } from './cleanups.ts';
+import type { ReconcilePacing } from '../fleet/reconcile-pacing.ts';
 
 const DEFAULT_WORKERS = 4;
 
 export function startReconcilers(
   ctx: FleetContext,
   metrics: OperatorMetrics,
-  options: { readonly workers?: number | undefined; readonly log: Logger },
+  options: { readonly workers?: number | undefined; readonly log: Logger; readonly pacing: ReconcilePacing },
   cleanups: Cleanups,
 ): void {
   const { log } = options;
   const workers = options.workers ?? DEFAULT_WORKERS;
   const reconcileHooks = metrics.reconcileHooks();
   const loops: RunningLoop[] = [
-    reconcileLoop(ctx.functionQueue, functionReconciler(ctx), {
+    reconcileLoop(ctx.functionQueue, options.pacing.timed(functionReconciler(ctx)), {
       controller: 'wasmfunction',
       workers,
       hooks: reconcileHooks,

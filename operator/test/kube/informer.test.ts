@@ -99,6 +99,29 @@ describe('Informer', () => {
     );
   });
 
+  it('caches objects without managedFields, from the list and from the watch (ADR 0045)', async () => {
+    // Server-side apply's bookkeeping was half of what a cached EdgeNode cost at fleet size.
+    await core.createNamespacedConfigMap({ namespace, body: cm('listed-mf', { a: '1' }) });
+    const kc = kubeConfigFor(cp);
+    const informer = track(new Informer(kc, configMapSource(kc, { namespace })));
+    const handed: V1ConfigMap[] = [];
+    informer.on((_type, obj) => handed.push(obj));
+    informer.start();
+    await informer.waitForCacheSync(20_000);
+    await core.createNamespacedConfigMap({ namespace, body: cm('watched-mf', { a: '1' }) });
+    const watched = await waitFor('the watched ConfigMap', () => informer.get(namespace, 'watched-mf'));
+    const listed = informer.get(namespace, 'listed-mf');
+    const onServer = await core.readNamespacedConfigMap({ namespace, name: 'watched-mf' });
+    assert.ok((onServer.metadata?.managedFields ?? []).length > 0, 'the API server keeps them');
+    assert.equal(listed?.metadata?.managedFields, undefined, 'none from the list');
+    assert.equal(watched.metadata?.managedFields, undefined, 'none from the watch');
+    assert.ok(
+      handed.every((o) => o.metadata?.managedFields === undefined),
+      'none handed to handlers',
+    );
+    assert.equal(watched.data?.a, '1', 'the rest of the object is kept');
+  });
+
   it('heals after the API connection is cut and refused for a while, and converges', async () => {
     const proxy = await startTcpProxy(cp.server);
     try {

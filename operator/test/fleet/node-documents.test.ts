@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// NodeDocuments tells its own retained documents from someone else's when they come back from
+// the broker as fresh objects (parsed off the wire, keys in any order). Since ADR 0045 it keeps a
+// digest of what it published instead of the content, and reuses each document's serialisation:
+// the classification and "nothing changed, publish nothing" must stay what they were.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DesiredFunction, DesiredState } from '@wasmfleet/api';
+import { NodeDocuments } from '../../src/fleet/node-documents.ts';
+
+const fn = (revision: string, config: Record<string, string> = {}): DesiredFunction => ({
+  namespace: 'ns',
+  name: 'f',
+  revision,
+  module: { sha256: 'a'.repeat(64), size: 8 },
+  inputs: [{ topic: 't', qos: 1, format: 'raw' }],
+  outputs: [],
+  config,
+  limits: { memoryBytes: 65_536, timeoutMs: 10 },
+});
+
+/** What the broker hands back: the same document, a new object, keys in reverse order. */
+function offTheWire(doc: DesiredState): DesiredState {
+  const reversed = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(reversed);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reversed(v)]),
+    );
+  };
+  return reversed(JSON.parse(JSON.stringify(doc))) as DesiredState;
+}
+
+function publishOne(docs: NodeDocuments, functionKey: string, node: string, f: DesiredFunction) {
+  docs.assign(functionKey, new Map([[node, f]]));
+  const [doc] = docs.changedDocuments([node]);
+  assert.ok(doc, `a document for ${node}`);
+  docs.publishing(doc);
+  docs.recordPublished(doc);
+  return doc;
+}
+
+describe('NodeDocuments', () => {
+  it('knows the echo of its own document, in any key order, as its own', () => {
+    const docs = new NodeDocuments();
+    const doc = publishOne(docs, 'ns/f', 'n1', fn('r1'));
+    assert.equal(docs.observeRetained(offTheWire(doc)), 'own');
+    assert.deepEqual(docs.changedDocuments(['n1']), [], 'nothing to republish');
+  });
+
+  it("calls another client's document for the same generation overwritten, and republishes over it", () => {
+    const docs = new NodeDocuments();
+    const doc = publishOne(docs, 'ns/f', 'n1', fn('r1'));
+    const foreign = { ...offTheWire(doc), functions: [fn('r0', { LEVEL: 'old' })] };
+    assert.equal(docs.observeRetained(foreign), 'overwritten');
+    const [again] = docs.changedDocuments(docs.assign('ns/f', new Map([['n1', fn('r1')]])));
+    assert.ok(again, 'the spec is published again');
+    assert.equal(again.generation, doc.generation + 1);
+    assert.equal(again.functions[0]?.revision, 'r1');
+  });
+
+  it('publishes a changed document once, and not again for an equal copy of its content', () => {
+    const docs = new NodeDocuments();
+    const first = publishOne(docs, 'ns/f', 'n1', fn('r1'));
+    const second = publishOne(docs, 'ns/f', 'n1', fn('r2'));
+    assert.equal(second.generation, first.generation + 1);
+    docs.assign('ns/f', new Map([['n1', fn('r2')]]));
+    assert.deepEqual(docs.changedDocuments(['n1']), [], 'an equal entry made anew changes nothing');
+    assert.equal(docs.observeRetained(offTheWire(first)), 'own', 'a late echo of an older one is ours too');
+    assert.deepEqual(docs.changedDocuments(['n1']), [], 'and does not make the newer one look unpublished');
+  });
+});
