@@ -14,6 +14,7 @@ import {
   INITIAL_BYTES,
   MAX_RESPONSE_BYTES,
   RECORD_RESERVE,
+  Reader,
   TopicBytes,
   Writer,
   readAnswers,
@@ -62,10 +63,20 @@ function checkDeadline(): void {
  * Where calls on the agent's thread write their answers, shared for the same reason: each batch
  * slice decodes its answers before it returns, so the buffer is free between slices.
  */
-let response: SharedArrayBuffer | undefined;
-function sharedResponse(): SharedArrayBuffer {
-  response ??= new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES });
-  return response;
+let response: { readonly writer: Writer; readonly reader: Reader } | undefined;
+/** The shared response's writer, from its start; a writer and a reader made once, not per batch. */
+function responseWriter(): Writer {
+  response ??= sharedResponseCodec();
+  response.writer.pos = 0;
+  return response.writer;
+}
+function responseReader(): Reader {
+  response ??= sharedResponseCodec();
+  return response.reader;
+}
+function sharedResponseCodec(): { readonly writer: Writer; readonly reader: Reader } {
+  const buffer = new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES });
+  return { writer: new Writer(buffer), reader: new Reader(buffer) };
 }
 
 /** Sleeps in WASI poll_oneoff at most until the running call's deadline, then stops the call. */
@@ -207,7 +218,7 @@ export class InlineFunction implements LoadedFunction {
       return results;
     }
     const timeoutMs = this.#options.limits.timeoutMs;
-    const w = new Writer(sharedResponse());
+    const w = responseWriter();
     const sliceEnd = performance.now() + SLICE_MS;
     let done = 0;
     let demoteFor: string | undefined;
@@ -311,7 +322,7 @@ export class InlineFunction implements LoadedFunction {
    * stack (the caller starts it in a worker instead).
    */
   #runInit(): InvokeResult | 'slow' | 'stack' {
-    const w = new Writer(sharedResponse());
+    const w = responseWriter();
     clock.deadline = performance.now() + this.#options.limits.timeoutMs;
     const reason = this.#runner.runOne(w, undefined);
     clock.deadline = Number.POSITIVE_INFINITY;
@@ -338,7 +349,7 @@ export class InlineFunction implements LoadedFunction {
   }
 
   #answers(done: number): InvokeResult[] {
-    return readAnswers(sharedResponse(), done, this.#options.outputs, this.#options.log);
+    return readAnswers(responseReader(), done, this.#options.outputs, this.#options.log);
   }
 }
 
