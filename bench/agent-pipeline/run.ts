@@ -12,8 +12,9 @@
 // WASMFLEET_ISOLATION=worker in the environment measures every agent case that way.
 //                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
 //                                    [--contenders …,agent-before --before-agent-bin DIR/agent/bundle/wasmfleet-agent.js]
-// Contender agent-before is another build of the Node agent (a copy of an earlier agent/dist/<id>/)
-// measured in every case and series beside this one: an A/B of a change within one run.
+// Contender agent-before is another build of the Node agent (a copy of an earlier agent/dist/<id>/,
+// or this build's own bundle to A/B --agent-node-flags, which it does not get) measured in every
+// case and series beside this one: an A/B of a change within one run.
 //                                    [--tail [--tail-cpu-prof] [--tail-heap-prof]]   (latency: where the tail comes from)
 //                                    [--agent-node-flags '--max-semi-space-size=8']   (A/B of V8 settings)
 //                                    [--latency-steady 3000]   (steady messages per latency series)
@@ -232,7 +233,8 @@ async function startAgent(
   const args = ['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5', ...extraArgs];
   const child = spawn(
     native && nativeBin ? nativeBin : process.execPath,
-    native ? args : [...AGENT_NODE_FLAGS, ...launch.nodeFlags, bin, ...args],
+    // --agent-node-flags go to the agent under test only: agent-before is the control of an A/B.
+    native ? args : [...(bin === agentBin ? AGENT_NODE_FLAGS : []), ...launch.nodeFlags, bin, ...args],
     {
       stdio: ['ignore', log, log],
       env: { ...process.env, ...launch.env },
@@ -394,17 +396,40 @@ async function cpuUs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-/** Throughput, plus the CPU the process under test spent per message it delivered. */
+/**
+ * Read and write system calls (read/readv/recv…, write/writev/send…) a process has made so far,
+ * from /proc/<pid>/io: the kernel's share of CPU per message follows how many a message takes.
+ */
+async function syscalls(pid: number): Promise<{ reads: number; writes: number }> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  const count = (field: string) => Number(new RegExp(`${field}: (\\d+)`).exec(io)?.[1] ?? NaN);
+  return { reads: count('syscr'), writes: count('syscw') };
+}
+
+/** Throughput, plus the CPU (and read/write system calls) the process spent per message it delivered. */
 async function measured(
   child: ChildProcess,
   node: string,
   qos: 0 | 1,
   size: number,
-): Promise<{ msgPerSec: number; lossPct: number; cpuUsPerMsg: number }> {
+): Promise<{
+  msgPerSec: number;
+  lossPct: number;
+  cpuUsPerMsg: number;
+  readsPerMsg: number;
+  writesPerMsg: number;
+}> {
   const before = await cpuUs(child.pid!);
+  const callsBefore = await syscalls(child.pid!);
   const result = await throughput(node, qos, size);
   const received = MESSAGES * (1 - result.lossPct / 100);
-  return { ...result, cpuUsPerMsg: +(((await cpuUs(child.pid!)) - before) / received).toFixed(1) };
+  const calls = await syscalls(child.pid!);
+  return {
+    ...result,
+    cpuUsPerMsg: +(((await cpuUs(child.pid!)) - before) / received).toFixed(1),
+    readsPerMsg: +((calls.reads - callsBefore.reads) / received).toFixed(2),
+    writesPerMsg: +((calls.writes - callsBefore.writes) / received).toFixed(2),
+  };
 }
 
 async function rssKb(pid: number): Promise<number> {
