@@ -28,7 +28,6 @@ import {
   type SubscriptionMode,
 } from '../mqtt/function-subscriptions.ts';
 import { OrderedAcks } from '../mqtt/ordered-acks.ts';
-import { installPacketReads } from '../mqtt/packet-reads.ts';
 import { DEFAULT_OUTPUT_BUDGET, DropReporter, OutputBudget } from '../mqtt/output-budget.ts';
 import {
   clientOptions,
@@ -311,7 +310,6 @@ export class Agent {
   // ----------------------------------------------------------------------------- MQTT session
 
   #connect(): void {
-    installPacketReads(); // mqtt-packet's integer reads without a Buffer per integer
     // Options only, the broker's address included: given a URL string, mqtt.js would parse it
     // with the deprecated url.parse() (see brokerAddress).
     const client = mqtt.connect(
