@@ -11,6 +11,10 @@
 // 0018); contender agent-worker is the same agent with --isolation worker (a worker per function).
 // WASMFLEET_ISOLATION=worker in the environment measures every agent case that way.
 //                                    [--agent-bin agent/bin/wasmfleet-agent.ts]   (compare entries)
+//                                    [--contenders …,agent-before --before-agent-bin DIR/agent/bundle/wasmfleet-agent.js]
+// Contender agent-before is another build of the Node agent (a copy of an earlier agent/dist/<id>/,
+// or this build's own bundle to A/B --agent-node-flags, which it does not get) measured in every
+// case and series beside this one: an A/B of a change within one run.
 //                                    [--tail [--tail-cpu-prof] [--tail-heap-prof]]   (latency: where the tail comes from)
 //                                    [--agent-node-flags '--max-semi-space-size=8']   (A/B of V8 settings)
 //                                    [--latency-steady 3000]   (steady messages per latency series)
@@ -37,6 +41,7 @@ import wabtInit from 'wabt';
 import {
   desiredTopic,
   encodeModuleEnvelope,
+  logFilter,
   moduleTopic,
   statusTopic,
   type DesiredState,
@@ -81,6 +86,11 @@ process.on('exit', () => {
 });
 const here = path.dirname(new URL(import.meta.url).pathname);
 const agentBin = path.resolve(arg('--agent-bin') ?? path.join(here, '../../agent/bin/wasmfleet-agent.js'));
+const beforeAgentBin = arg('--before-agent-bin');
+if (CONTENDERS.has('agent-before') && !beforeAgentBin) {
+  process.stderr.write('contender agent-before needs --before-agent-bin <an earlier build of the agent>\n');
+  process.exit(2);
+}
 const nativeBin = CONTENDERS.has('native')
   ? (await ensureNativeAgent({ progress: (line) => process.stderr.write(`native agent: ${line}\n`) })).path
   : undefined;
@@ -101,6 +111,16 @@ await control.publishAsync(
   ),
   { qos: 1, retain: true },
 );
+
+/**
+ * Nodes whose echo function moved to a worker thread (its log says so on MQTT): a function moved
+ * by a slow call pays a thread hop per batch, so its CPU per message is not the inline path's.
+ */
+const movedToWorker = new Set<string>();
+control.on('message', (topic, payload) => {
+  if (/own worker/.test(payload.toString())) movedToWorker.add(topic.split('/').at(-1) ?? topic);
+});
+await control.subscribeAsync(logFilter('bench', 'echo'), { qos: 0 });
 
 function desired(node: string, qos: 0 | 1, functions = 1, generation = 1): DesiredState {
   return {
@@ -209,6 +229,7 @@ async function startAgent(
   extraArgs: readonly string[] = [],
   native = false,
   launch: Launch = NO_PROBE,
+  bin = agentBin,
 ): Promise<{ child: ChildProcess; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-'));
   scratch.add(dir);
@@ -223,7 +244,8 @@ async function startAgent(
   const args = ['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5', ...extraArgs];
   const child = spawn(
     native && nativeBin ? nativeBin : process.execPath,
-    native ? args : [...AGENT_NODE_FLAGS, ...launch.nodeFlags, agentBin, ...args],
+    // --agent-node-flags go to the agent under test only: agent-before is the control of an A/B.
+    native ? args : [...(bin === agentBin ? AGENT_NODE_FLAGS : []), ...launch.nodeFlags, bin, ...args],
     {
       stdio: ['ignore', log, log],
       env: { ...process.env, ...launch.env },
@@ -385,17 +407,42 @@ async function cpuUs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-/** Throughput, plus the CPU the process under test spent per message it delivered. */
+/**
+ * Read and write system calls (read/readv/recv…, write/writev/send…) a process has made so far,
+ * from /proc/<pid>/io: the kernel's share of CPU per message follows how many a message takes.
+ */
+async function syscalls(pid: number): Promise<{ reads: number; writes: number }> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  const count = (field: string) => Number(new RegExp(`${field}: (\\d+)`).exec(io)?.[1] ?? NaN);
+  return { reads: count('syscr'), writes: count('syscw') };
+}
+
+/** Throughput, plus the CPU (and read/write system calls) the process spent per message it delivered. */
 async function measured(
   child: ChildProcess,
   node: string,
   qos: 0 | 1,
   size: number,
-): Promise<{ msgPerSec: number; lossPct: number; cpuUsPerMsg: number }> {
+): Promise<{
+  msgPerSec: number;
+  lossPct: number;
+  cpuUsPerMsg: number;
+  readsPerMsg: number;
+  writesPerMsg: number;
+  movedToWorker?: true;
+}> {
   const before = await cpuUs(child.pid!);
+  const callsBefore = await syscalls(child.pid!);
   const result = await throughput(node, qos, size);
   const received = MESSAGES * (1 - result.lossPct / 100);
-  return { ...result, cpuUsPerMsg: +(((await cpuUs(child.pid!)) - before) / received).toFixed(1) };
+  const calls = await syscalls(child.pid!);
+  return {
+    ...result,
+    cpuUsPerMsg: +(((await cpuUs(child.pid!)) - before) / received).toFixed(1),
+    readsPerMsg: +((calls.reads - callsBefore.reads) / received).toFixed(2),
+    writesPerMsg: +((calls.writes - callsBefore.writes) / received).toFixed(2),
+    ...(movedToWorker.has(node) ? { movedToWorker: true as const } : {}),
+  };
 }
 
 async function rssKb(pid: number): Promise<number> {
@@ -419,6 +466,13 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
   for (const size of [16, 1024]) {
     const key = `qos${qos}-${size}B`;
     process.stderr.write(`${key}\n`);
+    let agentBefore: Awaited<ReturnType<typeof measured>> | undefined;
+    if (beforeAgentBin && CONTENDERS.has('agent-before')) {
+      const e = await startAgent(`bench-e-${qos}-${size}`, qos, 1, [], false, NO_PROBE, beforeAgentBin);
+      agentBefore = await measured(e.child, `bench-e-${qos}-${size}`, qos, size);
+      await stop(e.child);
+      await rm(e.dir, { recursive: true, force: true });
+    }
     const a = await startAgent(`bench-a-${qos}-${size}`, qos);
     const agent = await measured(a.child, `bench-a-${qos}-${size}`, qos, size);
     const sigtermMs = await stop(a.child);
@@ -453,6 +507,7 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
     }
     results[key] = {
       agent,
+      agentBefore,
       agentWorker,
       native,
       baseline,
@@ -466,6 +521,12 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
       // Issue 15's targets, the agent's over the peer's: ≤ 1.1 the forwarder's, ≤ 0.5 Node-RED's.
       agentCpuVsBaseline: baseline && +(agent.cpuUsPerMsg / baseline.cpuUsPerMsg).toFixed(2),
       agentCpuVsNodeRed: nodeRed && +(agent.cpuUsPerMsg / nodeRed.cpuUsPerMsg).toFixed(2),
+      // The A/B: this build's CPU per message over the earlier build's, and the earlier one's targets.
+      agentCpuVsAgentBefore: agentBefore && +(agent.cpuUsPerMsg / agentBefore.cpuUsPerMsg).toFixed(2),
+      agentBeforeCpuVsBaseline:
+        agentBefore && baseline && +(agentBefore.cpuUsPerMsg / baseline.cpuUsPerMsg).toFixed(2),
+      agentBeforeCpuVsNodeRed:
+        agentBefore && nodeRed && +(agentBefore.cpuUsPerMsg / nodeRed.cpuUsPerMsg).toFixed(2),
       // The native agent's CPU per message over the Node agent's (target ≤ 0.5) and the forwarder's.
       nativeCpuVsAgent: native && +(native.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       nativeCpuVsBaseline: native && baseline && +(native.cpuUsPerMsg / baseline.cpuUsPerMsg).toFixed(2),
@@ -478,6 +539,12 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
 if (ONLY === undefined || ONLY === 'latency') {
   // First the floor: sensor → Mosquitto → sink with nothing between (it also warms the harness).
   const floor = await (await latencyHarness()).series('bench/floor', 'bench/floor');
+  let agentBefore: LatencyRun | undefined;
+  if (beforeAgentBin && CONTENDERS.has('agent-before')) {
+    const e = await startAgent('lat-e', 0, 1, [], false, NO_PROBE, beforeAgentBin);
+    agentBefore = await latency('lat-e', e.child.pid);
+    await stop(e.child);
+  }
   const aLaunch = await probed();
   const a = await startAgent('lat-a', 0, 1, [], false, aLaunch);
   const agent = await latency('lat-a', a.child.pid);
@@ -502,6 +569,7 @@ if (ONLY === undefined || ONLY === 'latency') {
     floor: figures(floor),
     agent: figures(agent),
     native: native && figures(native),
+    agentBefore: agentBefore && figures(agentBefore),
     baseline: figures(baseline),
     // ≤ 1.0 is the native agent's target: its p99 at most the plain forwarder's.
     nativeP99VsBaseline: native && ratio(native.p99Us, baseline.p99Us),
@@ -511,12 +579,15 @@ if (ONLY === undefined || ONLY === 'latency') {
     agentP99VsBaseline: ratio(agent.p99Us, baseline.p99Us),
     agentP99ColdVsBaseline: ratio(agent.p99ColdUs, baseline.p99ColdUs),
     agentP99WithWarmUpVsBaseline: ratio(agent.p99UsWithWarmUp, baseline.p99UsWithWarmUp),
+    agentBeforeP99VsBaseline: agentBefore && ratio(agentBefore.p99Us, baseline.p99Us),
+    agentBeforeP99ColdVsBaseline: agentBefore && ratio(agentBefore.p99ColdUs, baseline.p99ColdUs),
     tail: TAIL
       ? { agent: await tailOf(aLaunch, agent), baseline: await tailOf(bLaunch, baseline) }
       : undefined,
   };
   process.stderr.write(
     `p99 at 1k msg/s, cold (first ${LATENCY_WARM_UP}) / steady, µs: agent ${agent.p99ColdUs} / ${agent.p99Us}` +
+      (agentBefore ? `, agent before ${agentBefore.p99ColdUs} / ${agentBefore.p99Us}` : '') +
       (native ? `, native ${native.p99ColdUs} / ${native.p99Us}` : '') +
       `, forwarder ${baseline.p99ColdUs} / ${baseline.p99Us}, floor (no process between) ${floor.p99ColdUs} / ${floor.p99Us}\n`,
   );

@@ -77,6 +77,12 @@ export function clientOptions(s: SessionSettings): IClientOptions {
       // subscribe again without the subscription identifiers' bookkeeping, and on MQTT 3.1.1 make the
       // broker send every retained reading once more.
       resubscribe: false,
+      // mqtt.js otherwise restarts its keepalive timer on every PUBACK it reads: a clearInterval,
+      // a new Timeout and a closure per QoS 1 output, ~4 % of the agent's CPU under a QoS 1
+      // stream (bench/agent-pipeline/profile.ts). Without it a PINGREQ goes out every keepalive
+      // interval even while traffic flows (a few bytes per 30 s); a dead broker is still noticed
+      // within 1.5 keepalives.
+      reschedulePings: false,
       // mqtt-packet otherwise pre-builds a 2-byte Buffer for each of the 65,536 packet ids on the
       // first write and keeps them for good: ~6.5 MB of a device's RSS to save one tiny allocation
       // per packet (docs/adr/0017).

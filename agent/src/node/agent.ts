@@ -441,7 +441,8 @@ export class Agent {
     // The same for outputs the socket has not taken yet: they are written without reading
     // anything, so waiting for them cannot deadlock (only while connected: a closed socket
     // finishes them all).
-    if (seq < 0) this.#backpressure.admit(() => callback(error));
+    // (QoS 0 has no deferred ack, so the callback itself is what waits: no closure per message.)
+    if (seq < 0) this.#backpressure.admit(callback);
     else callback(error);
   }
 

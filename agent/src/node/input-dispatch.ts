@@ -66,6 +66,8 @@ export class InputDispatch {
   /** Per input topic: the functions it goes to, and the sensor it names (derived once). */
   readonly #targets = new Map<string, Routing>();
   #batches = new Map<ManagedFunction, Batch>();
+  /** The map the last flush emptied, filled by the next read (a map per read was garbage). */
+  #spare = new Map<ManagedFunction, Batch>();
   #flushQueued = false;
 
   constructor(options: InputDispatchOptions) {
@@ -157,11 +159,13 @@ export class InputDispatch {
     this.#flushQueued = false;
     const batches = this.#batches;
     if (batches.size === 0) return;
-    this.#batches = new Map();
+    this.#batches = this.#spare;
     for (const [fn, batch] of batches) {
       const answer = fn.invokeBatch(batch.inputs);
       if (answer instanceof Promise) void answer.then((results) => this.#o.deliver(fn, batch, results));
       else this.#o.deliver(fn, batch, answer);
     }
+    batches.clear();
+    this.#spare = batches;
   };
 }

@@ -36,13 +36,23 @@ export function deliverOutputs(
     const seq = batch.seqs[i] ?? -1;
     if (result?.ok && client) {
       for (const out of result.outputs) {
-        const spec = fn.outputs.find((x) => x.topic === out.topic);
-        const buf = Buffer.from(out.payload.buffer, out.payload.byteOffset, out.payload.byteLength);
-        publishOutput(o, client, acks, seq, out.topic, buf, spec?.publish ?? QOS1);
+        const p = out.payload;
+        // The runtime hands its copies over as Buffers already (channel.ts); no second wrapper.
+        const buf = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+        publishOutput(o, client, acks, seq, out.topic, buf, publishOptions(fn, out.topic));
       }
     }
     if (seq >= 0) acks?.release(seq);
   }
+}
+
+/** How an output topic is published (a loop: a closure per output was garbage per message). */
+function publishOptions(
+  fn: ManagedFunction,
+  topic: string,
+): { readonly qos: 0 | 1; readonly retain: boolean } {
+  for (const spec of fn.outputs) if (spec.topic === topic) return spec.publish;
+  return QOS1;
 }
 
 function publishOutput(

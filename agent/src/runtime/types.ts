@@ -14,6 +14,10 @@ export interface FunctionMessage {
 export interface FunctionOutput {
   /** Concrete output topic (already resolved from '' to the first declared output). */
   readonly topic: string;
+  /**
+   * The output's own copy, which may share its ArrayBuffer with others (core modules answer with
+   * Buffers from Node's pool): read it through byteOffset, never from `payload.buffer`'s start.
+   */
   readonly payload: Uint8Array;
 }
 

@@ -92,12 +92,16 @@ describe("core modules on the agent's thread", () => {
       // The first calls compile the guest's code and may be slow for that alone: they are exempt.
       for (let i = 0; i < 3; i++) assert.ok((await send(fn, new Uint8Array(4))).ok);
       assert.equal(fn.thread, 'agent');
-      const r = await send(fn, spin);
-      // A slow machine may take the whole deadline: then it is a Timeout, and moves all the same.
-      assert.ok(r.ok || r.reason === 'Timeout', JSON.stringify(r));
+      // The first slow call may only have been preempted: the next one is timed by the thread's
+      // CPU, and a function that really holds the thread moves then.
+      for (let i = 0; i < 2; i++) {
+        const r = await send(fn, spin);
+        // A slow machine may take the whole deadline: then it is a Timeout, and moves at once.
+        assert.ok(r.ok || r.reason === 'Timeout', JSON.stringify(r));
+      }
       assert.ok(
         lines.some((l) =>
-          /(took [\d.]+ ms on the agent's thread \(more than 10 ms\)|overran its 50 ms deadline on the agent's thread); the function runs in its own worker/.test(
+          /(held the agent's thread for [\d.]+ ms of CPU and sleep \(more than 10 ms\)|overran its 50 ms deadline on the agent's thread); the function runs in its own worker/.test(
             l,
           ),
         ),
@@ -105,6 +109,36 @@ describe("core modules on the agent's thread", () => {
       );
       assert.deepEqual(texts(await send(fn, new Uint8Array(4))), ['\0\0\0\0']);
       assert.equal(await settledThreads(), before + 1);
+    } finally {
+      await fn.close();
+    }
+  });
+
+  it('a call slow only because the thread was held up elsewhere (preempted) leaves the function on the agent thread', async () => {
+    // Regression: on a loaded 2-core machine the OS preempted the agent mid-call now and then,
+    // a 2 µs call "took" over 10 ms, and the function moved to a worker for good, about doubling
+    // its CPU per message. Here the state store blocks the thread for 30 ms without using CPU,
+    // as a preemption would, during one call.
+    const { lines, log } = logged();
+    const map = new Map<string, Uint8Array>();
+    let stallMs = 0;
+    const state = {
+      get: (key: string) => {
+        if (stallMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, stallMs);
+        return map.get(key);
+      },
+      set: (key: string, value: Uint8Array) => (map.set(key, value), true),
+    };
+    const fn = await load(await fixture('healthy/features.wat'), { limits: fast, log, state });
+    try {
+      for (let i = 0; i < 3; i++) assert.ok((await send(fn, 's')).ok); // the warm-up calls
+      stallMs = 30;
+      assert.ok((await send(fn, 's')).ok);
+      stallMs = 0;
+      for (let i = 0; i < 10; i++) assert.ok((await send(fn, 's')).ok);
+      assert.equal(fn.thread, 'agent', lines.join('\n'));
+      assert.ok(!lines.some((l) => /own worker/.test(l)), lines.join('\n'));
+      assert.equal(Buffer.from(map.get('n') ?? []).readUInt32LE(0), 14, 'every call counted once');
     } finally {
       await fn.close();
     }
@@ -290,7 +324,10 @@ describe("a long batch on the agent's thread", () => {
       assert.ok(turned, 'the event loop turned while the batch ran');
       assert.deepEqual(order, ['first', 'second']);
       assert.equal(a.length, 40);
-      assert.ok(a.every((r) => r.ok) && b.every((r) => r.ok));
+      assert.ok(
+        a.every((r) => r.ok) && b.every((r) => r.ok),
+        JSON.stringify([...a, ...b].filter((r) => !r.ok)),
+      );
     } finally {
       await fn.close();
     }

@@ -145,6 +145,17 @@ export class Reader {
     this.pos += n;
     return out;
   }
+  /**
+   * A copy in Node's Buffer pool: a small output costs one object, where bytes() makes a new
+   * ArrayBuffer each time (a backing store V8 must track and free; 1 KB outputs paid most).
+   */
+  pooledCopy(): Buffer {
+    const n = this.u32();
+    const out = Buffer.allocUnsafe(n);
+    out.set(this.#bytes.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return out;
+  }
   /** A view, valid only until the channel is written again. */
   view(): Uint8Array {
     const n = this.u32();
@@ -181,15 +192,17 @@ const NO_OUTPUTS: InvokeResult = Object.freeze({ ok: true, outputs: Object.freez
 
 /**
  * Decodes the first `done` answers of a response (guest-runner.ts writes them) into results,
- * passing their log lines to `log`. Output payloads are copied: the buffer is reused.
+ * passing their log lines to `log`. `r` reads the response from its start (one Reader per
+ * response buffer, reused: two views and a reader per batch were a share of a small message's
+ * garbage). Output payloads are copied: the buffer is reused.
  */
 export function readAnswers(
-  response: SharedArrayBuffer,
+  r: Reader,
   done: number,
   outputs: readonly string[],
   log: ((level: LogLevel, text: string) => void) | undefined,
 ): InvokeResult[] {
-  const r = new Reader(response);
+  r.pos = 0;
   const answers: InvokeResult[] = [];
   for (let i = 0; i < done; i++) {
     let result: InvokeResult;
@@ -200,7 +213,7 @@ export function readAnswers(
         const list = [];
         for (let j = 0; j < n; j++) {
           const topic = outputs[r.u32()] ?? '';
-          list.push({ topic, payload: r.bytes() });
+          list.push({ topic, payload: r.pooledCopy() });
         }
         result = { ok: true, outputs: list };
       }

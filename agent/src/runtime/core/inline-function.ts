@@ -4,7 +4,8 @@
 // at least every FUEL_PER_CHECK instructions, so a runaway call is stopped by an exception
 // instead of by terminating a thread: no worker (≈ 9 MB and a thread hop per batch) for a
 // function that behaves. One that does not is demoted: the first deadline overrun, a call that
-// holds the thread longer than INLINE_SLOW_CALL_MS after the first WARM_UP_CALLS, a stack
+// holds the thread longer than INLINE_SLOW_CALL_MS after the first WARM_UP_CALLS (confirmed by
+// the thread's CPU time, so a machine that preempted the agent does not move a cheap function), a stack
 // overflow, or an init slower than its call deadline moves the function into its own worker
 // (core-function.ts) for the rest of its life, so it holds the agent's thread for at most one
 // deadline per call, and only until then.
@@ -14,6 +15,7 @@ import {
   INITIAL_BYTES,
   MAX_RESPONSE_BYTES,
   RECORD_RESERVE,
+  Reader,
   TopicBytes,
   Writer,
   readAnswers,
@@ -38,6 +40,15 @@ export const INLINE_SLOW_CALL_MS = 10;
  * after. The deadline applies to them all the same.
  */
 const WARM_UP_CALLS = 3;
+/**
+ * A call slow by the clock may only have been preempted: on a loaded 2-core machine a 2 µs call
+ * took over 10 ms now and then, and the function moved to a worker for good (a thread hop and a
+ * spinning worker per batch, about twice the CPU per message). So the next calls, up to this
+ * many, are timed by the thread's CPU time plus their own WASI sleeps (what the guest holds the
+ * thread for); one over INLINE_SLOW_CALL_MS moves the function. Reading the thread's CPU costs a
+ * system call (~2 µs), hence only while confirming.
+ */
+const CONFIRM_CALLS = 8;
 const decoder = new TextDecoder();
 
 /** Thrown into the guest by the deadline check; never seen outside this file. */
@@ -54,7 +65,7 @@ class DeadlineExceeded extends Error {
  * WebAssembly function shared by every instance (installDeadlineCheck wraps it once) — reads it
  * here.
  */
-const clock = { deadline: Number.POSITIVE_INFINITY };
+const clock = { deadline: Number.POSITIVE_INFINITY, sleptMs: 0 };
 function checkDeadline(): void {
   if (performance.now() > clock.deadline) throw new DeadlineExceeded();
 }
@@ -62,16 +73,34 @@ function checkDeadline(): void {
  * Where calls on the agent's thread write their answers, shared for the same reason: each batch
  * slice decodes its answers before it returns, so the buffer is free between slices.
  */
-let response: SharedArrayBuffer | undefined;
-function sharedResponse(): SharedArrayBuffer {
-  response ??= new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES });
-  return response;
+let response: { readonly writer: Writer; readonly reader: Reader } | undefined;
+/** The shared response's writer, from its start; a writer and a reader made once, not per batch. */
+function responseWriter(): Writer {
+  response ??= sharedResponseCodec();
+  response.writer.pos = 0;
+  return response.writer;
+}
+function responseReader(): Reader {
+  response ??= sharedResponseCodec();
+  return response.reader;
+}
+function sharedResponseCodec(): { readonly writer: Writer; readonly reader: Reader } {
+  const buffer = new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES });
+  return { writer: new Writer(buffer), reader: new Reader(buffer) };
+}
+
+/** This thread's CPU time, ms. */
+function threadCpuMs(): number {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
 }
 
 /** Sleeps in WASI poll_oneoff at most until the running call's deadline, then stops the call. */
 function sleepWithinDeadline(ms: number): void {
   const remaining = clock.deadline - performance.now();
-  blockingSleep(Math.max(0, Math.min(ms, remaining)));
+  const slept = Math.max(0, Math.min(ms, remaining));
+  clock.sleptMs += slept;
+  blockingSleep(slept);
   if (ms > remaining) throw new DeadlineExceeded();
 }
 
@@ -92,6 +121,8 @@ export class InlineFunction implements LoadedFunction {
   #closed = false;
   /** Calls made on this thread so far (see WARM_UP_CALLS). */
   #calls = 0;
+  /** Calls still to be timed by CPU after one was slow by the clock (see CONFIRM_CALLS). */
+  #confirming = 0;
   /** The last batch still running in slices: later batches start after it. */
   #tail: Promise<InvokeResult[]> | undefined;
   /** The module's start function overran a call deadline while linking. */
@@ -207,7 +238,7 @@ export class InlineFunction implements LoadedFunction {
       return results;
     }
     const timeoutMs = this.#options.limits.timeoutMs;
-    const w = new Writer(sharedResponse());
+    const w = responseWriter();
     const sliceEnd = performance.now() + SLICE_MS;
     let done = 0;
     let demoteFor: string | undefined;
@@ -223,6 +254,7 @@ export class InlineFunction implements LoadedFunction {
       const now = performance.now();
       if (next > from && now >= sliceEnd) break;
       clock.deadline = now + timeoutMs;
+      const cpuBefore = this.#confirming > 0 ? this.#startTiming() : 0;
       const record = w.pos;
       const reason = this.#runner.runOne(w, { topic: this.#topics.get(input.topic), payload: input.payload });
       if (this.#runner.stackOverflow) {
@@ -240,14 +272,34 @@ export class InlineFunction implements LoadedFunction {
         demoteFor = `a call overran its ${timeoutMs} ms deadline on the agent's thread`;
         break;
       }
-      if (took > INLINE_SLOW_CALL_MS && this.#calls > WARM_UP_CALLS) {
-        demoteFor = `a call took ${took.toFixed(1)} ms on the agent's thread (more than ${INLINE_SLOW_CALL_MS} ms)`;
-        break;
-      }
+      demoteFor = this.#heldTooLong(took, cpuBefore);
+      if (demoteFor) break;
     }
     clock.deadline = Number.POSITIVE_INFINITY;
     for (const a of this.#answers(done)) results.push(a);
     return this.#afterSlice(inputs, next, results, demoteFor);
+  }
+
+  #startTiming(): number {
+    clock.sleptMs = 0;
+    return threadCpuMs();
+  }
+
+  /**
+   * Why the call just made moves the function to a worker, if it does: slow by the clock starts
+   * a confirmation; slow by CPU (plus its own sleeps) during one moves it.
+   */
+  #heldTooLong(took: number, cpuBefore: number): string | undefined {
+    if (this.#calls <= WARM_UP_CALLS) return undefined;
+    if (this.#confirming > 0) {
+      this.#confirming--;
+      const held = threadCpuMs() - cpuBefore + clock.sleptMs;
+      if (held > INLINE_SLOW_CALL_MS)
+        return `a call held the agent's thread for ${held.toFixed(1)} ms of CPU and sleep (more than ${INLINE_SLOW_CALL_MS} ms)`;
+    } else if (took > INLINE_SLOW_CALL_MS) {
+      this.#confirming = CONFIRM_CALLS;
+    }
+    return undefined;
   }
 
   /** After a slice: the rest of the batch in the worker (once demoted), or in the next slice. */
@@ -311,7 +363,7 @@ export class InlineFunction implements LoadedFunction {
    * stack (the caller starts it in a worker instead).
    */
   #runInit(): InvokeResult | 'slow' | 'stack' {
-    const w = new Writer(sharedResponse());
+    const w = responseWriter();
     clock.deadline = performance.now() + this.#options.limits.timeoutMs;
     const reason = this.#runner.runOne(w, undefined);
     clock.deadline = Number.POSITIVE_INFINITY;
@@ -338,7 +390,7 @@ export class InlineFunction implements LoadedFunction {
   }
 
   #answers(done: number): InvokeResult[] {
-    return readAnswers(sharedResponse(), done, this.#options.outputs, this.#options.log);
+    return readAnswers(responseReader(), done, this.#options.outputs, this.#options.log);
   }
 }
 

@@ -53,6 +53,7 @@ export class WorkerSlot {
   readonly #ctrl: Int32Array;
   readonly #startedAt: Float64Array;
   readonly #request: Writer;
+  readonly #response: Reader;
   readonly #options: WorkerSlotOptions;
   readonly #topics = new TopicBytes();
   #exited = false;
@@ -67,6 +68,7 @@ export class WorkerSlot {
     this.#ctrl = views.words;
     this.#startedAt = views.startedAt;
     this.#request = new Writer(this.#channel.request);
+    this.#response = new Reader(this.#channel.response);
     const init: WorkerInit = {
       channel: this.#channel,
       outputs: options.outputs,
@@ -265,7 +267,7 @@ export class WorkerSlot {
   }
 
   #readAnswers(done: number): InvokeResult[] {
-    const answers = readAnswers(this.#channel.response, done, this.#options.outputs, this.#options.log);
+    const answers = readAnswers(this.#response, done, this.#options.outputs, this.#options.log);
     Atomics.store(this.#ctrl, CTRL.state, STATE.idle);
     return answers;
   }
