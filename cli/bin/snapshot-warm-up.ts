@@ -20,6 +20,7 @@ import { renderSummary } from '../src/output/rollout-status.ts';
 import { ASCII_BAR } from '../src/output/bar.ts';
 import { evaluateRollout } from '../src/rollout/evaluate.ts';
 import { FUNCTIONS, NODES } from '../src/resources.ts';
+import { currentBundle } from './bundle.js';
 
 /** Set while the warm-up runs: a lazily loaded module refuses to load (lazy-modules-plugin.ts). */
 export const WARMING = Symbol.for('wasmfleet.cli.snapshot.warming');
@@ -60,6 +61,8 @@ export function warmUp(): void {
   // Plain text: the colour path looks at the call's stdout.
   process.env.NO_COLOR = '1';
   try {
+    // Whether the build is current: ~260 stat calls on every call (cli/bin/bundle.js).
+    currentBundle();
     parse(SAMPLE_KUBECONFIG);
     const now = Date.parse(SAMPLE_TIME) + 60_000;
     const fn = sampleFunction();
