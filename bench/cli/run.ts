@@ -9,6 +9,7 @@
 //   node bench/cli/run.ts --with-sources  # also the CLI run from its TypeScript sources (before ADR 0027)
 //   node bench/cli/run.ts --without-snapshot  # also the CLI run without its startup snapshot (before ADR 0040)
 //   node bench/cli/run.ts --with-launcher     # also `node cli/bin/wasmfleet.js` (the package's bin), besides .tools/bin/wasmfleet
+//   node bench/cli/run.ts --with-floor        # also Node's floor: an empty startup snapshot plus TLS set up (floor.ts)
 //
 // Prints tables of p50, p90 and CPU per call, each with its ratio to kubectl, and writes
 // bench/results/cli.json. Never fails on timings.
@@ -19,6 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureKubectlBinary, startControlPlane } from '@wasmfleet/local-stack';
 import { createFixture, FIXTURE_NAMESPACE } from './fixture.ts';
+import { floorArgv } from './floor.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const { values } = parseArgs({
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     'with-sources': { type: 'boolean', default: false },
     'without-snapshot': { type: 'boolean', default: false },
     'with-launcher': { type: 'boolean', default: false },
+    'with-floor': { type: 'boolean', default: false },
   },
 });
 const CALLS = Number(values.calls);
@@ -89,6 +92,9 @@ try {
     env: { WASMFLEET_CLI_SNAPSHOT: 'off' },
   };
   const theirs: Contender = { name: 'kubectl', argv: (a) => [kubectl, ...a] };
+  const floor: Contender | undefined = values['with-floor']
+    ? { name: 'node floor', argv: floorArgv() }
+    : undefined;
   const env = {
     ...process.env,
     KUBECONFIG: kubeconfig,
@@ -104,6 +110,7 @@ try {
       ...(values['with-sources'] ? [[sources, c.ours] as [Contender, readonly string[]]] : []),
       ...(values['without-snapshot'] ? [[withoutSnapshot, c.ours] as [Contender, readonly string[]]] : []),
       ...(values['with-launcher'] ? [[launcher, c.ours] as [Contender, readonly string[]]] : []),
+      ...(floor ? [[floor, c.ours] as [Contender, readonly string[]]] : []),
     ];
     // One untimed call each: the first call after a build fills the bundle's compile cache.
     for (const [who, args] of contenders) await call(who.argv(args), { ...env, ...who.env });
@@ -162,10 +169,15 @@ function report(results: { case: string; samples: Record<string, Sample[]> }[], 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nCLI call latency, ${CALLS} calls each, ${cpus().length} cores, ${cpu}`);
   console.log(`load average (1 min) at start ${load[0]?.toFixed(2)}, at end ${load[1]?.toFixed(2)}\n`);
-  // The optional contenders (--with-sources, --without-snapshot, --with-launcher), after ours and kubectl.
-  const names = ['wasmfleet', 'kubectl', 'wasmfleet (sources)', 'no snapshot', 'launcher'].filter((name) =>
-    results.some((r) => r.samples[name]),
-  );
+  // The optional contenders (--with-sources, --without-snapshot, --with-launcher, --with-floor), after ours and kubectl.
+  const names = [
+    'wasmfleet',
+    'kubectl',
+    'wasmfleet (sources)',
+    'no snapshot',
+    'launcher',
+    'node floor',
+  ].filter((name) => results.some((r) => r.samples[name]));
   const rows = results.map((r) => {
     const stat = (name: string) => {
       const s = r.samples[name] ?? [];

@@ -129,7 +129,12 @@ export function buildSnapshotBlob(script, buildId, blob) {
   const { spawnSync } = process.getBuiltinModule('node:child_process');
   const temporary = `${blob}.${process.pid}.tmp`;
   const built = spawnSync(process.execPath, ['--snapshot-blob', temporary, '--build-snapshot', script], {
-    env: { ...process.env, WASMFLEET_CLI_SNAPSHOT_BUILD: buildId },
+    // The build's id and folder (the folder is a staging one while cli/scripts/build.ts runs).
+    env: {
+      ...process.env,
+      WASMFLEET_CLI_SNAPSHOT_BUILD: buildId,
+      WASMFLEET_CLI_SNAPSHOT_FROM: path.dirname(script),
+    },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 120_000,

@@ -9,13 +9,14 @@
 import { checkLoadTimeReads } from './snapshot-audit.ts';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { execute, ModuleLoader } from '@oclif/core';
+import { execute, ModuleLoader, type Plugin } from '@oclif/core';
 import Describe from '../src/commands/describe.ts';
 import Get from '../src/commands/get.ts';
 import Help from '../src/commands/help.ts';
 import RolloutStatus from '../src/commands/rollout/status.ts';
 import commandNotFound from '../src/hooks/command-not-found.ts';
-import { CLI_ROOT, currentBundle } from './bundle.js';
+import { CLI_ROOT, DIST_ROOT, currentBundle } from './bundle.js';
+import { buildDirOf, loadRootPlugin, warmUp } from './snapshot-warm-up.ts';
 
 /** The commands the snapshot holds, by oclif id. */
 const COMMANDS: Record<string, unknown> = {
@@ -89,8 +90,17 @@ function main(): void {
     process.stderr.write(`wasmfleet: started from the startup snapshot of build ${BUILD_ID}\n`);
   const dir = currentBundle();
   if (dir === undefined || path.basename(dir) !== BUILD_ID) handOver();
-  void execute({ args, loadOptions: { root: dir } });
+  // oclif's root plugin as the build loaded it (snapshot-warm-up.ts): no package.json or manifest to read.
+  const plugins = rootPlugin?.root === dir ? new Map([[rootPlugin.name, rootPlugin]]) : undefined;
+  void execute({ args, loadOptions: { root: dir, ...(plugins ? { plugins } : {}) } });
 }
 
 checkLoadTimeReads();
+/** Loaded while the snapshot is built; the build waits for it (Node drains the event loop first). */
+let rootPlugin: Plugin | undefined;
+const from = buildDirOf(process.env);
+if (from !== undefined && BUILD_ID !== '') {
+  void loadRootPlugin(from, path.join(DIST_ROOT, BUILD_ID)).then((plugin) => (rootPlugin = plugin));
+}
+warmUp();
 v8.startupSnapshot.setDeserializeMainFunction(main);

@@ -44,21 +44,29 @@ export function lazyModules({ builtins, files }: LazyModules): Plugin {
       const real = require(target) as unknown;
       // A built-in is taken as it is (not through the snapshot's require, which warns about it).
       const loader = isBuiltin(target) ? 'process.getBuiltinModule' : 'require';
-      return { code: standIn(`${loader}(${JSON.stringify(target)})`, real), moduleType: 'js' };
+      return { code: standIn(`${loader}(${JSON.stringify(target)})`, target, real), moduleType: 'js' };
     },
   };
 }
 
-/** The stand-in's code: `load` is the expression that loads the real module. */
-function standIn(load: string, real: unknown): string {
+/**
+ * The stand-in's code: `load` is the expression that loads the real module. While the snapshot
+ * runs its warm-up (cli/bin/snapshot-warm-up.ts sets this symbol), loading it is an error: the
+ * real module would be kept in the snapshot with what it read at build time.
+ */
+function standIn(load: string, name: string, real: unknown): string {
   const keys =
     real !== null && (typeof real === 'object' || typeof real === 'function')
       ? Reflect.ownKeys(real).filter((k): k is string => typeof k === 'string')
       : [];
   const esModule = Boolean((real as { __esModule?: unknown } | null)?.__esModule);
   const callable = typeof real === 'function';
+  const refusal = `${name} must not load while the startup snapshot warms up (cli/bin/snapshot-warm-up.ts): it would keep the build's terminal and environment`;
   return `let real;
-const load = () => (real ??= ${load});
+const refuse = () => {
+  throw new Error(${JSON.stringify(refusal)});
+};
+const load = () => (real ??= globalThis[Symbol.for('wasmfleet.cli.snapshot.warming')] ? refuse() : ${load});
 const keys = ${JSON.stringify(keys.filter((k) => !(callable && ['prototype', 'length', 'name', 'arguments', 'caller'].includes(k))))};
 module.exports = new Proxy(${callable ? 'function () {}' : '{}'}, {
   get: (_, key) => (key === '__esModule' ? ${esModule} : Reflect.get(load(), key)),

@@ -15,6 +15,7 @@ const ENTRY = path.join(CLI_ROOT, 'bin/snapshot-main.ts');
 export const SNAPSHOT_INPUTS = [
   ENTRY,
   path.join(CLI_ROOT, 'bin/snapshot-audit.ts'),
+  path.join(CLI_ROOT, 'bin/snapshot-warm-up.ts'),
   path.join(CLI_ROOT, 'scripts/snapshot.ts'),
   path.join(CLI_ROOT, 'scripts/lazy-modules-plugin.ts'),
 ];

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { ControlPlane } from '@wasmfleet/test-support';
-import { cli, namespaceFor, sharedControlPlane } from './helpers.ts';
+import { CLI_BIN, cli, namespaceFor, sharedControlPlane } from './helpers.ts';
 
 const EXAMPLE = new URL('../../api/examples/temp-alert-url.yaml', import.meta.url).pathname;
 
@@ -20,6 +21,33 @@ describe('wasmfleet apply / get / describe against a real API server', () => {
   it('says so when a namespace has no functions', async () => {
     const r = await cli(['get', 'functions', '-n', ns], plane.kubeconfigPath);
     assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`No wasmfunctions found in ${ns} namespace`));
+  });
+
+  it('get without a name leaves piped input alone (a `while read` loop keeps its lines)', async () => {
+    // oclif reads a missing argument from a non-terminal stdin: `get functions` took the loop's
+    // lines as the name ("wasmfunction "a\nb" not found") and the loop ran once.
+    const loop = `printf 'a\nb\n' | while read -r line; do "$NODE" "$CLI" get functions -n "$NS" || exit 1; echo "read $line"; done`;
+    const r = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+      execFile(
+        'sh',
+        ['-c', loop],
+        {
+          env: {
+            ...process.env,
+            NODE: process.execPath,
+            CLI: CLI_BIN,
+            NS: ns,
+            NO_COLOR: '1',
+            KUBECONFIG: plane.kubeconfigPath,
+            WASMFLEET_DEV_DIR: path.join(tmpdir(), 'wasmfleet-no-dev-stack-here'),
+          },
+        },
+        (error, stdout, stderr) => resolve({ stdout, stderr, code: error ? 1 : 0 }),
+      );
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'read a\nread b\n');
     assert.match(r.stderr, new RegExp(`No wasmfunctions found in ${ns} namespace`));
   });
 

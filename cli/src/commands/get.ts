@@ -20,7 +20,10 @@ export default class Get extends WasmfleetCommand<typeof Get> {
   ];
   static override args = {
     type: Args.string({ required: true, description: 'functions (fn, wfn) or nodes (en, devices)' }),
-    name: Args.string({ required: false, description: 'one object by name' }),
+    // Never read from stdin when left out (oclif's default for a missing argument when stdin is
+    // not a terminal): `… | while read x; do wasmfleet get nodes; done` would lose the loop's
+    // input to it, and kubectl never does that.
+    name: Args.string({ required: false, ignoreStdin: true, description: 'one object by name' }),
   };
   static override flags = {
     output: outputFlag(),
