@@ -14,8 +14,17 @@ export class Liveness {
     this.#missedHeartbeats = missedHeartbeats;
   }
 
-  /** A report arrived from `node`: true when it had been given up on (it is back). */
-  observe(node: string): boolean {
+  /**
+   * `report` arrived from `node` at `now`: true when the device had been given up on and this
+   * report brings it back. A heartbeat that is itself overdue does not: a link that was cut
+   * without closing the connection delivers the heartbeats it held back (TCP retransmits them)
+   * seconds late once it heals, and the device's node reconcile would run on such a report, find
+   * it still stale, and leave the EdgeNode Offline — while the fresh heartbeats behind it, which
+   * change nothing else, would wake nothing (the link-flap fault test, ADR 0041).
+   */
+  observe(node: string, report: NodeStatus, now: number): boolean {
+    if (!this.#stale.has(node)) return false;
+    if (report.state === 'online' && !isOnline(report, now, this.#missedHeartbeats)) return false;
     return this.#stale.delete(node);
   }
 

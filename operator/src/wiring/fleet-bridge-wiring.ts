@@ -51,7 +51,7 @@ function statusWakes(
   // (liveness, counters) and nothing else (ADR 0023).
   const changes = reportChanges(link.reports.get(node), status);
   link.reports.set(node, status);
-  const back = link.liveness.observe(node);
+  const back = link.liveness.observe(node, status, Date.now());
   const nodeChanged = changes.node || back;
   return {
     nodes: nodeChanged ? [node] : [],

@@ -154,8 +154,29 @@ describe('liveness sweep', () => {
     assert.deepEqual(live.sweep(reports, T0 + 89_000), []);
     assert.deepEqual(live.sweep(reports, T0 + 90_000), ['dev-1']);
     assert.deepEqual(live.sweep(reports, T0 + 200_000), [], 'once');
-    assert.equal(live.observe('dev-1'), true, 'a report after going stale brings it back');
-    assert.equal(live.observe('dev-1'), false);
+    const fresh = report(T0 + 200_000);
+    assert.equal(
+      live.observe('dev-1', fresh, T0 + 200_000),
+      true,
+      'a report after going stale brings it back',
+    );
+    assert.equal(live.observe('dev-1', fresh, T0 + 200_000), false);
+  });
+
+  it('a heartbeat that arrives already overdue does not bring a device back; the next fresh one does', () => {
+    // A cut link holds heartbeats back and delivers them late when it heals (link-flap fault test).
+    const live = new Liveness(3);
+    assert.deepEqual(live.sweep(new Map([['dev-1', report(T0)]]), T0 + 90_000), ['dev-1']);
+    const late = report(T0 + 10_000); // sent during the outage, 100 s before it arrived
+    assert.equal(live.observe('dev-1', late, T0 + 110_000), false, 'held back, still overdue');
+    assert.deepEqual(live.sweep(new Map([['dev-1', late]]), T0 + 110_000), [], 'not given up on twice');
+    assert.equal(live.observe('dev-1', report(T0 + 110_000), T0 + 110_000), true, 'fresh: back');
+  });
+
+  it('a last will for a device given up on counts as news (its phase reason changes)', () => {
+    const live = new Liveness(3);
+    live.sweep(new Map([['dev-1', report(T0)]]), T0 + 90_000);
+    assert.equal(live.observe('dev-1', { version: 1, node: 'dev-1', state: 'offline' }, T0 + 95_000), true);
   });
 });
 
