@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -105,6 +105,38 @@ describe('wasmfleet dev up / dev down', () => {
       assert.equal((await cli(['dev', 'down'], undefined, env)).exitCode, 0);
       await cluster.stop();
     }
+  });
+
+  // Regression: a detached start that failed said only "see <log>", and CI, which removes the
+  // directory afterwards, lost why (the README journey failed in CI with no reason on record).
+  it('a detached start that fails says why, from its log, and leaves nothing running', async () => {
+    const devDir = await mkdtemp(path.join(tmpdir(), 'dev-fails-'));
+    const kubeconfig = path.join(devDir, 'broken.kubeconfig');
+    await writeFile(kubeconfig, 'clusters: [\n');
+    const env = { WASMFLEET_DEV_DIR: devDir };
+    const up = await cli(
+      [
+        'dev',
+        'up',
+        '--detach',
+        '--broker-port',
+        '0',
+        '--devices',
+        '1',
+        '--cameras',
+        '0',
+        '--kubeconfig',
+        kubeconfig,
+      ],
+      undefined,
+      env,
+    );
+    assert.equal(up.exitCode, 1, up.stderr + up.stdout);
+    assert.match(up.stderr, /dev up exited before it was ready; the end of .*dev-up\.log:/);
+    assert.match(up.stderr, new RegExp(`cannot read kubeconfig ${kubeconfig.replaceAll('/', '\\/')}`));
+    assert.match(up.stderr, /leave out --kubeconfig to start a local control plane/);
+    const down = await cli(['dev', 'down'], undefined, env);
+    assert.match(down.stdout, /no dev stack is running/);
   });
 
   it('dev down with nothing running says so', async () => {

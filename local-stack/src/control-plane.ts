@@ -84,6 +84,17 @@ export interface ControlPlaneOptions {
    * makes its next watch fail with 410 Gone at once.
    */
   readonly watchCache?: boolean;
+  /**
+   * Picks the three loopback ports (default: free ones chosen by the kernel). A test gives ports
+   * it holds to prove a taken port is survived.
+   */
+  readonly pickPorts?: () => Promise<ControlPlanePorts>;
+}
+
+export interface ControlPlanePorts {
+  readonly etcdClientPort: number;
+  readonly etcdPeerPort: number;
+  readonly apiPort: number;
 }
 
 // Every request, at Metadata level (who, what, when, response code; no bodies), once complete.
@@ -94,11 +105,42 @@ rules:
   - level: Metadata
 `;
 
+/**
+ * Ports are picked free, then bound by etcd and kube-apiserver a moment later; on a busy machine
+ * (a whole test suite starting control planes and connections side by side) another process can
+ * take one in between. Then both are started again on new ports, as envtest does.
+ */
+const PORT_ATTEMPTS = 3;
+
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<OwnedControlPlane> {
   const progress = options.progress ?? (() => undefined);
   const binaries = await ensureApiServerBinaries({ progress, signal: options.signal });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(options, binaries, progress);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= PORT_ATTEMPTS) throw error;
+      progress(`a port was taken before ${error.process} bound it; starting again on new ports`);
+    }
+  }
+}
+
+/** etcd or kube-apiserver exited because a port picked for it was taken by then. */
+class PortTakenError extends Error {
+  readonly process: string;
+  constructor(process: string, message: string, options: ErrorOptions) {
+    super(message, options);
+    this.process = process;
+  }
+}
+
+async function startOnFreePorts(
+  options: ControlPlaneOptions,
+  binaries: ApiServerBinaries,
+  progress: (line: string) => void,
+): Promise<OwnedControlPlane> {
   const dir = await makeWorkDir(options.workDir);
-  const { etcdClientPort, etcdPeerPort, apiPort } = await controlPlanePorts();
+  const { etcdClientPort, etcdPeerPort, apiPort } = await (options.pickPorts ?? freeControlPlanePorts)();
   const token = randomBytes(24).toString('hex');
   const processes: ManagedProcess[] = [];
 
@@ -160,25 +202,47 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     const server = `https://127.0.0.1:${apiPort}`;
     const started = Date.now();
-    const waitReady = () =>
-      waitFor(
+    const waitReady = () => {
+      // A process that exited, or a port it could not bind, ends the wait at once (waitFor would
+      // take a thrown error for "not yet" and wait out its 90 s).
+      let fatal: Error | undefined;
+      return waitFor(
         'kube-apiserver /readyz',
         async () => {
-          for (const p of processes) {
-            if (p.child.exitCode !== null) throw new Error(`${p.name} exited with code ${p.child.exitCode}`);
-          }
-          return (await readyz(apiPort, token)) ? true : undefined;
+          const exited = processes.find((p) => p.child.exitCode !== null);
+          if (exited) fatal = new Error(`${exited.name} exited with code ${exited.child.exitCode}`);
+          else if (await readyz(apiPort, token)) return true;
+          // kube-apiserver keeps running (and retrying) when its port is taken; etcd exits.
+          else if (
+            /address already in use/.test(
+              await readFile(path.join(dir, 'kube-apiserver.log'), 'utf8').catch(() => ''),
+            )
+          )
+            fatal = new Error('kube-apiserver could not bind its port');
+          return fatal ? true : undefined;
         },
         { timeoutMs: 90_000, intervalMs: 100 },
-      ).catch(async (error: unknown) => {
-        const logs = await Promise.all(
-          ['etcd', 'kube-apiserver'].map(async (n) => {
-            const text = await readFile(path.join(dir, `${n}.log`), 'utf8').catch(() => '');
-            return `--- ${n}.log (last 40 lines) ---\n${text.split('\n').slice(-40).join('\n')}`;
-          }),
-        );
-        throw new Error(`the control plane did not become ready:\n${logs.join('\n')}`, { cause: error });
-      });
+      )
+        .then(() => {
+          if (fatal) throw fatal;
+        })
+        .catch(async (error: unknown) => {
+          const texts = await Promise.all(
+            ['etcd', 'kube-apiserver'].map(async (n) => ({
+              name: n,
+              text: await readFile(path.join(dir, `${n}.log`), 'utf8').catch(() => ''),
+            })),
+          );
+          const logs = texts.map(
+            ({ name, text }) =>
+              `--- ${name}.log (last 40 lines) ---\n${text.split('\n').slice(-40).join('\n')}`,
+          );
+          const message = `the control plane did not become ready:\n${logs.join('\n')}`;
+          const taken = texts.find(({ text }) => /address already in use/.test(text));
+          if (taken) throw new PortTakenError(taken.name, message, { cause: error });
+          throw new Error(message, { cause: error });
+        });
+    };
     await waitReady();
     progress(`kube-apiserver ready at ${server} in ${Date.now() - started} ms`);
 
@@ -344,11 +408,7 @@ function readyz(port: number, token: string): Promise<boolean> {
   });
 }
 
-async function controlPlanePorts(): Promise<{
-  etcdClientPort: number;
-  etcdPeerPort: number;
-  apiPort: number;
-}> {
+async function freeControlPlanePorts(): Promise<ControlPlanePorts> {
   const ports = new Set<number>();
   while (ports.size < 3) ports.add(await freePort());
   const [etcdClientPort = 0, etcdPeerPort = 0, apiPort = 0] = ports;

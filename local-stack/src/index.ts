@@ -11,6 +11,7 @@ export {
   type ControlPlane,
   type OwnedControlPlane,
   type ControlPlaneOptions,
+  type ControlPlanePorts,
   type KubectlResult,
 } from './control-plane.ts';
 export {

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { allExited, startControlPlane, waitFor, type ControlPlane } from '../src/index.ts';
+import { allExited, freePort, startControlPlane, waitFor, type ControlPlane } from '../src/index.ts';
 
 describe('a private control plane', () => {
   let plane: ControlPlane;
@@ -74,4 +75,38 @@ describe('control plane teardown', () => {
       });
     });
   }
+});
+
+// Regression: on a busy machine a port picked free was taken before kube-apiserver bound it, and
+// `dev up` (the README's first command) exited in CI instead of picking again.
+describe('a port taken between picking and binding', () => {
+  it('starts again on new ports and says so', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as { port: number }).port;
+    let picks = 0;
+    const lines: string[] = [];
+    const plane = await startControlPlane({
+      crdsDir: false,
+      progress: (line) => lines.push(line),
+      pickPorts: async () => {
+        picks++;
+        const [etcdClientPort, etcdPeerPort] = [await freePort(), await freePort()];
+        return { etcdClientPort, etcdPeerPort, apiPort: picks === 1 ? taken : await freePort() };
+      },
+    });
+    try {
+      assert.equal(picks, 2);
+      assert.notEqual(new URL(plane.server).port, String(taken));
+      assert.ok(
+        lines.some((l) => /port was taken before kube-apiserver bound it/.test(l)),
+        lines.join('\n'),
+      );
+      const version = await plane.kubectl(['get', '--raw', '/version']);
+      assert.equal(version.code, 0, version.stderr);
+    } finally {
+      await plane.stop();
+      squatter.close();
+    }
+  });
 });

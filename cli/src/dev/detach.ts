@@ -3,7 +3,7 @@
 // output in $WASMFLEET_DEV_DIR/dev-up.log) and waits until it has recorded itself as running.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { processExists } from '@wasmfleet/local-stack';
 import { UserError } from '../errors.ts';
 import { devDir, devPaths, readDevState, type DevState } from './state-file.ts';
@@ -49,9 +49,12 @@ async function waitUntilUp(
     const state = await readDevState();
     if (state && state.pid === pid) return state;
     if (exited() || pid === undefined || !processExists(pid)) {
-      throw new UserError(`dev up exited before it was ready; see ${logFile}`, {
-        hint: 'run `wasmfleet dev up` in the foreground to watch it start',
-      });
+      throw new UserError(
+        `dev up exited before it was ready; the end of ${logFile}:\n${await logTail(logFile)}`,
+        {
+          hint: 'run `wasmfleet dev up` in the foreground to watch it start',
+        },
+      );
     }
     if (Date.now() > deadline) {
       throw new UserError(
@@ -63,4 +66,11 @@ async function waitUntilUp(
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The last lines of the background log: why it stopped, without a second command (as `systemctl status`). */
+async function logTail(logFile: string, lines = 30): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  const tail = text.trimEnd().split('\n').slice(-lines);
+  return tail.map((line) => `  ${line}`).join('\n');
 }

@@ -27,6 +27,7 @@ import {
 import { startSensors, type SensorPlan } from '@wasmfleet/agent/sim';
 import { sampleManifests } from './samples.ts';
 import { DEV_CONTEXT } from './state-file.ts';
+import { UserError } from '../errors.ts';
 
 const AGENT_BIN = fileURLToPath(new URL('../../../agent/bin/wasmfleet-agent.js', import.meta.url));
 export const DEV_NAMESPACE = 'default';
@@ -104,6 +105,17 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   }
 }
 
+function loadKubeconfig(kube: KubeConfig, file: string): void {
+  try {
+    kube.loadFromFile(file);
+  } catch (error) {
+    throw new UserError(`cannot read kubeconfig ${file}: ${(error as Error).message}`, {
+      hint: 'check the file is a valid kubeconfig (`kubectl config view --kubeconfig <file>`), or leave out --kubeconfig to start a local control plane',
+      cause: error,
+    });
+  }
+}
+
 /** A local control plane (its kubeconfig at the stable path), or the given cluster with our CRDs. */
 async function startCluster(
   options: DevStackOptions,
@@ -111,7 +123,7 @@ async function startCluster(
 ): Promise<{ kube: KubeConfig; kubeconfigPath: string }> {
   const kube = new KubeConfig();
   if (options.kubeconfig) {
-    kube.loadFromFile(options.kubeconfig);
+    loadKubeconfig(kube, options.kubeconfig);
     await installCrds(kube, REPO_CRDS_DIR);
     options.progress('installed the WasmFleet CRDs into the existing cluster');
     return { kube, kubeconfigPath: options.kubeconfig };

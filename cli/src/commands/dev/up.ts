@@ -142,6 +142,7 @@ With --kubeconfig it uses that cluster instead of starting one; with --broker, t
     } catch (error) {
       if (signal.aborted)
         throw new UserError('dev up was interrupted; what had started is stopped', { exitCode: 130 });
+      if (error instanceof UserError) throw error; // already says what is wrong and how to fix it
       throw new UserError(`dev up failed: ${error instanceof Error ? error.message : String(error)}`, {
         hint: 'the output above says which part failed; `scripts/test` checks the toolchain on this machine',
         cause: error,
