@@ -33,7 +33,11 @@ export interface SimulatedDevice {
   desired(): DesiredState | undefined;
   /** Every desired document received, in order. */
   readonly received: DesiredState[];
-  publishStatus(): Promise<void>;
+  /**
+   * Publishes its status now; `heartbeatAt` back-dates it, as a heartbeat that a cut link held
+   * back and delivered late would be.
+   */
+  publishStatus(heartbeatAt?: Date): Promise<void>;
   /** Stops heartbeats but stays connected (a hung agent): no last will is published. */
   goSilent(): void;
   /** Sends heartbeats again. */
@@ -63,7 +67,7 @@ export async function startSimulatedDevice(options: SimulatedDeviceOptions): Pro
   });
   let observedGeneration = 0;
 
-  const status = (): NodeStatus => ({
+  const status = (heartbeatAt = new Date()): NodeStatus => ({
     version: 1,
     node: options.node,
     state: 'online',
@@ -72,7 +76,7 @@ export async function startSimulatedDevice(options: SimulatedDeviceOptions): Pro
     arch: process.arch,
     os: process.platform,
     startedAt,
-    heartbeatAt: new Date().toISOString(),
+    heartbeatAt: heartbeatAt.toISOString(),
     heartbeatIntervalSeconds: options.heartbeatSeconds ?? 30,
     observedGeneration,
     sensors: (options.sensors ?? []).map((name) => ({ name })),
@@ -82,8 +86,11 @@ export async function startSimulatedDevice(options: SimulatedDeviceOptions): Pro
     },
     functions: [...functions.values()],
   });
-  const publishStatus = async (): Promise<void> => {
-    await client.publishAsync(statusTopic(options.node), JSON.stringify(status()), { qos: 1, retain: true });
+  const publishStatus = async (heartbeatAt?: Date): Promise<void> => {
+    await client.publishAsync(statusTopic(options.node), JSON.stringify(status(heartbeatAt)), {
+      qos: 1,
+      retain: true,
+    });
   };
 
   client.on('message', (_topic, payload) => {

@@ -84,6 +84,13 @@ describe(
     let scratch: string;
     const agents: AgentProcess[] = [];
     const node = (short: string) => `${fleet}-${short}`;
+    /** What the broker logged about the flapping agent's connections (takeovers, keepalive expiries). */
+    const brokerNotes = async (): Promise<string> =>
+      (await broker.log())
+        .split('\n')
+        .filter((line) => line.includes(`wasmfleet-agent-${node('flappy')}`))
+        .slice(-12)
+        .join(' | ');
 
     const kubectlApply = async (object: unknown): Promise<void> => {
       const r = await plane.kubectl(['apply', '-f', '-'], { stdin: JSON.stringify(object) });
@@ -226,6 +233,9 @@ describe(
       const placementChanges: string[] = [];
       const duplicates: string[] = [];
       let statusDocs = 0;
+      // Heartbeats the link held back and delivered late (TCP retransmits them once it heals):
+      // how stale the flapping device's reports were when they reached the broker's subscribers.
+      const lateReports: number[] = [];
       watcher.on('message', (topic, payload) => {
         if (payload.length === 0) return;
         if (topic.endsWith('/desired')) {
@@ -241,6 +251,9 @@ describe(
           const status = parseNodeStatus(payload);
           if (!status.ok) return;
           statusDocs++;
+          const beatAt = status.value.heartbeatAt ? Date.parse(status.value.heartbeatAt) : undefined;
+          if (status.value.node === node('flappy') && beatAt !== undefined && Date.now() - beatAt > 6_000)
+            lateReports.push(Math.round((Date.now() - beatAt) / 1000));
           const names = (status.value.functions ?? []).map((f) => `${f.namespace}/${f.name}`);
           const twice = names.filter((n, i) => names.indexOf(n) !== i);
           if (twice.length > 0) duplicates.push(`${status.value.node}: ${twice.join(', ')}`);
@@ -254,13 +267,22 @@ describe(
       placementChanges.length = 0;
 
       const rollout: { revision?: string; phase?: string }[] = [];
+      const flapStartedAt = Date.now();
+      const devicePhases: string[] = []; // "Offline@12s" — the flapping EdgeNode's phase over time
       let polling = true;
       const poll = (async () => {
         while (polling) {
-          const s = (await fn('everywhere').catch(() => undefined))?.status?.rollout;
+          const [f, n] = await Promise.all([
+            fn('everywhere').catch(() => undefined),
+            edgeNode(node('flappy')).catch(() => undefined),
+          ]);
+          const s = f?.status?.rollout;
           const last = rollout.at(-1);
           if (s && (s.revision !== last?.revision || s.phase !== last?.phase))
             rollout.push({ revision: s.revision, phase: s.phase });
+          const phase = n?.status?.phase ?? '?';
+          if (!devicePhases.at(-1)?.startsWith(`${phase}@`))
+            devicePhases.push(`${phase}@${Math.round((Date.now() - flapStartedAt) / 1000)}s`);
           await sleep(250);
         }
       })();
@@ -319,8 +341,13 @@ describe(
             : undefined;
         },
         { timeoutMs: 120_000, intervalMs: 500 },
-      ).catch((error: unknown) => {
-        throw new Error(`${(error as Error).message}; last seen ${seen}`, { cause: error });
+      ).catch(async (error: unknown) => {
+        throw new Error(
+          `${(error as Error).message}; last seen ${seen}; device phases ${devicePhases.join(' → ')}; ` +
+            `late reports (s): ${lateReports.join(', ')}; ` +
+            `broker: ${await brokerNotes()}`,
+          { cause: error },
+        );
       });
       const convergedS = (Date.now() - steadyAt) / 1000;
       polling = false;
@@ -329,7 +356,10 @@ describe(
       report(
         `flap: ${schedule.filter((p) => p.down).length} outages; converged ${convergedS.toFixed(0)} s after the last; ` +
           `rollout ${rollout.map((r) => `${r.revision ?? '?'}:${r.phase ?? '?'}`).join(' → ')}; ` +
-          `placement changes ${placementChanges.length}; status docs seen ${statusDocs}`,
+          `placement changes ${placementChanges.length}; status docs seen ${statusDocs}; ` +
+          `device phases ${devicePhases.join(' → ')}; ` +
+          `flapping device's reports older than 3 heartbeats on arrival: ${lateReports.length} (ages ${lateReports.join(', ')} s); ` +
+          `broker: ${await brokerNotes()}`,
       );
       assert.deepEqual(
         initialPlacement,

@@ -49,11 +49,13 @@ function statusWakes(
   status: NodeStatus,
 ): Wakes<keyof FleetQueues> {
   // Only what a report changes reaches the reconcilers: a heartbeat updates the report
-  // (liveness, counters) and nothing else (ADR 0023).
-  const changes = reportChanges(link.reports.get(node), status);
+  // (liveness, counters) and nothing else (ADR 0023), unless it changes whether the device
+  // counts as online (ADR 0041).
+  const previous = link.reports.get(node);
+  const changes = reportChanges(previous, status);
   link.reports.set(node, status);
-  const back = link.liveness.observe(node);
-  const nodeChanged = changes.node || back;
+  const onlineChanged = link.liveness.observe(node, previous, status, Date.now());
+  const nodeChanged = changes.node || onlineChanged;
   return {
     nodes: nodeChanged ? [node] : [],
     functions: [...changes.functions, ...(nodeChanged ? link.documents.assignmentsOfNode(node) : [])],

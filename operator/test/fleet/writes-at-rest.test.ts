@@ -154,8 +154,35 @@ describe('liveness sweep', () => {
     assert.deepEqual(live.sweep(reports, T0 + 89_000), []);
     assert.deepEqual(live.sweep(reports, T0 + 90_000), ['dev-1']);
     assert.deepEqual(live.sweep(reports, T0 + 200_000), [], 'once');
-    assert.equal(live.observe('dev-1'), true, 'a report after going stale brings it back');
-    assert.equal(live.observe('dev-1'), false);
+    const fresh = report(T0 + 200_000);
+    assert.equal(live.observe('dev-1', report(T0), fresh, T0 + 200_000), true, 'back');
+    assert.equal(live.observe('dev-1', fresh, fresh, T0 + 200_000), false);
+  });
+
+  it('heartbeats on time change nothing; a last will does (and reportChanges says so too)', () => {
+    const live = new Liveness(3);
+    assert.equal(live.observe('dev-1', report(T0), report(T0 + 30_000), T0 + 30_500), false);
+    const will: NodeStatus = { version: 1, node: 'dev-1', state: 'offline' };
+    assert.equal(live.observe('dev-1', report(T0 + 30_000), will, T0 + 31_000), true);
+  });
+
+  it('a heartbeat that arrives already overdue does not bring a device back; the next fresh one does', () => {
+    // A cut link holds heartbeats back and delivers them late when it heals (link-flap fault test).
+    const live = new Liveness(3);
+    assert.deepEqual(live.sweep(new Map([['dev-1', report(T0)]]), T0 + 90_000), ['dev-1']);
+    const late = report(T0 + 10_000); // sent during the outage, 100 s before it arrived
+    assert.equal(live.observe('dev-1', report(T0), late, T0 + 110_000), false, 'held back, still overdue');
+    assert.deepEqual(live.sweep(new Map([['dev-1', late]]), T0 + 110_000), [], 'not given up on twice');
+    assert.equal(live.observe('dev-1', late, report(T0 + 110_000), T0 + 110_000), true, 'fresh: back');
+  });
+
+  it('a fresh heartbeat after a late one counts even before the sweep gave the device up', () => {
+    // The late report changed a function, so its device's reconcile ran (and wrote Offline)
+    // before any sweep: the fresh heartbeat behind it must still reach the EdgeNode.
+    const live = new Liveness(3);
+    const late = report(T0 + 10_000);
+    assert.equal(live.observe('dev-1', report(T0), late, T0 + 110_000), false);
+    assert.equal(live.observe('dev-1', late, report(T0 + 110_000), T0 + 110_500), true);
   });
 });
 

@@ -70,6 +70,37 @@ describe('operator: offline devices', () => {
       (await h.node(device.node)).status?.phase === 'Online' ? true : undefined,
     );
   });
+
+  it('brings a device back Online when the heartbeats a cut link held back arrive late, before fresh ones', async () => {
+    // Regression (link-flap fault test, ADR 0041): a link cut without closing the connection
+    // holds the agent's heartbeats back and TCP delivers them seconds late once it heals. The
+    // first, already overdue, counted as the device's return; the reconcile it caused found it
+    // still stale and kept the EdgeNode Offline, and the fresh heartbeats behind it changed
+    // nothing else, so they woke nothing: Offline for good while the device reported every second.
+    const device = await h.device('late', { labels: { zone: 'elsewhere' }, heartbeatSeconds: 1 });
+    await waitFor('Online', async () =>
+      (await h.node(device.node)).status?.phase === 'Online' ? true : undefined,
+    );
+    device.goSilent();
+    await waitFor(
+      'Offline after 3 missed 1 s heartbeats',
+      async () => ((await h.node(device.node)).status?.phase === 'Offline' ? true : undefined),
+      { timeoutMs: 15_000 },
+    );
+    // The link heals: a heartbeat from the outage arrives, and the operator has time to act on it.
+    await device.publishStatus(new Date(Date.now() - 10_000));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await device.resume();
+    const node = await waitFor(
+      'Online once fresh heartbeats follow the late one',
+      async () => {
+        const n = await h.node(device.node);
+        return n.status?.phase === 'Online' ? n : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    assert.equal(node.status?.conditions?.find((c) => c.type === 'Online')?.reason, 'HeartbeatReceived');
+  });
 });
 
 describe('operator: auto-registration off', () => {
