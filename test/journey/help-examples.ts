@@ -133,7 +133,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, ExampleRun>> = {
     },
   'wasmfleet logs temp-alert -f': {
     hot: 'dev-sensor-1',
-    interruptWhen: /^dev-sensor-1\s.*\sWARN\s/m, // not another device's spike (readme-checks.ts)
+    interruptWhen: /^dev-sensor-1\s.*\sWARN\s+temperature is 35/m, // not a simulated spike (readme-checks.ts)
     check: (r) => {
       stoppedByCtrlC(r);
       assert.match(r.stdout, /^dev-sensor-1\s+\S+Z\s+WARN\s+temperature is 35/m, shown(r));

@@ -126,9 +126,9 @@ export const README_CHECKS: readonly ReadmeCheck[] = [
     match: /^wasmfleet logs temp-alert -f$/,
     hot: true,
     // The simulated sensors spike above the threshold every ~20 s per device (agent/src/sim), so
-    // another device's WARN may come first: Ctrl-C once the hot reading's line is shown.
+    // a spike's WARN (dev-sensor-1's own too) may come first: Ctrl-C once the hot reading's line is shown.
     // Regression: stopping at the first WARN caught dev-sensor-2's spike at load 18.
-    interruptWhen: /^dev-sensor-1\s.*\sWARN\s/m,
+    interruptWhen: /^dev-sensor-1\s.*\sWARN\s+temperature is 35/m,
     check: (r) => {
       stoppedByCtrlC(r);
       assert.match(
@@ -173,7 +173,9 @@ export const README_CHECKS: readonly ReadmeCheck[] = [
   {
     match: /^mosquitto_sub -L "\$WASMFLEET_BROKER\/alerts\/#" -v$/,
     hot: true,
-    interruptWhen: /^alerts\/dev-sensor-1\/temperature \{"alert":"high"/m,
+    // After the README's patch the threshold is 25, which the simulated sensors' own readings
+    // (24 ± 2 °C) cross too: Ctrl-C once the hot reading's alert is shown, not at the first one.
+    interruptWhen: /^alerts\/dev-sensor-1\/temperature \{"alert":"high","sensor":"temperature","value":35/m,
     check: (r) => {
       stoppedByCtrlC(r);
       assert.match(

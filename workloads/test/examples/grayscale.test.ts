@@ -44,7 +44,8 @@ describe('grayscale example (C, PPM/RGBA → PGM)', () => {
     const expected = new Uint8Array(320 * 240);
     grayConvert(rgb, expected, 320 * 240, 3);
     const [out] = await fn.ok(ppm(320, 240, rgb));
-    assert.deepEqual(splitPgm(out!.payload).pixels, expected);
+    // Outputs come as Buffers (the agent's pool); the bytes are what count.
+    assert.deepEqual(new Uint8Array(splitPgm(out!.payload).pixels), expected);
   });
 
   it('accepts raw RGBA frames when WIDTH and HEIGHT are configured', async () => {
@@ -56,7 +57,7 @@ describe('grayscale example (C, PPM/RGBA → PGM)', () => {
       const [out] = await rgba.ok(frame);
       const { header, pixels } = splitPgm(out!.payload);
       assert.equal(header, 'P5\n64 48\n255\n');
-      assert.deepEqual(pixels, expected);
+      assert.deepEqual(new Uint8Array(pixels), expected);
       assert.match(await rgba.fails(frame.subarray(1)), /WIDTH\*HEIGHT\*4/);
     } finally {
       await rgba.close();
