@@ -10,16 +10,9 @@
 // answers; nothing is pulled.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
-import {
-  ensureContainerImages,
-  findContainerEngine,
-  MOSQUITTO_IMAGE,
-  NO_ENGINE,
-} from '@wasmfleet/test-support/containers';
+import { findContainerEngine, NO_ENGINE } from '@wasmfleet/test-support/containers';
 import {
   collect,
-  connect,
   fnSpec,
   fnStatus,
   publishDesired,
@@ -29,49 +22,26 @@ import {
 } from '../helpers/fleet.ts';
 import { fixture } from '../helpers/wasm.ts';
 import { tinyComponent } from '../component/tiny-component.ts';
+import { startImageOnNetwork, type ImageOnNetwork } from './helpers/image-on-network.ts';
 
 const engine = await findContainerEngine();
-process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
 
 describe('the agent image', { skip: engine ? false : NO_ENGINE }, () => {
-  type Started = import('testcontainers').StartedTestContainer;
-  let agentImage: string;
-  let network: import('testcontainers').StartedNetwork;
-  let control: MqttClient;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
+  let h: ImageOnNetwork;
   before(async () => {
-    process.env.DOCKER_HOST ??= `unix://${engine!.socket}`;
-    const [agent] = await ensureContainerImages(['agent', 'mosquitto'], { tag: 'e2e' });
-    agentImage = agent!.tag;
-    const { GenericContainer, Network, Wait } = await import('testcontainers');
-    network = await new Network().start();
-    cleanups.push(() => network.stop());
-    const broker: Started = await new GenericContainer(MOSQUITTO_IMAGE)
-      .withNetwork(network)
-      .withNetworkAliases('broker')
-      .withExposedPorts(1883)
-      .withCopyContentToContainer([
-        { content: 'listener 1883\nallow_anonymous true\n', target: '/mosquitto/config/mosquitto.conf' },
-      ])
-      .withWaitStrategy(Wait.forLogMessage(/mosquitto version .* running/))
-      .start();
-    cleanups.push(() => broker.stop());
-    control = await connect(`mqtt://localhost:${broker.getMappedPort(1883)}`);
-    cleanups.push(() => control.endAsync());
+    h = await startImageOnNetwork(engine!, 'agent');
   });
+  after(() => h.close());
 
-  after(async () => {
-    for (const cleanup of cleanups.reverse())
-      await cleanup().catch((error: unknown) => console.error('cleanup:', error));
-  });
-
-  async function start(command: string[], entrypoint?: string[]): Promise<Started> {
+  async function start(
+    command: string[],
+    entrypoint?: string[],
+  ): Promise<import('testcontainers').StartedTestContainer> {
     const { GenericContainer } = await import('testcontainers');
-    let container = new GenericContainer(agentImage).withNetwork(network).withCommand(command);
+    let container = new GenericContainer(h.image).withNetwork(h.network).withCommand(command);
     if (entrypoint) container = container.withEntrypoint(entrypoint);
     const started = await container.withStartupTimeout(60_000).start();
-    cleanups.push(() => started.stop());
+    h.cleanups.push(() => started.stop());
     return started;
   }
 
@@ -79,10 +49,10 @@ describe('the agent image', { skip: engine ? false : NO_ENGINE }, () => {
     const node = 'image-functions-1';
     const core = await fixture('healthy/echo.wat');
     const component = await tinyComponent();
-    await publishModule(control, core);
-    await publishModule(control, component);
+    await publishModule(h.control, core);
+    await publishModule(h.control, component);
     await publishDesired(
-      control,
+      h.control,
       node,
       [
         fnSpec('core', core),
@@ -94,7 +64,7 @@ describe('the agent image', { skip: engine ? false : NO_ENGINE }, () => {
     const settled = (phase: string | undefined): boolean =>
       phase !== undefined && !['Pending', 'Fetching', 'Starting'].includes(phase);
     const status = await waitForStatus(
-      control,
+      h.control,
       node,
       (s) => settled(fnStatus(s, 'core')?.phase) && settled(fnStatus(s, 'component')?.phase),
       180_000,
@@ -102,10 +72,10 @@ describe('the agent image', { skip: engine ? false : NO_ENGINE }, () => {
     for (const name of ['core', 'component'])
       assert.equal(fnStatus(status, name)?.phase, 'Running', JSON.stringify(fnStatus(status, name)));
     for (const name of ['core', 'component']) {
-      const outputs = await collect(control, `out/${node}/${name}`);
+      const outputs = await collect(h.control, `out/${node}/${name}`);
       // Sent again every second: a first call slower than its deadline on a loaded machine fails
       // without an output, and this test is about the function running at all.
-      const ping = (): void => void control.publish(`sensors/${node}/${name}`, 'ping', { qos: 1 });
+      const ping = (): void => void h.control.publish(`sensors/${node}/${name}`, 'ping', { qos: 1 });
       ping();
       const again = setInterval(ping, 1000);
       try {
@@ -118,7 +88,7 @@ describe('the agent image', { skip: engine ? false : NO_ENGINE }, () => {
 
   it('runs the simulated sensors the chart starts beside each simulated agent', async () => {
     const node = 'image-sensors-1';
-    const readings = await collect(control, `sensors/${node}/#`);
+    const readings = await collect(h.control, `sensors/${node}/#`);
     await start(
       ['agent/bin/wasmfleet-sim-sensors.ts', '--broker', 'mqtt://broker:1883', '--node', node],
       ['node'],

@@ -10,16 +10,9 @@
 // answers; nothing is pulled.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
-import {
-  ensureContainerImages,
-  findContainerEngine,
-  MOSQUITTO_IMAGE,
-  NO_ENGINE,
-} from '@wasmfleet/test-support/containers';
+import { findContainerEngine, NO_ENGINE } from '@wasmfleet/test-support/containers';
 import {
   collect,
-  connect,
   fnSpec,
   fnStatus,
   publishDesired,
@@ -29,50 +22,24 @@ import {
 } from '../helpers/fleet.ts';
 import { fixture } from '../helpers/wasm.ts';
 import { tinyComponent } from '../component/tiny-component.ts';
+import { startImageOnNetwork, type ImageOnNetwork } from './helpers/image-on-network.ts';
 
 const engine = await findContainerEngine();
-process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
 
 describe('the native agent image', { skip: engine ? false : NO_ENGINE }, () => {
-  type Started = import('testcontainers').StartedTestContainer;
-  let image: string;
-  let network: import('testcontainers').StartedNetwork;
-  let control: MqttClient;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
+  let h: ImageOnNetwork;
   before(async () => {
-    process.env.DOCKER_HOST ??= `unix://${engine!.socket}`;
-    const [native] = await ensureContainerImages(['agent-native', 'mosquitto'], { tag: 'e2e' });
-    image = native!.tag;
-    const { GenericContainer, Network, Wait } = await import('testcontainers');
-    network = await new Network().start();
-    cleanups.push(() => network.stop());
-    const broker: Started = await new GenericContainer(MOSQUITTO_IMAGE)
-      .withNetwork(network)
-      .withNetworkAliases('broker')
-      .withExposedPorts(1883)
-      .withCopyContentToContainer([
-        { content: 'listener 1883\nallow_anonymous true\n', target: '/mosquitto/config/mosquitto.conf' },
-      ])
-      .withWaitStrategy(Wait.forLogMessage(/mosquitto version .* running/))
-      .start();
-    cleanups.push(() => broker.stop());
-    control = await connect(`mqtt://localhost:${broker.getMappedPort(1883)}`);
-    cleanups.push(() => control.endAsync());
+    h = await startImageOnNetwork(engine!, 'agent-native');
   });
-
-  after(async () => {
-    for (const cleanup of cleanups.reverse())
-      await cleanup().catch((error: unknown) => console.error('cleanup:', error));
-  });
+  after(() => h.close());
 
   it('runs a core module and a component as 65532 on a read-only root, the broker found by name', async () => {
     const node = 'native-image-1';
     const core = await fixture('healthy/echo.wat');
     const component = await tinyComponent();
-    await publishModule(control, core);
-    await publishModule(control, component);
-    await publishDesired(control, node, [fnSpec('core', core), fnSpec('component', component)], 1);
+    await publishModule(h.control, core);
+    await publishModule(h.control, component);
+    await publishDesired(h.control, node, [fnSpec('core', core), fnSpec('component', component)], 1);
     const { GenericContainer } = await import('testcontainers');
     // What the chart's securityContext and volumes give it: a read-only root, a tmpfs data
     // directory and nothing else writable (testcontainers has no setter for the first).
@@ -82,17 +49,17 @@ describe('the native agent image', { skip: engine ? false : NO_ENGINE }, () => {
         this.hostConfig.ReadonlyRootfs = true;
       }
     }
-    const agent = await new ReadOnlyRoot(image)
-      .withNetwork(network)
+    const agent = await new ReadOnlyRoot(h.image)
+      .withNetwork(h.network)
       .withCommand(['--broker', 'mqtt://broker:1883', '--node', node, '--heartbeat', '1'])
       .withTmpFs({ '/var/lib/wasmfleet': 'rw,uid=65532,gid=65532' })
       .withStartupTimeout(60_000)
       .start();
-    cleanups.push(() => agent.stop());
+    h.cleanups.push(() => agent.stop());
     const settled = (phase: string | undefined): boolean =>
       phase !== undefined && !['Pending', 'Fetching', 'Starting'].includes(phase);
     const status = await waitForStatus(
-      control,
+      h.control,
       node,
       (s) => settled(fnStatus(s, 'core')?.phase) && settled(fnStatus(s, 'component')?.phase),
       120_000,
@@ -100,8 +67,8 @@ describe('the native agent image', { skip: engine ? false : NO_ENGINE }, () => {
     for (const name of ['core', 'component'])
       assert.equal(fnStatus(status, name)?.phase, 'Running', JSON.stringify(fnStatus(status, name)));
     for (const name of ['core', 'component']) {
-      const outputs = await collect(control, `out/${node}/${name}`);
-      const ping = (): void => void control.publish(`sensors/${node}/${name}`, 'ping', { qos: 1 });
+      const outputs = await collect(h.control, `out/${node}/${name}`);
+      const ping = (): void => void h.control.publish(`sensors/${node}/${name}`, 'ping', { qos: 1 });
       ping();
       const again = setInterval(ping, 1000);
       try {
