@@ -18,7 +18,7 @@ import { ensureApiServerBinaries, ensureKubectlBinary, type ApiServerBinaries } 
 import { kubeconfigYaml } from './kubeconfig.ts';
 import { freePort, waitFor } from './net.ts';
 import { spawnManaged, type ManagedProcess } from './processes.ts';
-import { readResource, serverSideApply, type ApplyObject } from './server-side-apply.ts';
+import { readResource, resourceFor, serverSideApply, type ApplyObject } from './server-side-apply.ts';
 
 export const REPO_CRDS_DIR = fileURLToPath(new URL('../../crds/', import.meta.url));
 
@@ -321,36 +321,57 @@ async function compactEtcd(port: number): Promise<number> {
   return revision;
 }
 
+/** What a CRD manifest says about the kind it serves. */
+interface CrdManifest extends ApplyObject {
+  readonly spec: {
+    readonly group: string;
+    readonly names: { readonly kind: string };
+    readonly versions: readonly { readonly name: string; readonly served: boolean }[];
+  };
+}
+
 /**
  * Server-side applies every CRD manifest in `crdsDir` as written, then waits until each is
- * Established (served). Through the API, not kubectl: a local stack must not need kubectl.
+ * Established and its kind is listed by discovery: Established alone comes first, and a client that
+ * applies an object of the kind in that gap is told the server has no such resource type.
+ * Through the API, not kubectl: a local stack must not need kubectl.
  */
 export async function installCrds(kube: KubeConfig, crdsDir: string, timeoutMs = 60_000): Promise<void> {
   const files = (await readdir(crdsDir)).filter((f) => /\.ya?ml$/.test(f)).sort();
-  const names: string[] = [];
+  const crds: CrdManifest[] = [];
   for (const file of files) {
-    const crd = parse(await readFile(path.join(crdsDir, file), 'utf8')) as ApplyObject;
+    const crd = parse(await readFile(path.join(crdsDir, file), 'utf8')) as CrdManifest;
     await serverSideApply(kube, crd, { fieldManager: 'wasmfleet', force: true }).catch((cause: unknown) => {
       throw new Error(`installing the CRD in ${path.join(crdsDir, file)} failed`, { cause });
     });
-    names.push(crd.metadata.name);
+    crds.push(crd);
   }
-  for (const name of names) {
-    await waitFor(
-      `CRD ${name} Established`,
-      async () => {
-        const crd = (await readResource(
-          kube,
-          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
-        )) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
-        const established = crd?.status?.conditions?.some(
-          (c) => c.type === 'Established' && c.status === 'True',
-        );
-        return established ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 100 },
-    );
+  for (const crd of crds) {
+    const name = crd.metadata.name;
+    await waitFor(`CRD ${name} Established`, () => isEstablished(kube, name), { timeoutMs, intervalMs: 100 });
+    for (const version of crd.spec.versions.filter((v) => v.served)) {
+      const apiVersion = `${crd.spec.group}/${version.name}`;
+      await waitFor(
+        `${crd.spec.names.kind} in ${apiVersion} listed by discovery`,
+        () =>
+          resourceFor(kube, apiVersion, crd.spec.names.kind).then(
+            () => true,
+            () => undefined,
+          ),
+        { timeoutMs, intervalMs: 100 },
+      );
+    }
   }
+}
+
+async function isEstablished(kube: KubeConfig, name: string): Promise<true | undefined> {
+  const crd = (await readResource(
+    kube,
+    `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+  )) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
+  return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+    ? true
+    : undefined;
 }
 
 export function runKubectl(

@@ -67,32 +67,43 @@ export async function readResource(kube: KubeConfig, apiPath: string): Promise<u
   return body;
 }
 
-function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promise<ResourceInfo> {
-  let resources = discovery.get(apiVersion);
-  if (!resources) {
-    const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    resources = request(kube, 'GET', path).then(({ code, body }) => {
-      if (code >= 300) throw new ApiError(code, body);
-      const list =
-        (body as { resources?: { name: string; kind: string; namespaced: boolean }[] }).resources ?? [];
-      return new Map(
-        list
-          .filter((r) => !r.name.includes('/'))
-          .map((r) => [r.kind, { name: r.name, namespaced: r.namespaced }]),
-      );
+/**
+ * The resource a kind is served as, from the API server's discovery, remembered per apiVersion. A
+ * kind missing from a remembered answer is asked for once more, as kubectl does: discovery lags a
+ * CRD's Established condition, and an answer taken while a group's CRDs were still being added
+ * lists only some of its kinds (dev up once failed on "no resource type for kind WasmFunction").
+ */
+export async function resourceFor(kube: KubeConfig, apiVersion: string, kind: string): Promise<ResourceInfo> {
+  const remembered = discovery.get(apiVersion);
+  const known = remembered ? (await remembered.catch(() => undefined))?.get(kind) : undefined;
+  if (known) return known;
+  if (remembered) discovery.delete(apiVersion);
+  const info = (await discover(kube, apiVersion)).get(kind);
+  if (!info)
+    throw new ApiError(404, {
+      message: `the server doesn't have a resource type for kind ${kind} in ${apiVersion}`,
     });
-    // A failed discovery (a CRD not served yet) is asked again next time, not remembered.
-    resources.catch(() => discovery.delete(apiVersion));
-    discovery.set(apiVersion, resources);
-  }
-  return resources.then((map) => {
-    const info = map.get(kind);
-    if (!info)
-      throw new ApiError(404, {
-        message: `the server doesn't have a resource type for kind ${kind} in ${apiVersion}`,
-      });
-    return info;
+  return info;
+}
+
+function discover(kube: KubeConfig, apiVersion: string): Promise<Map<string, ResourceInfo>> {
+  let resources = discovery.get(apiVersion);
+  if (resources) return resources;
+  const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  resources = request(kube, 'GET', path).then(({ code, body }) => {
+    if (code >= 300) throw new ApiError(code, body);
+    const list =
+      (body as { resources?: { name: string; kind: string; namespaced: boolean }[] }).resources ?? [];
+    return new Map(
+      list
+        .filter((r) => !r.name.includes('/'))
+        .map((r) => [r.kind, { name: r.name, namespaced: r.namespaced }]),
+    );
   });
+  // A failed discovery (a group not served yet) is asked again next time, not remembered.
+  resources.catch(() => discovery.delete(apiVersion));
+  discovery.set(apiVersion, resources);
+  return resources;
 }
 
 async function request(

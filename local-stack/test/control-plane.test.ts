@@ -2,9 +2,21 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { allExited, freePort, startControlPlane, waitFor, type ControlPlane } from '../src/index.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import {
+  allExited,
+  freePort,
+  installCrds,
+  serverSideApply,
+  startControlPlane,
+  waitFor,
+  type ControlPlane,
+} from '../src/index.ts';
 
 describe('a private control plane', () => {
   let plane: ControlPlane;
@@ -40,6 +52,28 @@ describe('a private control plane', () => {
     assert.match(list.stderr, /forbidden.*system:serviceaccount:default:nobody/i);
   });
 
+  // Regression: `dev up` failed in CI with "the server doesn't have a resource type for kind
+  // WasmFunction": discovery of the group was remembered from a moment it listed only some kinds.
+  it('applies an object of a kind whose CRD was added after its group was first discovered', async () => {
+    const kube = new KubeConfig();
+    kube.loadFromFile(plane.kubeconfigPath);
+    const dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-crds-'));
+    try {
+      for (const kind of ['Alpha', 'Beta']) {
+        await writeFile(path.join(dir, `${kind}.yaml`), JSON.stringify(crdOf(kind)));
+        await installCrds(kube, dir);
+        const applied = await serverSideApply(
+          kube,
+          { apiVersion: 'later.wasmfleet.io/v1', kind, metadata: { name: 'one', namespace: 'default' } },
+          { fieldManager: 'test' },
+        );
+        assert.equal((applied as { kind?: string }).kind, kind);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects an unknown bearer token', async () => {
     const kubeconfig = await plane.writeKubeconfig('stranger', 'not-a-token');
     const list = await plane.kubectl(['get', 'namespaces'], { kubeconfig });
@@ -47,6 +81,24 @@ describe('a private control plane', () => {
     assert.match(list.stderr, /Unauthorized|must be logged in/i);
   });
 });
+
+/** A minimal namespaced CRD of `kind` in the group later.wasmfleet.io. */
+function crdOf(kind: string): object {
+  const plural = `${kind.toLowerCase()}s`;
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.later.wasmfleet.io` },
+    spec: {
+      group: 'later.wasmfleet.io',
+      names: { kind, plural, singular: kind.toLowerCase() },
+      scope: 'Namespaced',
+      versions: [
+        { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } },
+      ],
+    },
+  };
+}
 
 describe('control plane teardown', () => {
   it('stop() leaves no etcd or kube-apiserver process behind', async () => {

@@ -13,10 +13,16 @@ function isObj(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+// The API server decodes a JSON number as an integer only when it fits an int64; a larger whole
+// number (9.3e160, or 2^63 written out in digits) arrives as a float and fails `type: integer`.
+const INT64_LIMIT = 2 ** 63;
+
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && value >= -INT64_LIMIT && value < INT64_LIMIT ? 'integer' : 'number';
+  }
   return typeof value;
 }
 
