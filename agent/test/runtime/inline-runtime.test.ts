@@ -324,10 +324,12 @@ describe("a long batch on the agent's thread", () => {
       assert.ok(turned, 'the event loop turned while the batch ran');
       assert.deepEqual(order, ['first', 'second']);
       assert.equal(a.length, 40);
-      assert.ok(
-        a.every((r) => r.ok) && b.every((r) => r.ok),
-        JSON.stringify([...a, ...b].filter((r) => !r.ok)),
-      );
+      assert.equal(b.length, 1);
+      // A deadline is wall-clock time (guest ABI). In a cold CI run at load 18 one ~1 ms call was
+      // preempted past its 50 ms deadline and answered Timeout, which is the documented answer;
+      // this test is about slicing and order, so that answer is allowed and every other is not.
+      const unexpected = [...a, ...b].filter((r) => !r.ok && (r as { reason?: string }).reason !== 'Timeout');
+      assert.deepEqual(unexpected, []);
     } finally {
       await fn.close();
     }
