@@ -15,6 +15,7 @@ import { forAgent } from '../fleet/signature-support.ts';
 import { aggregateFunctionStatus, type NodeView } from '../fleet/status-aggregate.ts';
 import { schedulableFunction } from '../fleet/scheduling-view.ts';
 import {
+  namespacedKey,
   patchStatus,
   splitKey,
   TerminalError,
@@ -370,7 +371,7 @@ async function writeStatus(
   parts: StatusParts,
   options: { readonly throttle?: boolean } = {},
 ): Promise<number | undefined> {
-  const key = `${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`;
+  const key = namespacedKey(fn);
   const sinceWrite = ctx.now() - (ctx.lastStatus.get(key)?.writtenAt ?? 0);
   const wait = ctx.settings.functionStatusIntervalMs - sinceWrite;
   // Set by the mutation, which may run more than once (conflicts).
