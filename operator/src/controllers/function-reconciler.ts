@@ -3,6 +3,7 @@
 // status. Level-triggered: it recomputes everything from the caches each time and writes only
 // what differs, so running it twice — or after an operator restart — does no duplicate work.
 import {
+  functionCondition,
   functionKey,
   GROUP,
   VERSION,
@@ -168,7 +169,7 @@ async function planStep(
   const sameFailure =
     plan.rollout.failedRevision !== undefined &&
     previousRollout?.failedRevision === plan.rollout.failedRevision;
-  const previousReason = live.status?.conditions?.find((c) => c.type === 'Progressing')?.reason;
+  const previousReason = functionCondition(live.status, 'Progressing')?.reason;
   const deadline =
     plan.decision.events.some((e) => e.reason === 'ProgressDeadlineExceeded') ||
     (sameFailure && previousReason === 'ProgressDeadlineExceeded');
@@ -405,7 +406,7 @@ async function writeStatus(
   const after = result.object.status?.phase;
   if (result.written && after !== undefined && after !== before) {
     // One Event per phase transition: what `kubectl describe` and `wasmfleet describe` show.
-    const ready = result.object.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = functionCondition(result.object.status, 'Ready');
     ctx.recordEvent({
       regarding: regardingFunction(fn),
       type: after === 'Failed' || after === 'Degraded' ? 'Warning' : 'Normal',
