@@ -79,7 +79,7 @@ export default tseslint.config(
     // A component's code enters another component only through that package's public entry
     // (`@wasmfleet/agent`, `@wasmfleet/agent/config`), never by a relative path into its folders.
     // Tests, benchmarks and scripts may still reach into the code they exercise.
-    files: ['{api,oci,agent,operator,cli,test-support,workloads}/{src,bin}/**/*.ts'],
+    files: ['{api,oci,local-stack,agent,operator,cli,test-support,workloads,conformance}/{src,bin}/**/*.ts'],
     rules: { 'import-x/no-relative-packages': 'error' },
   },
   {

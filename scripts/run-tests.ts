@@ -2,7 +2,7 @@
 // Runs the whole test suite (what CI runs) against one shared real control plane.
 //
 //   npm test                          # everything
-//   npm test -- agent/test/store.test.ts   # some files (paths or globs)
+//   npm test -- agent/test/store/module-store.test.ts   # some files (paths or globs)
 //
 // It builds or finds kube-apiserver/etcd/kubectl, starts them once with the CRDs installed, and
 // hands their coordinates to every test process (see test-support/src/control-plane/shared.ts),

@@ -20,6 +20,7 @@ import { schedulableFunction, schedulableNode } from './fleet/scheduling-view.ts
 import {
   EventRecorder,
   LeaderElector,
+  namespacedKey,
   OperatorMetrics,
   FencedKubeConfig,
   startWatches,
@@ -412,8 +413,7 @@ async function startAgentRolloutsFor(
 
 /** Everything known is reconciled once: live functions, and functions devices still run. */
 function enqueueEverything(ctx: FleetContext, adopted: Iterable<string>): void {
-  for (const fn of ctx.functions.list())
-    ctx.functionQueue.add(`${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`);
+  for (const fn of ctx.functions.list()) ctx.functionQueue.add(namespacedKey(fn));
   for (const key of adopted) ctx.functionQueue.add(key);
   for (const node of ctx.nodes.list()) ctx.nodeQueue.add(node.metadata.name ?? '');
   for (const node of ctx.reports.keys()) ctx.nodeQueue.add(node);

@@ -63,6 +63,9 @@ export class AgentUpgrader implements AgentControl {
   readonly #o: UpgraderOptions;
   #report: AgentUpgradeReport;
   #busy = false;
+  /** The latest target that arrived during an install: applied after it (it is not re-sent). */
+  #pending: AgentTarget | undefined;
+  #restarting = false;
   #health: NodeJS.Timeout | undefined;
 
   constructor(options: UpgraderOptions) {
@@ -101,22 +104,29 @@ export class AgentUpgrader implements AgentControl {
       this.#o.log.warn(`ignoring an agent target that does not read: ${parsed.errors.join('; ')}`);
       return;
     }
-    if (parsed.value.node !== this.#o.node || this.#busy) return;
+    if (parsed.value.node !== this.#o.node) return;
+    // One install at a time. A target that arrives meanwhile (the rollout was aborted, or its
+    // artifact corrected) is kept, the latest only, and applied once this one ends: the broker
+    // delivers it once, so dropping it would leave the device on a stale instruction.
+    if (this.#busy) this.#pending = parsed.value;
+    else this.#run(parsed.value);
+  }
+
+  #run(target: AgentTarget): void {
     this.#busy = true;
-    void this.#apply(parsed.value.agent)
+    const version = target.agent.version;
+    void this.#apply(target.agent)
       .catch((error: unknown) => {
         const reason = error instanceof UpgradeFailure ? error.reason : 'InstallFailed';
-        this.#set({
-          version: parsed.value.agent.version,
-          phase: 'Failed',
-          reason,
-          message: (error as Error).message,
-        });
-        this.#o.log.error(
-          `agent upgrade to ${parsed.value.agent.version} failed: ${(error as Error).message}`,
-        );
+        this.#set({ version, phase: 'Failed', reason, message: (error as Error).message });
+        this.#o.log.error(`agent upgrade to ${version} failed: ${(error as Error).message}`);
       })
-      .finally(() => (this.#busy = false));
+      .finally(() => {
+        this.#busy = false;
+        const next = this.#pending;
+        this.#pending = undefined;
+        if (next && !this.#restarting) this.#run(next);
+      });
   }
 
   async #apply(target: AgentTarget['agent']): Promise<void> {
@@ -166,6 +176,7 @@ export class AgentUpgrader implements AgentControl {
     this.#o.log.info(
       `agent ${target.version} installed in ${dir}; restarting into it (it has ${target.deadlineSeconds}s to be healthy)`,
     );
+    this.#restarting = true;
     this.#o.restart();
   }
 

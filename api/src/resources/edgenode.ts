@@ -283,6 +283,14 @@ export const EdgeNodeStatus = Type.Object(
 );
 export type EdgeNodeStatus = Static<typeof EdgeNodeStatus>;
 
+/** One condition of an EdgeNode's status, by a type the operator sets (typed: no misspelling). */
+export function nodeCondition(
+  status: EdgeNodeStatus | undefined,
+  type: EdgeNodeConditionType,
+): NonNullable<EdgeNodeStatus['conditions']>[number] | undefined {
+  return status?.conditions?.find((c) => c.type === type);
+}
+
 export const EdgeNode = Type.Object(
   {
     apiVersion: Type.Literal(API_VERSION),

@@ -3,6 +3,7 @@
 // status. Level-triggered: it recomputes everything from the caches each time and writes only
 // what differs, so running it twice — or after an operator restart — does no duplicate work.
 import {
+  functionCondition,
   functionKey,
   GROUP,
   VERSION,
@@ -15,6 +16,7 @@ import { forAgent } from '../fleet/signature-support.ts';
 import { aggregateFunctionStatus, type NodeView } from '../fleet/status-aggregate.ts';
 import { schedulableFunction } from '../fleet/scheduling-view.ts';
 import {
+  namespacedKey,
   patchStatus,
   splitKey,
   TerminalError,
@@ -167,7 +169,7 @@ async function planStep(
   const sameFailure =
     plan.rollout.failedRevision !== undefined &&
     previousRollout?.failedRevision === plan.rollout.failedRevision;
-  const previousReason = live.status?.conditions?.find((c) => c.type === 'Progressing')?.reason;
+  const previousReason = functionCondition(live.status, 'Progressing')?.reason;
   const deadline =
     plan.decision.events.some((e) => e.reason === 'ProgressDeadlineExceeded') ||
     (sameFailure && previousReason === 'ProgressDeadlineExceeded');
@@ -370,7 +372,7 @@ async function writeStatus(
   parts: StatusParts,
   options: { readonly throttle?: boolean } = {},
 ): Promise<number | undefined> {
-  const key = `${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`;
+  const key = namespacedKey(fn);
   const sinceWrite = ctx.now() - (ctx.lastStatus.get(key)?.writtenAt ?? 0);
   const wait = ctx.settings.functionStatusIntervalMs - sinceWrite;
   // Set by the mutation, which may run more than once (conflicts).
@@ -404,7 +406,7 @@ async function writeStatus(
   const after = result.object.status?.phase;
   if (result.written && after !== undefined && after !== before) {
     // One Event per phase transition: what `kubectl describe` and `wasmfleet describe` show.
-    const ready = result.object.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = functionCondition(result.object.status, 'Ready');
     ctx.recordEvent({
       regarding: regardingFunction(fn),
       type: after === 'Failed' || after === 'Degraded' ? 'Warning' : 'Normal',

@@ -12,6 +12,7 @@ import {
   EDGE_NODE_KIND,
   EDGE_NODE_PLURAL,
   GROUP,
+  nodeCondition,
   VERSION,
   type EdgeNode,
   type EdgeNodeStatus,
@@ -92,7 +93,7 @@ async function writeStatus(
   // A device's first status is its registration, not news: no Event per device for a fleet that
   // registers (ADR 0038). A real change of phase is one.
   if (phaseBefore !== undefined && phaseBefore !== status?.phase && status?.phase !== undefined) {
-    const online = status.conditions?.find((c) => c.type === 'Online');
+    const online = nodeCondition(status, 'Online');
     ctx.recordEvent({
       regarding: { apiVersion: API_VERSION, kind: EDGE_NODE_KIND, name, uid: node.metadata.uid },
       type: status.phase === 'Online' ? 'Normal' : 'Warning',

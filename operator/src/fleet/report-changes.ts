@@ -3,7 +3,7 @@
 // heartbeats that change nothing but the time and the call counters; those must reach neither
 // the API server nor the reconcilers, or a fleet at rest costs work proportional to its size.
 // Pure: compares the previous report with the new one.
-import { functionHealth, type FunctionStatusReport, type NodeStatus } from '@wasmfleet/api';
+import { functionHealth, functionKey, type FunctionStatusReport, type NodeStatus } from '@wasmfleet/api';
 
 export interface ReportChanges {
   /** Something the EdgeNode summary shows changed (state, versions, sensors, capacity, functions). */
@@ -14,10 +14,10 @@ export interface ReportChanges {
 
 export function reportChanges(previous: NodeStatus | undefined, next: NodeStatus): ReportChanges {
   if (!previous) {
-    return { node: true, functions: (next.functions ?? []).map(functionKeyOf) };
+    return { node: true, functions: (next.functions ?? []).map(functionKey) };
   }
-  const before = new Map((previous.functions ?? []).map((f) => [functionKeyOf(f), f] as const));
-  const after = new Map((next.functions ?? []).map((f) => [functionKeyOf(f), f] as const));
+  const before = new Map((previous.functions ?? []).map((f) => [functionKey(f), f] as const));
+  const after = new Map((next.functions ?? []).map((f) => [functionKey(f), f] as const));
   const functions: string[] = [];
   for (const [key, f] of after) if (functionState(before.get(key)) !== functionState(f)) functions.push(key);
   for (const key of before.keys()) if (!after.has(key)) functions.push(key);
@@ -27,10 +27,6 @@ export function reportChanges(previous: NodeStatus | undefined, next: NodeStatus
     node: stateChanged || nodeSummary(previous) !== nodeSummary(next) || functions.length > 0,
     functions: stateChanged ? [...new Set([...functions, ...before.keys(), ...after.keys()])] : functions,
   };
-}
-
-export function functionKeyOf(f: { readonly namespace: string; readonly name: string }): string {
-  return `${f.namespace}/${f.name}`;
 }
 
 /** What the operator's aggregates read from one function report, as a comparable string. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Maps the CRDs onto the scheduler's narrow types (operator/src/scheduler/types.ts). Pure.
 import { FUNCTION_DEFAULTS, parseQuantity, type EdgeNode, type WasmFunction } from '@wasmfleet/api';
+import { namespacedKey } from '../kube/index.ts';
 import type { SchedulableFunction, SchedulableNode } from '../scheduler/index.ts';
 
 /** What a device offers when neither its spec nor its agent says (a small gateway). */
@@ -10,7 +11,7 @@ export function schedulableFunction(fn: WasmFunction): SchedulableFunction {
   const placement = fn.spec.placement ?? {};
   const mode = placement.mode ?? 'Every';
   return {
-    key: `${fn.metadata.namespace ?? 'default'}/${fn.metadata.name ?? ''}`,
+    key: namespacedKey(fn),
     selector: {
       ...(placement.nodeSelector?.matchLabels ? { matchLabels: placement.nodeSelector.matchLabels } : {}),
       ...(placement.nodeSelector?.matchExpressions

@@ -19,6 +19,16 @@ export function objectKey(obj: KubernetesObject): string {
   return keyOf(obj.metadata?.namespace, name);
 }
 
+/**
+ * The key of a namespaced object as the API server will store it: an object read without a
+ * namespace (a manifest not yet stored, a fuzzed input) counts as in `default`, as kubectl does.
+ */
+export function namespacedKey(obj: {
+  readonly metadata?: { readonly namespace?: string; readonly name?: string };
+}): string {
+  return `${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`;
+}
+
 export function splitKey(key: string): ObjectKey {
   const parts = key.split('/');
   if (parts.length === 1 && parts[0]) return { namespace: undefined, name: parts[0] };

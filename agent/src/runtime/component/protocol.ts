@@ -3,7 +3,7 @@
 // Calls travel by postMessage: a JS component call costs ~100 µs inside the guest, so the
 // structured clone is noise next to it. Host imports that need the main thread (state-get,
 // state-set) are synchronous for the guest, so the worker blocks on a shared word and takes the
-// reply with receiveMessageOnPort (see host-channel.ts).
+// reply with receiveMessageOnPort (see component-worker.ts).
 import type { MessagePort } from 'node:worker_threads';
 import type { FailureReason, LogLevel } from '../types.ts';
 
