@@ -80,7 +80,7 @@ describe(
         });
         const update = done.status?.updateRevision ?? '';
         report(
-          `nats cluster kill ${k + 1}: ${victim.name} killed with ${midway?.updatedNodes}/${DEVICES} devices updated; ` +
+          `nats cluster kill ${k + 1}: ${victim.name} killed with ${onVictim.length}/${DEVICES} devices on it and ${midway?.updatedNodes}/${DEVICES} updated; ` +
             `rollout finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill ` +
             `(${((Date.now() - started) / 1000).toFixed(1)} s after the patch)`,
         );
