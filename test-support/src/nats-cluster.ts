@@ -8,7 +8,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { ensureNatsServerBinary } from './nats-binary.ts';
 import { restartableProcess, type RestartableProcess } from './restartable-process.ts';
-import { freePort } from './util.ts';
+import { freePort, waitFor } from './util.ts';
 
 /** kill(): the node vanishes without a goodbye; start(): it rejoins on its ports with its store. */
 export interface NatsClusterNode extends Pick<
@@ -70,6 +70,45 @@ async function acceptsMqtt(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * One round trip of what a fleet needs from every node: a retained QoS 1 message published on the
+ * first node reaches a persistent session subscribed on each node. A node answers an MQTT
+ * handshake before its JetStream streams for MQTT are settled; right after the cluster forms,
+ * nodes still create them ("Creating MQTT streams/consumers" after a 5 s "lookup ... stream"
+ * timeout), and a device that subscribed then was seen to be granted its desired topic and never
+ * be delivered it (ADR 0048).
+ */
+async function retainedReachesEveryNode(urls: readonly string[]): Promise<true | undefined> {
+  const topic = `wasmfleet-probe/${process.pid}/${Math.random().toString(36).slice(2)}`;
+  const options = { protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 5_000 };
+  const publisher = await mqtt.connectAsync(urls[0] ?? '', options);
+  try {
+    await publisher.publishAsync(topic, 'ready', { qos: 1, retain: true });
+    for (const url of urls) {
+      const clientId = `wasmfleet-probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
+      const client = await mqtt.connectAsync(url, { ...options, clientId, clean: false });
+      try {
+        const got = new Promise<void>((resolve) => client.once('message', () => resolve()));
+        const [grant] = await client.subscribeAsync(topic, { qos: 1 });
+        if (grant?.qos !== 1) return undefined;
+        const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 5_000).unref());
+        if ((await Promise.race([got, timer])) === 'late') return undefined;
+      } finally {
+        await client.endAsync(true);
+        // Drop the probe's session so it leaves no consumer behind.
+        await mqtt
+          .connectAsync(url, { ...options, clientId, clean: true })
+          .then((c) => c.endAsync(true))
+          .catch(() => undefined);
+      }
+    }
+    return true;
+  } finally {
+    await publisher.publishAsync(topic, '', { qos: 1, retain: true }).catch(() => undefined);
+    await publisher.endAsync(true);
+  }
+}
+
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const binary = await ensureNatsServerBinary();
   const root = await mkdtemp(path.join(tmpdir(), 'wasmfleet-nats-cluster-'));
@@ -92,6 +131,11 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   };
   try {
     await Promise.all(nodes.map((n) => n.start()));
+    await waitFor(
+      'every node of the NATS cluster to deliver a retained message to a persistent QoS 1 session',
+      () => retainedReachesEveryNode(nodes.map((n) => n.url)),
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
   } catch (error) {
     await dispose();
     throw error;

@@ -1,281 +1,188 @@
 // SPDX-License-Identifier: Apache-2.0
-// The fleet on a clustered broker (issue 18): a 3-node nats-server cluster (MQTT 3.1.1, retained
-// messages and sessions in JetStream with 3 replicas), the real operator and real agents, each
-// given every node (--broker a,b,c) and starting on a different one. One node is SIGKILLed in the
-// middle of a canary rollout: the devices on it reconnect to the others, no desired document or
-// module is lost, and the rollout finishes. WASMFLEET_LONG=1 runs more devices and kills each node
-// in turn (restarting the one killed before).
+// The clustered broker in the default suite (issue 18, ADR 0048): a 3-node nats-server cluster
+// (MQTT 3.1.1, retained messages and sessions in JetStream with 3 replicas), the real operator and
+// three real agents, each given every node. A canary rollout stops at a manual gate with part of
+// the fleet updated; the node most devices are on is SIGKILLed there (each client's refused MQTT 5
+// handshake moves it to its second node, so that is n2, the operator's too). Its devices
+// reconnect to the other nodes, the rollout is resumed with `wasmfleet rollout resume` and finishes, every
+// device's new desired document is retained on the node it is now on, and every device keeps
+// processing: a reading published on one survivor comes back as an alert on the other. Every wait
+// is for behaviour (a gate, a log line, a status, a message), none for time.
+// The long form (six or twelve devices, a timed pause, each node in turn) is opt-in:
+// broker-cluster-long.test.ts.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import mqtt from 'mqtt';
+import { waitFor } from '@wasmfleet/test-support';
+import { cli } from '../../cli/test/helpers.ts';
+import { report } from './helpers/pipeline.ts';
 import {
-  GROUP,
-  VERSION,
-  WASM_FUNCTION_PLURAL,
-  desiredTopic,
-  parseDesiredState,
-  type WasmFunction,
-} from '@wasmfleet/api';
-import {
-  sharedControlPlane,
-  startNatsCluster,
-  uniqueName,
-  waitFor,
-  type ControlPlane,
-  type NatsCluster,
-} from '@wasmfleet/test-support';
-import { ensureBuilt } from '@wasmfleet/workloads';
-import { startOperator, type RunningOperator } from '../../operator/src/operator.ts';
-import { LONG, report, scratchDir, startAgentProcess, type AgentProcess } from './helpers/pipeline.ts';
+  currentNode,
+  movedOff,
+  startNatsFleet,
+  survivorClient,
+  type NatsFleet,
+} from './helpers/nats-fleet.ts';
 
-const DEVICES = LONG ? 12 : 6;
-const KILLS = LONG ? 3 : 1;
-/**
- * Opt-in (ADR 0029). Its 1-in-3 failure — the operator, reconnecting while JetStream re-elected
- * leaders, saw no device status again — was mqtt.js's own resubscribe swallowing a refused
- * SUBACK (ADR 0038; operator/test/bridge/refused-resubscribe.test.ts). Whether it joins the
- * default suite is the lead's call (it runs ~4 minutes here).
- */
-const ENABLED = LONG || process.env.WASMFLEET_NATS_CLUSTER === '1';
+const DEVICES = 3;
+const senml = (v: number) => JSON.stringify([{ bn: 'urn:dev:', n: 'temperature', u: 'Cel', v }]);
 
 describe(
-  'the fleet on a 3-node NATS cluster, one node killed mid-rollout',
-  {
-    timeout: 15 * 60_000,
-    skip: ENABLED ? false : 'opt-in (WASMFLEET_NATS_CLUSTER=1 or npm run faults:long): see ADR 0029',
-  },
+  "the fleet on a 3-node NATS cluster, the devices' node killed at a canary gate",
+  { timeout: 10 * 60_000 },
   () => {
-    let plane: ControlPlane;
-    let cluster: NatsCluster;
-    let operator: RunningOperator;
-    let api: CustomObjectsApi;
-    /** What before() started, stopped in reverse order (also when before() failed half way). */
-    const cleanups: (() => Promise<unknown>)[] = [];
-    const agents: AgentProcess[] = [];
-    const operatorLog: string[] = [];
-    const namespace = uniqueName('nats-cluster');
-    const fleet = uniqueName('fleet');
-    const device = (i: number) => `${fleet}-d${i}`;
-
-    const kubectl = async (args: string[], stdin?: string): Promise<string> => {
-      const r = await plane.kubectl(args, stdin === undefined ? {} : { stdin });
-      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-      return r.stdout;
-    };
-    const fn = async () =>
-      (await api.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: WASM_FUNCTION_PLURAL,
-        namespace,
-        name: 'temp-alert',
-      })) as WasmFunction;
-    /** Every device runs the update revision and the rollout is over. */
-    const converged = async (): Promise<WasmFunction | undefined> => {
-      const f = await fn();
-      const s = f.status;
-      return s !== undefined &&
-        s.observedGeneration === f.metadata.generation &&
-        s.currentRevision === s.updateRevision &&
-        s.updatedNodes === DEVICES &&
-        s.readyNodes === DEVICES
-        ? f
-        : undefined;
-    };
-    const manifest = (level: string) =>
-      JSON.stringify({
-        apiVersion: 'wasmfleet.io/v1alpha1',
-        kind: 'WasmFunction',
-        metadata: { name: 'temp-alert', namespace },
-        spec: {
-          module: { configMap: { name: 'temp-alert-wasm', key: 'module.wasm' } },
-          placement: { nodeSelector: { matchLabels: { 'wasmfleet.io/fleet': fleet } } },
-          inputs: [{ topic: 'sensors/{node}/temperature', qos: 1, format: 'senml' }],
-          outputs: [{ topic: 'alerts/{node}/temperature', qos: 1 }],
-          config: { THRESHOLD: level, HYSTERESIS: '1', SENSOR: 'temperature' },
-          // A third of the fleet first, a pause, then the rest: the kill lands in the pause, so
-          // two thirds of the update is published after a node is gone.
-          rollout: { strategy: 'Canary', steps: [{ percent: 34, pause: '5s' }, { percent: 100 }] },
-        },
-      });
-
+    let fleet: NatsFleet | undefined;
     before(async () => {
-      plane = await sharedControlPlane();
-      cluster = await startNatsCluster(3);
-      cleanups.push(() => cluster.dispose());
-      const scratch = await scratchDir('nats-cluster');
-      cleanups.push(() => scratch[Symbol.asyncDispose]());
-      cleanups.push(() => Promise.allSettled(agents.map((a) => a.process.stop())));
-      await kubectl(['create', 'namespace', namespace]);
-      const kc = new KubeConfig();
-      kc.loadFromFile(plane.kubeconfigPath);
-      api = kc.makeApiClient(CustomObjectsApi);
-      operator = startOperator({
-        kubeConfig: kc,
-        broker: { url: cluster.url, syncQuietMs: 200 },
-        leaderElection: false,
-        scope: { namespace, fleet },
-        log: (line) => operatorLog.push(`${new Date().toISOString()} ${line}`),
+      fleet = await startNatsFleet({
+        prefix: 'nats-cluster',
+        devices: DEVICES,
+        // Everyone starts on n1; after it, half go to n2 first and half to n3.
+        brokersOf: (i, [n1 = '', n2 = '', n3 = '']) => (i % 2 === 0 ? [n1, n2, n3] : [n1, n3, n2]),
+        steps: [{ percent: 34, gate: 'Manual' }, { percent: 100 }],
       });
-      cleanups.push(() => operator.stop());
-      await operator.ready;
-      const wasm = path.join(scratch.path, 'module.wasm');
-      await writeFile(wasm, await readFile(await ensureBuilt('temp-alert')));
-      await kubectl([
-        'create',
-        'configmap',
-        'temp-alert-wasm',
-        '-n',
-        namespace,
-        `--from-file=module.wasm=${wasm}`,
-      ]);
-      const urls = cluster.nodes.map((n) => n.url);
-      for (let i = 0; i < DEVICES; i++) {
-        await kubectl(
-          ['apply', '-f', '-'],
-          `apiVersion: wasmfleet.io/v1alpha1\nkind: EdgeNode\nmetadata: { name: ${device(i)}, labels: { wasmfleet.io/fleet: ${fleet} } }\nspec: {}\n`,
-        );
-        // Device i starts on node i % 3 and knows the other two.
-        const own = [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)];
-        agents.push(
-          startAgentProcess({
-            brokerUrl: own.join(','),
-            node: device(i),
-            dataDir: path.join(scratch.path, device(i)),
-            extraArgs: ['--sensors', 'temperature'],
-          }),
-        );
-      }
-      await kubectl(['apply', '-f', '-'], manifest('30'));
-      await waitFor('every device Ready on the first revision', converged, {
+    });
+    after(async () => {
+      await fleet?.dispose();
+    });
+
+    it('moves every device off the killed node; the rollout finishes, nothing is lost, the devices keep processing', async () => {
+      assert.ok(fleet, 'the fleet started');
+      const f: NatsFleet = fleet;
+      const started = Date.now();
+      await f.setThreshold('40');
+      const atGate = await waitFor(
+        'the canary to wait at its manual gate with part of the fleet updated',
+        async () => {
+          const s = (await f.fn()).status;
+          return s?.rollout?.waitingForGate === true &&
+            s.updateRevision !== s.currentRevision &&
+            (s.updatedNodes ?? 0) >= 1 &&
+            (s.updatedNodes ?? 0) < DEVICES
+            ? s
+            : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 100 },
+      );
+      // The node most devices are on now (a device may have moved already while the cluster formed).
+      const on = await Promise.all(f.agents.map((a) => currentNode(a, f.cluster)));
+      const victim = mostCommon(on);
+      assert.ok(
+        victim,
+        `no agent logged which node it is connected to: ${on.map((n) => n?.name).join(', ')}`,
+      );
+      const moving = f.agents.filter((_, i) => on[i] === victim);
+      const survivors = f.cluster.nodes.filter((n) => n !== victim);
+      const logsBefore = await Promise.all(moving.map(async (a) => (await a.log()).length));
+      await victim.kill();
+      const killedAt = Date.now();
+      const stages: string[] = [];
+      const mark = (stage: string) =>
+        stages.push(`${stage} +${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+      await waitFor(
+        `the ${moving.length} agents on ${victim.name} to connect to another node`,
+        async () =>
+          (await Promise.all(moving.map((a, i) => movedOff(a, victim, f.cluster, logsBefore[i])))).every(
+            Boolean,
+          )
+            ? true
+            : undefined,
+        { timeoutMs: 120_000, intervalMs: 250 },
+      );
+      mark('agents moved');
+      // The user's next step at a gate. Refused while the rollout is not (yet again) waiting there,
+      // e.g. while the operator re-hears its devices after its own reconnect.
+      await waitFor(
+        '`wasmfleet rollout resume` to pass the gate',
+        async () =>
+          (await cli(['rollout', 'resume', 'temp-alert', '-n', f.namespace], f.plane.kubeconfigPath))
+            .exitCode === 0
+            ? true
+            : undefined,
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+      mark('gate passed');
+      const done = await waitFor('the rollout to finish on the surviving nodes', () => f.converged(), {
         timeoutMs: 180_000,
         intervalMs: 250,
-      });
-    });
-
-    after(async () => {
-      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    });
-
-    /** What the surviving nodes hold: each device's retained desired document, read from `url`. */
-    const retainedRevisions = async (url: string): Promise<Map<string, string | undefined>> => {
-      const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
-      const seen = new Map<string, string | undefined>();
-      try {
-        client.on('message', (topic, payload) => {
-          const doc = parseDesiredState(payload);
-          if (doc.ok) seen.set(doc.value.node, doc.value.functions[0]?.revision);
-        });
-        // A node still electing JetStream leaders refuses a filter now and then (SUBACK 0x80).
-        await waitFor(
-          `${url} to grant the subscriptions`,
-          async () => {
-            await client.subscribeAsync(
-              Array.from({ length: DEVICES }, (_, i) => desiredTopic(device(i))),
-              { qos: 1 },
-            );
-            return true;
+      }).catch(async (error: unknown) => {
+        throw new Error(
+          `${(error as Error).message}; status: ${JSON.stringify((await f.fn()).status)}\n${await f.diagnostics()}`,
+          {
+            cause: error,
           },
-          { timeoutMs: 60_000, intervalMs: 500 },
         );
-        await waitFor('the retained desired documents', () => (seen.size === DEVICES ? true : undefined), {
-          timeoutMs: 10_000,
-          intervalMs: 50,
-        }).catch(() => undefined);
-        return seen;
-      } finally {
-        await client.endAsync(true);
+      });
+      mark('rollout finished');
+      report(
+        `nats cluster (short): ${victim.name} killed at the gate with ${moving.length}/${DEVICES} devices on it and ` +
+          `${atGate.updatedNodes}/${DEVICES} updated; ` +
+          `rollout finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill ` +
+          `(${((Date.now() - started) / 1000).toFixed(1)} s after the patch)`,
+      );
+      const update = done.status?.updateRevision ?? '';
+      // No desired document lost: each device's new one is retained where the device is now, so a
+      // restart of it gets the update. What the other survivor delivers is reported, not asserted:
+      // a surviving node was seen to keep delivering a previous retained document after the node
+      // the operator published through died (nats-server 2.15.3; ADR 0048). The long form asserts it.
+      const nowOn = await Promise.all(f.agents.map((a) => currentNode(a, f.cluster)));
+      for (const node of survivors) {
+        const here = f.devices.filter((_, i) => nowOn[i] === node);
+        const held = await f.retainedRevisions(node.url, update, here);
+        assert.deepEqual(
+          here.filter((d) => held.get(d) !== update),
+          [],
+          `${node.name}, which these devices are on, does not hold the update revision ${update}'s desired document for them ` +
+            `(it holds ${JSON.stringify(Object.fromEntries(held))}; the previous revision was ${atGate.currentRevision})`,
+        );
+        const stale = f.devices.filter((d) => held.get(d) !== update);
+        if (stale.length > 0)
+          report(
+            `nats cluster (short): ${node.name} still delivers an older desired document: ${stale.map((d) => `${d}@${held.get(d)}`).join(', ')}`,
+          );
       }
-    };
-
-    for (let k = 0; k < KILLS; k++) {
-      it(`kill ${k + 1}/${KILLS}: node n${k + 1} SIGKILLed during a canary's pause; devices move, nothing is lost, the rollout finishes`, async () => {
-        const victim = cluster.nodes[k % cluster.nodes.length];
-        assert.ok(victim);
-        const previous = cluster.nodes[(k + cluster.nodes.length - 1) % cluster.nodes.length];
-        if (k > 0 && previous && !previous.running) await previous.start();
-        const started = Date.now();
-        await kubectl([
-          'patch',
-          'wasmfunction',
-          'temp-alert',
-          '-n',
-          namespace,
-          '--type=merge',
-          '-p',
-          JSON.stringify({ spec: { config: { THRESHOLD: String(40 + k) } } }),
-        ]);
-        // Kill once the rollout is under way: some devices updated, not all.
-        await waitFor(
-          'the canary to pause with part of the fleet updated',
-          async () => {
-            const s = (await fn()).status;
-            return s &&
-              s.updateRevision !== s.currentRevision &&
-              (s.updatedNodes ?? 0) >= 1 &&
-              (s.updatedNodes ?? 0) < DEVICES
-              ? true
-              : undefined;
-          },
-          { timeoutMs: 60_000, intervalMs: 50 },
-        );
-        const midway = (await fn()).status;
-        await victim.kill();
-        const killedAt = Date.now();
-        const done = await waitFor('the rollout to finish on the surviving nodes', converged, {
-          timeoutMs: 120_000,
-          intervalMs: 250,
-        }).catch(async (error: unknown) => {
-          const logs = await Promise.all(agents.map(async (a) => (await a.log()).slice(-1500)));
-          const brokers = await Promise.all(
-            cluster.nodes.map(async (n) => {
-              const lines = (await n.log()).split('\n').filter((l) => !l.includes('connect to route'));
-              const operatorLines = lines.filter((l) => l.includes('wasmfleet-operator'));
-              return `${n.name} (${n.url}, running: ${n.running}):\n${lines.slice(-25).join('\n')}\nthe operator's connections there:\n${operatorLines.slice(-30).join('\n')}`;
-            }),
-          );
-          throw new Error(
-            `${(error as Error).message}; status: ${JSON.stringify((await fn()).status)}\n` +
-              `operator's broker lines:\n${operatorLog.filter((l) => /broker|subscri/.test(l)).join('\n')}\n` +
-              `operator log:\n${operatorLog.slice(-40).join('\n')}\nagent logs:\n${logs.join('\n---\n')}\n` +
-              `broker logs:\n${brokers.join('\n---\n')}`,
-            { cause: error },
-          );
-        });
-        const update = done.status?.updateRevision;
-        report(
-          `nats cluster kill ${k + 1}: ${victim.name} killed with ${midway?.updatedNodes}/${DEVICES} devices updated; ` +
-            `rollout finished ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill ` +
-            `(${((Date.now() - started) / 1000).toFixed(1)} s after the patch)`,
-        );
-        for (const node of cluster.nodes.filter((n) => n.running)) {
-          const held = await retainedRevisions(node.url);
-          const lost = Array.from({ length: DEVICES }, (_, i) => device(i)).filter(
-            (d) => held.get(d) !== update,
-          );
-          assert.deepEqual(
-            lost,
-            [],
-            `${node.name} does not hold the update revision's desired document for these devices`,
-          );
-        }
-        // The devices that were on the killed node say they reconnected to another one.
-        const onVictim = agents.filter((_, i) => i % cluster.nodes.length === k % cluster.nodes.length);
-        for (const agent of onVictim) {
-          const log = await agent.log();
-          const moved = log
-            .split('\n')
-            .filter((l) => l.includes('connected to '))
-            .some((l) => !l.includes(victim.url) && cluster.nodes.some((n) => l.includes(n.url)));
-          assert.ok(
-            moved,
-            `an agent that started on ${victim.name} never connected to another node:\n${log.slice(-2000)}`,
-          );
-        }
-      });
-    }
+      mark("every device's document retained where it is");
+      const [a, b] = survivors;
+      assert.ok(a && b);
+      await assertKeepsProcessing(f, a.url, b.url);
+      mark('every device answered');
+      report(`nats cluster (short), after the kill: ${stages.join(', ')}`);
+    });
   },
 );
+
+/** A hot reading for each device published on `inUrl` comes back as that device's alert on `outUrl`. */
+async function assertKeepsProcessing(f: NatsFleet, inUrl: string, outUrl: string): Promise<void> {
+  const alerted = new Set<string>();
+  const sink = await survivorClient(outUrl, ['alerts/+/temperature']);
+  const source = await survivorClient(inUrl, []);
+  try {
+    sink.on('message', (topic) => alerted.add(topic.split('/')[1] ?? ''));
+    // Published again until answered: a reading is only as durable as the device's subscription,
+    // which a node still electing JetStream leaders may be re-creating.
+    await waitFor(
+      'an alert from every device for a reading over the threshold',
+      async () => {
+        const missing = f.devices.filter((d) => !alerted.has(d));
+        if (missing.length === 0) return true;
+        for (const d of missing) await source.publishAsync(`sensors/${d}/temperature`, senml(99), { qos: 1 });
+        return undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    ).catch(async (error: unknown) => {
+      throw new Error(
+        `${(error as Error).message}; alerted: ${[...alerted].join(', ')}\n${await f.diagnostics()}`,
+        {
+          cause: error,
+        },
+      );
+    });
+  } finally {
+    await Promise.allSettled([sink.endAsync(true), source.endAsync(true)]);
+  }
+}
+
+/** The value most entries hold (the first of a tie), ignoring undefined. */
+function mostCommon<T>(values: readonly (T | undefined)[]): T | undefined {
+  const counts = new Map<T, number>();
+  for (const v of values) if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].sort((x, y) => y[1] - x[1])[0]?.[0];
+}

@@ -201,3 +201,22 @@ log_type error
 log_type warning
 log_type notice
 {{- end }}
+
+{{/*
+The operator's resources: operator.resources, with limits.memory set for operator.fleetSize
+devices when that is given. Node sizes V8's old generation at half the limit,
+and the operator's live heap is ~55 MiB + ~4.5 KB a device (docs/adr/0045, 0048); with 1.5×
+room for the collector the limit is 165Mi + 13.5 KiB a device, never below 512Mi.
+*/}}
+{{- define "wasmfleet.operatorResources" -}}
+{{- $op := .Values.operator }}
+{{- $resources := deepCopy (default dict $op.resources) }}
+{{- $devices := int (default 0 $op.fleetSize) }}
+{{- if gt $devices 0 }}
+{{- $mi := max 512 (add 165 (div (mul $devices 27) 2048)) }}
+{{- $limits := default dict $resources.limits }}
+{{- $_ := set $limits "memory" (printf "%dMi" $mi) }}
+{{- $_ := set $resources "limits" $limits }}
+{{- end }}
+{{- toYaml $resources }}
+{{- end }}

@@ -95,6 +95,18 @@ describe('helm template', () => {
     assert.ok(container.resources?.requests && container.resources.limits, 'requests and limits are set');
   });
 
+  it('sizes the operator memory limit from operator.fleetSize, keeping its other resources', async () => {
+    const limitFor = async (values: Record<string, unknown>) => {
+      const { manifests } = await render({ namespace: 'wasmfleet', values: { operator: values } });
+      return podSpec(find(manifests, 'Deployment', '-operator')).containers[0]?.resources ?? {};
+    };
+    assert.equal((await limitFor({})).limits?.memory, '512Mi', 'the default pod');
+    assert.equal((await limitFor({ fleetSize: 10_000 })).limits?.memory, '512Mi', 'never below the default');
+    const large = await limitFor({ fleetSize: 100_000 });
+    assert.equal(large.limits?.memory, '1483Mi', '165Mi + 13.5 KiB a device (ADR 0048)');
+    assert.deepEqual(large.requests, { cpu: '50m', memory: '128Mi' }, 'requests are left as they are');
+  });
+
   it('renders every option: two replicas, simulated devices as a StatefulSet, real devices', async () => {
     const { manifests } = await render({ namespace: 'edge', release: 'fleet', values: ALL_OPTIONS });
     const operator = find(manifests, 'Deployment', '-operator');
