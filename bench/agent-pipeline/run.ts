@@ -175,8 +175,11 @@ if (probeFile) {
 /** With --tail, the probe (and with --tail-cpu-prof the profiler) for one process; else nothing. */
 async function probed(): Promise<Launch> {
   if (!probeFile) return NO_PROBE;
-  const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-tail-'));
-  scratch.add(dir);
+  // WASMFLEET_BENCH_TAIL_KEEP=DIR keeps each probed process's probe.json, profiles and heap
+  // profile in a directory of its own under DIR (for a closer look than the report's summary).
+  const keep = process.env.WASMFLEET_BENCH_TAIL_KEEP;
+  const dir = await mkdtemp(path.join(keep ?? tmpdir(), 'wf-bench-tail-'));
+  if (!keep) scratch.add(dir);
   const prof = TAIL_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] : [];
   return {
     nodeFlags: ['--import', pathToFileURL(probeFile).href, ...prof],
