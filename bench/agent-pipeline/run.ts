@@ -198,6 +198,7 @@ async function tailOf(
 ): Promise<
   | (ReturnType<typeof tailReport> & {
       heapSpacesMbAtExit: Record<string, number>;
+      eventLoopDelayMs: { p50: number; p99: number; max: number };
       allocated?: ReturnType<typeof allocationSites>;
     })
   | undefined
@@ -207,6 +208,7 @@ async function tailOf(
     clock: { epochMs: number; monotonicNs: number };
     gc: GcEntry[];
     spaces: Record<string, number>;
+    loopDelayMs: { p50: number; p99: number; max: number };
   };
   // One profile per thread; the main thread's is the one with the most samples.
   const profiles: CpuProfile[] = [];
@@ -216,6 +218,7 @@ async function tailOf(
   const report = {
     ...tailReport(samples, LATENCY_WARM_UP, probe.gc, harnessGc, main && profileSamples(main, probe.clock)),
     heapSpacesMbAtExit: probe.spaces,
+    eventLoopDelayMs: probe.loopDelayMs,
   };
   if (!TAIL_HEAP_PROF) return report;
   // Everything the process allocated from start to exit, over the messages it forwarded.
