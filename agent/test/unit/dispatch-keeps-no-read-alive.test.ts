@@ -22,7 +22,7 @@ const gc = runInNewContext('gc') as (options?: { type: 'major' | 'minor' }) => v
 
 /** Just what the dispatch reads of a function: a route, limits, metrics, a phase and a runtime. */
 function echoFunction(): ManagedFunction {
-  const answer: InvokeResult = { ok: true, outputs: [], logs: [] };
+  const answer: InvokeResult = { ok: true, outputs: [] };
   return {
     routes: [{ filter: 'sensors/+/t', qos: 0, format: 'raw' }],
     spec: { limits: {} },
