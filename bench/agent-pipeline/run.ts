@@ -175,8 +175,11 @@ if (probeFile) {
 /** With --tail, the probe (and with --tail-cpu-prof the profiler) for one process; else nothing. */
 async function probed(): Promise<Launch> {
   if (!probeFile) return NO_PROBE;
-  const dir = await mkdtemp(path.join(tmpdir(), 'wf-bench-tail-'));
-  scratch.add(dir);
+  // WASMFLEET_BENCH_TAIL_KEEP=DIR keeps each probed process's probe.json, profiles and heap
+  // profile in a directory of its own under DIR (for a closer look than the report's summary).
+  const keep = process.env.WASMFLEET_BENCH_TAIL_KEEP;
+  const dir = await mkdtemp(path.join(keep ?? tmpdir(), 'wf-bench-tail-'));
+  if (!keep) scratch.add(dir);
   const prof = TAIL_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] : [];
   return {
     nodeFlags: ['--import', pathToFileURL(probeFile).href, ...prof],
@@ -195,6 +198,7 @@ async function tailOf(
 ): Promise<
   | (ReturnType<typeof tailReport> & {
       heapSpacesMbAtExit: Record<string, number>;
+      eventLoopDelayMs: { p50: number; p99: number; max: number };
       allocated?: ReturnType<typeof allocationSites>;
     })
   | undefined
@@ -204,6 +208,7 @@ async function tailOf(
     clock: { epochMs: number; monotonicNs: number };
     gc: GcEntry[];
     spaces: Record<string, number>;
+    loopDelayMs: { p50: number; p99: number; max: number };
   };
   // One profile per thread; the main thread's is the one with the most samples.
   const profiles: CpuProfile[] = [];
@@ -213,6 +218,7 @@ async function tailOf(
   const report = {
     ...tailReport(samples, LATENCY_WARM_UP, probe.gc, harnessGc, main && profileSamples(main, probe.clock)),
     heapSpacesMbAtExit: probe.spaces,
+    eventLoopDelayMs: probe.loopDelayMs,
   };
   if (!TAIL_HEAP_PROF) return report;
   // Everything the process allocated from start to exit, over the messages it forwarded.

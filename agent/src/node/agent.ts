@@ -42,7 +42,7 @@ import { loadFunction } from '../runtime/load-function.ts';
 import type { FunctionThread, Isolation, LoadFunction, LogLevel } from '../runtime/types.ts';
 import { httpSource } from '../store/fetch-module.ts';
 import { ModuleStore } from '../store/module-store.ts';
-import { DEFAULT_MAX_IN_FLIGHT, InputBackpressure, UNWRITTEN_HIGH_WATER } from './input-backpressure.ts';
+import { DEFAULT_MAX_IN_FLIGHT, InputBackpressure } from './input-backpressure.ts';
 import { carries, InputDispatch, type CopyIds } from './input-dispatch.ts';
 import { FunctionSet } from './function-set.ts';
 import type { FunctionContext, ManagedFunction } from './managed-function.ts';
@@ -111,15 +111,30 @@ const STOP_STEP_MS = 2_000;
  * still unacknowledged at the TCP level waits for the broker's delayed ACK, ~40 ms per message
  * under a steady QoS 1 stream.
  */
-function tuneSocket(client: MqttClient): void {
+function tuneSocket(client: MqttClient, drained: () => void): void {
   const stream = client.stream as
-    Partial<{ setNoDelay(on: boolean): void; setMaxListeners(n: number): void }> | undefined;
+    | Partial<{
+        setNoDelay(on: boolean): void;
+        setMaxListeners(n: number): void;
+        on(event: 'drain', listener: () => void): void;
+      }>
+    | undefined;
   stream?.setNoDelay?.(true);
-  // mqtt.js waits for 'drain' with one listener per publish written while the socket is full.
-  // The agent bounds those itself (UNWRITTEN_HIGH_WATER for QoS 0, the in-flight window for
-  // QoS 1), so Node's "possible EventEmitter memory leak" warning at 10 (or 1,000) would only
-  // alarm whoever reads a busy device's log.
-  stream?.setMaxListeners?.(UNWRITTEN_HIGH_WATER + DEFAULT_MAX_IN_FLIGHT + 64);
+  // QoS 0 reading waits while this socket needs to drain (input-backpressure.ts).
+  stream?.on?.('drain', drained);
+  // mqtt.js waits for 'drain' with one listener per publish with a callback written while the
+  // socket is full: QoS 1 outputs, bounded by the in-flight window (QoS 0 outputs are written
+  // without one). So Node's "possible EventEmitter memory leak" warning at 10 (or 1,000) would
+  // only alarm whoever reads a busy device's log.
+  stream?.setMaxListeners?.(2 * DEFAULT_MAX_IN_FLIGHT);
+}
+
+/** The connection's socket holds more than its high-water mark: QoS 0 reading waits for 'drain'. */
+function socketFull(client: MqttClient | undefined): boolean {
+  return (
+    client?.connected === true &&
+    (client.stream as { writableNeedDrain?: boolean }).writableNeedDrain === true
+  );
 }
 
 /**
@@ -192,9 +207,8 @@ export class Agent {
       context: () => this.#functionContext(),
       routesChanged: () => this.#syncSubscriptions(),
     });
-    this.#backpressure = new InputBackpressure(
-      options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
-      () => this.#client?.connected === true,
+    this.#backpressure = new InputBackpressure(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, () =>
+      socketFull(this.#client),
     );
     this.#inputs = this.#inputDispatch();
   }
@@ -316,7 +330,7 @@ export class Agent {
       clientOptions({ ...this.#o, receiveMaximum: this.#o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT }),
     );
     this.#client = client;
-    tuneSocket(client);
+    tuneSocket(client, () => this.#backpressure.resume());
     closeOnOversizedPacket(client, (error) => {
       this.#log('error', `${error.message} from ${brokerForLogs(this.#o.brokerUrl)}; reconnecting`);
     });
@@ -343,7 +357,7 @@ export class Agent {
   }
 
   #onConnect(client: MqttClient, connack: IConnackPacket): void {
-    tuneSocket(client);
+    tuneSocket(client, () => this.#backpressure.resume());
     this.#reconnects = 0;
     client.options.reconnectPeriod = reconnectDelayMs(0);
     this.#log(
@@ -370,7 +384,7 @@ export class Agent {
   #onClose(client: MqttClient): void {
     this.#subscriptions.disconnected();
     this.#acks?.reset();
-    this.#backpressure.resume(); // unwritten outputs no longer hold inputs back
+    this.#backpressure.resume(); // a closed socket no longer holds inputs back
     if (this.#stopping) return;
     client.options.reconnectPeriod = reconnectDelayMs(++this.#reconnects);
     // mqtt.js does not reconnect after a refused CONNACK: after switching to 3.1.1, ask it to.

@@ -27,6 +27,9 @@ export interface Batch {
   counted: number;
 }
 
+/** A function's entry in the dispatch between reads: no batch (see InputDispatch.#batches). */
+const IDLE = 0;
+
 /** A function serving inputs, and the filters of its earlier revisions still delivering copies. */
 export interface ServingFunction {
   readonly serving: ManagedFunction;
@@ -65,9 +68,16 @@ export class InputDispatch {
   readonly #o: InputDispatchOptions;
   /** Per input topic: the functions it goes to, and the sensor it names (derived once). */
   readonly #targets = new Map<string, Routing>();
-  #batches = new Map<ManagedFunction, Batch>();
-  /** The map the last flush emptied, filled by the next read (a map per read was garbage). */
-  #spare = new Map<ManagedFunction, Batch>();
+  /**
+   * Each function's batch of the current read, or IDLE. Entries stay from one read to the next
+   * and the flush overwrites each value with IDLE: a long-lived map must never point at a read's
+   * inputs once they are handed over. (Map.clear() per read left every cleared entry in the
+   * table it retired, which V8 keeps until a full GC — so each read's batch, inputs and payloads
+   * survived scavenges and were promoted: ~190 KB a scavenge at 1k msg/s, docs/adr/0047.)
+   */
+  readonly #batches = new Map<ManagedFunction, Batch | typeof IDLE>();
+  /** Functions with a batch in the current read, in the order their first input came. */
+  #pending: ManagedFunction[] = [];
   #flushQueued = false;
 
   constructor(options: InputDispatchOptions) {
@@ -77,6 +87,8 @@ export class InputDispatch {
   /** Forget every topic's targets: which function serves a topic, or which copy it takes, changed. */
   invalidate(): void {
     this.#targets.clear();
+    // Functions that came and went leave no entry behind (none is pending: their batch is IDLE).
+    for (const [fn, batch] of this.#batches) if (batch === IDLE) this.#batches.delete(fn);
   }
 
   /**
@@ -116,9 +128,10 @@ export class InputDispatch {
 
   #add(fn: ManagedFunction, input: FunctionMessage, seq: number): void {
     let batch = this.#batches.get(fn);
-    if (!batch) {
+    if (batch === undefined || batch === IDLE) {
       batch = { inputs: [], seqs: [], counted: 0 };
       this.#batches.set(fn, batch);
+      this.#pending.push(fn);
     }
     batch.inputs.push(input);
     batch.seqs.push(seq);
@@ -157,15 +170,17 @@ export class InputDispatch {
 
   readonly #flush = (): void => {
     this.#flushQueued = false;
-    const batches = this.#batches;
-    if (batches.size === 0) return;
-    this.#batches = this.#spare;
-    for (const [fn, batch] of batches) {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    // A read that comes while these run starts a list of its own.
+    this.#pending = [];
+    for (const fn of pending) {
+      const batch = this.#batches.get(fn);
+      if (batch === undefined || batch === IDLE) continue;
+      this.#batches.set(fn, IDLE);
       const answer = fn.invokeBatch(batch.inputs);
       if (answer instanceof Promise) void answer.then((results) => this.#o.deliver(fn, batch, results));
       else this.#o.deliver(fn, batch, answer);
     }
-    batches.clear();
-    this.#spare = batches;
   };
 }

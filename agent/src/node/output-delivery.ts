@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Publishing what a function returned: within the output budget (ADR 0013), with each QoS 1
-// input acknowledged only once its outputs are with the broker (ordered-acks.ts), and QoS 0
-// outputs counted until the socket has taken them (input-backpressure.ts).
+// input acknowledged only once its outputs are with the broker (ordered-acks.ts); QoS 0 outputs
+// made while disconnected are counted until mqtt.js's offline queue sends them.
 import type { MqttClient } from 'mqtt';
 import type { OrderedAcks } from '../mqtt/ordered-acks.ts';
 import type { OutputBudget } from '../mqtt/output-budget.ts';
@@ -84,12 +84,12 @@ function publishOutput(
       o.outputs.give(size);
       acks.release(seq);
     });
-  } else if (options.qos === 0) {
-    o.backpressure.outputQueued();
-    client.publish(topic, buf, options, () => {
-      o.outputs.give(size);
-      o.backpressure.outputWritten();
-    });
+  } else if (options.qos === 0 && client.connected) {
+    // Handed to the socket, which input-backpressure.ts bounds (QoS 0 reading waits for its
+    // 'drain'): its room is free again at once. No callback: mqtt.js adds a 'drain' listener per
+    // publish with one while the socket is full, and removing each searched the whole list.
+    client.publish(topic, buf, options);
+    o.outputs.give(size);
   } else {
     client.publish(topic, buf, options, () => {
       o.outputs.give(size);
