@@ -132,8 +132,9 @@ mod tests {
     fn a_runaway_call_stops_near_its_deadline_after_calls_with_later_and_earlier_ones() {
         let engine = engine();
         let clock = DeadlineClock::start(engine.clone());
-        // A quick call leaves a deadline behind; the loop that follows has a later one.
-        assert!(!run_until_deadline(&clock, &engine, QUICK, 5).0);
+        // A quick call leaves a deadline behind; the loop that follows has a later one. (Its own
+        // outcome is not the point: on a loaded machine its 5 ms may pass before it runs.)
+        run_until_deadline(&clock, &engine, QUICK, 5);
         let (stopped, took) = run_until_deadline(&clock, &engine, LOOP, 30);
         assert!(stopped, "the loop must be stopped");
         assert!(took >= Duration::from_millis(30), "not before its deadline: {took:?}");
@@ -155,12 +156,13 @@ mod tests {
             thread::sleep(Duration::from_micros(200));
         }
         assert_eq!(clock.ticks.load(SeqCst), 0, "no deadline was due, so no tick");
-        // Once the first call's deadline is due, one tick, then sleep again (no call runs).
-        assert!(!run_until_deadline(&clock, &engine, QUICK, 1).0);
+        // A deadline that passes makes it tick (more than once only while that call still ran),
+        // then sleep again: nothing runs.
+        run_until_deadline(&clock, &engine, QUICK, 1);
         thread::sleep(Duration::from_millis(50));
         let ticks = clock.ticks.load(SeqCst);
-        assert_eq!(ticks, 1, "one tick for the deadline that passed");
-        thread::sleep(Duration::from_millis(20));
+        assert!(ticks >= 1, "a tick for the deadline that passed");
+        thread::sleep(Duration::from_millis(30));
         assert_eq!(clock.ticks.load(SeqCst), ticks, "and none while nothing runs");
     }
 }
