@@ -21,7 +21,10 @@ const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--
   encoding: 'utf8',
 })
   .split('\0')
-  .filter((f) => f !== '' && !f.includes('/generated/') && !f.includes('node_modules/'));
+  // Vendored crates (agent-native/vendor/) keep their upstream files as published.
+  .filter(
+    (f) => f !== '' && !f.includes('/generated/') && !f.includes('node_modules/') && !f.includes('/vendor/'),
+  );
 const missing: string[] = [];
 for (const file of files) {
   const prefix = COMMENT[file.slice(file.lastIndexOf('.') + 1)];

@@ -4,6 +4,10 @@
 // sink drains the outputs. Open the profiles in Chrome DevTools or summarise them by self time.
 //   node bench/agent-pipeline/profile.ts [--qos 0] [--size 1024] [--messages 60000] [--out dir]
 //                                        [--node-flags '--trace-gc …']   (more flags for the agent)
+// --native BIN profiles the native agent (agent-native/) instead: run under --wrap (a profiler's
+// command line, e.g. 'perf record -g -o out/perf.data --'), or alone. For either agent it prints
+// the CPU time and the read/write system calls the process spent per message (from /proc).
+//                                        [--native BIN [--wrap 'perf record -F 2000 -g --']]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -24,6 +28,8 @@ const size = Number(arg('--size', '1024'));
 const messages = Number(arg('--messages', '60000'));
 const out = path.resolve(arg('--out', 'bench/results/agent-profile'));
 const nodeFlags = arg('--node-flags', '').split(' ').filter(Boolean);
+const nativeBin = arg('--native', '');
+const wrap = arg('--wrap', '').split(' ').filter(Boolean);
 const here = import.meta.dirname;
 
 const wabt = await wabtInit();
@@ -72,19 +78,40 @@ const running = new Promise<void>((resolve) => {
   });
 });
 await control.subscribeAsync(statusTopic(node), { qos: 1 });
-const agent = spawn(
-  process.execPath,
-  [
-    '--cpu-prof',
-    `--cpu-prof-dir=${out}`,
-    ...nodeFlags,
-    path.join(here, '../../agent/bin/wasmfleet-agent.js'),
-    ...['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'],
-  ],
-  { stdio: 'inherit' },
-);
+const agentArgs = ['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'];
+const command = nativeBin
+  ? [...wrap, nativeBin, ...agentArgs]
+  : [
+      process.execPath,
+      '--cpu-prof',
+      `--cpu-prof-dir=${out}`,
+      ...nodeFlags,
+      path.join(here, '../../agent/bin/wasmfleet-agent.js'),
+      ...agentArgs,
+    ];
+const agent = spawn(command[0]!, command.slice(1), { stdio: 'inherit' });
+/** The agent's own process: under --wrap, the child of the profiler that runs it. */
+async function agentPid(): Promise<number> {
+  if (!wrap.length) return agent.pid!;
+  const children = await readFile(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8');
+  return Number(children.trim().split(' ')[0]);
+}
+/** CPU time (user + system, all threads) in µs and read/write system calls so far. */
+async function usage(pid: number): Promise<{ cpuUs: number; reads: number; writes: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  const count = (field: string) => Number(new RegExp(`${field}: (\\d+)`).exec(io)?.[1] ?? NaN);
+  return {
+    cpuUs: (Number(fields[11]) + Number(fields[12])) * 10_000,
+    reads: count('syscr'),
+    writes: count('syscw'),
+  };
+}
 try {
   await running;
+  const pid = await agentPid();
+  const before = await usage(pid);
   const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
   const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
   let received = 0;
@@ -104,7 +131,12 @@ try {
   }
   const deadline = Date.now() + 30_000;
   while (received < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  console.log(`${received} of ${messages} outputs; profiles in ${out}`);
+  const after = await usage(pid);
+  const per = (n: number) => +(n / Math.max(received, 1)).toFixed(2);
+  console.log(
+    `${received} of ${messages} outputs; per message: ${per(after.cpuUs - before.cpuUs)} µs CPU, ` +
+      `${per(after.reads - before.reads)} reads, ${per(after.writes - before.writes)} writes; profiles in ${out}`,
+  );
   await Promise.all([sink.endAsync(), sensor.endAsync()]);
 } finally {
   agent.kill('SIGTERM');

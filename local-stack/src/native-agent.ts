@@ -2,8 +2,9 @@
 // Finds or builds the native device agent (agent-native/, Rust on Wasmtime; docs/adr/0021), for
 // `wasmfleet dev up --agent native` and the tests.
 //
-// The binary is cached by its inputs — Cargo.lock, every Cargo.toml, agent-native/src and the WIT
-// world it binds (api/wit/) plus the rustc version — in ~/.cache/wasmfleet/agent-native/bin/<key>/,
+// The binary is cached by its inputs — Cargo.lock, every Cargo.toml, agent-native/build.rs and
+// src, the crates vendored in agent-native/vendor and the WIT world it binds (api/wit/) plus the
+// rustc version — in ~/.cache/wasmfleet/agent-native/bin/<key>/,
 // so a warm run only hashes files. Cargo's own build cache (target/) lives beside it and is shared
 // by every key, so an edit rebuilds only the agent's crate. Builds run under `nice -n 19`, one at a
 // time (a lock file), and print what they do; each is checked to be this checkout's (cargoBuild).
@@ -21,7 +22,15 @@ const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const NATIVE_AGENT_NAME = 'wasmfleet-agent-native';
 // What the binary is built from: not agent-native/test or packaging, whose edits need no rebuild.
-const INPUTS = ['Cargo.lock', 'Cargo.toml', 'agent-native/Cargo.toml', 'agent-native/src', 'api/wit'];
+const INPUTS = [
+  'Cargo.lock',
+  'Cargo.toml',
+  'agent-native/Cargo.toml',
+  'agent-native/build.rs',
+  'agent-native/src',
+  'agent-native/vendor',
+  'api/wit',
+];
 
 async function filesUnder(rel: string): Promise<string[]> {
   const full = path.join(REPO_ROOT, rel);
@@ -46,6 +55,8 @@ export async function nativeAgentKey(): Promise<string> {
     () => 'no rustc',
   );
   hash.update(rustc);
+  // A build that keeps its symbol table (agent-native/build.rs) is another binary.
+  if (process.env.WASMFLEET_NATIVE_SYMBOLS === '1') hash.update('\0symbols');
   for (const input of INPUTS)
     for (const file of await filesUnder(input)) {
       hash.update(`\0${file}\0`);

@@ -122,7 +122,7 @@ impl ComponentGuest {
             Instant::now() + Duration::from_millis(self.options.timeout_ms.saturating_mul(10).max(1000));
         store.data_mut().call.begin("", init_deadline);
         store.set_epoch_deadline(1);
-        self.runtime.clock.enter();
+        self.runtime.clock.enter(init_deadline);
         let made = SensorFunction::instantiate(&mut store, &self.component, &self.runtime.component_linker);
         self.runtime.clock.leave();
         match made {
@@ -202,7 +202,7 @@ impl Guest for ComponentGuest {
         store.data_mut().call.begin(topic, deadline);
         store.set_epoch_deadline(1);
         let input = Message { topic: topic.to_string(), payload: payload.to_vec(), timestamp_ms };
-        self.runtime.clock.enter();
+        self.runtime.clock.enter(deadline);
         let ran = bindings.call_handle(&mut store, &input);
         self.runtime.clock.leave();
         let mut fresh_next = false;

@@ -198,7 +198,7 @@ impl CoreGuest {
             Instant::now() + Duration::from_millis(self.options.timeout_ms.saturating_mul(10).max(1000));
         store.data_mut().call.begin("", init_deadline);
         store.set_epoch_deadline(1);
-        self.runtime.clock.enter();
+        self.runtime.clock.enter(init_deadline);
         let linked = self.link(&mut store);
         self.runtime.clock.leave();
         let (alloc, handle, dealloc) = linked?;
@@ -337,7 +337,7 @@ impl Guest for CoreGuest {
         let deadline = Instant::now() + Duration::from_millis(self.options.timeout_ms);
         live.store.data_mut().call.begin(topic, deadline);
         live.store.set_epoch_deadline(1);
-        self.runtime.clock.enter();
+        self.runtime.clock.enter(deadline);
         let ran = run_handle(&mut live, payload);
         self.runtime.clock.leave();
         let result = match ran {
