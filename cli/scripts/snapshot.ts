@@ -63,7 +63,6 @@ const LAZY_FILES = [
   'debug/src/index.js', // DEBUG
   '@oclif/core/lib/screen.js', // the terminal's width, for help
   '@oclif/core/lib/ux/index.js', // spinner or plain progress, by whether stderr is a terminal
-  '@oclif/core/lib/parser/parse.js', // CLI_FLAGS_DEBUG
   'tinyglobby/dist/index.cjs', // TINYGLOBBY_DEBUG
 ].map((file) => path.join(NODE_MODULES, file));
 
@@ -104,6 +103,7 @@ async function bundleScript(file: string): Promise<void> {
         SNAPSHOT_PURE.some((p) => id.includes(p)) ? false : treeshake.moduleSideEffects(id),
     },
     plugins: [
+      parserDebugAtUse(),
       handedOver(),
       sourceLocations(),
       await printerColumnsAsValues(),
@@ -144,5 +144,27 @@ function handedOver(): Plugin {
       id.startsWith(PREFIX)
         ? { code: `globalThis[Symbol.for('wasmfleet.cli.handOver')]();\nexport {};\n`, moduleType: 'js' }
         : null,
+  };
+}
+
+/**
+ * oclif's parser picks its debug function by CLI_FLAGS_DEBUG as it loads, so it had to load from
+ * disk at every call (~3 ms, docs/adr/0046); here it reads CLI_FLAGS_DEBUG when it logs instead,
+ * and the parser is kept in the snapshot. The build fails if the text is not found, so an oclif
+ * update that changes it is noticed (and snapshot-audit.ts would name the read anyway).
+ */
+function parserDebugAtUse(): Plugin {
+  const file = path.join(NODE_MODULES, '@oclif/core/lib/parser/parse.js');
+  const chosenAtLoad =
+    /process\.env\.CLI_FLAGS_DEBUG === '1'\s*\?\s*\(0, logger_1\.makeDebug\)\('parser'\)\s*:\s*\(\) => \{\s*\/\/ noop\s*\}/;
+  const atUse =
+    "(...args) => { if (process.env.CLI_FLAGS_DEBUG === '1') (0, logger_1.makeDebug)('parser')(...args); }";
+  return {
+    name: 'parser-debug-at-use',
+    transform(code, id) {
+      if (id !== file) return null;
+      if (!chosenAtLoad.test(code)) throw new Error(`${file}: CLI_FLAGS_DEBUG is no longer read as expected`);
+      return { code: code.replace(chosenAtLoad, () => atUse) };
+    },
   };
 }
