@@ -37,14 +37,17 @@ export function currentBundle() {
   } catch {
     return undefined;
   }
+  // The inputs are normalised paths below the repository (cli/scripts/build.ts): joined by hand,
+  // as path.join's normalising of ~260 paths was half of this check's time (docs/adr/0046).
+  const root = `${REPO_ROOT}${path.sep}`;
   for (const [file, size, mtimeMs] of latest.inputs) {
     let stat;
     try {
-      stat = statSync(path.join(REPO_ROOT, file));
+      stat = statSync(root + file, { throwIfNoEntry: false });
     } catch {
       return undefined;
     }
-    if (stat.size !== size || stat.mtimeMs !== mtimeMs) return undefined;
+    if (stat === undefined || stat.size !== size || stat.mtimeMs !== mtimeMs) return undefined;
   }
   const dir = path.join(DIST_ROOT, latest.id);
   return existsSync(path.join(dir, MAIN)) ? dir : undefined;

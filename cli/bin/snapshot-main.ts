@@ -15,8 +15,9 @@ import Get from '../src/commands/get.ts';
 import Help from '../src/commands/help.ts';
 import RolloutStatus from '../src/commands/rollout/status.ts';
 import commandNotFound from '../src/hooks/command-not-found.ts';
+import { dedicateTlsToTheApiServer } from '../src/kube/ca-trust.ts';
 import { CLI_ROOT, DIST_ROOT, currentBundle } from './bundle.js';
-import { buildDirOf, loadRootPlugin, warmUp } from './snapshot-warm-up.ts';
+import { SILENT_LOGGER, buildDirOf, loadRootPlugin, warmUp } from './snapshot-warm-up.ts';
 
 /** The commands the snapshot holds, by oclif id. */
 const COMMANDS: Record<string, unknown> = {
@@ -88,11 +89,34 @@ function main(): void {
   });
   if (process.env.WASMFLEET_CLI_DEBUG)
     process.stderr.write(`wasmfleet: started from the startup snapshot of build ${BUILD_ID}\n`);
+  // Every TLS connection of a call the snapshot runs goes to the API server (kube/ca-trust.ts).
+  dedicateTlsToTheApiServer();
+  if (readsTheCluster(args)) loadTlsEarly();
   const dir = currentBundle();
   if (dir === undefined || path.basename(dir) !== BUILD_ID) handOver();
   // oclif's root plugin as the build loaded it (snapshot-warm-up.ts): no package.json or manifest to read.
   const plugins = rootPlugin?.root === dir ? new Map([[rootPlugin.name, rootPlugin]]) : undefined;
-  void execute({ args, loadOptions: { root: dir, ...(plugins ? { plugins } : {}) } });
+  // oclif's own logger loads `debug` from disk (~3 ms) to print nothing unless DEBUG is set.
+  const logger = (process.env.DEBUG ?? '') === '' ? { logger: SILENT_LOGGER } : {};
+  void execute({ args, loadOptions: { root: dir, ...(plugins ? { plugins } : {}), ...logger } });
+}
+
+/** Whether the call will talk to the API server: get, describe or rollout status, not their help. */
+function readsTheCluster(argv: readonly string[]): boolean {
+  const [word, next] = argv;
+  const reads = word === 'get' || word === 'describe' || (word === 'rollout' && next === 'status');
+  return reads && !argv.some((a) => a === '--help' || a === '-h' || a === '--');
+}
+
+/**
+ * Loads https (and tls) now rather than at the first request. Loading tls starts Node's
+ * certificate thread, which parses the ~140 bundled root certificates: a kubeconfig without a CA
+ * (a cluster with a publicly trusted certificate) needs them for its first TLS context, and
+ * started here they are parsed on the other core while oclif and the kubeconfig are read instead
+ * of while the request waits. Node cannot keep https in the snapshot itself.
+ */
+function loadTlsEarly(): void {
+  process.getBuiltinModule('node:https');
 }
 
 checkLoadTimeReads();

@@ -11,8 +11,8 @@
 // runs, so the build fails instead of keeping the build's values.
 import path from 'node:path';
 import { Plugin } from '@oclif/core';
+import { load } from 'js-yaml';
 import { clearLoggers, setLogger } from '@oclif/core/logger';
-import { parse } from 'yaml';
 import type { FunctionObject } from '../src/functions/read.ts';
 import { describeObject } from '../src/output/describe.ts';
 import { renderObjects } from '../src/output/render.ts';
@@ -25,9 +25,12 @@ import { currentBundle } from './bundle.js';
 /** Set while the warm-up runs: a lazily loaded module refuses to load (lazy-modules-plugin.ts). */
 export const WARMING = Symbol.for('wasmfleet.cli.snapshot.warming');
 
-/** oclif's logger interface, silent: the real one loads `debug`, which reads DEBUG as it loads. */
-const SILENT = {
-  child: () => SILENT,
+/**
+ * oclif's logger interface, silent: the real one loads `debug`, which reads DEBUG as it loads.
+ * A call whose DEBUG is empty uses it too (snapshot-main.ts): `debug` would print nothing then.
+ */
+export const SILENT_LOGGER = {
+  child: () => SILENT_LOGGER,
   debug: () => undefined,
   error: () => undefined,
   info: () => undefined,
@@ -42,7 +45,7 @@ const SILENT = {
  * to oclif as `loadOptions.plugins`, which then reads neither file nor sorts again.
  */
 export async function loadRootPlugin(from: string, root: string): Promise<Plugin> {
-  setLogger({ root: from, logger: SILENT });
+  setLogger({ root: from, logger: SILENT_LOGGER });
   try {
     const plugin = new Plugin({ isRoot: true, root: from });
     await plugin.load();
@@ -63,7 +66,8 @@ export function warmUp(): void {
   try {
     // Whether the build is current: ~260 stat calls on every call (cli/bin/bundle.js).
     currentBundle();
-    parse(SAMPLE_KUBECONFIG);
+    // The kubeconfig's parser (kube/kubeconfig.ts).
+    load(SAMPLE_KUBECONFIG);
     const now = Date.parse(SAMPLE_TIME) + 60_000;
     const fn = sampleFunction();
     const nodes = ['pump-1', 'pump-2', 'pump-3'].map(sampleNode);

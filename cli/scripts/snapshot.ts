@@ -63,7 +63,6 @@ const LAZY_FILES = [
   'debug/src/index.js', // DEBUG
   '@oclif/core/lib/screen.js', // the terminal's width, for help
   '@oclif/core/lib/ux/index.js', // spinner or plain progress, by whether stderr is a terminal
-  '@oclif/core/lib/parser/parse.js', // CLI_FLAGS_DEBUG
   'tinyglobby/dist/index.cjs', // TINYGLOBBY_DEBUG
 ].map((file) => path.join(NODE_MODULES, file));
 
@@ -104,6 +103,7 @@ async function bundleScript(file: string): Promise<void> {
         SNAPSHOT_PURE.some((p) => id.includes(p)) ? false : treeshake.moduleSideEffects(id),
     },
     plugins: [
+      loadTimeRewrites(),
       handedOver(),
       sourceLocations(),
       await printerColumnsAsValues(),
@@ -144,5 +144,42 @@ function handedOver(): Plugin {
       id.startsWith(PREFIX)
         ? { code: `globalThis[Symbol.for('wasmfleet.cli.handOver')]();\nexport {};\n`, moduleType: 'js' }
         : null,
+  };
+}
+
+/**
+ * Rewrites, at bundle time, what a module does as it loads and the call then pays for (docs/adr/0046):
+ * - oclif's parser picks its debug function by CLI_FLAGS_DEBUG as it loads, so it had to load
+ *   from disk at every call (~3 ms); here it reads CLI_FLAGS_DEBUG when it logs, and the parser
+ *   is kept in the snapshot.
+ * - oclif's platform check (wsl-utils, powershell-utils) promisifies child_process.execFile as it
+ *   loads, which loads child_process at every call (~2 ms) though Linux never runs PowerShell;
+ *   here it is promisified at its first call (the same function then).
+ * The build fails if a text is not found, so a dependency update that changes it is noticed
+ * (snapshot-audit.ts would name an environment read anyway).
+ */
+const LOAD_TIME_REWRITES: readonly { file: string; from: RegExp; to: string }[] = [
+  {
+    file: '@oclif/core/lib/parser/parse.js',
+    from: /process\.env\.CLI_FLAGS_DEBUG === '1'\s*\?\s*\(0, logger_1\.makeDebug\)\('parser'\)\s*:\s*\(\) => \{\s*\/\/ noop\s*\}/,
+    to: "(...args) => { if (process.env.CLI_FLAGS_DEBUG === '1') (0, logger_1.makeDebug)('parser')(...args); }",
+  },
+  ...['powershell-utils/index.js', 'wsl-utils/index.js'].map((file) => ({
+    file,
+    from: /const execFile = promisify\(childProcess\.execFile\);/,
+    to: 'const execFile = (...args) => promisify(childProcess.execFile)(...args);',
+  })),
+];
+
+function loadTimeRewrites(): Plugin {
+  const byFile = new Map(LOAD_TIME_REWRITES.map((r) => [path.join(NODE_MODULES, r.file), r]));
+  return {
+    name: 'load-time-rewrites',
+    transform(code, id) {
+      const rewrite = byFile.get(id);
+      if (!rewrite) return null;
+      if (!rewrite.from.test(code)) throw new Error(`${id}: no longer reads as ${String(rewrite.from)}`);
+      return { code: code.replace(rewrite.from, () => rewrite.to) };
+    },
   };
 }

@@ -4,8 +4,11 @@
 // suggestions — because the modules that look at the terminal load at run time, not while the
 // snapshot is built. A command it does not hold is handed to the launcher.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { uniqueName, type ControlPlane } from '@wasmfleet/test-support';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { generateTestCertificates, uniqueName, type ControlPlane } from '@wasmfleet/test-support';
 import { cli, sharedControlPlane, type CliResult } from './helpers.ts';
 
 const FROM_SNAPSHOT = /started from the startup snapshot/;
@@ -56,6 +59,56 @@ describe('the startup snapshot', () => {
     ]) {
       assertSameOutput(await bothWays(args, plane.kubeconfigPath));
     }
+  });
+
+  // The snapshot trusts the kubeconfig's CA as the process's default list rather than as the
+  // request's `ca` option (kube/ca-trust.ts, docs/adr/0046): it must trust exactly that CA — the
+  // cluster's own is accepted, and a server signed by another CA is refused as the bundle refuses it.
+  describe('trusts the kubeconfig’s CA and nothing else', () => {
+    let dir: string;
+    before(async () => (dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-snapshot-ca-'))));
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('refuses the API server when the kubeconfig names another CA', async () => {
+      const other = await generateTestCertificates();
+      try {
+        const otherCa = (await readFile(other.caFile)).toString('base64');
+        const kubeconfig = path.join(dir, 'other-ca.kubeconfig');
+        const original = await readFile(plane.kubeconfigPath, 'utf8');
+        const swapped = original.replace(
+          /certificate-authority-data: \S+/,
+          `certificate-authority-data: ${otherCa}`,
+        );
+        assert.notEqual(swapped, original, 'the test kubeconfig names its CA inline');
+        await writeFile(kubeconfig, swapped);
+        const both = await bothWays(['get', 'nodes', node], kubeconfig);
+        assertSameOutput(both);
+        assert.notEqual(both.snapshot.exitCode, 0);
+        assert.match(both.snapshot.stderr, /certificate/i);
+      } finally {
+        await other.dispose();
+      }
+    });
+
+    it('accepts it with a CA bundle that also holds an unrelated certificate', async () => {
+      const other = await generateTestCertificates();
+      try {
+        const original = await readFile(plane.kubeconfigPath, 'utf8');
+        const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(original)?.[1] ?? '', 'base64');
+        const bundle = Buffer.concat([await readFile(other.caFile), ca]).toString('base64');
+        const kubeconfig = path.join(dir, 'bundle.kubeconfig');
+        await writeFile(
+          kubeconfig,
+          original.replace(/certificate-authority-data: \S+/, `certificate-authority-data: ${bundle}`),
+        );
+        const both = await bothWays(['get', 'nodes', node, '-o', 'name'], kubeconfig);
+        assertSameOutput(both);
+        assert.equal(both.snapshot.exitCode, 0, both.snapshot.stderr);
+        assert.match(both.snapshot.stdout, new RegExp(node));
+      } finally {
+        await other.dispose();
+      }
+    });
   });
 
   it('help is wrapped to the caller’s terminal width and coloured by the caller’s settings', async () => {

@@ -125,12 +125,15 @@ async function request(
   return requestJson(new URL(path, cluster.server), options, body);
 }
 
-/** One HTTPS request; the answer's status code and its body (parsed when it is JSON). */
-export function requestJson(
-  url: URL,
-  options: https.RequestOptions,
-  body?: string,
-): Promise<{ code: number; body: unknown }> {
+/** An answer: its status code, its body (parsed when it is JSON) and its Retry-After in whole seconds. */
+export interface JsonAnswer {
+  readonly code: number;
+  readonly body: unknown;
+  readonly retryAfterSeconds?: number;
+}
+
+/** One HTTPS request and its answer. */
+export function requestJson(url: URL, options: https.RequestOptions, body?: string): Promise<JsonAnswer> {
   return new Promise((resolve, reject) => {
     const req = https.request(url, options, (res) => {
       let text = '';
@@ -143,7 +146,13 @@ export function requestJson(
         } catch {
           // not JSON: keep the text for the error message
         }
-        resolve({ code: res.statusCode ?? 0, body: parsed });
+        const retryAfter = res.headers['retry-after'];
+        const seconds = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+        resolve({
+          code: res.statusCode ?? 0,
+          body: parsed,
+          ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }),
+        });
       });
     });
     req.on('error', reject);

@@ -4,8 +4,10 @@
 // @kubernetes/client-node (docs/adr/0027). Credentials that only client-node understands (exec
 // plugins, auth providers, proxies) are prepared by it, loaded for that call only.
 import type { RequestOptions } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, requestJson } from '@wasmfleet/local-stack';
 import { diagnostics } from '../diagnostics.ts';
+import { trustAsDefault } from './ca-trust.ts';
 import type { KubeTarget } from './kubeconfig.ts';
 
 export interface ApiClient {
@@ -14,6 +16,15 @@ export interface ApiClient {
   get<T>(path: string): Promise<T>;
 }
 
+/**
+ * As kubectl (client-go) does: an answer of 429 or 5xx that says when to come back (Retry-After)
+ * is asked again then, up to 10 times — e.g. "429 storage is (re)initializing" from an API server
+ * whose CRD was just created or changed, which `wasmfleet dev up` does right before a user's first
+ * `wasmfleet get`.
+ */
+const MAX_RETRIES = 10;
+const retriable = (code: number): boolean => code === 429 || (code >= 500 && code < 600);
+
 export function apiClient(target: KubeTarget): ApiClient {
   let prepared: Promise<RequestOptions> | undefined;
   const options = (): Promise<RequestOptions> => (prepared ??= requestOptions(target));
@@ -21,14 +32,23 @@ export function apiClient(target: KubeTarget): ApiClient {
     server: target.server,
     async get<T>(path: string): Promise<T> {
       const url = new URL(path, target.server);
-      const started = performance.now();
-      const { code, body } = await requestJson(url, { ...(await options()), method: 'GET' });
-      diagnostics().debug(`GET ${url.href}`, {
-        status: code,
-        durationMs: Math.round(performance.now() - started),
-      });
-      if (code >= 300) throw new ApiError(code, body);
-      return body as T;
+      for (let retries = 0; ; retries++) {
+        const started = performance.now();
+        const { code, body, retryAfterSeconds } = await requestJson(url, {
+          ...(await options()),
+          method: 'GET',
+        });
+        diagnostics().debug(`GET ${url.href}`, {
+          status: code,
+          durationMs: Math.round(performance.now() - started),
+        });
+        if (retryAfterSeconds !== undefined && retriable(code) && retries < MAX_RETRIES) {
+          await sleep(retryAfterSeconds * 1000);
+          continue;
+        }
+        if (code >= 300) throw new ApiError(code, body);
+        return body as T;
+      }
     },
   };
 }
@@ -39,7 +59,7 @@ async function requestOptions(target: KubeTarget): Promise<RequestOptions> {
   if (c) {
     return {
       headers: { ...headers, ...(c.token ? { authorization: `Bearer ${c.token}` } : {}) },
-      ...(c.ca ? { ca: c.ca } : {}),
+      ...(c.ca && !trustAsDefault(c.ca) ? { ca: c.ca } : {}),
       ...(c.cert ? { cert: c.cert } : {}),
       ...(c.key ? { key: c.key } : {}),
       rejectUnauthorized: c.rejectUnauthorized,

@@ -5,10 +5,12 @@
 // and header options of a request. Loading client-node costs a CLI call ~100 ms of CPU; reading
 // YAML costs ~2. Credentials this does not handle (exec plugins, auth providers, proxies,
 // impersonation) are left to client-node, loaded only then (`needsClientNode`).
+// The YAML is read with js-yaml, the parser client-node reads kubeconfigs with: on a kubeconfig's
+// long base64 lines it is 5-10x faster than `yaml` (docs/adr/0046: 0.5 ms against 2-10 ms a call).
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { load } from 'js-yaml';
 import { runningDevStateSync } from '../dev/state-file.ts';
 import { UserError } from '../errors.ts';
 
@@ -157,7 +159,7 @@ function firstExisting(list: string): string {
 
 function readKubeconfig(file: string): KubeconfigDoc {
   try {
-    const doc = parse(readFileSync(file, 'utf8')) as unknown;
+    const doc = load(readFileSync(file, 'utf8'));
     if (doc === null || typeof doc !== 'object') throw new Error('it is not a YAML mapping');
     return doc;
   } catch (error) {

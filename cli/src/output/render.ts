@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Renders resources the way kubectl does: an aligned table by default, `-o wide` for more
 // columns, `-o json|yaml` for machines, `-o name` for scripts.
-import Table from 'cli-table3';
 import { stringify } from 'yaml';
 import { age } from './age.ts';
+import { AlignedTable } from './aligned-table.ts';
 import { readPath } from './json-path.ts';
 import { phaseColour, style } from './style.ts';
 
@@ -72,29 +72,8 @@ function cell(object: Record<string, unknown>, column: Column, now?: number): st
 }
 
 /** kubectl-style: no borders, three spaces between columns, bold header on a terminal. */
-export function borderless(head: string[]): Table.Table {
-  const none = {
-    top: '',
-    'top-mid': '',
-    'top-left': '',
-    'top-right': '',
-    bottom: '',
-    'bottom-mid': '',
-    'bottom-left': '',
-    'bottom-right': '',
-    left: '',
-    'left-mid': '',
-    mid: '',
-    'mid-mid': '',
-    right: '',
-    'right-mid': '',
-    middle: '   ',
-  };
-  return new Table({
-    head: head.map((h) => style.bold(h)),
-    chars: none,
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
+export function borderless(head: string[]): AlignedTable {
+  return new AlignedTable(head.map((h) => style.bold(h)));
 }
 
 /** A cell's text: objects as JSON rather than "[object Object]". */
