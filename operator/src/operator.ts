@@ -257,6 +257,7 @@ async function run(
     log,
     cleanups,
     pacing,
+    () => metrics.desiredResends.inc(),
   );
   const identities = await startDeviceIdentities(options.identity, {
     kc,
@@ -361,6 +362,7 @@ function fleetContext(
     placement: parts.placement,
     reports: link.reports,
     liveness: link.liveness,
+    delivery: link.delivery,
     // Blobs the retained documents reference were published by us or a predecessor.
     publishedModules: link.documents.referencedDigests(),
     pinnedModules: new Set(),

@@ -18,6 +18,11 @@ export interface SimulatedDeviceOptions {
   readonly sensors?: readonly string[];
   readonly heartbeatSeconds?: number;
   readonly capacity?: { readonly maxFunctions: number; readonly memoryBytes: number };
+  /**
+   * Ignores the first this many desired documents delivered to it, as if the broker had never
+   * delivered them (a clustered broker can miss one: ADR 0048); its status stays behind.
+   */
+  readonly missDesired?: number;
   /** Decides how an assigned function fares; default: Running. */
   readonly outcome?: (fn: {
     namespace: string;
@@ -66,6 +71,7 @@ export async function startSimulatedDevice(options: SimulatedDeviceOptions): Pro
     },
   });
   let observedGeneration = 0;
+  let missed = 0;
 
   const status = (heartbeatAt = new Date()): NodeStatus => ({
     version: 1,
@@ -97,6 +103,10 @@ export async function startSimulatedDevice(options: SimulatedDeviceOptions): Pro
     if (payload.length === 0) return;
     const parsed = parseDesiredState(payload);
     if (!parsed.ok) return;
+    if (missed < (options.missDesired ?? 0)) {
+      missed += 1;
+      return;
+    }
     const doc = parsed.value;
     received.push(doc);
     observedGeneration = doc.generation;

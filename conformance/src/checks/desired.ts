@@ -130,6 +130,33 @@ export const desiredChecks: readonly Check[] = [
     },
   },
   {
+    name: 'desired.same-again',
+    title:
+      'the same document delivered again (the operator resends one a device has not confirmed) changes nothing: the function is not restarted',
+    contract: 'docs/mqtt-contract.md#desired-state-desiredstate',
+    async run(ctx) {
+      const node = await withEcho(ctx, 4);
+      const before = fnReport(
+        await ctx.fleet.waitForStatus(
+          node,
+          'echo Running at generation 4',
+          (s) => s.observedGeneration === 4 && fnReport(s, 'echo')?.phase === 'Running',
+          ctx.within(10_000),
+        ),
+        'echo',
+      );
+      for (let i = 0; i < 3; i++) await ctx.fleet.publishDesired(node, 4, [ctx.fn('echo', ctx.guests.probe)]);
+      await sleep(2_000);
+      await roundTrip(ctx, node, 'echo', 'after-the-same-document');
+      const latest = ctx.fleet.latestStatus(node);
+      const after = latest && fnReport(latest, 'echo');
+      expect(
+        after?.phase === 'Running' && after.since === before?.since && after.restarts === before.restarts,
+        `echo was restarted by the same document: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`,
+      );
+    },
+  },
+  {
     name: 'desired.stale-generation',
     title: 'a document with a lower generation than the applied one is ignored',
     contract: 'docs/mqtt-contract.md#desired-state-desiredstate',

@@ -38,8 +38,11 @@ export const MAX_IN_FLIGHT = 1_000;
 export interface FleetBridgeEvents {
   /** A device's status document (online, heartbeat, or its last will). */
   status: [node: string, status: NodeStatus];
-  /** A retained desired document seen on the broker (ours echoed back, or a predecessor's). */
-  desired: [doc: DesiredState];
+  /**
+   * A desired document seen on the broker (ours echoed back, or a predecessor's); `retained` when
+   * the broker sent it for a new subscription (what it holds), not forwarded as it was published.
+   */
+  desired: [doc: DesiredState, retained: boolean];
   /** A message on our topics that did not parse; counted, never fatal. */
   malformed: [topic: string, error: string];
   connection: [state: 'connected' | 'disconnected'];
@@ -74,6 +77,12 @@ export interface FleetBridgeOptions {
   readonly onUnreachable?: (error: unknown, retryInMs: number) => void;
   /** Ends that waiting (the operator is stopping). */
   readonly signal?: AbortSignal;
+  /**
+   * After a reconnect, the retained desired documents are read again this much later (default
+   * 30 s): a clustered broker that lost a node can lose a retained write it acknowledged while it
+   * re-elected, and only a fresh read shows what it holds (ADR 0055).
+   */
+  readonly rereadAfterReconnectMs?: number;
 }
 
 export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
@@ -86,6 +95,8 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   private readonly filters: readonly string[];
   private connections = 0;
+  private rereadAfterReconnectMs = 30_000;
+  private reread: NodeJS.Timeout | undefined;
   /**
    * topic → the desired document last published there and its bytes, until the broker echoes it
    * back (the operator subscribes to every desired topic to see other writers). An echo with
@@ -107,24 +118,25 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     this.filters = filters;
     const dynsec = dynamicSecurity ? new Dynsec(client, undefined, fence) : undefined;
     this.dynsec = dynsec;
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       if (topic === DYNSEC_RESPONSE_TOPIC) {
         dynsec?.handle(payload);
         return;
       }
       this.lastMessageAt = Date.now();
-      this.dispatch(topic, payload);
+      this.dispatch(topic, payload, packet.retain);
     });
     client.on('connect', () => {
       // A clustered broker refuses a SUBSCRIBE while it elects new leaders for a lost node
       // (nats-server's JetStream consumers time out), so the operator subscribes itself on every
       // connection, and retries (mqtt.js's resubscribe is off: see connect()).
-      if (this.connections++ > 0) void this.subscribeAll();
+      if (this.connections++ > 0) void this.subscribeAll().then(() => this.scheduleReread());
       this.emit('connection', 'connected');
     });
     // A packet over the bound closes the connection (it reconnects); the operator counts it.
     closeOnOversizedPacket(client, (error) => this.emit('malformed', '(packet)', error.message));
     client.on('close', () => {
+      clearTimeout(this.reread);
       dynsec?.close('the connection to the broker closed');
       this.awaitingEcho.clear();
       this.emit('connection', 'disconnected');
@@ -193,6 +205,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       filters,
     );
     bridge.connections = 1;
+    bridge.rereadAfterReconnectMs = options.rereadAfterReconnectMs ?? bridge.rereadAfterReconnectMs;
     onEvents?.(bridge);
     await bridge.subscribeAll();
     await bridge.quiet(options.syncQuietMs ?? 300, options.syncMaxMs ?? 10_000);
@@ -221,6 +234,21 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
         await new Promise((resolve) => setTimeout(resolve, retryInMs));
       }
     }
+  }
+
+  /**
+   * Subscribes to the desired documents once more a while after a reconnect: the broker sends
+   * what it retains again (flagged retained), and the books republish a document it holds older
+   * than one it acknowledged (NodeDocuments.observeRetained).
+   */
+  private scheduleReread(): void {
+    clearTimeout(this.reread);
+    this.reread = setTimeout(() => {
+      if (!this.client.connected) return;
+      // Refused or cut off: the connection is going, and the next one reads everything anyway.
+      this.client.subscribeAsync(ALL_DESIRED_FILTER, { qos: 1 }).catch(() => undefined);
+    }, this.rereadAfterReconnectMs);
+    this.reread.unref();
   }
 
   get connected(): boolean {
@@ -263,10 +291,11 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.reread);
     await this.client.endAsync();
   }
 
-  private dispatch(topic: string, payload: Buffer): void {
+  private dispatch(topic: string, payload: Buffer, retained: boolean): void {
     const node = nodeOfStatusTopic(topic);
     if (payload.length === 0) return; // a cleared retained message
     if (node !== undefined) {
@@ -284,11 +313,11 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       const sent = this.awaitingEcho.get(topic);
       if (sent?.bytes.equals(payload)) {
         this.awaitingEcho.delete(topic);
-        this.emit('desired', sent.doc);
+        this.emit('desired', sent.doc, retained);
         return;
       }
       const parsed = parseDesiredState(payload);
-      if (parsed.ok) this.emit('desired', parsed.value);
+      if (parsed.ok) this.emit('desired', parsed.value, retained);
       else this.emit('malformed', topic, parsed.errors.join('; '));
     }
   }

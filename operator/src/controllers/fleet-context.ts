@@ -18,6 +18,7 @@ import type { EventInput, Informer, WorkQueue } from '../kube/index.ts';
 import type { Cache } from './typed-cache.ts';
 import type { ResolveResult } from '../modules/index.ts';
 import type { DeviceIdentities } from '../identity/device-identities.ts';
+import type { DeliveryWatch } from '../fleet/delivery-watch.ts';
 import type { Liveness } from '../fleet/liveness.ts';
 import { isOnline } from './node-status.ts';
 
@@ -44,6 +45,11 @@ export interface FleetSettings {
   readonly functionStatusIntervalMs: number;
   /** How often the liveness sweep looks for devices whose heartbeats are overdue. */
   readonly livenessSweepMs: number;
+  /**
+   * A device online this long without confirming its desired document gets it again, the wait
+   * doubling per attempt up to 5 minutes (fleet/delivery-watch.ts).
+   */
+  readonly desiredResendMs: number;
 }
 
 export const DEFAULT_SETTINGS: FleetSettings = {
@@ -57,6 +63,7 @@ export const DEFAULT_SETTINGS: FleetSettings = {
   nodeStatusBurst: 1_000,
   functionStatusIntervalMs: 1_000,
   livenessSweepMs: 2_000,
+  desiredResendMs: 10_000,
 };
 
 /** EdgeNodes of one fleet (one broker) carry this label when an operator is scoped to a fleet. */
@@ -81,6 +88,8 @@ export interface FleetContext {
   readonly reports: Map<string, NodeStatus>;
   /** Devices whose heartbeats stopped without a last will. */
   readonly liveness: Liveness;
+  /** Desired documents their devices have not confirmed yet (sent again after a grace). */
+  readonly delivery: DeliveryWatch;
   /** Module digests known to be on the broker as retained blobs. */
   readonly publishedModules: Set<string>;
   /** Digests not to collect even when no document references them yet. */

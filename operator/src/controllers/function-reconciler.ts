@@ -329,15 +329,21 @@ export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string
   const docs = ctx.documents.changedDocuments(nodes);
   await Promise.all(
     docs.map(async (doc) => {
-      // The device may use what the document asks for before it reads it.
-      await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
-      ctx.documents.publishing(doc);
-      await withTimeout(
-        ctx.bridge.publishDesired(doc),
-        ctx.settings.publishTimeoutMs,
-        `publishing the desired state of ${doc.node}`,
-      );
+      try {
+        // The device may use what the document asks for before it reads it.
+        await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
+        ctx.documents.publishing(doc);
+        await withTimeout(
+          ctx.bridge.publishDesired(doc),
+          ctx.settings.publishTimeoutMs,
+          `publishing the desired state of ${doc.node}`,
+        );
+      } catch (error) {
+        ctx.documents.publishFailed(doc); // the reconcile's retry publishes it again
+        throw error;
+      }
       ctx.documents.recordPublished(doc);
+      ctx.delivery.sent(doc, ctx.reports.get(doc.node), ctx.now());
     }),
   );
   if (docs.length > 0) await collectModules(ctx);

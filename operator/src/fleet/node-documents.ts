@@ -19,12 +19,24 @@ export class NodeDocuments {
   private readonly own = new Map<string, string[]>();
   /** Nodes whose retained document someone else overwrote: republished on the next assign(). */
   private readonly overwritten = new Set<string>();
+  /**
+   * Nodes whose latest document was not acknowledged (the publish failed or timed out): offered
+   * again by the next assign(), which the failed reconcile's retry makes. Without this the retry
+   * found nothing changed (the assignment was already recorded) and the device's retained
+   * document stayed behind until the next change (ADR 0055).
+   */
+  private readonly unacknowledged = new Set<string>();
 
   /** Seeds what the broker already holds (retained documents read at start-up). */
   recordPublished(doc: DesiredState): void {
     const current = this.published.get(doc.node);
     if (!current || doc.generation >= current.generation) this.published.set(doc.node, doc);
     if (this.own.get(doc.node)?.includes(ownKey(doc))) this.overwritten.delete(doc.node);
+  }
+
+  /** Publishing `doc` failed: the next assign() offers its node again. */
+  publishFailed(doc: DesiredState): void {
+    this.unacknowledged.add(doc.node);
   }
 
   /** Call before publishing `doc`, so its echo from the broker is known as ours. */
@@ -39,13 +51,30 @@ export class NodeDocuments {
    * A retained document seen on the broker after start-up. The broker delivers a topic's
    * messages in order, so a document that is not one of ours is what the broker holds now:
    * - `own`: the echo of something this process published;
+   * - `stale`: one of ours, older than one the broker acknowledged since, sent for a new
+   *   subscription (`retained`), so it is what the broker holds: a clustered broker lost the
+   *   later write with a node. Republished like an overwritten one;
    * - `adopted`: the first document for a device this process has not dealt with yet (it came
    *   after the start-up read-back): taken over as at start-up;
    * - `overwritten`: a deposed leader or another client replaced what we told the device; the
    *   node's next document replaces it, with a generation above both.
    */
-  observeRetained(doc: DesiredState): 'own' | 'adopted' | 'overwritten' {
+  observeRetained(doc: DesiredState, retained = false): 'own' | 'stale' | 'adopted' | 'overwritten' {
     const mine = this.own.get(doc.node);
+    const current = this.published.get(doc.node);
+    // A late echo of an older document is forwarded as published (not retained): still ours.
+    // Content that differs: republishing makes documents of one content, so this cannot repeat.
+    if (
+      retained &&
+      mine?.includes(ownKey(doc)) &&
+      current &&
+      doc.generation < current.generation &&
+      !sameContent(current.functions, doc.functions)
+    ) {
+      this.published.set(doc.node, { ...doc, generation: current.generation });
+      this.overwritten.add(doc.node);
+      return 'stale';
+    }
     if (mine?.includes(ownKey(doc))) {
       // Echoes come in broker order: the last one seen is what the broker holds.
       this.recordPublished(doc);
@@ -56,7 +85,6 @@ export class NodeDocuments {
       this.byNode.set(doc.node, new Map(doc.functions.map((fn) => [functionKey(fn), fn])));
       return 'adopted';
     }
-    const current = this.published.get(doc.node);
     if (current && sameContent(current.functions, doc.functions) && current.generation >= doc.generation) {
       return 'own';
     }
@@ -109,8 +137,8 @@ export class NodeDocuments {
    * document content may have changed.
    */
   assign(functionKey: string, perNode: ReadonlyMap<string, DesiredFunction>): Set<string> {
-    // Overwritten documents are republished by whichever reconcile comes next.
-    const touched = new Set<string>(this.overwritten);
+    // Overwritten and unacknowledged documents are republished by whichever reconcile comes next.
+    const touched = new Set<string>([...this.overwritten, ...this.unacknowledged]);
     for (const [node, functions] of this.byNode) {
       if (functions.has(functionKey) && !perNode.has(node)) {
         functions.delete(functionKey);
@@ -168,6 +196,7 @@ export class NodeDocuments {
   changedDocuments(nodes: Iterable<string>): DesiredState[] {
     const out: DesiredState[] = [];
     for (const node of nodes) {
+      this.unacknowledged.delete(node); // offered now; a failure marks it again
       const functions = [...(this.byNode.get(node)?.values() ?? [])].sort(byKey);
       const previous = this.published.get(node);
       if (!previous && functions.length === 0) continue;

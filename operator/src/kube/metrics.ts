@@ -60,6 +60,10 @@ const METRICS = {
     name: 'wasmfleet_unknown_devices_total',
     help: 'Device announcements ignored because auto-registration is off and no EdgeNode exists.',
   },
+  desiredResends: {
+    name: 'wasmfleet_desired_resends_total',
+    help: 'Desired documents sent again because their device stayed online without confirming them.',
+  },
 } as const;
 
 /** Node.js process metrics, and the live heap after the latest major GC. */
@@ -92,6 +96,8 @@ export class OperatorMetrics {
   readonly functionsByPhase: Gauge<'phase'>;
   /** For the device registry: devices that announced themselves but have no EdgeNode. */
   readonly unknownDevices: Counter;
+  /** For the device link: desired documents sent again to a device that did not confirm them. */
+  readonly desiredResends: Counter;
   /** Writes the fence refused: this replica's Lease was not renewed in time (kube/fence.ts). */
   readonly writesRefused: Counter;
 
@@ -111,6 +117,7 @@ export class OperatorMetrics {
     this.devicesOnline = new Gauge({ ...METRICS.devicesOnline, registers });
     this.functionsByPhase = new Gauge({ ...METRICS.functionsByPhase, registers });
     this.unknownDevices = new Counter({ ...METRICS.unknownDevices, registers });
+    this.desiredResends = new Counter({ ...METRICS.desiredResends, registers });
     if (options.processMetrics) registerProcessMetrics(registry);
   }
 

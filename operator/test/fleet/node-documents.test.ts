@@ -71,4 +71,48 @@ describe('NodeDocuments', () => {
     assert.equal(docs.observeRetained(offTheWire(first)), 'own', 'a late echo of an older one is ours too');
     assert.deepEqual(docs.changedDocuments(['n1']), [], 'and does not make the newer one look unpublished');
   });
+
+  it('republishes when the broker holds an older document of ours than it acknowledged since (a node lost the write)', () => {
+    const docs = new NodeDocuments();
+    const first = publishOne(docs, 'ns/f', 'n1', fn('r1'));
+    const second = publishOne(docs, 'ns/f', 'n1', fn('r2'));
+    assert.equal(docs.observeRetained(offTheWire(first), true), 'stale', 'sent for a new subscription');
+    const [again] = docs.changedDocuments(docs.assign('ns/f', new Map([['n1', fn('r2')]])));
+    assert.ok(again, 'the current document is published again');
+    assert.equal(again.generation, second.generation + 1, 'above what the device may have applied');
+    assert.equal(again.functions[0]?.revision, 'r2');
+  });
+
+  it('does not republish for an older retained copy with the same content (republishing cannot loop)', () => {
+    const docs = new NodeDocuments();
+    const first = publishOne(docs, 'ns/f', 'n1', fn('r1'));
+    const second = publishOne(docs, 'ns/f', 'n1', fn('r2'));
+    assert.equal(docs.observeRetained(offTheWire(first), true), 'stale');
+    const [again] = docs.changedDocuments(docs.assign('ns/f', new Map([['n1', fn('r2')]])));
+    assert.ok(again);
+    docs.publishing(again);
+    docs.recordPublished(again);
+    assert.equal(docs.observeRetained(offTheWire(second), true), 'own', 'older, but what the device runs');
+    assert.deepEqual(docs.changedDocuments(['n1']), []);
+  });
+
+  it('offers a document whose publish failed again to the next assign (the failed reconcile retries)', () => {
+    const docs = new NodeDocuments();
+    publishOne(docs, 'ns/f', 'n1', fn('r1'));
+    docs.assign('ns/f', new Map([['n1', fn('r2')]]));
+    const [lost] = docs.changedDocuments(['n1']);
+    assert.ok(lost);
+    docs.publishing(lost);
+    docs.publishFailed(lost);
+    const touched = docs.assign('ns/f', new Map([['n1', fn('r2')]]));
+    assert.deepEqual([...touched], ['n1'], 'the same assignment touches the node again');
+    const [again] = docs.changedDocuments(touched);
+    assert.deepEqual(again, lost, 'the same document, same generation');
+    docs.recordPublished(lost);
+    assert.deepEqual(
+      [...docs.assign('ns/f', new Map([['n1', fn('r2')]]))],
+      [],
+      'once acknowledged, nothing more',
+    );
+  });
 });

@@ -14,6 +14,7 @@ import {
   waitFor,
   type ControlPlane,
   type Mosquitto,
+  type MosquittoOptions,
   type SimulatedDevice,
   type SimulatedDeviceOptions,
 } from '@wasmfleet/test-support';
@@ -53,9 +54,10 @@ export interface Harness {
 export async function startHarness(
   prefix: string,
   overrides: Partial<OperatorOptions> = {},
+  brokerOptions: MosquittoOptions = {},
 ): Promise<Harness> {
   const plane = await sharedControlPlane();
-  const broker = await startMosquitto();
+  const broker = await startMosquitto(brokerOptions);
   const namespace = uniqueName(prefix);
   const fleet = uniqueName('fleet');
   const created = await plane.kubectl(['create', 'namespace', namespace]);

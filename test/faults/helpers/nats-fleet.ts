@@ -28,7 +28,7 @@ import {
 } from '@wasmfleet/test-support';
 import { ensureBuilt } from '@wasmfleet/workloads';
 import { startOperator, type RunningOperator } from '../../../operator/src/operator.ts';
-import { scratchDir, startAgentProcess, type AgentProcess } from './pipeline.ts';
+import { report, scratchDir, startAgentProcess, type AgentProcess } from './pipeline.ts';
 
 export interface NatsFleetOptions {
   readonly prefix: string;
@@ -63,6 +63,8 @@ export interface NatsFleet {
   ): Promise<Map<string, string | undefined>>;
   /** The operator's broker lines, its log's end, the agents' and the brokers' logs. */
   diagnostics(): Promise<string>;
+  /** The operator's lines about documents it sent again or republished (ADR 0055). */
+  redeliveries(): string[];
   dispose(): Promise<void>;
 }
 
@@ -171,6 +173,9 @@ async function assemble(
       { cause: error },
     );
   });
+  // A device the cluster failed to deliver its first document to is sent it again (ADR 0048).
+  const resent = operatorLog.filter((l) => l.includes('sending it again'));
+  if (resent.length > 0) report(`${o.prefix}: first documents sent again: ${resent.join(' | ')}`);
   return {
     plane,
     cluster,
@@ -191,6 +196,7 @@ async function assemble(
     retainedRevisions: (url, revision, waitFor = devices) =>
       retainedRevisions(url, devices, revision, waitFor),
     diagnostics: () => diagnostics(cluster, agents, operatorLog),
+    redeliveries: () => operatorLog.filter((l) => /sending it again|holds generation/.test(l)),
     dispose,
   };
 }
@@ -315,7 +321,7 @@ async function diagnostics(
     }),
   );
   return (
-    `operator's broker lines:\n${operatorLog.filter((l) => /broker|subscri/.test(l)).join('\n')}\n` +
+    `operator's broker lines:\n${operatorLog.filter((l) => /broker|subscri|desired document/.test(l)).join('\n')}\n` +
     `operator log:\n${operatorLog.slice(-40).join('\n')}\nagent logs:\n${logs.join('\n---\n')}\n` +
     `broker logs:\n${brokers.join('\n---\n')}`
   );

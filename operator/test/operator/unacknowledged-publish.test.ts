@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+// Regression: a desired document the broker did not acknowledge was never published again. The
+// reconcile failed and was retried, but the retry found the assignment already recorded, so it
+// published nothing, and the broker kept the previous document until the next change. Seen on a
+// 3-node nats-server cluster that could not store a retained message while it re-elected after
+// losing a node (2 of 5 runs of the NATS cluster test). Here Mosquitto refuses the update (its
+// ACL denies the topic: PUBACK "not authorized"), then is told to allow it again (ADR 0055).
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { desiredTopic } from '@wasmfleet/api';
+import { waitFor } from '@wasmfleet/test-support';
+import { functionYaml, startHarness, type Harness } from './harness.ts';
+
+const spec = (threshold: string) => ({
+  module: { configMap: { name: 'temp-module', key: 'module.wasm' } },
+  placement: { nodeSelector: { matchLabels: { site: 'a' } } },
+  inputs: [{ topic: 'sensors/{node}/temperature', format: 'senml' }],
+  outputs: [{ topic: 'alerts/{node}/temperature' }],
+  config: { THRESHOLD: threshold },
+});
+
+describe('operator: a desired document the broker did not acknowledge is published again', () => {
+  let h: Harness;
+  let acl: string;
+  const log: string[] = [];
+  /** Rewrites the ACL file and has Mosquitto read it again (SIGHUP). */
+  const setAcl = async (lines: string[]) => {
+    await writeFile(acl, `${lines.join('\n')}\n`);
+    assert.ok(h.broker.pid !== undefined);
+    process.kill(h.broker.pid, 'SIGHUP');
+  };
+  before(async () => {
+    acl = path.join(await mkdtemp(path.join(tmpdir(), 'op-unacked-')), 'acl');
+    await writeFile(acl, 'topic readwrite #\n');
+    h = await startHarness(
+      'op-unacked',
+      { settings: { publishTimeoutMs: 2_000 }, log: (line: string) => log.push(line) },
+      { extraConfig: [`acl_file ${acl}`] },
+    );
+    await h.moduleConfigMap('temp-module');
+  });
+  after(() => h.close());
+
+  it('delivers the update once the broker accepts it, though the first publish of it was refused', async () => {
+    const device = await h.device('d', { labels: { site: 'a' }, heartbeatSeconds: 1 });
+    await h.apply(functionYaml('temp-alert', spec('30')));
+    const first = await h.waitForFunction(
+      'temp-alert',
+      'Ready 1/1',
+      (f) => f.status?.ready === '1/1',
+      60_000,
+    );
+    await setAcl(['topic readwrite #', `topic deny ${desiredTopic(device.node)}`]);
+    await h.apply(functionYaml('temp-alert', spec('40')));
+    await waitFor('the broker to refuse the update', () =>
+      log.some((l) => l.includes('reconcile failed') && l.includes('Not authorized')) ? true : undefined,
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; log:\n${log.slice(-10).join('\n')}`, { cause: error });
+    });
+    await setAcl(['topic readwrite #']);
+    const done = await h.waitForFunction(
+      'temp-alert',
+      'the update Ready on the device',
+      (f) =>
+        f.status?.ready === '1/1' &&
+        f.status.currentRevision === f.status.updateRevision &&
+        f.status.currentRevision !== first.status?.currentRevision,
+      60_000,
+    );
+    assert.equal(device.desired()?.functions[0]?.revision, done.status?.currentRevision);
+    assert.equal(device.desired()?.functions[0]?.config.THRESHOLD, '40');
+  });
+});
