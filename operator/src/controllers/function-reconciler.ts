@@ -11,6 +11,8 @@ import {
   type WasmFunction,
   type WasmFunctionStatus,
 } from '@wasmfleet/api';
+import { MAX_IN_FLIGHT } from '../bridge/fleet-bridge.ts';
+import { eachBounded } from '../bridge/in-flight.ts';
 import { desiredFunction } from '../fleet/desired-function.ts';
 import { forAgent } from '../fleet/signature-support.ts';
 import { aggregateFunctionStatus, type NodeView } from '../fleet/status-aggregate.ts';
@@ -327,19 +329,19 @@ function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string
 
 export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string>): Promise<void> {
   const docs = ctx.documents.changedDocuments(nodes);
-  await Promise.all(
-    docs.map(async (doc) => {
-      // The device may use what the document asks for before it reads it.
-      await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
-      ctx.documents.publishing(doc);
-      await withTimeout(
-        ctx.bridge.publishDesired(doc),
-        ctx.settings.publishTimeoutMs,
-        `publishing the desired state of ${doc.node}`,
-      );
-      ctx.documents.recordPublished(doc);
-    }),
-  );
+  // No more at once than the bridge sends at once: each timeout then measures a publish, not its
+  // wait for a slot (eachBounded).
+  await eachBounded(docs, MAX_IN_FLIGHT, async (doc) => {
+    // The device may use what the document asks for before it reads it.
+    await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
+    ctx.documents.publishing(doc);
+    await withTimeout(
+      ctx.bridge.publishDesired(doc),
+      ctx.settings.publishTimeoutMs,
+      `publishing the desired state of ${doc.node}`,
+    );
+    ctx.documents.recordPublished(doc);
+  });
   if (docs.length > 0) await collectModules(ctx);
 }
 
