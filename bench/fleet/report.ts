@@ -39,7 +39,10 @@ export function table(r: ScenarioResult): string {
 
 function cliLine(v: CliView): string {
   const cost = v.commands
-    .map((c) => `\`${c.args}\` ${c.seconds.toFixed(1)} s, ${c.cpuSeconds.toFixed(1)} CPU-s, ${mib(c.peakRssBytes)} MiB${c.exitCode === 0 ? '' : ` (exit ${c.exitCode})`}`)
+    .map(
+      (c) =>
+        `\`${c.args}\` ${c.seconds.toFixed(1)} s, ${c.cpuSeconds.toFixed(1)} CPU-s, ${mib(c.peakRssBytes)} MiB${c.exitCode === 0 ? '' : ` (exit ${c.exitCode})`}`,
+    )
     .join('; ');
   return [
     `\nCLI: \`get nodes --broker\` printed ${v.rows.toLocaleString('en')} rows, ${v.rowsWithDetail.toLocaleString('en')} with FUNCTIONS and LAST-SEEN${v.note ? ` (it said: ${v.note})` : ''};`,

@@ -46,7 +46,10 @@ export interface CliTarget {
 const ROW_WITH_DETAIL = /\s1\s+\d+[smhd]\S*$/;
 
 export async function cliView(t: CliTarget): Promise<CliView> {
-  const get = await runCli(['get', 'nodes', '-l', `wasmfleet.io/fleet=${t.fleet}`, '--broker', t.brokerUrl], t);
+  const get = await runCli(
+    ['get', 'nodes', '-l', `wasmfleet.io/fleet=${t.fleet}`, '--broker', t.brokerUrl],
+    t,
+  );
   const rows = get.stdout.trimEnd().split('\n').slice(1);
   const node = await runCli(['describe', 'node', t.oneNode, '--broker', t.brokerUrl], t);
   const fn = await runCli(['describe', 'function', t.functionName, '-n', t.namespace], t);
