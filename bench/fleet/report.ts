@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Markdown tables of a fleet benchmark run, one per fleet size, with the CPU model named.
 import { cpus } from 'node:os';
+import type { CliView } from './measure/cli-view.ts';
 import type { ScenarioResult } from './scenario.ts';
 
 const MiB = 1024 * 1024;
@@ -29,8 +30,22 @@ export function table(r: ScenarioResult): string {
       `| ${p.name} | ${(p.ms / 1000).toFixed(2)} | ${p.writes}${p.stillWriting ? '+' : ''} | ${by} | ${(p.cpuSeconds.get('operator') ?? 0).toFixed(1)} | ${mib(p.peakRss.get('operator'))} | ${mib(p.operatorHeapUsed)} / ${mib(p.operatorHeapLive)} | ${mib(p.peakRss.get('broker'))} | ${mib(p.peakRss.get('kube-apiserver+etcd'))} | ${p.mqttReceived} / ${p.mqttSent} |`,
     );
   }
+  if (r.cli) lines.push(cliLine(r.cli));
   lines.push(
     `\nRetained on the broker under wasmfleet/: ${r.retained.messages.toLocaleString('en')} messages, ${(r.retained.bytes / MiB).toFixed(1)} MiB.`,
   );
   return lines.join('\n');
+}
+
+function cliLine(v: CliView): string {
+  const cost = v.commands
+    .map(
+      (c) =>
+        `\`${c.args}\` ${c.seconds.toFixed(1)} s, ${c.cpuSeconds.toFixed(1)} CPU-s, ${mib(c.peakRssBytes)} MiB${c.exitCode === 0 ? '' : ` (exit ${c.exitCode})`}`,
+    )
+    .join('; ');
+  return [
+    `\nCLI: \`get nodes --broker\` printed ${v.rows.toLocaleString('en')} rows, ${v.rowsWithDetail.toLocaleString('en')} with FUNCTIONS and LAST-SEEN${v.note ? ` (it said: ${v.note})` : ''};`,
+    `\`describe node --broker\` shows the function: ${v.nodeShowsFunction ? 'yes' : 'NO'}; \`describe function\` lists devices: ${v.functionListsDevices ? 'yes' : 'NO'}. ${cost}.`,
+  ].join(' ');
 }

@@ -5,6 +5,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, VERSION, WASM_FUNCTION_PLURAL, type WasmFunction } from '@wasmfleet/api';
 import type { ControlPlane } from '@wasmfleet/test-support';
 import { BrokerCounters, retainedBytes } from './measure/broker-stats.ts';
+import { cliView, type CliView } from './measure/cli-view.ts';
 import { RssSampler } from './measure/process-usage.ts';
 import { atRest, measure, pooled, type FleetBench, type PhaseResult } from './phases.ts';
 import {
@@ -30,7 +31,7 @@ export interface ScenarioOptions {
 }
 
 /** The scenario's phases in the order they run; `--stop-after` names the last one wanted. */
-const PHASE_GROUPS = ['apply', 'rest', 'rollouts', 'relabel', 'offline'] as const;
+const PHASE_GROUPS = ['apply', 'rest', 'cli', 'rollouts', 'relabel', 'offline'] as const;
 type PhaseGroup = (typeof PHASE_GROUPS)[number];
 
 export function parseStopAfter(value: string): PhaseGroup {
@@ -45,6 +46,8 @@ export interface ScenarioResult {
   readonly perLink: number;
   readonly phases: PhaseResult[];
   readonly retained: { messages: number; bytes: number };
+  /** What the real CLI showed of every device at this size (the `cli` group). */
+  readonly cli?: CliView;
   readonly finalRss: ReadonlyMap<string, number>;
 }
 
@@ -90,12 +93,17 @@ export async function runScenario(plane: ControlPlane, o: ScenarioOptions): Prom
     processes,
   };
   const phases: PhaseResult[] = [];
+  let cli: CliView | undefined;
   try {
     console.error(`${n} devices (${o.perLink} per MQTT connection):`);
     phases.push(await register(b, o, (s) => (swarm = s)));
     const groups: Record<PhaseGroup, () => Promise<PhaseResult[]>> = {
       apply: async () => [await apply(b)],
       rest: async () => [await atRest(b, o.restSeconds * 1000)],
+      cli: async () => {
+        cli = await showFleet(b);
+        return [];
+      },
       rollouts: () => rollouts(b),
       relabel: () => relabelStorm(b),
       offline: () => offlineStorm(b),
@@ -103,7 +111,14 @@ export async function runScenario(plane: ControlPlane, o: ScenarioOptions): Prom
     for (const group of PHASE_GROUPS.slice(0, PHASE_GROUPS.indexOf(o.stopAfter) + 1))
       phases.push(...(await groups[group]()));
     const retained = await retainedBytes(broker.url);
-    return { devices: n, perLink: o.perLink, phases, retained, finalRss: sampler.reset() };
+    return {
+      devices: n,
+      perLink: o.perLink,
+      phases,
+      retained,
+      ...(cli ? { cli } : {}),
+      finalRss: sampler.reset(),
+    };
   } finally {
     sampler.stop();
     await counters.close().catch(() => undefined);
@@ -135,6 +150,23 @@ async function register(
     },
     async () => (await b.operator.metric('wasmfleet_devices_online')) === b.nodes.length,
   );
+}
+
+/** `wasmfleet get nodes --broker`, `describe node --broker` and `describe function` at this size. */
+async function showFleet(b: FleetBench): Promise<CliView> {
+  const view = await cliView({
+    kubeconfig: b.plane.kubeconfigPath,
+    brokerUrl: b.broker.url,
+    fleet: b.namespace,
+    namespace: b.namespace,
+    functionName: 'f',
+    oneNode: b.nodes[b.nodes.length - 1] ?? '',
+  });
+  const get = view.commands[0];
+  console.error(
+    `  CLI: get nodes --broker ${view.rowsWithDetail}/${view.rows} rows with FUNCTIONS and LAST-SEEN in ${get?.seconds ?? 0} s (${get?.cpuSeconds.toFixed(1) ?? 0} CPU-s)${view.note ? `; said: ${view.note}` : ''}; describe node shows the function: ${view.nodeShowsFunction}; describe function lists devices: ${view.functionListsDevices}`,
+  );
+  return view;
 }
 
 async function getFunction(b: FleetBench): Promise<WasmFunction> {

@@ -205,15 +205,16 @@ log_type notice
 {{/*
 The operator's resources: operator.resources, with limits.memory set for operator.fleetSize
 devices when that is given. Node sizes V8's old generation at half the limit,
-and the operator's live heap is ~55 MiB + ~4.5 KB a device (docs/adr/0045, 0048); with 1.5×
-room for the collector the limit is 165Mi + 13.5 KiB a device, never below 512Mi.
+and the operator's live heap peaks at ~55 MiB + ~7 KiB a device when a function reaches the
+whole fleet (30,000 devices: 257 MiB; docs/adr/0048); with 1.5× room for the collector the limit
+is 165Mi + 21 KiB a device, never below 512Mi.
 */}}
 {{- define "wasmfleet.operatorResources" -}}
 {{- $op := .Values.operator }}
 {{- $resources := deepCopy (default dict $op.resources) }}
 {{- $devices := int (default 0 $op.fleetSize) }}
 {{- if gt $devices 0 }}
-{{- $mi := max 512 (add 165 (div (mul $devices 27) 2048)) }}
+{{- $mi := max 512 (add 165 (div (mul $devices 21) 1024)) }}
 {{- $limits := default dict $resources.limits }}
 {{- $_ := set $limits "memory" (printf "%dMi" $mi) }}
 {{- $_ := set $resources "limits" $limits }}

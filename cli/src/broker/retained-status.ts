@@ -13,8 +13,11 @@ import {
   type NodeStatus,
 } from '@wasmfleet/api';
 
-/** Above this many devices one wildcard subscription is cheaper than one topic each. */
-const EXACT_TOPICS_UP_TO = 500;
+/**
+ * Above this many devices one wildcard subscription is cheaper than one topic each: the only
+ * branch on fleet size in what the CLI shows per device (cli/test/get-nodes-fleet-size.test.ts).
+ */
+export const EXACT_TOPICS_UP_TO = 500;
 
 export interface ReadOptions {
   /** End after this long without a new document. */

@@ -24,3 +24,32 @@ export class InFlight {
     }
   }
 }
+
+/**
+ * Runs `work` over `items` with at most `limit` running at once, each started only when a slot is
+ * free; rejects with the first failure once the running ones have settled (no new item starts
+ * after it). A fleet-wide change publishes through this with the bridge's bound, so a document is
+ * built, serialised and put on its clock only when it can be sent: 30,000 documents handed to the
+ * bridge at once each waited for a slot with its 5-second publish timeout already running, and the
+ * reconcile failed with "is the MQTT broker reachable?" while the broker was (issue 18).
+ */
+export async function eachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { readonly error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, lane));
+  if (failure !== undefined) throw failure.error;
+}

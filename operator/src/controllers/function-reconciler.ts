@@ -8,9 +8,12 @@ import {
   GROUP,
   VERSION,
   WASM_FUNCTION_PLURAL,
+  type DesiredState,
   type WasmFunction,
   type WasmFunctionStatus,
 } from '@wasmfleet/api';
+import { MAX_IN_FLIGHT } from '../bridge/fleet-bridge.ts';
+import { eachBounded } from '../bridge/in-flight.ts';
 import { desiredFunction } from '../fleet/desired-function.ts';
 import { forAgent } from '../fleet/signature-support.ts';
 import { aggregateFunctionStatus, type NodeView } from '../fleet/status-aggregate.ts';
@@ -327,25 +330,28 @@ function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string
 
 export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string>): Promise<void> {
   const docs = ctx.documents.changedDocuments(nodes);
-  await Promise.all(
-    docs.map(async (doc) => {
-      try {
-        // The device may use what the document asks for before it reads it.
-        await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
-        ctx.documents.publishing(doc);
-        await withTimeout(
-          ctx.bridge.publishDesired(doc),
-          ctx.settings.publishTimeoutMs,
-          `publishing the desired state of ${doc.node}`,
-        );
-      } catch (error) {
-        ctx.documents.publishFailed(doc); // the reconcile's retry publishes it again
-        throw error;
-      }
+  // No more at once than the bridge sends at once: each timeout then measures a publish, not its
+  // wait for a slot (eachBounded).
+  const acknowledged = new Set<DesiredState>();
+  try {
+    await eachBounded(docs, MAX_IN_FLIGHT, async (doc) => {
+      // The device may use what the document asks for before it reads it.
+      await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
+      ctx.documents.publishing(doc);
+      await withTimeout(
+        ctx.bridge.publishDesired(doc),
+        ctx.settings.publishTimeoutMs,
+        `publishing the desired state of ${doc.node}`,
+      );
       ctx.documents.recordPublished(doc);
+      acknowledged.add(doc);
       ctx.delivery.sent(doc, ctx.reports.get(doc.node), ctx.now());
-    }),
-  );
+    });
+  } catch (error) {
+    // The failed one and those not started after it: the reconcile's retry publishes them again.
+    for (const doc of docs) if (!acknowledged.has(doc)) ctx.documents.publishFailed(doc);
+    throw error;
+  }
   if (docs.length > 0) await collectModules(ctx);
 }
 

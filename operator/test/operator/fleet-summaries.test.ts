@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Issue 18: `kubectl get`, `wasmfleet get` and `describe` still answer "which devices run what,
 // and which fail" when Kubernetes holds only summaries (ADR 0023): per-device detail from each
-// device's retained MQTT status, counts and capped lists in the objects. No branch depends on
-// the fleet's size, so this runs the 100,000-device path with 24 devices and the per-function
-// device list capped at 5 (as 50 caps it at scale): every cap is hit. A fleet at rest — devices
-// beating every second — writes nothing.
+// device's retained MQTT status, counts and capped lists in the objects. No branch in the
+// operator depends on the fleet's size, so this runs the 100,000-device path with 24 devices and
+// the per-function device list capped at 5 (as 50 caps it at scale): every cap is hit. The CLI's
+// one branch on size (above 500 devices it reads the statuses with one wildcard) is
+// cli/test/get-nodes-fleet-size.test.ts. A fleet at rest — devices beating every second — writes
+// nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GROUP, VERSION, WASM_FUNCTION_PLURAL, type EdgeNode, type WasmFunction } from '@wasmfleet/api';

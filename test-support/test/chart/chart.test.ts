@@ -103,7 +103,9 @@ describe('helm template', () => {
     assert.equal((await limitFor({})).limits?.memory, '512Mi', 'the default pod');
     assert.equal((await limitFor({ fleetSize: 10_000 })).limits?.memory, '512Mi', 'never below the default');
     const large = await limitFor({ fleetSize: 100_000 });
-    assert.equal(large.limits?.memory, '1483Mi', '165Mi + 13.5 KiB a device (ADR 0048)');
+    // 30,000 devices under the earlier 13.5 KiB rule (560Mi) ran out of heap in a rollout.
+    assert.equal((await limitFor({ fleetSize: 30_000 })).limits?.memory, '780Mi', 'a 390 MiB old generation');
+    assert.equal(large.limits?.memory, '2215Mi', '165Mi + 21 KiB a device (ADR 0048, 7 Dec)');
     assert.deepEqual(large.requests, { cpu: '50m', memory: '128Mi' }, 'requests are left as they are');
   });
 
