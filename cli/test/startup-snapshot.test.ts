@@ -118,7 +118,15 @@ describe('the startup snapshot', () => {
       { OCLIF_COLUMNS: '140' },
       { FORCE_COLOR: '1', NO_COLOR: undefined },
     ]) {
-      for (const args of [['--help'], ['get', '--help'], ['rollout', '--help']]) {
+      // Root and topic help (the topics oclif finds, docs/adr/0053), each command's, and `help`.
+      for (const args of [
+        ['--help'],
+        ['get', '--help'],
+        ['rollout', '--help'],
+        ['rollout', 'status', '--help'],
+        ['describe', '--help'],
+        ['help', 'get'],
+      ]) {
         const both = await bothWays(args, undefined, env);
         assertSameOutput(both);
         if (env.OCLIF_COLUMNS) byWidth.set(`${args.join(' ')} ${env.OCLIF_COLUMNS}`, both.snapshot.stdout);
