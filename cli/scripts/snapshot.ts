@@ -162,13 +162,22 @@ function handedOver(): Plugin {
  *   it back unchanged, so such a text is given back without EJS (cli/test/help-render.test.ts);
  * - the topics that have subtopics are found by reading `config.topics`, which builds a new
  *   array, once per pair of topics; here it is read once.
- * And oclif's Config.load reads the user's theme.json with fs/promises, the only file a reading
+ * And oclif's Config.load is done twice for every command it runs: Command.run "reloads" the
+ * Config it is given (for a command built against another @oclif/core than the CLI's; the
+ * snapshot holds one), loading every setting again and `debug` from disk for its logger. Here a
+ * Config of this same @oclif/core is used as it is.
+ * And Config.load reads the user's theme.json with fs/promises, the only file a reading
  * call reads asynchronously: its first use starts libuv's four worker threads. Here it is read
  * synchronously, with the same result (undefined when the file is missing or not JSON).
  * The build fails if a text is not found, so a dependency update that changes it is noticed
  * (snapshot-audit.ts would name an environment read anyway).
  */
 const REWRITES: readonly { file: string; from: RegExp; to: string }[] = [
+  {
+    file: '@oclif/core/lib/config/config.js',
+    from: /static async load\(opts = module\.filename \|\| __dirname\) \{\n/,
+    to: 'static async load(opts = module.filename || __dirname) {\n        if (isConfig(opts) && opts._base === BASE) return opts;\n',
+  },
   {
     file: '@oclif/core/lib/config/config.js',
     from: /\(0, fs_1\.safeReadJson\)\(userThemeFile\)/,
@@ -197,14 +206,18 @@ const REWRITES: readonly { file: string; from: RegExp; to: string }[] = [
 ];
 
 function rewrites(): Plugin {
-  const byFile = new Map(REWRITES.map((r) => [path.join(NODE_MODULES, r.file), r]));
+  const files = new Set(REWRITES.map((r) => path.join(NODE_MODULES, r.file)));
   return {
     name: 'rewrites',
     transform(code, id) {
-      const rewrite = byFile.get(id);
-      if (!rewrite) return null;
-      if (!rewrite.from.test(code)) throw new Error(`${id}: no longer reads as ${String(rewrite.from)}`);
-      return { code: code.replace(rewrite.from, () => rewrite.to) };
+      if (!files.has(id)) return null;
+      let rewritten = code;
+      for (const rewrite of REWRITES.filter((r) => path.join(NODE_MODULES, r.file) === id)) {
+        if (!rewrite.from.test(rewritten))
+          throw new Error(`${id}: no longer reads as ${String(rewrite.from)}`);
+        rewritten = rewritten.replace(rewrite.from, () => rewrite.to);
+      }
+      return { code: rewritten };
     },
   };
 }

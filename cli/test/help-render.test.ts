@@ -15,10 +15,39 @@ const ejs = createRequire(createRequire(import.meta.url).resolve('@oclif/core'))
   render: (template: string, data: object) => string;
 };
 const CONTEXT = { config: { bin: 'wasmfleet' } };
+
+/** The texts of a command class that its help shows. */
+interface HelpTexts {
+  readonly summary?: string;
+  readonly description?: string;
+  readonly examples?: readonly (string | { readonly description: string; readonly command: string })[];
+  readonly baseFlags?: Readonly<Record<string, { readonly description?: string }>>;
+  readonly flags?: Readonly<Record<string, { readonly description?: string }>>;
+  readonly args?: Readonly<Record<string, { readonly description?: string }>>;
+}
 const untagged = (text: string) => !text.includes('<%') && !text.includes('%>');
 
 /** Characters EJS scans for or escapes when it builds a template's function, and ordinary ones. */
-const SPECIAL = ['<', '%', '>', '-', '_', '=', '#', '"', "'", '\\', '\n', '\r', '\t', ' ', '$', '`', '{', '}'];
+const SPECIAL = [
+  '<',
+  '%',
+  '>',
+  '-',
+  '_',
+  '=',
+  '#',
+  '"',
+  "'",
+  '\\',
+  '\n',
+  '\r',
+  '\t',
+  ' ',
+  '$',
+  '`',
+  '{',
+  '}',
+];
 const text = fc
   .array(
     fc.oneof(
@@ -39,7 +68,7 @@ describe('help texts without an EJS tag', () => {
   });
 
   it('every text of every command’s help: unchanged when untagged, rendered when tagged', () => {
-    const texts = Object.values(COMMANDS).flatMap((command) => [
+    const texts = (Object.values(COMMANDS) as readonly HelpTexts[]).flatMap((command) => [
       command.summary ?? '',
       command.description ?? '',
       ...(command.examples ?? []).map((e) => (typeof e === 'string' ? e : `${e.description}\n${e.command}`)),
