@@ -103,7 +103,7 @@ async function bundleScript(file: string): Promise<void> {
         SNAPSHOT_PURE.some((p) => id.includes(p)) ? false : treeshake.moduleSideEffects(id),
     },
     plugins: [
-      loadTimeRewrites(),
+      rewrites(),
       handedOver(),
       sourceLocations(),
       await printerColumnsAsValues(),
@@ -155,10 +155,44 @@ function handedOver(): Plugin {
  * - oclif's platform check (wsl-utils, powershell-utils) promisifies child_process.execFile as it
  *   loads, which loads child_process at every call (~2 ms) though Linux never runs PowerShell;
  *   here it is promisified at its first call (the same function then).
+ * And what oclif's help does at every call that gives the same text for less (docs/adr/0053):
+ * - it renders every summary, description and example of the help it prints as an EJS template,
+ *   and EJS compiles each one into a new function (`new Function`: ~30 compiles for the root
+ *   help, none kept by the snapshot); a text with neither `<%` nor `%>` has no tag and EJS gives
+ *   it back unchanged, so such a text is given back without EJS (cli/test/help-render.test.ts);
+ * - the topics that have subtopics are found by reading `config.topics`, which builds a new
+ *   array, once per pair of topics; here it is read once.
+ * And oclif's Config.load is done twice for every command it runs: Command.run "reloads" the
+ * Config it is given (for a command built against another @oclif/core than the CLI's; the
+ * snapshot holds one), loading every setting again and `debug` from disk for its logger. Here a
+ * Config of this same @oclif/core is used as it is.
+ * And Config.load reads the user's theme.json with fs/promises, the only file a reading
+ * call reads asynchronously: its first use starts libuv's four worker threads. Here it is read
+ * synchronously, with the same result (undefined when the file is missing or not JSON).
  * The build fails if a text is not found, so a dependency update that changes it is noticed
  * (snapshot-audit.ts would name an environment read anyway).
  */
-const LOAD_TIME_REWRITES: readonly { file: string; from: RegExp; to: string }[] = [
+const REWRITES: readonly { file: string; from: RegExp; to: string }[] = [
+  {
+    file: '@oclif/core/lib/config/config.js',
+    from: /static async load\(opts = module\.filename \|\| __dirname\) \{\n/,
+    to: 'static async load(opts = module.filename || __dirname) {\n        if (isConfig(opts) && opts._base === BASE) return opts;\n',
+  },
+  {
+    file: '@oclif/core/lib/config/config.js',
+    from: /\(0, fs_1\.safeReadJson\)\(userThemeFile\)/,
+    to: "(() => { try { return JSON.parse(require('node:fs').readFileSync(userThemeFile, 'utf8')); } catch {} })()",
+  },
+  {
+    file: '@oclif/core/lib/help/util.js',
+    from: /function render\(t\) \{\s*return ejs_1\.default\.render\(t, context\);\s*\}/,
+    to: "function render(t) { return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context); }",
+  },
+  {
+    file: '@oclif/core/lib/help/index.js',
+    from: /get _topics\(\) \{\s*return this\.config\.topics\.filter\(\(topic\) => \{\s*\/\/ it is assumed a topic has a child if it has children\s*const hasChild = this\.config\.topics\.some\(/,
+    to: 'get _topics() { const topics = this.config.topics; return topics.filter((topic) => { const hasChild = topics.some(',
+  },
   {
     file: '@oclif/core/lib/parser/parse.js',
     from: /process\.env\.CLI_FLAGS_DEBUG === '1'\s*\?\s*\(0, logger_1\.makeDebug\)\('parser'\)\s*:\s*\(\) => \{\s*\/\/ noop\s*\}/,
@@ -171,15 +205,19 @@ const LOAD_TIME_REWRITES: readonly { file: string; from: RegExp; to: string }[] 
   })),
 ];
 
-function loadTimeRewrites(): Plugin {
-  const byFile = new Map(LOAD_TIME_REWRITES.map((r) => [path.join(NODE_MODULES, r.file), r]));
+function rewrites(): Plugin {
+  const files = new Set(REWRITES.map((r) => path.join(NODE_MODULES, r.file)));
   return {
-    name: 'load-time-rewrites',
+    name: 'rewrites',
     transform(code, id) {
-      const rewrite = byFile.get(id);
-      if (!rewrite) return null;
-      if (!rewrite.from.test(code)) throw new Error(`${id}: no longer reads as ${String(rewrite.from)}`);
-      return { code: code.replace(rewrite.from, () => rewrite.to) };
+      if (!files.has(id)) return null;
+      let rewritten = code;
+      for (const rewrite of REWRITES.filter((r) => path.join(NODE_MODULES, r.file) === id)) {
+        if (!rewrite.from.test(rewritten))
+          throw new Error(`${id}: no longer reads as ${String(rewrite.from)}`);
+        rewritten = rewritten.replace(rewrite.from, () => rewrite.to);
+      }
+      return { code: rewritten };
     },
   };
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateTestCertificates, uniqueName, type ControlPlane } from '@wasmfleet/test-support';
+import { SNAPSHOT_SCRIPT, currentBundle } from '../bin/bundle.js';
 import { cli, sharedControlPlane, type CliResult } from './helpers.ts';
 
 const FROM_SNAPSHOT = /started from the startup snapshot/;
@@ -118,7 +119,15 @@ describe('the startup snapshot', () => {
       { OCLIF_COLUMNS: '140' },
       { FORCE_COLOR: '1', NO_COLOR: undefined },
     ]) {
-      for (const args of [['--help'], ['get', '--help'], ['rollout', '--help']]) {
+      // Root and topic help (the topics oclif finds, docs/adr/0053), each command's, and `help`.
+      for (const args of [
+        ['--help'],
+        ['get', '--help'],
+        ['rollout', '--help'],
+        ['rollout', 'status', '--help'],
+        ['describe', '--help'],
+        ['help', 'get'],
+      ]) {
         const both = await bothWays(args, undefined, env);
         assertSameOutput(both);
         if (env.OCLIF_COLUMNS) byWidth.set(`${args.join(' ')} ${env.OCLIF_COLUMNS}`, both.snapshot.stdout);
@@ -126,6 +135,40 @@ describe('the startup snapshot', () => {
     }
     // The width is read when a call runs, not when the snapshot was built.
     assert.notEqual(byWidth.get('get --help 50'), byWidth.get('get --help 140'));
+  });
+
+  // The snapshot reads theme.json its own way (synchronously, cli/scripts/snapshot.ts; docs/adr/0053).
+  it('colours help by the user’s theme.json, as the bundle does', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wasmfleet-theme-'));
+    try {
+      const colour = { FORCE_COLOR: '1', NO_COLOR: undefined, WASMFLEET_CONFIG_DIR: dir };
+      const plain = await bothWays(['get', '--help'], undefined, colour);
+      await writeFile(
+        path.join(dir, 'theme.json'),
+        JSON.stringify({ sectionHeader: 'red', commandSummary: '#00ff00', flag: 'magenta' }),
+      );
+      const themed = await bothWays(['get', '--help'], undefined, colour);
+      assertSameOutput(plain);
+      assertSameOutput(themed);
+      assert.notEqual(themed.snapshot.stdout, plain.snapshot.stdout, 'the theme changes the colours');
+      // Red, the theme's section headers, appears only with the theme.
+      const RED = '\u001b[31m';
+      assert.ok(themed.snapshot.stdout.includes(RED), themed.snapshot.stdout);
+      assert.ok(!plain.snapshot.stdout.includes(RED), plain.snapshot.stdout);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  // TypeBox (the api's schemas) stays out of the snapshot: its every megabyte costs each call
+  // ~5 ms to read (docs/adr/0053); a new import of a module that builds a schema as it loads
+  // would bring it back unnoticed.
+  it('holds no TypeBox schema code', async () => {
+    const dir = currentBundle();
+    assert.ok(dir, 'a current build');
+    const script = await readFile(path.join(dir, SNAPSHOT_SCRIPT), 'utf8');
+    assert.doesNotMatch(script, /^\/\/ node_modules\/typebox\//m);
+    assert.match(script, /^\/\/ node_modules\/@oclif\/core\//m, 'the script names its modules');
   });
 
   it('suggests the command for a typo after a topic it holds', async () => {

@@ -5,6 +5,7 @@ export * from './constants.ts';
 export * from './common.ts';
 export { parseDuration, parseQuantity, type CelRule } from './cel.ts';
 export * from './wasmfunction.ts';
+export { functionCondition } from './function-condition.ts';
 export * from './edgenode.ts';
 export * from './agentrollout.ts';
 export * from './event-reasons.ts';

@@ -894,14 +894,6 @@ export const WasmFunctionStatus = Type.Object(
 );
 export type WasmFunctionStatus = Static<typeof WasmFunctionStatus>;
 
-/** One condition of a WasmFunction's status, by a type the operator sets (typed: no misspelling). */
-export function functionCondition(
-  status: WasmFunctionStatus | undefined,
-  type: WasmFunctionConditionType,
-): NonNullable<WasmFunctionStatus['conditions']>[number] | undefined {
-  return status?.conditions?.find((c) => c.type === type);
-}
-
 export const WasmFunction = Type.Object(
   {
     apiVersion: Type.Literal(API_VERSION),

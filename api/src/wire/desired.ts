@@ -244,8 +244,3 @@ export const DesiredState = Type.Object(
   },
 );
 export type DesiredState = Static<typeof DesiredState>;
-
-/** A function's identity on a node: `<namespace>/<name>`. */
-export function functionKey(fn: { readonly namespace: string; readonly name: string }): string {
-  return `${fn.namespace}/${fn.name}`;
-}

@@ -3,6 +3,7 @@
 // operator, the agent and the CLI. TypeBox schemas give both the TS types and JSON Schema.
 export * from './topics.ts';
 export * from './desired.ts';
+export { functionKey } from './function-key.ts';
 export * from './status.ts';
 export * from './call-health.ts';
 export * from './log-line.ts';

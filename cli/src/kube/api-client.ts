@@ -33,14 +33,16 @@ export function apiClient(target: KubeTarget): ApiClient {
     async get<T>(path: string): Promise<T> {
       const url = new URL(path, target.server);
       for (let retries = 0; ; retries++) {
-        const started = performance.now();
+        // Not performance.now(): the global `performance` loads perf_hooks (nine modules) at its
+        // first use, which the startup snapshot cannot hold (docs/adr/0053).
+        const started = process.hrtime.bigint();
         const { code, body, retryAfterSeconds } = await requestJson(url, {
           ...(await options()),
           method: 'GET',
         });
         diagnostics().debug(`GET ${url.href}`, {
           status: code,
-          durationMs: Math.round(performance.now() - started),
+          durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
         });
         if (retryAfterSeconds !== undefined && retriable(code) && retries < MAX_RETRIES) {
           await sleep(retryAfterSeconds * 1000);
