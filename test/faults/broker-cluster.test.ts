@@ -141,7 +141,8 @@ describe(
       }
       mark("every device's document retained where it is");
       const redelivered = f.redeliveries();
-      if (redelivered.length > 0) report(`nats cluster (short): the operator redelivered: ${redelivered.join(' | ')}`);
+      if (redelivered.length > 0)
+        report(`nats cluster (short): the operator redelivered: ${redelivered.join(' | ')}`);
       const [a, b] = survivors;
       assert.ok(a && b);
       await assertKeepsProcessing(f, a.url, b.url);
