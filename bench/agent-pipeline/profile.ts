@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { stripTypeScriptTypes } from 'node:module';
 import mqtt from 'mqtt';
 import wabtInit from 'wabt';
 import { desiredTopic, encodeModuleEnvelope, moduleTopic, statusTopic } from '@wasmfleet/api';
@@ -29,6 +30,8 @@ const messages = Number(arg('--messages', '60000'));
 const out = path.resolve(arg('--out', 'bench/results/agent-profile'));
 const nodeFlags = arg('--node-flags', '').split(' ').filter(Boolean);
 const nativeBin = arg('--native', '');
+const forwarder = process.argv.includes('--forwarder');
+const perfOut = arg('--perf', '');
 const wrap = arg('--wrap', '').split(' ').filter(Boolean);
 const here = import.meta.dirname;
 
@@ -71,39 +74,71 @@ await control.publishAsync(
 );
 await mkdir(out, { recursive: true });
 const dir = await mkdtemp(path.join(tmpdir(), 'wf-profile-'));
-const running = new Promise<void>((resolve) => {
+let running = new Promise<void>((resolve) => {
   control.on('message', (_t, p) => {
     const s = JSON.parse(p.toString()) as { functions?: { phase: string }[] };
     if (s.functions?.[0]?.phase === 'Running') resolve();
   });
 });
 await control.subscribeAsync(statusTopic(node), { qos: 1 });
+if (forwarder) running = Promise.resolve();
 const agentArgs = ['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5'];
+const forwarderArgs = [broker.url, `sensors/${node}/in`, `out/${node}/in`, String(qos)];
+// Under --perf, V8 writes its JIT symbols for perf (/tmp/perf-PID.map) instead of a profile.
+const v8Profile = perfOut
+  ? [
+      '--perf-basic-prof',
+      '--interpreted-frames-native-stack',
+      '--no-logfile-per-isolate',
+      `--logfile=${path.join(out, 'v8.log')}`,
+    ]
+  : ['--cpu-prof', `--cpu-prof-dir=${out}`];
+const program = forwarder
+  ? [
+      '--input-type=module',
+      '--eval',
+      stripTypeScriptTypes(await readFile(path.join(here, 'baseline.ts'), 'utf8')),
+      'baseline.ts',
+      ...forwarderArgs,
+    ]
+  : [path.join(here, '../../agent/bin/wasmfleet-agent.js'), ...agentArgs];
 const command = nativeBin
   ? [...wrap, nativeBin, ...agentArgs]
-  : [
-      process.execPath,
-      '--cpu-prof',
-      `--cpu-prof-dir=${out}`,
-      ...nodeFlags,
-      path.join(here, '../../agent/bin/wasmfleet-agent.js'),
-      ...agentArgs,
-    ];
-const agent = spawn(command[0]!, command.slice(1), { stdio: 'inherit' });
+  : [...wrap, process.execPath, ...v8Profile, ...nodeFlags, ...program];
+// The forwarder is evaluated from the bench's directory, so `import 'mqtt'` resolves as from its file.
+const agent = spawn(command[0]!, command.slice(1), {
+  stdio: ['ignore', forwarder ? 'pipe' : 'inherit', 'inherit'],
+  cwd: here,
+});
+if (forwarder) {
+  await once(agent.stdout!, 'data'); // 'ready': subscribed
+  agent.stdout!.pipe(process.stdout); // what --node-flags '--trace-…' print
+}
 /** The agent's own process: under --wrap, the child of the profiler that runs it. */
 async function agentPid(): Promise<number> {
   if (!wrap.length) return agent.pid!;
   const children = await readFile(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8');
   return Number(children.trim().split(' ')[0]);
 }
+/** `perf record` on the running process (CPU-time samples, call graphs) until it gets SIGINT. */
+async function attachPerf(pid: number): Promise<ReturnType<typeof spawn>> {
+  const perf = spawn('perf', ['record', '-F', '4999', '-g', '-p', String(pid), '-o', perfOut], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  // perf says nothing until it stops; give it a moment to attach to every thread.
+  await new Promise((r) => setTimeout(r, 300));
+  return perf;
+}
 /** CPU time (user + system, all threads) in µs and read/write system calls so far. */
-async function usage(pid: number): Promise<{ cpuUs: number; reads: number; writes: number }> {
+async function usage(pid: number): Promise<{ cpuUs: number; faults: number; reads: number; writes: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const io = await readFile(`/proc/${pid}/io`, 'utf8');
   const count = (field: string) => Number(new RegExp(`${field}: (\\d+)`).exec(io)?.[1] ?? NaN);
   return {
     cpuUs: (Number(fields[11]) + Number(fields[12])) * 10_000,
+    // minflt: pages the process touched for the first time (each one zeroed by the kernel).
+    faults: Number(fields[7]),
     reads: count('syscr'),
     writes: count('syscw'),
   };
@@ -111,6 +146,7 @@ async function usage(pid: number): Promise<{ cpuUs: number; reads: number; write
 try {
   await running;
   const pid = await agentPid();
+  const perf = perfOut ? await attachPerf(pid) : undefined;
   const before = await usage(pid);
   const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
   const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
@@ -132,10 +168,15 @@ try {
   const deadline = Date.now() + 30_000;
   while (received < messages && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const after = await usage(pid);
+  if (perf) {
+    perf.kill('SIGINT');
+    await once(perf, 'exit');
+  }
   const per = (n: number) => +(n / Math.max(received, 1)).toFixed(2);
   console.log(
     `${received} of ${messages} outputs; per message: ${per(after.cpuUs - before.cpuUs)} µs CPU, ` +
-      `${per(after.reads - before.reads)} reads, ${per(after.writes - before.writes)} writes; profiles in ${out}`,
+      `${per(after.reads - before.reads)} reads, ${per(after.writes - before.writes)} writes, ` +
+      `${per(after.faults - before.faults)} page faults; profiles in ${perfOut || out}`,
   );
   await Promise.all([sink.endAsync(), sensor.endAsync()]);
 } finally {

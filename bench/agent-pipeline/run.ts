@@ -18,6 +18,11 @@
 //                                    [--tail [--tail-cpu-prof] [--tail-heap-prof]]   (latency: where the tail comes from)
 //                                    [--agent-node-flags '--max-semi-space-size=8']   (A/B of V8 settings)
 //                                    [--latency-steady 3000]   (steady messages per latency series)
+//                                    [--cases qos0-16B,qos1-1024B]   (only these throughput cases)
+//                                    [--warm-up 20000]   (messages through each process before it is measured)
+// --warm-up measures each contender's steady state: the first messages after a start also pay
+// for V8 compiling the hot path (the agent has more of it than the forwarder), which the default
+// (cold) figures include.
 // The latency case measures the floor first (sensor → Mosquitto → sink, nothing between; the
 // harness is latency-harness.ts), then each contender from its start, cold and steady side by side.
 // --tail preloads tail-probe.ts into the Node agent and the forwarder there (their garbage
@@ -64,8 +69,11 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const MESSAGES = Math.min(20_000, Number(arg('--messages') ?? 20_000));
+const WARM_UP = Math.min(20_000, Number(arg('--warm-up') ?? 0));
 const ONLY = arg('--only');
 const CONTENDERS = new Set((arg('--contenders') ?? 'agent,native,baseline,node-red').split(','));
+/** Throughput cases to run (keys as in the output, e.g. qos0-16B); all four when not given. */
+const CASES = arg('--cases')?.split(',');
 const TAIL = process.argv.includes('--tail');
 const TAIL_CPU_PROF = process.argv.includes('--tail-cpu-prof');
 const TAIL_HEAP_PROF = process.argv.includes('--tail-heap-prof');
@@ -348,6 +356,7 @@ async function throughput(
   node: string,
   qos: 0 | 1,
   size: number,
+  messages = MESSAGES,
 ): Promise<{ msgPerSec: number; lossPct: number }> {
   const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
   const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
@@ -364,7 +373,7 @@ async function throughput(
   const t0 = performance.now();
   const window = 64;
   let inFlight = 0;
-  for (let i = 0; i < MESSAGES; i++) {
+  for (let i = 0; i < messages; i++) {
     if (qos === 1) {
       while (inFlight >= window) await new Promise((r) => setImmediate(r));
       inFlight++;
@@ -376,7 +385,7 @@ async function throughput(
   }
   const deadline = Date.now() + 20_000;
   while (
-    received < MESSAGES &&
+    received < messages &&
     Date.now() < deadline &&
     (received === 0 || performance.now() - lastAt < 2000)
   )
@@ -385,7 +394,7 @@ async function throughput(
   await Promise.all([sink.endAsync(), sensor.endAsync()]);
   return {
     msgPerSec: Math.round(received / seconds),
-    lossPct: +((100 * (MESSAGES - received)) / MESSAGES).toFixed(3),
+    lossPct: +((100 * (messages - received)) / messages).toFixed(3),
   };
 }
 
@@ -437,6 +446,7 @@ async function measured(
   writesPerMsg: number;
   movedToWorker?: true;
 }> {
+  if (WARM_UP > 0) await throughput(node, qos, size, WARM_UP);
   const before = await cpuUs(child.pid!);
   const callsBefore = await syscalls(child.pid!);
   const result = await throughput(node, qos, size);
@@ -466,11 +476,13 @@ const results: Record<string, unknown> = {
   cpu: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`,
   loadAverage: loadavg().map((l) => +l.toFixed(2)),
   messagesPerCase: MESSAGES,
+  warmUpPerCase: WARM_UP,
   isolation: process.env.WASMFLEET_ISOLATION ?? 'auto',
 };
 for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const) : []) {
   for (const size of [16, 1024]) {
     const key = `qos${qos}-${size}B`;
+    if (CASES && !CASES.includes(key)) continue;
     process.stderr.write(`${key}\n`);
     let agentBefore: Awaited<ReturnType<typeof measured>> | undefined;
     if (beforeAgentBin && CONTENDERS.has('agent-before')) {

@@ -101,6 +101,8 @@ export interface AgentControl {
 
 /** mqtt.js skips its own PUBACK when handleMessage calls back with an error (see ordered-acks.ts). */
 const DEFER_ACK = new Error('ack deferred until the outputs are with the broker');
+/** Where control messages live: every input's topic is checked against it, built once. */
+const CONTROL_TOPICS = `${WIRE_PREFIX}/`;
 type PacketSender = { _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void };
 /** Each step of stop() that waits on the broker gives up after this long. */
 const STOP_STEP_MS = 2_000;
@@ -432,7 +434,7 @@ export class Agent {
     const ids: CopyIds = packet.properties?.subscriptionIdentifier;
     // Every QoS 1 input gets a ticket, even one nothing handles, so PUBACKs stay in order.
     const seq = packet.qos > 0 && packet.messageId !== undefined && acks ? acks.open(packet.messageId) : -1;
-    if (topic.startsWith(`${WIRE_PREFIX}/`)) {
+    if (topic.startsWith(CONTROL_TOPICS)) {
       // A control message is handled from the control subscription's copy; one that only came
       // through a function's `#` filter is a second copy (or one the ACL would not grant).
       if (ids === undefined || carries(ids, CONTROL_SUBSCRIPTION_ID)) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type LoadOptions, type LogLevel } from '../../src/index.ts';
-import { fixture } from '../helpers/wasm.ts';
+import { fixture, watToWasm } from '../helpers/wasm.ts';
 import { failure, load as loadWith, memoryState, send, texts } from '../helpers/functions.ts';
 
 // Every behaviour holds wherever a core module runs: in a worker of its own, or on the agent's
@@ -141,4 +141,47 @@ for (const mode of MODES)
         await Promise.all([first.close(), second.close()]);
       }
     });
+
+    // The host matches an emit's topic against the declared outputs byte for byte (no string per
+    // emit, docs/adr/0051); what that must not change is which output it names, and that topic
+    // bytes naming no output are refused, and traps when they are not UTF-8 (guest-abi.md).
+    it('routes an emit by its topic bytes: empty is the first output, a prefix or a longer name is no output, bad UTF-8 traps', async () => {
+      const fn = await load(await watToWasm(TOPIC_BYTES_WAT));
+      try {
+        const topicsOf = async (op: string) => {
+          const r = await send(fn, op);
+          assert.ok(r.ok, JSON.stringify(r));
+          return r.outputs.map((o) => `${o.topic}=${Buffer.from(o.payload).readInt32LE(0)}`);
+        };
+        // Each op emits, then emits emit's return code to the first output.
+        assert.deepEqual(await topicsOf('e'), ['out/1=0', 'out/1=0']);
+        assert.deepEqual(await topicsOf('2'), ['out/2=0', 'out/1=0']);
+        assert.deepEqual(await topicsOf('p'), ['out/1=-1'], '"out/" names no output');
+        assert.deepEqual(await topicsOf('l'), ['out/1=-1'], '"out/22" names no output');
+        assert.equal(failure(await send(fn, 'x')).reason, 'Trap', 'topic bytes ff fe are not UTF-8');
+      } finally {
+        await fn.close();
+      }
+    });
   });
+
+/** Emits its input to a topic picked by the first byte, then emit's return code (i32) to out/1. */
+const TOPIC_BYTES_WAT = `(module
+  (import "wasmfleet_v1" "emit" (func $emit (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "out/2")
+  (data (i32.const 8) "out/22")
+  (data (i32.const 16) "\\ff\\fe")
+  (func (export "wf_alloc") (param i32) (result i32) (i32.const 1024))
+  (func $try (param $topic i32) (param $len i32) (param $ptr i32) (param $n i32)
+    (i32.store (i32.const 512) (call $emit (local.get $topic) (local.get $len) (local.get $ptr) (local.get $n)))
+    (drop (call $emit (i32.const 0) (i32.const 0) (i32.const 512) (i32.const 4))))
+  (func (export "wf_handle") (param $ptr i32) (param $len i32) (result i32)
+    (local $op i32)
+    (local.set $op (i32.load8_u (local.get $ptr)))
+    (if (i32.eq (local.get $op) (i32.const 101)) (then (call $try (i32.const 0) (i32.const 0) (i32.const 512) (i32.const 4)))) ;; e
+    (if (i32.eq (local.get $op) (i32.const 50)) (then (call $try (i32.const 0) (i32.const 5) (i32.const 512) (i32.const 4)))) ;; 2
+    (if (i32.eq (local.get $op) (i32.const 112)) (then (call $try (i32.const 0) (i32.const 4) (i32.const 512) (i32.const 4)))) ;; p
+    (if (i32.eq (local.get $op) (i32.const 108)) (then (call $try (i32.const 8) (i32.const 6) (i32.const 512) (i32.const 4)))) ;; l
+    (if (i32.eq (local.get $op) (i32.const 120)) (then (call $try (i32.const 16) (i32.const 2) (i32.const 512) (i32.const 4)))) ;; x
+    (i32.const 0)))`;

@@ -76,30 +76,57 @@ export function controlViews(ctrl: SharedArrayBuffer): ControlViews {
 }
 
 /**
- * Sequential writer over one growable buffer. Views over a growable SharedArrayBuffer created
- * without a length track its size, so growing never invalidates them.
+ * Sequential writer over one buffer that grows on demand. Over a growable SharedArrayBuffer (the
+ * channel to a worker) the views are created without a length, so they track its size and
+ * growing never invalidates them. Over a plain ArrayBuffer (the agent's thread, which shares
+ * nothing) growing moves what was written into a bigger buffer (`buffer` follows): views of a
+ * fixed-size buffer are plain memory to the compiler, where every access through a view of a
+ * growable shared one asks the engine for its current length (docs/adr/0051).
  */
 export class Writer {
-  readonly #sab: SharedArrayBuffer;
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
+  #buffer: SharedArrayBuffer | ArrayBuffer;
+  #bytes: Uint8Array;
+  #view: DataView;
+  /** What the buffer holds now; for a shared one a lower bound (the other side may grow it). */
+  #capacity: number;
+  readonly #maxBytes: number;
   pos = 0;
-  constructor(sab: SharedArrayBuffer) {
-    this.#sab = sab;
-    this.#bytes = new Uint8Array(sab);
-    this.#view = new DataView(sab);
+  constructor(buffer: SharedArrayBuffer | ArrayBuffer, maxBytes = buffer.maxByteLength) {
+    this.#buffer = buffer;
+    this.#bytes = new Uint8Array(buffer);
+    this.#view = new DataView(buffer);
+    this.#capacity = buffer.byteLength;
+    this.#maxBytes = maxBytes;
+  }
+  /** The buffer written to: a plain one is replaced when it grows. */
+  get buffer(): SharedArrayBuffer | ArrayBuffer {
+    return this.#buffer;
   }
   /** Grows the buffer when needed; false when `n` more bytes would not fit at all. */
   reserve(n: number): boolean {
     const needed = this.pos + n;
-    if (needed <= this.#sab.byteLength) return true;
-    if (needed > this.#sab.maxByteLength) return false;
-    this.#sab.grow(Math.min(this.#sab.maxByteLength, Math.max(needed, this.#sab.byteLength * 2)));
+    return needed <= this.#capacity || this.#grow(needed);
+  }
+  #grow(needed: number): boolean {
+    if (needed > this.#maxBytes) return false;
+    const buffer = this.#buffer;
+    const size = Math.min(this.#maxBytes, Math.max(needed, buffer.byteLength * 2));
+    if (buffer instanceof SharedArrayBuffer) {
+      if (needed > buffer.byteLength) buffer.grow(size);
+      this.#capacity = buffer.byteLength;
+      return true;
+    }
+    const bigger = new ArrayBuffer(size);
+    new Uint8Array(bigger).set(this.#bytes.subarray(0, this.pos));
+    this.#buffer = bigger;
+    this.#bytes = new Uint8Array(bigger);
+    this.#view = new DataView(bigger);
+    this.#capacity = size;
     return true;
   }
   /** Bytes this buffer could still take after growing. */
   get room(): number {
-    return this.#sab.maxByteLength - this.pos;
+    return this.#maxBytes - this.pos;
   }
   u32(v: number): void {
     this.#view.setUint32(this.pos, v, true);
@@ -121,12 +148,14 @@ export class Writer {
 }
 
 export class Reader {
+  readonly buffer: SharedArrayBuffer | ArrayBuffer;
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   pos = 0;
-  constructor(sab: SharedArrayBuffer) {
-    this.#bytes = new Uint8Array(sab);
-    this.#view = new DataView(sab);
+  constructor(buffer: SharedArrayBuffer | ArrayBuffer) {
+    this.buffer = buffer;
+    this.#bytes = new Uint8Array(buffer);
+    this.#view = new DataView(buffer);
   }
   u32(): number {
     const v = this.#view.getUint32(this.pos, true);

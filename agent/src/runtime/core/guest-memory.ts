@@ -16,6 +16,9 @@ export class GuestMemory {
 
   attach(memory: WebAssembly.Memory): void {
     this.#memory = memory;
+    // A new instance's memory: the old instance's view (still attached) must not be used.
+    this.#buffer = undefined;
+    this.#bytes = new Uint8Array(0);
   }
 
   get bytes(): Uint8Array {
@@ -30,6 +33,17 @@ export class GuestMemory {
     return this.#bytes;
   }
 
+  /**
+   * The view of the current memory for a read or write, without asking the engine for the
+   * buffer: memory.grow detaches the old buffer, and a view of a detached buffer has length 0, so
+   * a non-empty view is still the live memory. (Each `memory.buffer` and its byteLength is a call
+   * into the engine; read and write made four per message, docs/adr/0051.)
+   */
+  #live(): Uint8Array {
+    const bytes = this.#bytes;
+    return bytes.length > 0 ? bytes : this.bytes;
+  }
+
   get view(): DataView {
     if (!this.#memory) throw new HostTrap('the module has no exported memory');
     return new DataView(this.#memory.buffer);
@@ -40,24 +54,28 @@ export class GuestMemory {
   }
 
   check(ptr: number, len: number): void {
-    if (ptr < 0 || len < 0 || ptr + len > this.byteLength) {
-      throw new HostTrap(`out of bounds: ${len} bytes at ${ptr} (memory is ${this.byteLength} bytes)`);
-    }
+    if (ptr < 0 || len < 0 || ptr + len > this.byteLength) outOfBounds(ptr, len, this.byteLength);
   }
 
   read(ptr: number, len: number): Uint8Array {
     // >>> 0: the guest passes i32, so addresses above 2 GiB arrive negative.
     const p = ptr >>> 0;
     const n = len >>> 0;
-    this.check(p, n);
-    return this.bytes.subarray(p, p + n);
+    const bytes = this.#live();
+    if (p + n > bytes.length) outOfBounds(p, n, bytes.length);
+    return bytes.subarray(p, p + n);
   }
 
   write(ptr: number, data: Uint8Array): void {
     const p = ptr >>> 0;
-    this.check(p, data.length);
-    this.bytes.set(data, p);
+    const bytes = this.#live();
+    if (p + data.length > bytes.length) outOfBounds(p, data.length, bytes.length);
+    bytes.set(data, p);
   }
+}
+
+function outOfBounds(ptr: number, len: number, size: number): never {
+  throw new HostTrap(`out of bounds: ${len} bytes at ${ptr} (memory is ${size} bytes)`);
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });

@@ -34,6 +34,7 @@ export type Linked =
 type Fn = (...args: number[]) => number;
 
 const encoder = new TextEncoder();
+const NO_BYTES = new Uint8Array(0);
 
 export class GuestRunner {
   readonly memory = new GuestMemory();
@@ -106,28 +107,26 @@ export class GuestRunner {
   }
 
   /**
-   * Runs the guest's init (op init) or one input, and appends its answer to `w`:
+   * Runs the guest's init (op init: no topic) or one input, and appends its answer to `w`:
    * [1][n][index, payload]×n or [0][reason][message], then its log lines. All or nothing: a
-   * failed call publishes nothing.
+   * failed call publishes nothing. (Topic and payload as arguments: an object per call was
+   * garbage per message, docs/adr/0051.)
    */
-  runOne(
-    w: Writer,
-    input: { readonly topic: Uint8Array; readonly payload: Uint8Array } | undefined,
-  ): Reason | undefined {
+  runOne(w: Writer, topic: Uint8Array | undefined, payload: Uint8Array = NO_BYTES): Reason | undefined {
     const { call } = this;
     let failure: CallFailure | undefined;
     this.stackOverflow = false;
     try {
-      if (!input) {
-        call.begin(new Uint8Array(0), w);
+      if (!topic) {
+        call.begin(NO_BYTES, w);
         this.#runInit();
       } else {
-        call.begin(input.topic, w);
-        this.#runHandle(input.payload);
+        call.begin(topic, w);
+        this.#runHandle(payload);
       }
     } catch (error) {
       failure = this.#classify(error);
-      if (!input && failure.reason !== 'OutOfMemory' && failure.reason !== 'Timeout')
+      if (!topic && failure.reason !== 'OutOfMemory' && failure.reason !== 'Timeout')
         failure = new CallFailure('InitFailed', failure.message);
     }
     if (failure) {
@@ -157,7 +156,7 @@ export class GuestRunner {
       const topic = r.view();
       const payload = r.view();
       r.pos += 8; // the timestamp: not part of ABI v1 yet
-      this.runOne(w, { topic, payload });
+      this.runOne(w, topic, payload);
       afterEach(i);
     }
   }

@@ -21,7 +21,7 @@ const encoder = new TextEncoder();
 
 export function createHostImports(o: HostImportOptions): Record<string, (...args: never[]) => unknown> {
   const { memory: mem, call } = o;
-  const outputIndex = new Map(o.outputs.map((t, i) => [t, i]));
+  const outputTopics = o.outputs.map((t) => encoder.encode(t));
   const config = new Map(Object.entries(o.config).map(([k, v]) => [k, encoder.encode(v)]));
 
   /** Writes `value` into buf when it fits; returns its length or -1 (guest-abi.md). */
@@ -36,8 +36,7 @@ export function createHostImports(o: HostImportOptions): Record<string, (...args
       call.log(Math.min(3, Math.max(0, level)), decodeText(mem.read(ptr, len)));
     },
     emit: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number) => {
-      const topic = decodeStrict(mem.read(topicPtr, topicLen), 'the output topic');
-      const index = topic === '' ? (o.outputs.length > 0 ? 0 : undefined) : outputIndex.get(topic);
+      const index = outputOf(outputTopics, mem.read(topicPtr, topicLen));
       if (index === undefined) return -1;
       return call.emit(index, mem.read(payloadPtr, payloadLen));
     },
@@ -53,4 +52,24 @@ export function createHostImports(o: HostImportOptions): Record<string, (...args
     },
     now_ms: () => Date.now(),
   };
+}
+
+/**
+ * Which declared output a guest's topic bytes name: the empty topic is the first output. Compared
+ * as bytes, so an emit costs no string (decoding it was a share of a small message's CPU,
+ * docs/adr/0051); bytes that name no output must still be valid UTF-8 (guest-abi.md), or the call
+ * traps.
+ */
+function outputOf(outputs: readonly Uint8Array[], topic: Uint8Array): number | undefined {
+  if (topic.length === 0) return outputs.length > 0 ? 0 : undefined;
+  const index = outputs.findIndex((output) => sameBytes(output, topic));
+  if (index >= 0) return index;
+  decodeStrict(topic, 'the output topic');
+  return undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -71,22 +71,25 @@ function checkDeadline(): void {
 }
 /**
  * Where calls on the agent's thread write their answers, shared for the same reason: each batch
- * slice decodes its answers before it returns, so the buffer is free between slices.
+ * slice decodes its answers before it returns, so the buffer is free between slices. A plain
+ * ArrayBuffer (nothing else reads it): see Writer.
  */
-let response: { readonly writer: Writer; readonly reader: Reader } | undefined;
+let response: { readonly writer: Writer; reader: Reader } | undefined;
 /** The shared response's writer, from its start; a writer and a reader made once, not per batch. */
 function responseWriter(): Writer {
-  response ??= sharedResponseCodec();
+  response ??= localResponseCodec();
   response.writer.pos = 0;
   return response.writer;
 }
+/** A reader of what the writer wrote: a new one only when the writer moved to a bigger buffer. */
 function responseReader(): Reader {
-  response ??= sharedResponseCodec();
+  response ??= localResponseCodec();
+  if (response.reader.buffer !== response.writer.buffer) response.reader = new Reader(response.writer.buffer);
   return response.reader;
 }
-function sharedResponseCodec(): { readonly writer: Writer; readonly reader: Reader } {
-  const buffer = new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_RESPONSE_BYTES });
-  return { writer: new Writer(buffer), reader: new Reader(buffer) };
+function localResponseCodec(): { readonly writer: Writer; reader: Reader } {
+  const buffer = new ArrayBuffer(INITIAL_BYTES);
+  return { writer: new Writer(buffer, MAX_RESPONSE_BYTES), reader: new Reader(buffer) };
 }
 
 /** This thread's CPU time, ms. */
@@ -256,7 +259,7 @@ export class InlineFunction implements LoadedFunction {
       clock.deadline = now + timeoutMs;
       const cpuBefore = this.#confirming > 0 ? this.#startTiming() : 0;
       const record = w.pos;
-      const reason = this.#runner.runOne(w, { topic: this.#topics.get(input.topic), payload: input.payload });
+      const reason = this.#runner.runOne(w, this.#topics.get(input.topic), input.payload);
       if (this.#runner.stackOverflow) {
         // This thread's stack is a quarter of a worker's (4 MB): recursion a worker allows can
         // overflow here. The call published nothing; it runs again in the worker.
