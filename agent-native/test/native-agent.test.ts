@@ -104,6 +104,32 @@ describe('native agent', () => {
     assert.equal(outPartial.length, 100);
   });
 
+  // The agent keeps, per topic, which subscription's copy of a reading to process (ADR 0052): a
+  // covering filter added later replaces the held subscription, and the kept answer must follow.
+  it('still runs each function once per reading after a wider filter replaces the subscription readings came on', async () => {
+    const node = uniqueName('widened');
+    const echo = await fixture('healthy/echo.wat');
+    await publishModule(client, echo);
+    const exact = fnSpec('exact', echo, {
+      inputs: [{ topic: 'sensors/{node}/probe', qos: 1, format: 'raw' }],
+    });
+    const wide = fnSpec('wide', echo, { inputs: [{ topic: 'sensors/{node}/+', qos: 1, format: 'raw' }] });
+    const outExact = await collect(client, `out/${node}/exact`);
+    const outWide = await collect(client, `out/${node}/wide`);
+    await agentFor(node);
+    await publishDesired(client, node, [exact], 1);
+    await waitForStatus(client, node, (s) => fnStatus(s, 'exact')?.phase === 'Running');
+    for (let i = 0; i < 20; i++) await client.publishAsync(`sensors/${node}/probe`, `a${i}`, { qos: 1 });
+    await until('20 outputs of exact', () => outExact.length >= 20);
+    await publishDesired(client, node, [exact, wide], 2);
+    await waitForStatus(client, node, (s) => fnStatus(s, 'wide')?.phase === 'Running');
+    for (let i = 0; i < 20; i++) await client.publishAsync(`sensors/${node}/probe`, `b${i}`, { qos: 1 });
+    await until('40 outputs of exact, 20 of wide', () => outExact.length >= 40 && outWide.length >= 20);
+    await new Promise((r) => setTimeout(r, 500)); // duplicates, if any, would arrive by now
+    assert.equal(outExact.length, 40);
+    assert.equal(outWide.length, 20);
+  });
+
   it('stops an infinite loop at its deadline, backs off after five, and keeps its neighbour running', async () => {
     const node = uniqueName('hostile');
     const loop = await hostile('loop-forever');

@@ -150,6 +150,8 @@ try {
   const before = await usage(pid);
   const sink = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
   const sensor = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  // Nagle off, as run.ts has it: the packets then reach the agent as run.ts sends them.
+  for (const c of [sink, sensor]) (c.stream as Partial<{ setNoDelay(on: boolean): void }>).setNoDelay?.(true);
   let received = 0;
   sink.on('message', () => received++);
   await sink.subscribeAsync(`out/${node}/in`, { qos });

@@ -32,6 +32,9 @@
 // Contender native is the native agent (agent-native/, Rust on Wasmtime; docs/adr/0021), built or
 // found by test-support's ensureNativeAgent; its latency, idle RSS and per-function RSS are
 // measured beside the Node agent's and the plain forwarder's in the same run.
+//                                    [--contenders …,native,native-before --before-native-bin BIN]
+// Contender native-before is another build of the native agent (a binary kept from an earlier
+// build), measured in every throughput case right after this one: an A/B of a native change.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -97,6 +100,13 @@ const agentBin = path.resolve(arg('--agent-bin') ?? path.join(here, '../../agent
 const beforeAgentBin = arg('--before-agent-bin');
 if (CONTENDERS.has('agent-before') && !beforeAgentBin) {
   process.stderr.write('contender agent-before needs --before-agent-bin <an earlier build of the agent>\n');
+  process.exit(2);
+}
+const beforeNativeBin = arg('--before-native-bin');
+if (CONTENDERS.has('native-before') && !beforeNativeBin) {
+  process.stderr.write(
+    'contender native-before needs --before-native-bin <an earlier build of the native agent>\n',
+  );
   process.exit(2);
 }
 const nativeBin = CONTENDERS.has('native')
@@ -256,8 +266,10 @@ async function startAgent(
   const logDir = process.env.WASMFLEET_BENCH_AGENT_LOGS;
   const log = logDir ? openSync(path.join(logDir, `${node}.log`), 'w') : 'ignore';
   const args = ['--broker', broker.url, '--node', node, '--data-dir', dir, '--heartbeat', '5', ...extraArgs];
+  // A native agent other than this build's (native-before) comes in as `bin`.
+  const nativeProgram = bin === agentBin ? nativeBin : bin;
   const child = spawn(
-    native && nativeBin ? nativeBin : process.execPath,
+    native && nativeProgram ? nativeProgram : process.execPath,
     // --agent-node-flags go to the agent under test only: agent-before is the control of an A/B.
     native ? args : [...(bin === agentBin ? AGENT_NODE_FLAGS : []), ...launch.nodeFlags, bin, ...args],
     {
@@ -509,6 +521,13 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
       await stop(n.child);
       await rm(n.dir, { recursive: true, force: true });
     }
+    let nativeBefore: Awaited<ReturnType<typeof measured>> | undefined;
+    if (beforeNativeBin && CONTENDERS.has('native-before')) {
+      const n = await startAgent(`bench-q-${qos}-${size}`, qos, 1, [], true, NO_PROBE, beforeNativeBin);
+      nativeBefore = await measured(n.child, `bench-q-${qos}-${size}`, qos, size);
+      await stop(n.child);
+      await rm(n.dir, { recursive: true, force: true });
+    }
     let baseline: Awaited<ReturnType<typeof measured>> | undefined;
     if (CONTENDERS.has('baseline')) {
       const b = await startBaseline(`bench-b-${qos}-${size}`, qos);
@@ -528,6 +547,7 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
       agentBefore,
       agentWorker,
       native,
+      nativeBefore,
       baseline,
       nodeRed,
       ratioVsBaseline: baseline && +(agent.msgPerSec / baseline.msgPerSec).toFixed(2),
@@ -548,6 +568,10 @@ for (const qos of ONLY === undefined || ONLY === 'throughput' ? ([0, 1] as const
       // The native agent's CPU per message over the Node agent's (target ≤ 0.5) and the forwarder's.
       nativeCpuVsAgent: native && +(native.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       nativeCpuVsBaseline: native && baseline && +(native.cpuUsPerMsg / baseline.cpuUsPerMsg).toFixed(2),
+      // The native A/B: this build's CPU per message over the earlier native build's.
+      nativeCpuVsNativeBefore:
+        native && nativeBefore && +(native.cpuUsPerMsg / nativeBefore.cpuUsPerMsg).toFixed(2),
+      nativeBeforeCpuVsAgent: nativeBefore && +(nativeBefore.cpuUsPerMsg / agent.cpuUsPerMsg).toFixed(2),
       nativeMsgPerSecVsBaseline: native && baseline && +(native.msgPerSec / baseline.msgPerSec).toFixed(2),
       agentSigtermMs: sigtermMs,
       nodeRedSigtermMs,

@@ -288,7 +288,13 @@ async fn run_v5(config: SessionConfig, mut eventloop: v5::EventLoop, tx: Unbound
     let mut attempt = 0u32;
     let mut ever_connected = false;
     loop {
-        let event = match eventloop.poll().await {
+        // What the last read or write already produced comes without polling (vendor/rumqttc,
+        // WASMFLEET-PATCH `next_buffered`; docs/adr/0052).
+        let polled = match eventloop.next_buffered() {
+            Some(buffered) => Ok(buffered),
+            None => eventloop.poll().await,
+        };
+        let event = match polled {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
                 attempt = 0;
                 ever_connected = true;
@@ -391,7 +397,11 @@ async fn run_v4(mut eventloop: rumqttc::EventLoop, tx: UnboundedSender<SessionEv
     use rumqttc::{ConnectReturnCode, ConnectionError, Event, Incoming, Outgoing};
     let mut attempt = 0u32;
     loop {
-        let event = match eventloop.poll().await {
+        let polled = match eventloop.next_buffered() {
+            Some(buffered) => Ok(buffered),
+            None => eventloop.poll().await,
+        };
+        let event = match polled {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
                 attempt = 0;
                 SessionEvent::Connected { v5: false, session_present: ack.session_present, identifiers: false }

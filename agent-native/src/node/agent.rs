@@ -58,6 +58,10 @@ pub struct Ticket {
 pub struct Routing {
     pub targets: Vec<(u64, usize)>,
     pub sensor: String,
+    /// The topic, shared by every input on it (one allocation per topic, not per message).
+    pub topic: Arc<str>,
+    /// The lowest held subscription matching the topic (routing.rs, `is_copy_of`).
+    pub lowest_subscription: Option<usize>,
 }
 
 pub struct Agent {

@@ -8,7 +8,7 @@ use super::agent::{Agent, Internal, Routing, Ticket, log};
 use super::function::{Batch, Input, MAX_QUEUED};
 use super::lifecycle::Phase;
 use super::payload::check_payload;
-use super::routing::is_first_copy;
+use super::routing::{is_copy_of, lowest_subscription};
 use crate::clock::now_ms;
 use crate::runtime::{CallOutcome, CallResult, Guest};
 use crate::wire::topics::{sensor_name, topic_matches};
@@ -33,17 +33,24 @@ impl Agent {
         if self.targets.len() >= 4096 {
             self.targets.clear();
         }
-        let routing = Arc::new(Routing { targets, sensor: sensor_name(topic).to_string() });
+        // Cached until sync_subscriptions or a removed function clears the map, so it always
+        // reflects the subscriptions held now.
+        let routing = Arc::new(Routing {
+            targets,
+            sensor: sensor_name(topic).to_string(),
+            topic: Arc::from(topic),
+            lowest_subscription: lowest_subscription(topic, &self.subscriptions),
+        });
         self.targets.insert(topic.to_string(), routing.clone());
         routing
     }
 
     /// Adds one input to the batch of every function subscribed to it.
     pub fn dispatch(&mut self, topic: &str, payload: Bytes, seq: Option<u64>, sub_ids: &[usize]) {
-        if !is_first_copy(topic, sub_ids, &self.subscriptions) {
+        let routing = self.routing(topic);
+        if !is_copy_of(routing.lowest_subscription, sub_ids) {
             return; // another copy of this reading, for an overlapping subscription
         }
-        let routing = self.routing(topic);
         if routing.targets.is_empty() {
             return;
         }
@@ -51,7 +58,7 @@ impl Agent {
         if let Some(line) = self.sensors.seen(topic, &routing.sensor, now) {
             log("warn", &line);
         }
-        let topic: Arc<str> = Arc::from(topic);
+        let topic = &routing.topic;
         for &(fid, route) in &routing.targets {
             let Some(f) = self.functions.get_mut(&fid) else { continue };
             let format = f.routes[route].format;

@@ -136,11 +136,22 @@ pub fn reduce(wanted: &BTreeMap<String, u8>) -> BTreeMap<String, u8> {
 }
 
 /// Whether this copy of a message on `topic` is the one to process.
+#[cfg(test)]
 pub fn is_first_copy(topic: &str, copy_ids: &[usize], subscriptions: &BTreeMap<String, (u8, usize)>) -> bool {
+    is_copy_of(lowest_subscription(topic, subscriptions), copy_ids)
+}
+
+/// The identifier of the lowest held subscription matching `topic`: its copy is the one processed
+/// (the agent keeps it per topic with the topic's routing, so a message does not match filters).
+pub fn lowest_subscription(topic: &str, subscriptions: &BTreeMap<String, (u8, usize)>) -> Option<usize> {
+    subscriptions.iter().filter(|(f, _)| topic_matches(f, topic)).map(|(_, (_, id))| *id).min()
+}
+
+/// Whether a copy delivered for the subscriptions `copy_ids` is the one to process.
+pub fn is_copy_of(lowest: Option<usize>, copy_ids: &[usize]) -> bool {
     if copy_ids.is_empty() {
         return true; // no identifiers (MQTT 3.1.1): nothing to tell copies apart by
     }
-    let lowest = subscriptions.iter().filter(|(f, _)| topic_matches(f, topic)).map(|(_, (_, id))| *id).min();
     match lowest {
         Some(id) => copy_ids.contains(&id),
         // Only subscriptions we no longer hold match: process the copy (a function may still want it).

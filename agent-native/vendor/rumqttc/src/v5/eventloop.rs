@@ -142,16 +142,27 @@ impl EventLoop {
         self.pending.extend(requests_in_channel);
     }
 
+    /// WASMFLEET-PATCH: the next event of the last read or write (a packet already decoded, a
+    /// request already written), without polling: `poll` is a large future (its connect path is
+    /// inline), and moving it into place for each of the several events a message makes was most
+    /// of the agent's `memmove`. `None` when there is none, or while disconnected (then `poll`
+    /// reconnects first, as it always did).
+    pub fn next_buffered(&mut self) -> Option<Event> {
+        self.network.as_ref()?;
+        self.state.events.pop_front()
+    }
+
     /// Yields Next notification or outgoing request and periodically pings
     /// the broker. Continuing to poll will reconnect to the broker if there is
     /// a disconnection.
     /// **NOTE** Don't block this while iterating
     pub async fn poll(&mut self) -> Result<Event, ConnectionError> {
         if self.network.is_none() {
-            let (network, connack) = time::timeout(
+            // WASMFLEET-PATCH: the connect future boxed, so that it is not part of every `poll`.
+            let (network, connack) = Box::pin(time::timeout(
                 Duration::from_secs(self.options.connection_timeout()),
                 connect(&mut self.options),
-            )
+            ))
             .await??;
             // Last session might contain packets which aren't acked. If it's a new session, clear the pending packets.
             if !connack.session_present {

@@ -7,6 +7,14 @@ use crate::framed::AsyncReadWrite;
 use super::mqttbytes::v5::Packet;
 use super::{mqttbytes, Codec, Incoming, MqttState, StateError};
 
+/// WASMFLEET-PATCH: the read buffer gets at least this much room before a read when less than
+/// `READ_ROOM_LOW` is left. Upstream reads into whatever room is left in tokio-util's buffer
+/// (8 KiB to start, `reserve(1)` before each read), which can be a few bytes once the buffer is
+/// mostly consumed; the Node agent's socket reads 64 KiB at a time.
+const READ_ROOM: usize = 64 * 1024;
+/// WASMFLEET-PATCH: see `READ_ROOM`.
+const READ_ROOM_LOW: usize = 16 * 1024;
+
 /// Network transforms packets <-> frames efficiently. It takes
 /// advantage of pre-allocation, buffering and vectorization when
 /// appropriate to achieve performance
@@ -49,6 +57,7 @@ impl Network {
     /// after the connection is established to read a bunch of incoming packets
     pub async fn readb(&mut self, state: &mut MqttState) -> Result<(), StateError> {
         // wait for the first read
+        self.make_read_room();
         let mut res = self.framed.next().await;
         let mut count = 1;
         loop {
@@ -68,6 +77,7 @@ impl Network {
                 None => return Err(StateError::ConnectionAborted),
             }
             // do not wait for subsequent reads
+            self.make_read_room();
             match self.framed.next().now_or_never() {
                 Some(r) => res = r,
                 _ => break,
@@ -75,6 +85,17 @@ impl Network {
         }
 
         Ok(())
+    }
+
+    /// WASMFLEET-PATCH: makes `READ_ROOM` of room in the read buffer when less than
+    /// `READ_ROOM_LOW` is left, so that one read takes up to 64 KiB. Reusing the buffer moves only
+    /// the unread tail (a partial packet) to its front; when decoded payloads still share it, a new
+    /// buffer is allocated and the tail copied. Only a capacity check when there is room.
+    fn make_read_room(&mut self) {
+        let buffer = self.framed.read_buffer_mut();
+        if buffer.capacity() - buffer.len() < READ_ROOM_LOW {
+            buffer.reserve(READ_ROOM);
+        }
     }
 
     /// Serializes packet into write buffer
