@@ -58,7 +58,11 @@ export async function pinnedVersions(): Promise<{ kubernetes: string; etcd: stri
 /** Where kube-apiserver and etcd of the pinned versions are cached (kubectl too, in caches made before it was built apart). */
 async function serverDir(): Promise<string> {
   const { kubernetes, etcd, digest } = await pinnedVersions();
-  return path.join(cacheRoot(), 'control-plane', `k8s-${kubernetes}-etcd-${etcd}-${digest}${STRIPPED_SUFFIX}`);
+  return path.join(
+    cacheRoot(),
+    'control-plane',
+    `k8s-${kubernetes}-etcd-${etcd}-${digest}${STRIPPED_SUFFIX}`,
+  );
 }
 
 async function fromAssets(binaries: readonly string[]): Promise<string | undefined> {
