@@ -4,21 +4,17 @@
 // same cached target directory as the agent's release build, so CI compiles only the test harness.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { nativeAgentKey } from '@wasmfleet/test-support';
+import { cacheRoot, nativeAgentKey } from '@wasmfleet/test-support';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 it('the Rust unit tests of agent-native pass', { timeout: 30 * 60_000 }, async () => {
-  const target = path.join(
-    process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'),
-    'wasmfleet',
-    'agent-native',
-    'target',
-  );
+  // The release build's own target directory (ensureNativeAgent), wherever WASMFLEET_CACHE_DIR
+  // puts it: a directory of its own would compile Wasmtime a second time (docs/adr/0054).
+  const target = path.join(cacheRoot(), 'agent-native', 'target');
   const child = spawn(
     'nice',
     ['-n', '19', 'cargo', 'test', '--release', '--locked', '-p', 'wasmfleet-agent-native'],

@@ -10,7 +10,14 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allPresent, cacheRoot, ensureGoTools, wrapperPins, type EnsureOptions } from './go-tools.ts';
+import {
+  allPresent,
+  cacheRoot,
+  ensureGoTools,
+  STRIPPED_SUFFIX,
+  wrapperPins,
+  type EnsureOptions,
+} from './go-tools.ts';
 
 export { type EnsureOptions } from './go-tools.ts';
 
@@ -51,7 +58,11 @@ export async function pinnedVersions(): Promise<{ kubernetes: string; etcd: stri
 /** Where kube-apiserver and etcd of the pinned versions are cached (kubectl too, in caches made before it was built apart). */
 async function serverDir(): Promise<string> {
   const { kubernetes, etcd, digest } = await pinnedVersions();
-  return path.join(cacheRoot(), 'control-plane', `k8s-${kubernetes}-etcd-${etcd}-${digest}`);
+  return path.join(
+    cacheRoot(),
+    'control-plane',
+    `k8s-${kubernetes}-etcd-${etcd}-${digest}${STRIPPED_SUFFIX}`,
+  );
 }
 
 async function fromAssets(binaries: readonly string[]): Promise<string | undefined> {
@@ -95,7 +106,7 @@ export async function ensureApiServerBinaries(options: EnsureOptions = {}): Prom
 
 async function kubectlDir(): Promise<string> {
   const { kubernetes, digest } = await pinnedVersions();
-  return path.join(cacheRoot(), 'kubectl', `kubectl-${kubernetes}-${digest}`);
+  return path.join(cacheRoot(), 'kubectl', `kubectl-${kubernetes}-${digest}${STRIPPED_SUFFIX}`);
 }
 
 /** Where kubectl is, or will be once built (builds nothing). */
@@ -164,7 +175,11 @@ export async function ensureHelmBinary(options: EnsureOptions = {}): Promise<Hel
 export async function cachedHelmPath(): Promise<string> {
   if (process.env.WASMFLEET_HELM) return process.env.WASMFLEET_HELM;
   const pins = await wrapperPins(HELM_MODULE_DIR, ['helm.sh/helm/v4']);
-  const dir = path.join(cacheRoot(), 'helm', `helm-${pins.version('helm.sh/helm/v4')}-${pins.digest}`);
+  const dir = path.join(
+    cacheRoot(),
+    'helm',
+    `helm-${pins.version('helm.sh/helm/v4')}-${pins.digest}${STRIPPED_SUFFIX}`,
+  );
   return path.join(dir, HELM_TOOL.binary);
 }
 

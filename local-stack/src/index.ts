@@ -18,6 +18,7 @@ export {
   ensureApiServerBinaries,
   ensureKubectlBinary,
   ensureHelmBinary,
+  WRAPPER_MODULE_DIR,
   pinnedVersions,
   type ApiServerBinaries,
   type KubectlBinary,
@@ -26,6 +27,8 @@ export {
 export {
   cacheRoot,
   ensureGoTools,
+  STRIP_LDFLAGS,
+  STRIPPED_SUFFIX,
   wrapperPins,
   type EnsureOptions,
   type GoTool,

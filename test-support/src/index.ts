@@ -67,7 +67,7 @@ export {
 export { createDeviceHost, networkNamespaceSupport, type DeviceHost } from './netns.ts';
 export { startFaultProxy, type FaultProxy, type LinkMode } from './fault-proxy.ts';
 export { createDeviceLink, type DeviceLink } from './device-link.ts';
-export { ensureNativeAgent, nativeAgentKey, type NativeAgentBinary } from '@wasmfleet/local-stack';
+export { cacheRoot, ensureNativeAgent, nativeAgentKey, type NativeAgentBinary } from '@wasmfleet/local-stack';
 export {
   startNatsCluster,
   natsClusterNodeConfig,

@@ -5,7 +5,13 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheRoot, ensureGoTools, wrapperPins, type EnsureOptions } from '@wasmfleet/local-stack';
+import {
+  cacheRoot,
+  ensureGoTools,
+  STRIPPED_SUFFIX,
+  wrapperPins,
+  type EnsureOptions,
+} from '@wasmfleet/local-stack';
 
 export interface PinnedGoTool {
   /** Environment variable pointing at an executable the user already has. */
@@ -44,7 +50,11 @@ export async function ensurePinnedGoTool(
   }
   const pins = await wrapperPins(tool.moduleDir, [tool.module]);
   const version = pins.version(tool.module);
-  const dir = path.join(cacheRoot(), tool.cacheFolder, `${tool.binary}-${version}-${pins.digest}`);
+  const dir = path.join(
+    cacheRoot(),
+    tool.cacheFolder,
+    `${tool.binary}-${version}-${pins.digest}${STRIPPED_SUFFIX}`,
+  );
   const source = await ensureGoTools(
     {
       moduleDir: tool.moduleDir,

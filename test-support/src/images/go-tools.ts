@@ -7,7 +7,7 @@ import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureGoTools, pinnedVersions } from '@wasmfleet/local-stack';
+import { ensureGoTools, pinnedVersions, STRIP_LDFLAGS, STRIPPED_SUFFIX } from '@wasmfleet/local-stack';
 import { digestOfFiles } from './image-cache.ts';
 import { imageCacheDir, runCommand } from './docker.ts';
 
@@ -43,8 +43,6 @@ export const CNI_PLUGINS: GoModuleTools = {
 };
 /** The CoreDNS release kubeadm v1.37 deploys (its constants.CoreDNSVersion), as pinned in the wrapper. */
 export const COREDNS_VERSION = 'v1.14.6';
-/** The wrapper module that builds CoreDNS with kubeadm's plugins only (test-support/kind-node/coredns). */
-export const COREDNS_MODULE_DIR = fileURLToPath(new URL('../../kind-node/coredns/', import.meta.url));
 export const KIND: GoModuleTools = {
   name: 'kind',
   module: 'sigs.k8s.io/kind',
@@ -57,7 +55,7 @@ export async function ensureGoModuleTools(
   tools: GoModuleTools,
   progress?: (line: string) => void,
 ): Promise<string> {
-  const dir = imageCacheDir('go-tools', `${tools.name}-${tools.version}`);
+  const dir = imageCacheDir('go-tools', `${tools.name}-${tools.version}${STRIPPED_SUFFIX}`);
   const binaries = tools.packages.map((p) => path.basename(p || tools.module));
   if (await allExecutable(dir, binaries)) return dir;
   await mkdir(path.dirname(dir), { recursive: true });
@@ -70,7 +68,13 @@ export async function ensureGoModuleTools(
     );
     await runCommand(
       'go',
-      ['install', '-trimpath', ...(tools.tags ? [`-tags=${tools.tags.join(',')}`] : []), ...targets],
+      [
+        'install',
+        '-trimpath',
+        `-ldflags=${STRIP_LDFLAGS}`,
+        ...(tools.tags ? [`-tags=${tools.tags.join(',')}`] : []),
+        ...targets,
+      ],
       {
         env: { ...process.env, GOBIN: staging, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' },
       },
@@ -118,13 +122,13 @@ function kubernetesVersionLdflags(version: string): string {
   const sets = Object.entries(vars).flatMap(([k, v]) =>
     ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].map((pkg) => `-X ${pkg}.${k}=${v}`),
   );
-  return ['-s', '-w', ...sets].join(' ');
+  return sets.join(' ');
 }
 
 /**
  * kube-apiserver, kubelet, kubeadm, kube-controller-manager, kube-scheduler and kube-proxy, the
- * control plane's version, stamped with it and stripped (the test control plane's own
- * kube-apiserver is neither).
+ * control plane's version, stamped with it (the test control plane's own kube-apiserver is not)
+ * and stripped like every tool built here.
  */
 export async function ensureKubernetesNodeBinaries(
   progress?: (line: string) => void,
@@ -152,14 +156,23 @@ export async function ensureKubernetesNodeBinaries(
   return { dir, version: kubernetes };
 }
 
-/** CoreDNS from its wrapper module, cached by the wrapper's go.mod, go.sum and main.go. */
+/**
+ * CoreDNS with kubeadm's plugins only (kind-node/kubernetes/coredns), built in the node binaries'
+ * module so that it reuses their compiled client-go, gRPC and protobuf; cached by that module's
+ * go.mod, go.sum and the CoreDNS main.go.
+ */
 export async function ensureCoreDns(progress?: (line: string) => void): Promise<string> {
-  const digest = await digestOfFiles(COREDNS_MODULE_DIR, ['go.mod', 'go.sum', 'main.go']);
+  const digest = await digestOfFiles(KUBERNETES_NODE_MODULE_DIR, ['go.mod', 'go.sum', 'coredns/main.go']);
   const dir = imageCacheDir('go-tools', `coredns-${COREDNS_VERSION}-${digest}`);
-  const tool = { binary: 'coredns', goPackage: 'wasmfleet.io/kindnode/coredns' };
+  const tool = { binary: 'coredns', goPackage: 'wasmfleet.io/kindnode/kubernetes/coredns' };
   if (!(await allExecutable(dir, [tool.binary])))
     await ensureGoTools(
-      { moduleDir: COREDNS_MODULE_DIR, tools: [tool], dir, firstBuild: 'a few minutes on 2 cores' },
+      {
+        moduleDir: KUBERNETES_NODE_MODULE_DIR,
+        tools: [tool],
+        dir,
+        firstBuild: 'about a minute after the node binaries',
+      },
       progress ? { progress } : {},
     );
   return dir;
@@ -172,4 +185,33 @@ async function allExecutable(dir: string, binaries: readonly string[]): Promise<
   } catch {
     return false;
   }
+}
+
+/**
+ * The version of every module a go.mod requires, a `replace` winning over its `require`. After
+ * `go mod tidy` these are all the modules whose packages a build of the module compiles.
+ */
+export function goModVersions(goMod: string): Map<string, string> {
+  const required = new Map<string, string>();
+  const replaced = new Map<string, string>();
+  let block: 'require' | 'replace' | undefined;
+  for (const raw of goMod.split('\n')) {
+    const line = raw.replace(/\/\/.*$/, '').trim();
+    if (line === ')') block = undefined;
+    const opened = /^(require|replace)\s*\($/.exec(line);
+    if (opened) block = opened[1] as 'require' | 'replace';
+    const single = /^(require|replace)\s+(.+)$/.exec(line);
+    const kind = opened ? undefined : single ? single[1] : block;
+    const body = single && !opened ? (single[2] ?? '') : line;
+    if (kind === 'require') {
+      const [module, version] = body.split(/\s+/);
+      if (module && version) required.set(module, version);
+    } else if (kind === 'replace' && body.includes('=>')) {
+      const [from = '', to = ''] = body.split('=>');
+      const module = from.trim().split(/\s+/)[0];
+      const version = to.trim().split(/\s+/)[1];
+      if (module && version) replaced.set(module, version);
+    }
+  }
+  return new Map([...required].map(([module, version]) => [module, replaced.get(module) ?? version]));
 }

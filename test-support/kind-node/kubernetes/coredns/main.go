@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // CoreDNS for the kind node image with only the plugins kubeadm's Corefile uses (errors, health,
 // ready, kubernetes, prometheus, forward, cache, loop, reload, loadbalance) plus log: the full
-// build compiles every cloud provider's SDK and took several times as long (docs/adr/0020).
+// build compiles every cloud provider's SDK and took several times as long (docs/adr/0020). It
+// is built in the node binaries' module, so it links the Kubernetes client packages those
+// already compiled rather than its own older copies (docs/adr/0054).
 package main
 
 import (
