@@ -184,3 +184,17 @@ export function functionYaml(name: string, spec: Record<string, unknown>): strin
     spec,
   });
 }
+
+/**
+ * temp-alert on the devices labelled `site=a`, reading the `temp-module` ConfigMap
+ * (moduleConfigMap('temp-module')); a new `threshold` makes a new revision.
+ */
+export function siteAlertSpec(threshold = '30'): Record<string, unknown> {
+  return {
+    module: { configMap: { name: 'temp-module', key: 'module.wasm' } },
+    placement: { nodeSelector: { matchLabels: { site: 'a' } } },
+    inputs: [{ topic: 'sensors/{node}/temperature', format: 'senml' }],
+    outputs: [{ topic: 'alerts/{node}/temperature' }],
+    config: { THRESHOLD: threshold },
+  };
+}

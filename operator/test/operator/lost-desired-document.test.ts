@@ -7,7 +7,7 @@
 // ignores the first delivery itself, on the real Mosquitto and the real operator.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { functionYaml, startHarness, type Harness } from './harness.ts';
+import { functionYaml, siteAlertSpec, startHarness, type Harness } from './harness.ts';
 
 describe('operator: a desired document the device never got is sent again', () => {
   let h: Harness;
@@ -33,14 +33,7 @@ describe('operator: a desired document the device never got is sent again', () =
       sensors: ['temperature'],
       heartbeatSeconds: 1,
     });
-    await h.apply(
-      functionYaml('temp-alert', {
-        module: { configMap: { name: 'temp-module', key: 'module.wasm' } },
-        placement: { nodeSelector: { matchLabels: { site: 'a' } } },
-        inputs: [{ topic: 'sensors/{node}/temperature', format: 'senml' }],
-        outputs: [{ topic: 'alerts/{node}/temperature' }],
-      }),
-    );
+    await h.apply(functionYaml('temp-alert', siteAlertSpec()));
     const fn = await h.waitForFunction('temp-alert', 'Ready 2/2', (f) => f.status?.ready === '2/2', 60_000);
     assert.equal(fn.status?.phase, 'Ready');
     assert.deepEqual(

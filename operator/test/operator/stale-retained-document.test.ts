@@ -12,15 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { desiredTopic, parseDesiredState, type DesiredState } from '@wasmfleet/api';
 import { waitFor } from '@wasmfleet/test-support';
-import { functionYaml, startHarness, type Harness } from './harness.ts';
-
-const spec = (threshold: string) => ({
-  module: { configMap: { name: 'temp-module', key: 'module.wasm' } },
-  placement: { nodeSelector: { matchLabels: { site: 'a' } } },
-  inputs: [{ topic: 'sensors/{node}/temperature', format: 'senml' }],
-  outputs: [{ topic: 'alerts/{node}/temperature' }],
-  config: { THRESHOLD: threshold },
-});
+import { functionYaml, siteAlertSpec, startHarness, type Harness } from './harness.ts';
 
 /** What the broker retains on `node`'s desired topic, read by a fresh subscriber. */
 async function retained(url: string, node: string): Promise<DesiredState | undefined> {
@@ -55,11 +47,11 @@ describe('operator: a retained desired document older than the broker acknowledg
 
   it('reads the documents again after a reconnect and puts the current one back, above both generations', async () => {
     const device = await h.device('d', { labels: { site: 'a' }, heartbeatSeconds: 1 });
-    await h.apply(functionYaml('temp-alert', spec('30')));
+    await h.apply(functionYaml('temp-alert', siteAlertSpec('30')));
     await h.waitForFunction('temp-alert', 'Ready 1/1', (f) => f.status?.ready === '1/1', 60_000);
     const first = device.desired();
     assert.ok(first);
-    await h.apply(functionYaml('temp-alert', spec('40')));
+    await h.apply(functionYaml('temp-alert', siteAlertSpec('40')));
     const updated = await h.waitForFunction(
       'temp-alert',
       'the update Ready',

@@ -12,15 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { desiredTopic } from '@wasmfleet/api';
 import { waitFor } from '@wasmfleet/test-support';
-import { functionYaml, startHarness, type Harness } from './harness.ts';
-
-const spec = (threshold: string) => ({
-  module: { configMap: { name: 'temp-module', key: 'module.wasm' } },
-  placement: { nodeSelector: { matchLabels: { site: 'a' } } },
-  inputs: [{ topic: 'sensors/{node}/temperature', format: 'senml' }],
-  outputs: [{ topic: 'alerts/{node}/temperature' }],
-  config: { THRESHOLD: threshold },
-});
+import { functionYaml, siteAlertSpec, startHarness, type Harness } from './harness.ts';
 
 describe('operator: a desired document the broker did not acknowledge is published again', () => {
   let h: Harness;
@@ -46,7 +38,7 @@ describe('operator: a desired document the broker did not acknowledge is publish
 
   it('delivers the update once the broker accepts it, though the first publish of it was refused', async () => {
     const device = await h.device('d', { labels: { site: 'a' }, heartbeatSeconds: 1 });
-    await h.apply(functionYaml('temp-alert', spec('30')));
+    await h.apply(functionYaml('temp-alert', siteAlertSpec('30')));
     const first = await h.waitForFunction(
       'temp-alert',
       'Ready 1/1',
@@ -54,7 +46,7 @@ describe('operator: a desired document the broker did not acknowledge is publish
       60_000,
     );
     await setAcl(['topic readwrite #', `topic deny ${desiredTopic(device.node)}`]);
-    await h.apply(functionYaml('temp-alert', spec('40')));
+    await h.apply(functionYaml('temp-alert', siteAlertSpec('40')));
     await waitFor('the broker to refuse the update', () =>
       log.some((l) => l.includes('reconcile failed') && l.includes('Not authorized')) ? true : undefined,
     ).catch((error: unknown) => {
