@@ -196,12 +196,16 @@ export class NodeDocuments {
   changedDocuments(nodes: Iterable<string>): DesiredState[] {
     const out: DesiredState[] = [];
     for (const node of nodes) {
-      this.unacknowledged.delete(node); // offered now; a failure marks it again
+      // Offered now; a failure marks it again.
+      const unacknowledged = this.unacknowledged.delete(node);
       const functions = [...(this.byNode.get(node)?.values() ?? [])].sort(byKey);
       const previous = this.published.get(node);
       if (!previous && functions.length === 0) continue;
       if (previous && sameContent(previous.functions, functions)) {
         this.overwritten.delete(node);
+        // Its echo may have recorded it, but the broker did not acknowledge storing it (nats-server
+        // forwards a message whose retained copy it failed to store): published again as it is.
+        if (unacknowledged) out.push(previous);
         continue;
       }
       out.push({ version: 1, node, generation: (previous?.generation ?? 0) + 1, functions });

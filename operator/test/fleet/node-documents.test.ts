@@ -115,4 +115,19 @@ describe('NodeDocuments', () => {
       'once acknowledged, nothing more',
     );
   });
+
+  it('publishes an unacknowledged document again even when its echo came back (the broker forwarded it but did not store it)', () => {
+    const docs = new NodeDocuments();
+    publishOne(docs, 'ns/f', 'n1', fn('r1'));
+    docs.assign('ns/f', new Map([['n1', fn('r2')]]));
+    const [lost] = docs.changedDocuments(['n1']);
+    assert.ok(lost);
+    docs.publishing(lost);
+    assert.equal(docs.observeRetained(offTheWire(lost)), 'own', 'the echo, forwarded live');
+    docs.publishFailed(lost);
+    const [again] = docs.changedDocuments(docs.assign('ns/f', new Map([['n1', fn('r2')]])));
+    assert.equal(again?.generation, lost.generation, 'the same document, as it is');
+    assert.equal(again.functions[0]?.revision, 'r2');
+    assert.deepEqual(docs.changedDocuments(['n1']), [], 'offered once per failure');
+  });
 });
