@@ -2,7 +2,7 @@
 // The embedded MQTT broker of `wasmfleet dev up`: aedes, in process, on loopback. It speaks
 // MQTT 3.1.1 only; the agent and the operator fall back to it (docs/mqtt-contract.md).
 import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
+import { createAedes } from './aedes-broker.ts';
 
 export interface EmbeddedBroker {
   readonly url: string;
@@ -11,7 +11,7 @@ export interface EmbeddedBroker {
 }
 
 export async function startEmbeddedBroker(port: number): Promise<EmbeddedBroker> {
-  const aedes = await Aedes.createBroker();
+  const aedes = await createAedes();
   const server: Server = createServer(aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

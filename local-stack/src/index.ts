@@ -36,6 +36,7 @@ export {
 } from './go-tools.ts';
 export { kubeconfigYaml } from './kubeconfig.ts';
 export { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
+export { createAedes } from './aedes-broker.ts';
 export {
   allExited,
   processExists,

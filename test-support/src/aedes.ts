@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// aedes — the embedded broker of `wasmfleet dev up` — in this process on a free loopback port,
+// aedes — the embedded broker of `wasmfleet dev up`, with its fix (local-stack/src/aedes-broker.ts) — in this process on a free loopback port,
 // for tests that must hold on it as on Mosquitto (it speaks MQTT 3.1.1 only).
 import { createServer } from 'node:net';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
+import { createAedes } from '@wasmfleet/local-stack';
 
 export interface AedesBroker {
   /** `mqtt://127.0.0.1:<port>`. */
@@ -21,7 +22,7 @@ interface AedesOptions {
 }
 
 export async function startAedes(options: AedesOptions = {}): Promise<AedesBroker> {
-  const aedes = await Aedes.createBroker(
+  const aedes = await createAedes(
     options.authorizeSubscribe ? { authorizeSubscribe: options.authorizeSubscribe } : {},
   );
   const server = createServer(aedes.handle);
