@@ -6,15 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { startEmbeddedBroker } from '../src/index.ts';
+import { startEmbeddedBroker, waitFor } from '../src/index.ts';
 
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+/** Waits for `condition`, checking every 2 ms (the swaps must land while readings stream). */
+const until = (what: string, condition: () => boolean): Promise<true> =>
+  waitFor(what, () => (condition() ? true : undefined), { intervalMs: 2 });
 
 describe('the embedded broker (aedes) with a persistent session', () => {
   it('keeps every QoS 1 message and the connection while the client swaps a covering filter for the one it covers and back', async () => {
