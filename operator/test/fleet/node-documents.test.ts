@@ -33,11 +33,17 @@ function offTheWire(doc: DesiredState): DesiredState {
   return reversed(JSON.parse(JSON.stringify(doc))) as DesiredState;
 }
 
-function publishOne(docs: NodeDocuments, functionKey: string, node: string, f: DesiredFunction) {
+/** Assigns `f` to `node` and starts publishing the document that makes: not acknowledged yet. */
+function startPublishing(docs: NodeDocuments, functionKey: string, node: string, f: DesiredFunction) {
   docs.assign(functionKey, new Map([[node, f]]));
   const [doc] = docs.changedDocuments([node]);
   assert.ok(doc, `a document for ${node}`);
   docs.publishing(doc);
+  return doc;
+}
+
+function publishOne(docs: NodeDocuments, functionKey: string, node: string, f: DesiredFunction) {
+  const doc = startPublishing(docs, functionKey, node, f);
   docs.recordPublished(doc);
   return doc;
 }
@@ -99,10 +105,7 @@ describe('NodeDocuments', () => {
   it('offers a document whose publish failed again to the next assign (the failed reconcile retries)', () => {
     const docs = new NodeDocuments();
     publishOne(docs, 'ns/f', 'n1', fn('r1'));
-    docs.assign('ns/f', new Map([['n1', fn('r2')]]));
-    const [lost] = docs.changedDocuments(['n1']);
-    assert.ok(lost);
-    docs.publishing(lost);
+    const lost = startPublishing(docs, 'ns/f', 'n1', fn('r2'));
     docs.publishFailed(lost);
     const touched = docs.assign('ns/f', new Map([['n1', fn('r2')]]));
     assert.deepEqual([...touched], ['n1'], 'the same assignment touches the node again');
@@ -119,10 +122,7 @@ describe('NodeDocuments', () => {
   it('publishes an unacknowledged document again even when its echo came back (the broker forwarded it but did not store it)', () => {
     const docs = new NodeDocuments();
     publishOne(docs, 'ns/f', 'n1', fn('r1'));
-    docs.assign('ns/f', new Map([['n1', fn('r2')]]));
-    const [lost] = docs.changedDocuments(['n1']);
-    assert.ok(lost);
-    docs.publishing(lost);
+    const lost = startPublishing(docs, 'ns/f', 'n1', fn('r2'));
     assert.equal(docs.observeRetained(offTheWire(lost)), 'own', 'the echo, forwarded live');
     docs.publishFailed(lost);
     const [again] = docs.changedDocuments(docs.assign('ns/f', new Map([['n1', fn('r2')]])));
