@@ -25,6 +25,8 @@
 // (cold) figures include.
 // The latency case measures the floor first (sensor → Mosquitto → sink, nothing between; the
 // harness is latency-harness.ts), then each contender from its start, cold and steady side by side.
+// It also reports each contender's CPU per message in the steady phase at that paced rate (all
+// threads): readings one at a time, as a device gets them, beside the throughput cases' flood.
 // --tail preloads tail-probe.ts into the Node agent and the forwarder there (their garbage
 // collections), --tail-cpu-prof adds a --cpu-prof profile at 100 µs, --tail-heap-prof a sampling
 // profile of everything they allocate; tail-analysis.ts reports, cold and steady, what the slow
@@ -420,9 +422,20 @@ async function latencyHarness(): Promise<LatencyHarness> {
   harness ??= await LatencyHarness.start(broker.url, { cold: LATENCY_WARM_UP, steady: LATENCY_MEASURED });
   return harness;
 }
-/** A contender's series; with --tail also its CPU by thread, cold and steady. */
+/** A contender's series, with its CPU by thread, cold and steady. */
 async function latency(node: string, pid?: number): Promise<LatencyRun> {
-  return (await latencyHarness()).series(`sensors/${node}/in`, `out/${node}/in`, TAIL ? pid : undefined);
+  return (await latencyHarness()).series(`sensors/${node}/in`, `out/${node}/in`, pid);
+}
+
+/**
+ * CPU µs per message at 1k msg/s, all threads, in a series' steady phase: what a device whose
+ * readings arrive one at a time pays, beside the throughput cases' figure, where a flood lets a
+ * slower process take more messages per read.
+ */
+function cpuUsPerMsgAt1k(run: LatencyRun): number | undefined {
+  if (run.threads === undefined || run.received === 0) return undefined;
+  const ms = Object.values(run.threads).reduce((sum, t) => sum + t.steadyMs, 0);
+  return +((ms * 1000) / run.received).toFixed(1);
 }
 
 /** CPU time (user + system, all threads) a process has used so far, in µs. */
@@ -606,6 +619,8 @@ if (ONLY === undefined || ONLY === 'latency') {
   await stop(b.child);
   const figures = ({ samples: _, harnessGc: __, ...rest }: LatencyRun) => rest;
   const ratio = (x: number, y: number): number => +(x / y).toFixed(2);
+  const ratioOf = (x: number | undefined, y: number | undefined): number | undefined =>
+    x === undefined || y === undefined ? undefined : ratio(x, y);
   harness?.close();
   results.latencyAt1k = {
     floor: figures(floor),
@@ -623,6 +638,14 @@ if (ONLY === undefined || ONLY === 'latency') {
     agentP99WithWarmUpVsBaseline: ratio(agent.p99UsWithWarmUp, baseline.p99UsWithWarmUp),
     agentBeforeP99VsBaseline: agentBefore && ratio(agentBefore.p99Us, baseline.p99Us),
     agentBeforeP99ColdVsBaseline: agentBefore && ratio(agentBefore.p99ColdUs, baseline.p99ColdUs),
+    cpuUsPerMsg: {
+      agent: cpuUsPerMsgAt1k(agent),
+      native: native && cpuUsPerMsgAt1k(native),
+      agentBefore: agentBefore && cpuUsPerMsgAt1k(agentBefore),
+      baseline: cpuUsPerMsgAt1k(baseline),
+    },
+    agentCpuVsBaseline: ratioOf(cpuUsPerMsgAt1k(agent), cpuUsPerMsgAt1k(baseline)),
+    nativeCpuVsAgent: native && ratioOf(cpuUsPerMsgAt1k(native), cpuUsPerMsgAt1k(agent)),
     tail: TAIL
       ? { agent: await tailOf(aLaunch, agent), baseline: await tailOf(bLaunch, baseline) }
       : undefined,
@@ -632,6 +655,11 @@ if (ONLY === undefined || ONLY === 'latency') {
       (agentBefore ? `, agent before ${agentBefore.p99ColdUs} / ${agentBefore.p99Us}` : '') +
       (native ? `, native ${native.p99ColdUs} / ${native.p99Us}` : '') +
       `, forwarder ${baseline.p99ColdUs} / ${baseline.p99Us}, floor (no process between) ${floor.p99ColdUs} / ${floor.p99Us}\n`,
+  );
+  process.stderr.write(
+    `CPU µs per message at 1k msg/s, steady: agent ${cpuUsPerMsgAt1k(agent)}` +
+      (native ? `, native ${cpuUsPerMsgAt1k(native)}` : '') +
+      `, forwarder ${cpuUsPerMsgAt1k(baseline)}\n`,
   );
   results.nativeRssAfterLatencyRunMb = nativeIdleRssMb;
   results.agentRssAfterLatencyRunMb = idleRssMb;

@@ -10,6 +10,7 @@
 //   node bench/cli/run.ts --without-snapshot  # also the CLI run without its startup snapshot (before ADR 0040)
 //   node bench/cli/run.ts --with-launcher     # also `node cli/bin/wasmfleet.js` (the package's bin), besides .tools/bin/wasmfleet
 //   node bench/cli/run.ts --with-floor        # also Node's floor: an empty startup snapshot plus TLS set up (floor.ts)
+//   node bench/cli/run.ts --with-blob FILE    # also another startup snapshot of the current build (an A/B of a snapshot change)
 //
 // Prints tables of p50, p90 and CPU per call, each with its ratio to kubectl, and writes
 // bench/results/cli.json. Never fails on timings.
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     'without-snapshot': { type: 'boolean', default: false },
     'with-launcher': { type: 'boolean', default: false },
     'with-floor': { type: 'boolean', default: false },
+    'with-blob': { type: 'string' },
   },
 });
 const CALLS = Number(values.calls);
@@ -95,6 +97,12 @@ try {
   const floor: Contender | undefined = values['with-floor']
     ? { name: 'node floor', argv: floorArgv() }
     : undefined;
+  // A blob made with WASMFLEET_CLI_SNAPSHOT_BUILD set to the current build's id (else it hands
+  // every call to the launcher), as .tools/bin/wasmfleet starts the current one.
+  const otherBlob = values['with-blob'];
+  const other: Contender | undefined = otherBlob
+    ? { name: 'other blob', argv: (a) => [process.execPath, '--snapshot-blob', otherBlob, '--', ...a] }
+    : undefined;
   const env = {
     ...process.env,
     KUBECONFIG: kubeconfig,
@@ -111,6 +119,7 @@ try {
       ...(values['without-snapshot'] ? [[withoutSnapshot, c.ours] as [Contender, readonly string[]]] : []),
       ...(values['with-launcher'] ? [[launcher, c.ours] as [Contender, readonly string[]]] : []),
       ...(floor ? [[floor, c.ours] as [Contender, readonly string[]]] : []),
+      ...(other ? [[other, c.ours] as [Contender, readonly string[]]] : []),
     ];
     // One untimed call each: the first call after a build fills the bundle's compile cache.
     for (const [who, args] of contenders) await call(who.argv(args), { ...env, ...who.env });
@@ -169,7 +178,7 @@ function report(results: { case: string; samples: Record<string, Sample[]> }[], 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nCLI call latency, ${CALLS} calls each, ${cpus().length} cores, ${cpu}`);
   console.log(`load average (1 min) at start ${load[0]?.toFixed(2)}, at end ${load[1]?.toFixed(2)}\n`);
-  // The optional contenders (--with-sources, --without-snapshot, --with-launcher, --with-floor), after ours and kubectl.
+  // The optional contenders (--with-sources, --without-snapshot, --with-launcher, --with-floor, --with-blob), after ours and kubectl.
   const names = [
     'wasmfleet',
     'kubectl',
@@ -177,6 +186,7 @@ function report(results: { case: string; samples: Record<string, Sample[]> }[], 
     'no snapshot',
     'launcher',
     'node floor',
+    'other blob',
   ].filter((name) => results.some((r) => r.samples[name]));
   const rows = results.map((r) => {
     const stat = (name: string) => {
