@@ -58,6 +58,17 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20
 
 const read = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
 
+/**
+ * SIGTERM, then wait for the supervisor to exit (it stops its agent first): the temporary folder is
+ * removed next, and an agent still appending "stopped" to the log made that fail (ENOTEMPTY).
+ */
+async function stop(supervisor: ChildProcess): Promise<void> {
+  if (supervisor.exitCode !== null || supervisor.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => supervisor.once('exit', () => resolve()));
+  supervisor.kill('SIGTERM');
+  await exited;
+}
+
 describe('wasmfleet-agent-supervise', { timeout: 120_000 }, () => {
   for (const [behaviour, reason] of [
     ['crash', 'exited'],
@@ -83,7 +94,7 @@ describe('wasmfleet-agent-supervise', { timeout: 120_000 }, () => {
         assert.equal(await read(path.join(state, 'versions/current')), '');
         assert.equal(await read(path.join(state, 'versions/trial')), '');
       } finally {
-        supervisor.kill('SIGTERM');
+        await stop(supervisor);
       }
     });
   }
@@ -110,7 +121,7 @@ describe('wasmfleet-agent-supervise', { timeout: 120_000 }, () => {
         (await read(path.join(state, 'log'))).trim().endsWith('good started trial=0'),
       );
     } finally {
-      supervisor.kill('SIGTERM');
+      await stop(supervisor);
     }
   });
 });
