@@ -8,6 +8,7 @@
 // dropped anything; what this pins holds on any machine: every output arrives, none dropped.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
@@ -98,6 +99,8 @@ it('an unpaced QoS 0 stream of 20,000 1 KB readings comes out whole, with no out
     assert.doesNotMatch(stderr, /MaxListenersExceededWarning/);
   } finally {
     await Promise.all([sensor.endAsync(), sink.endAsync()]);
+    // Exited before its data directory is removed: a stopping agent still writes there.
     child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   }
 });
