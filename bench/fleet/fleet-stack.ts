@@ -48,21 +48,31 @@ export async function prepareNamespace(plane: ControlPlane, namespace: string): 
 }
 
 /**
- * How big V8 may make the operator's heap. `chart`: what Node picks inside the chart's 512Mi
- * memory limit (a 256 MiB old generation, 1 MiB semi-spaces; measured in a memory cgroup, ADR
- * 0016), so RSS is the one a user's pod would have. `unbounded`: Node's defaults on this host
- * (on 24 GiB a 4 GiB old generation, and a young generation that grew to 128 MiB of garbage).
+ * How big V8 may make the operator's heap. `chart`: what Node picks inside the pod the chart makes
+ * for the run's fleet (`operator.fleetSize`, below), so RSS is the one a user's pod would have.
+ * `unbounded`: Node's defaults on this host (on 24 GiB a 4 GiB old generation, and a young
+ * generation that grew to 128 MiB of garbage).
  */
 export type OperatorHeap = 'chart' | 'unbounded';
 
-const HEAP_FLAGS: Record<OperatorHeap, readonly string[]> = {
-  chart: OPERATOR_CHART_HEAP_FLAGS,
-  unbounded: [],
-};
+/**
+ * The chart's heap for `devices` (charts/wasmfleet/templates/_helpers.tpl, ADR 0048): the pod's
+ * limit is 165Mi + 21 KiB a device, never below 512Mi, and Node gives V8's old generation half of
+ * it (under 512Mi: a 256 MiB old generation and 1 MiB semi-spaces, measured in a memory cgroup,
+ * ADR 0016). Semi-spaces stay at 1 MiB above 512Mi too (not measured there). Before this, a run
+ * above ~16,900 devices got the 512Mi heap unless it passed --max-old-space-size itself.
+ */
+export function chartHeapFlags(devices: number): readonly string[] {
+  const limitMi = Math.max(512, 165 + Math.floor((devices * 21) / 1024));
+  if (limitMi === 512) return OPERATOR_CHART_HEAP_FLAGS;
+  return [`--max-old-space-size=${Math.floor(limitMi / 2)}`, '--max-semi-space-size=1'];
+}
 
 /** How the operator's Node runs: its heap sizing, and Node/V8 flags to try (`--max-semi-space-size=16`). */
 export interface OperatorRuntime {
   readonly heap: OperatorHeap;
+  /** The devices this operator serves (sizes the `chart` heap). */
+  readonly devices: number;
   readonly nodeOptions?: readonly string[];
 }
 
@@ -76,14 +86,14 @@ export async function startOperatorProcess(
   broker: string,
   scope: { namespace: string; fleet: string },
   extraArgs: readonly string[] = [],
-  runtime: OperatorRuntime = { heap: 'chart' },
+  runtime: OperatorRuntime,
 ): Promise<OperatorProcess> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-operator-'));
   const logFile = path.join(dir, 'operator.log');
   const proc = spawnManaged('operator', process.execPath, {
     args: [
-      ...HEAP_FLAGS[runtime.heap],
+      ...(runtime.heap === 'chart' ? chartHeapFlags(runtime.devices) : []),
       // After the heap flags, so one of them can override them (V8 takes the last).
       ...(runtime.nodeOptions ?? []),
       OPERATOR_BIN,

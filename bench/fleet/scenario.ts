@@ -25,7 +25,7 @@ export interface ScenarioOptions {
   readonly heartbeatSeconds: number;
   readonly restSeconds: number;
   readonly operatorArgs: readonly string[];
-  readonly operatorRuntime: OperatorRuntime;
+  readonly operatorRuntime: Omit<OperatorRuntime, 'devices'>;
   /** The last group of phases to run (each needs the ones before it). */
   readonly stopAfter: PhaseGroup;
 }
@@ -61,13 +61,10 @@ export async function runScenario(plane: ControlPlane, o: ScenarioOptions): Prom
   const nodes = Array.from({ length: n }, (_, i) => `${fleet}-d${String(i).padStart(6, '0')}`);
   const broker = await startBenchBroker();
   await prepareNamespace(plane, namespace);
-  const operator = await startOperatorProcess(
-    plane,
-    broker.url,
-    { namespace, fleet },
-    o.operatorArgs,
-    o.operatorRuntime,
-  );
+  const operator = await startOperatorProcess(plane, broker.url, { namespace, fleet }, o.operatorArgs, {
+    ...o.operatorRuntime,
+    devices: n,
+  });
   const counters = await BrokerCounters.connect(broker.url);
   let swarm: Swarm | undefined;
   const processes = new Map<string, () => readonly number[]>([

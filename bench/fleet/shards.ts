@@ -71,7 +71,7 @@ async function startShards(plane: ControlPlane, devices: number, k: number): Pro
       broker.url,
       { namespace, fleet: namespace },
       values['operator-arg'],
-      { heap: operatorHeap, nodeOptions: values['operator-node-option'] },
+      { heap: operatorHeap, devices: per, nodeOptions: values['operator-node-option'] },
     );
     const nodes = Array.from({ length: per }, (_, d) => `${namespace}-d${String(d).padStart(6, '0')}`);
     shards.push({ namespace, nodes, broker, operator });
