@@ -622,6 +622,13 @@ if (ONLY === undefined || ONLY === 'latency') {
   const ratioOf = (x: number | undefined, y: number | undefined): number | undefined =>
     x === undefined || y === undefined ? undefined : ratio(x, y);
   harness?.close();
+  // Each contender's CPU per message at the paced rate, worked out once for the results and the summary line.
+  const cpuAt1k = {
+    agent: cpuUsPerMsgAt1k(agent),
+    native: native && cpuUsPerMsgAt1k(native),
+    agentBefore: agentBefore && cpuUsPerMsgAt1k(agentBefore),
+    baseline: cpuUsPerMsgAt1k(baseline),
+  };
   results.latencyAt1k = {
     floor: figures(floor),
     agent: figures(agent),
@@ -638,14 +645,9 @@ if (ONLY === undefined || ONLY === 'latency') {
     agentP99WithWarmUpVsBaseline: ratio(agent.p99UsWithWarmUp, baseline.p99UsWithWarmUp),
     agentBeforeP99VsBaseline: agentBefore && ratio(agentBefore.p99Us, baseline.p99Us),
     agentBeforeP99ColdVsBaseline: agentBefore && ratio(agentBefore.p99ColdUs, baseline.p99ColdUs),
-    cpuUsPerMsg: {
-      agent: cpuUsPerMsgAt1k(agent),
-      native: native && cpuUsPerMsgAt1k(native),
-      agentBefore: agentBefore && cpuUsPerMsgAt1k(agentBefore),
-      baseline: cpuUsPerMsgAt1k(baseline),
-    },
-    agentCpuVsBaseline: ratioOf(cpuUsPerMsgAt1k(agent), cpuUsPerMsgAt1k(baseline)),
-    nativeCpuVsAgent: native && ratioOf(cpuUsPerMsgAt1k(native), cpuUsPerMsgAt1k(agent)),
+    cpuUsPerMsg: cpuAt1k,
+    agentCpuVsBaseline: ratioOf(cpuAt1k.agent, cpuAt1k.baseline),
+    nativeCpuVsAgent: native && ratioOf(cpuAt1k.native, cpuAt1k.agent),
     tail: TAIL
       ? { agent: await tailOf(aLaunch, agent), baseline: await tailOf(bLaunch, baseline) }
       : undefined,
@@ -657,9 +659,9 @@ if (ONLY === undefined || ONLY === 'latency') {
       `, forwarder ${baseline.p99ColdUs} / ${baseline.p99Us}, floor (no process between) ${floor.p99ColdUs} / ${floor.p99Us}\n`,
   );
   process.stderr.write(
-    `CPU µs per message at 1k msg/s, steady: agent ${cpuUsPerMsgAt1k(agent)}` +
-      (native ? `, native ${cpuUsPerMsgAt1k(native)}` : '') +
-      `, forwarder ${cpuUsPerMsgAt1k(baseline)}\n`,
+    `CPU µs per message at 1k msg/s, steady: agent ${cpuAt1k.agent}` +
+      (native ? `, native ${cpuAt1k.native}` : '') +
+      `, forwarder ${cpuAt1k.baseline}\n`,
   );
   results.nativeRssAfterLatencyRunMb = nativeIdleRssMb;
   results.agentRssAfterLatencyRunMb = idleRssMb;
