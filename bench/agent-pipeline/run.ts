@@ -36,7 +36,8 @@
 // measured beside the Node agent's and the plain forwarder's in the same run.
 //                                    [--contenders …,native,native-before --before-native-bin BIN]
 // Contender native-before is another build of the native agent (a binary kept from an earlier
-// build), measured in every throughput case right after this one: an A/B of a native change.
+// build), measured in every throughput case and in the latency case right after this one: an A/B
+// of a native change.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -613,6 +614,12 @@ if (ONLY === undefined || ONLY === 'latency') {
     nativeIdleRssMb = +((await rssKb(n.child.pid!)) / 1024).toFixed(1);
     await stop(n.child);
   }
+  let nativeBefore: LatencyRun | undefined;
+  if (beforeNativeBin && CONTENDERS.has('native-before')) {
+    const n = await startAgent('lat-q', 0, 1, [], true, NO_PROBE, beforeNativeBin);
+    nativeBefore = await latency('lat-q', n.child.pid);
+    await stop(n.child);
+  }
   const bLaunch = await probed();
   const b = await startBaseline('lat-b', 0, bLaunch);
   const baseline = await latency('lat-b', b.child.pid);
@@ -626,6 +633,7 @@ if (ONLY === undefined || ONLY === 'latency') {
   const cpuAt1k = {
     agent: cpuUsPerMsgAt1k(agent),
     native: native && cpuUsPerMsgAt1k(native),
+    nativeBefore: nativeBefore && cpuUsPerMsgAt1k(nativeBefore),
     agentBefore: agentBefore && cpuUsPerMsgAt1k(agentBefore),
     baseline: cpuUsPerMsgAt1k(baseline),
   };
@@ -633,6 +641,7 @@ if (ONLY === undefined || ONLY === 'latency') {
     floor: figures(floor),
     agent: figures(agent),
     native: native && figures(native),
+    nativeBefore: nativeBefore && figures(nativeBefore),
     agentBefore: agentBefore && figures(agentBefore),
     baseline: figures(baseline),
     // ≤ 1.0 is the native agent's target: its p99 at most the plain forwarder's.
@@ -648,6 +657,7 @@ if (ONLY === undefined || ONLY === 'latency') {
     cpuUsPerMsg: cpuAt1k,
     agentCpuVsBaseline: ratioOf(cpuAt1k.agent, cpuAt1k.baseline),
     nativeCpuVsAgent: native && ratioOf(cpuAt1k.native, cpuAt1k.agent),
+    nativeBeforeCpuVsAgent: nativeBefore && ratioOf(cpuAt1k.nativeBefore, cpuAt1k.agent),
     tail: TAIL
       ? { agent: await tailOf(aLaunch, agent), baseline: await tailOf(bLaunch, baseline) }
       : undefined,
@@ -656,11 +666,13 @@ if (ONLY === undefined || ONLY === 'latency') {
     `p99 at 1k msg/s, cold (first ${LATENCY_WARM_UP}) / steady, µs: agent ${agent.p99ColdUs} / ${agent.p99Us}` +
       (agentBefore ? `, agent before ${agentBefore.p99ColdUs} / ${agentBefore.p99Us}` : '') +
       (native ? `, native ${native.p99ColdUs} / ${native.p99Us}` : '') +
+      (nativeBefore ? `, native before ${nativeBefore.p99ColdUs} / ${nativeBefore.p99Us}` : '') +
       `, forwarder ${baseline.p99ColdUs} / ${baseline.p99Us}, floor (no process between) ${floor.p99ColdUs} / ${floor.p99Us}\n`,
   );
   process.stderr.write(
     `CPU µs per message at 1k msg/s, steady: agent ${cpuAt1k.agent}` +
       (native ? `, native ${cpuAt1k.native}` : '') +
+      (nativeBefore ? `, native before ${cpuAt1k.nativeBefore}` : '') +
       `, forwarder ${cpuAt1k.baseline}\n`,
   );
   results.nativeRssAfterLatencyRunMb = nativeIdleRssMb;
