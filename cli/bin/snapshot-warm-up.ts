@@ -88,7 +88,7 @@ export function warmUp(): void {
 
 /** The form `kubectl config` writes, with data fields as long as a real CA, certificate and key. */
 const PEM_DATA = Buffer.from('-'.repeat(1100)).toString('base64');
-const SAMPLE_KUBECONFIG = `apiVersion: v1
+export const SAMPLE_KUBECONFIG = `apiVersion: v1
 kind: Config
 clusters:
 - cluster:

@@ -16,6 +16,7 @@ export const SNAPSHOT_INPUTS = [
   ENTRY,
   path.join(CLI_ROOT, 'bin/snapshot-audit.ts'),
   path.join(CLI_ROOT, 'bin/snapshot-warm-up.ts'),
+  path.join(CLI_ROOT, 'bin/snapshot-warm-call.ts'),
   path.join(CLI_ROOT, 'scripts/snapshot.ts'),
   path.join(CLI_ROOT, 'scripts/lazy-modules-plugin.ts'),
 ];
@@ -162,7 +163,9 @@ function handedOver(): Plugin {
  * - it renders every summary, description and example of the help it prints as an EJS template,
  *   and EJS compiles each one into a new function (`new Function`: ~30 compiles for the root
  *   help, none kept by the snapshot); a text with neither `<%` nor `%>` has no tag and EJS gives
- *   it back unchanged, so such a text is given back without EJS (cli/test/help-render.test.ts);
+ *   it back unchanged, so such a text is given back without EJS, and one whose only tags are
+ *   `<%= config.bin %>` or `<%= command.id %>` is filled in as EJS fills it in
+ *   (cli/src/help-template.ts, set by snapshot-main.ts; cli/test/help-render.test.ts; ADR 0058);
  * - the topics that have subtopics are found by reading `config.topics`, which builds a new
  *   array, once per pair of topics; here it is read once.
  * And oclif's Config.load is done twice for every command it runs: Command.run "reloads" the
@@ -189,7 +192,7 @@ const REWRITES: readonly { file: string; from: RegExp; to: string }[] = [
   {
     file: '@oclif/core/lib/help/util.js',
     from: /function render\(t\) \{\s*return ejs_1\.default\.render\(t, context\);\s*\}/,
-    to: "function render(t) { return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context); }",
+    to: "function render(t) { return globalThis[Symbol.for('wasmfleet.cli.renderHelpText')](t, context) ?? ejs_1.default.render(t, context); }",
   },
   {
     file: '@oclif/core/lib/help/index.js',

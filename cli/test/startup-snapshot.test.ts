@@ -178,6 +178,19 @@ describe('the startup snapshot', () => {
     assert.doesNotMatch(script, KIND_KEY);
   });
 
+  // The snapshot's warm-up ran oclif's Config.load with a silent logger (docs/adr/0058): a call
+  // with DEBUG set still gets oclif's own debug lines, as the bundle prints them.
+  it('prints oclif’s debug lines when DEBUG asks for them, as the bundle does', async () => {
+    const both = await bothWays(['get', 'nodes', '-o', 'name'], plane.kubeconfigPath, { DEBUG: 'oclif:*' });
+    for (const result of [both.snapshot, both.bundle]) {
+      assert.equal(result.exitCode, 0, result.stderr);
+      assert.match(result.stderr, /oclif:config config done/);
+      assert.match(result.stderr, /oclif:config start init hook/);
+    }
+    assert.match(both.snapshot.stderr, FROM_SNAPSHOT);
+    assert.equal(both.snapshot.stdout, both.bundle.stdout);
+  });
+
   it('suggests the command for a typo after a topic it holds', async () => {
     const both = await bothWays(['rollout', 'stauts', 'temp-alert']);
     assertSameOutput(both);
