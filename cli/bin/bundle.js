@@ -139,7 +139,10 @@ export function buildSnapshotBlob(script, buildId, blob) {
       WASMFLEET_CLI_SNAPSHOT_FROM: path.dirname(script),
     },
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Not a pipe for stdout: oclif touches process.stdout as it loads, and a pipe's stdout is a
+    // net.Socket, which the snapshot would keep (~200 kB of heap, read back by every call, whose
+    // stdout is its own). Warnings come on stderr (docs/adr/0058).
+    stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 120_000,
   });
   // Node warns, and carries on, when a built-in it cannot snapshot was loaded: that is a failure here.
