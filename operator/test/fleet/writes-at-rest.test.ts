@@ -87,6 +87,60 @@ describe('what a device report changes', () => {
     assert.deepEqual(gone, { node: true, functions: ['ns/f'] });
     assert.equal(reportChanges(report(T0), report(T0, undefined, { agentVersion: '0.4.0' })).node, true);
   });
+
+  it('a function starting healthy wakes the function, not the device; failing, leaving or a new revision wakes both', () => {
+    // In a fleet-wide apply every device reports the new function: one EdgeNode reconcile each,
+    // writing nothing, was a tenth of the operator's work (issue 18).
+    assert.deepEqual(reportChanges(report(T0, []), report(T0, [fn('f', { phase: 'Starting' })])), {
+      node: false,
+      functions: ['ns/f'],
+    });
+    assert.deepEqual(reportChanges(report(T0, [fn('f', { phase: 'Starting' })]), report(T0)), {
+      node: false,
+      functions: ['ns/f'],
+    });
+    // The old revision left: device identities take back what only it was granted.
+    assert.deepEqual(reportChanges(report(T0), report(T0, [fn('f', { revision: 'r2' })])), {
+      node: true,
+      functions: ['ns/f'],
+    });
+    const trap = fn('f', { phase: 'CrashLoopBackOff', reason: 'Trap' });
+    assert.equal(reportChanges(report(T0), report(T0, [trap])).node, true, 'starts failing');
+    assert.equal(reportChanges(report(T0, [trap]), report(T0)).node, true, 'recovers');
+    assert.deepEqual(reportChanges(report(T0, [fn('f'), fn('g')]), report(T0)), {
+      node: true,
+      functions: ['ns/g'],
+    });
+    // What the EdgeNode shows agrees: no write for the healthy update.
+    const shown = (r: NodeStatus) =>
+      edgeNodeStatus({ report: r, previous: undefined, now: T0, missedHeartbeats: 3 });
+    assert.ok(jsonEqual(shown(report(T0)), shown(report(T0, [fn('f', { revision: 'r2' })]))));
+  });
+
+  it('a heartbeat that changes what the EdgeNode summary shows is node news; reordered functions are not', () => {
+    // The heartbeat path compares field by field (issue 18); it must see what the summary copies.
+    const at = (extra: Partial<NodeStatus>) =>
+      reportChanges(report(T0), report(T0 + 30_000, undefined, extra));
+    assert.deepEqual(
+      at({ capacity: { maxFunctions: 8, memoryBytes: 256 * 1024 * 1024, runtimes: ['core'] } }),
+      {
+        node: true,
+        functions: [],
+      },
+    );
+    assert.equal(at({ sensors: [{ name: 'temperature', topic: 'sensors/dev-1/t2' }] }).node, true);
+    assert.equal(
+      at({ agentUpgrade: { supported: true, phase: 'Failed', version: '0.4.0', reason: 'x' } }).node,
+      true,
+    );
+    assert.equal(at({ heartbeatIntervalSeconds: 10 }).node, true);
+    assert.deepEqual(at({}), { node: false, functions: [] });
+    const two = report(T0, [fn('f'), fn('g')]);
+    assert.deepEqual(reportChanges(two, report(T0 + 30_000, [fn('g'), fn('f')])), {
+      node: false,
+      functions: [],
+    });
+  });
 });
 
 describe('the EdgeNode summary', () => {
