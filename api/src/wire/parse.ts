@@ -12,6 +12,12 @@ import { NodeStatus } from './status.ts';
 export type Parsed<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly string[] };
 
+/**
+ * One decoder for every message: `decode` without `stream` keeps no state between calls, and a
+ * decoder made per message was garbage on every device report the operator reads (issue 18).
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parser<S extends TSchema>(
   schema: S,
   what: string,
@@ -20,8 +26,7 @@ function parser<S extends TSchema>(
   return (payload) => {
     let value: unknown;
     try {
-      const text =
-        typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload);
+      const text = typeof payload === 'string' ? payload : utf8.decode(payload);
       value = JSON.parse(text);
     } catch (error) {
       return { ok: false, errors: [`${what} is not valid UTF-8 JSON: ${(error as Error).message}`] };

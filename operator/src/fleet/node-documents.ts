@@ -246,9 +246,27 @@ function sameContent(a: readonly DesiredFunction[], b: readonly DesiredFunction[
   return a.length === b.length && a.every((fn, i) => b[i] !== undefined && contentOf(fn) === contentOf(b[i]));
 }
 
-/** `generation:digest` of a document's content: what `own` keeps of each document published. */
+/**
+ * `generation:digest` of a document's content: what `own` keeps of each document published. Asked
+ * up to four times per document (publishing, its echo, recording it), so it is kept per document
+ * object (the bridge hands an echo on as the object it published); a one-function document's
+ * digest is kept per entry, which every device on a revision shares (issue 18).
+ */
+const ownKeys = new WeakMap<DesiredState, string>();
 function ownKey(doc: DesiredState): string {
+  let key = ownKeys.get(doc);
+  if (key === undefined) ownKeys.set(doc, (key = `${doc.generation}:${contentDigest(doc.functions)}`));
+  return key;
+}
+
+const entryDigests = new WeakMap<DesiredFunction, string>();
+function contentDigest(functions: readonly DesiredFunction[]): string {
+  const only = functions.length === 1 ? functions[0] : undefined;
+  const cached = only && entryDigests.get(only);
+  if (cached !== undefined) return cached;
   const hash = createHash('sha256');
-  for (const fn of doc.functions) hash.update(contentOf(fn)).update('\n');
-  return `${doc.generation}:${hash.digest('base64url').slice(0, 22)}`;
+  for (const fn of functions) hash.update(contentOf(fn)).update('\n');
+  const digest = hash.digest('base64url').slice(0, 22);
+  if (only) entryDigests.set(only, digest);
+  return digest;
 }
