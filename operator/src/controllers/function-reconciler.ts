@@ -8,6 +8,7 @@ import {
   GROUP,
   VERSION,
   WASM_FUNCTION_PLURAL,
+  type DesiredFunction,
   type DesiredState,
   type WasmFunction,
   type WasmFunctionStatus,
@@ -15,8 +16,9 @@ import {
 import { MAX_IN_FLIGHT } from '../bridge/fleet-bridge.ts';
 import { eachBounded } from '../bridge/in-flight.ts';
 import { desiredFunction } from '../fleet/desired-function.ts';
+import { unpaced } from '../fleet/reconcile-pacing.ts';
 import { forAgent } from '../fleet/signature-support.ts';
-import { aggregateFunctionStatus, type NodeView } from '../fleet/status-aggregate.ts';
+import { aggregateFunctionStatus } from '../fleet/status-aggregate.ts';
 import { schedulableFunction } from '../fleet/scheduling-view.ts';
 import {
   namespacedKey,
@@ -29,9 +31,9 @@ import {
   type WithStatus,
 } from '../kube/index.ts';
 import { resolveConfig } from './config-values.ts';
-import { ANNOTATION, planRollout } from './rollout-plan.ts';
+import { ANNOTATION, deviceViews, planRollout } from './rollout-plan.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
-import { deviceOnline, functionIdOf, reportOf, withTimeout, type FleetContext } from './fleet-context.ts';
+import { functionIdOf, reportOf, withTimeout, type FleetContext } from './fleet-context.ts';
 import { functionStatus, significantChange, type StatusParts } from './function-status.ts';
 import type { ResolveResult } from '../modules/index.ts';
 
@@ -165,7 +167,8 @@ async function planStep(
     currentRevision && currentRevision !== desired.revision
       ? await ctx.revisions.get(live, currentRevision)
       : undefined;
-  const plan = planRollout(ctx, live, key, desired, current, targets);
+  const devices = deviceViews(ctx, key, targets);
+  const plan = planRollout(ctx, live, key, desired, current, devices);
   // The decision explains a failure only on the transition; keep that explanation (and the
   // deadline reason) in status for as long as the same revision stays rolled back.
   const previousRollout = live.status?.rollout;
@@ -193,7 +196,7 @@ async function planStep(
   parts.aggregate = aggregateFunctionStatus({
     updateRevision: desired.revision,
     targets,
-    nodes: nodeViews(ctx, fn, targets),
+    nodes: new Map(devices.map((d) => [d.name, d])),
     maxListed: ctx.settings.maxNodeStatuses,
   });
   parts.fn = live;
@@ -226,9 +229,9 @@ async function deliver(
       note: event.message.slice(0, 1000),
     });
   }
-  const perNode = new Map(
-    [...plan.perNode].map(([node, fn]) => [node, forAgent(fn, ctx.reports.get(node)?.agentVersion)] as const),
-  );
+  // A loop, not an array of pairs: this runs over every target device on every reconcile.
+  const perNode = new Map<string, DesiredFunction>();
+  for (const [node, fn] of plan.perNode) perNode.set(node, forAgent(fn, ctx.reports.get(node)?.agentVersion));
   const touched = ctx.documents.assign(key, perNode);
   ctx.pinnedModules.delete(step.sha256);
   await publishDocuments(ctx, touched);
@@ -319,34 +322,28 @@ async function finalize(
   return undefined;
 }
 
-function nodeViews(ctx: FleetContext, fn: WasmFunction, targets: readonly string[]): Map<string, NodeView> {
-  const id = { namespace: fn.metadata.namespace ?? 'default', name: fn.metadata.name ?? '' };
-  const views = new Map<string, NodeView>();
-  for (const node of targets) {
-    views.set(node, { online: deviceOnline(ctx, node), report: reportOf(ctx.reports.get(node), id) });
-  }
-  return views;
-}
-
 export async function publishDocuments(ctx: FleetContext, nodes: Iterable<string>): Promise<void> {
   const docs = ctx.documents.changedDocuments(nodes);
   // No more at once than the bridge sends at once: each timeout then measures a publish, not its
   // wait for a slot (eachBounded).
   const acknowledged = new Set<DesiredState>();
   try {
-    await eachBounded(docs, MAX_IN_FLIGHT, async (doc) => {
-      // The device may use what the document asks for before it reads it.
-      await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
-      ctx.documents.publishing(doc);
-      await withTimeout(
-        ctx.bridge.publishDesired(doc),
-        ctx.settings.publishTimeoutMs,
-        `publishing the desired state of ${doc.node}`,
-      );
-      ctx.documents.recordPublished(doc);
-      acknowledged.add(doc);
-      ctx.delivery.sent(doc, ctx.reports.get(doc.node), ctx.now());
-    });
+    // Seconds of PUBACKs for a fleet, not seconds of the thread (reconcile-pacing.ts).
+    await unpaced(() =>
+      eachBounded(docs, MAX_IN_FLIGHT, async (doc) => {
+        // The device may use what the document asks for before it reads it.
+        await ctx.identities?.beforePublish(doc, ctx.documents.publishedFor(doc.node));
+        ctx.documents.publishing(doc);
+        await withTimeout(
+          ctx.bridge.publishDesired(doc),
+          ctx.settings.publishTimeoutMs,
+          `publishing the desired state of ${doc.node}`,
+        );
+        ctx.documents.recordPublished(doc);
+        acknowledged.add(doc);
+        ctx.delivery.sent(doc, ctx.reports.get(doc.node), ctx.now());
+      }),
+    );
   } catch (error) {
     // The failed one and those not started after it: the reconcile's retry publishes them again.
     for (const doc of docs) if (!acknowledged.has(doc)) ctx.documents.publishFailed(doc);

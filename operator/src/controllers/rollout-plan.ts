@@ -3,7 +3,7 @@
 // wire document each targeted device gets, the status.rollout to persist, and Events. The
 // manual controls come from the WasmFunction: spec.paused and the annotations `wasmfleet rollout`
 // writes (each names the revision it applies to, so a stale one never acts on a newer rollout).
-import type { DesiredFunction, RolloutStatus, WasmFunction } from '@wasmfleet/api';
+import type { DesiredFunction, FunctionStatusReport, RolloutStatus, WasmFunction } from '@wasmfleet/api';
 import {
   decideRollout,
   rolloutSettings,
@@ -71,33 +71,27 @@ export interface PlannedRollout {
   readonly rollout: RolloutStatus;
 }
 
+/**
+ * One target device as a reconcile reads it, once: the rollout decision's input and the status
+ * aggregate's view (status-aggregate.ts NodeView) share it. The report is the device's own
+ * object, not a copy: a reconcile reads every target device, and a copy per device per reconcile
+ * was most of the garbage of a fleet-wide reconcile (issue 18).
+ */
+export interface DeviceView extends TargetDevice {
+  readonly report: FunctionStatusReport | undefined;
+}
+
 /** What the rollout decision reads of each target device: labels, liveness, assignment, report. */
-function targetDevices(ctx: FleetContext, key: string, targets: readonly string[]): TargetDevice[] {
+export function deviceViews(ctx: FleetContext, key: string, targets: readonly string[]): DeviceView[] {
   const assigned = ctx.documents.assignmentsOf(key);
   const id = functionIdOf(key);
-  return targets.map((name) => {
-    const node = ctx.nodes.get(undefined, name);
-    const report = reportOf(ctx.reports.get(name), id);
-    return {
-      name,
-      labels: node?.metadata.labels ?? {},
-      online: deviceOnline(ctx, name),
-      assigned: assigned.get(name)?.revision,
-      report: report
-        ? {
-            revision: report.revision,
-            phase: report.phase,
-            invocations: report.invocations,
-            errors: report.errors,
-            ...(report.reason ? { reason: report.reason } : {}),
-            ...(report.message ? { message: report.message } : {}),
-            ...(report.lastError ? { lastError: report.lastError } : {}),
-            ...(report.recentCalls !== undefined ? { recentCalls: report.recentCalls } : {}),
-            ...(report.recentErrors !== undefined ? { recentErrors: report.recentErrors } : {}),
-          }
-        : undefined,
-    };
-  });
+  return targets.map((name) => ({
+    name,
+    labels: ctx.nodes.get(undefined, name)?.metadata.labels ?? {},
+    online: deviceOnline(ctx, name),
+    assigned: assigned.get(name)?.revision,
+    report: reportOf(ctx.reports.get(name), id),
+  }));
 }
 
 export function planRollout(
@@ -106,9 +100,8 @@ export function planRollout(
   key: string,
   update: DesiredFunction,
   current: StoredRevision | undefined,
-  targets: readonly string[],
+  devices: readonly TargetDevice[],
 ): PlannedRollout {
-  const devices = targetDevices(ctx, key, targets);
   const decision = decideRollout({
     functionKey: key,
     settings: rolloutSettings(fn.spec.rollout),

@@ -22,7 +22,8 @@ export interface AggregateInput {
   readonly updateRevision: string;
   /** Devices placement chose. */
   readonly targets: readonly string[];
-  readonly nodes: ReadonlyMap<string, NodeView>;
+  /** A Map, or any lookup by device name. */
+  readonly nodes: Pick<ReadonlyMap<string, NodeView>, 'get'>;
   readonly maxListed: number;
 }
 
@@ -53,19 +54,30 @@ export interface Aggregate {
 
 type Row = NodeFunctionStatus & { readonly rank: number };
 
+/** A failing device, kept with its health for its row. */
+interface Failing {
+  readonly node: string;
+  readonly view: NodeView | undefined;
+  readonly health: Extract<FunctionHealth, { failing: true }>;
+}
+
 export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
   let updated = 0;
   /** Running any revision: a device held on the stable revision after a rollback serves too. */
   let ready = 0;
   /** Running the update revision: the function is Ready only when all of them are. */
   let updatedReady = 0;
-  let failed = 0;
   let callsFailing = 0;
   let offline = 0;
   let invocations = 0;
   let errors = 0;
   const kinds = new Map<string, number>();
-  const rows: Row[] = [];
+  // Devices by rank (failing, not running yet, running): only the first `maxListed` get a row.
+  // A reconcile aggregates every target device, so a row object per device and a sort of all of
+  // them cost O(devices log devices) of garbage per reconcile for a list of 50 (issue 18).
+  const failing: Failing[] = [];
+  const notRunning: string[] = [];
+  const running: string[] = [];
   for (const node of input.targets) {
     const view = input.nodes.get(node);
     const report = view?.report;
@@ -78,22 +90,24 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
     }
     const health = report ? functionHealth(report) : NOT_FAILING;
     if (health.failing) {
-      failed++;
       if (health.kind === 'CallsFailing') callsFailing++;
       const kind = failureKind(health.kind, health.reason);
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      failing.push({ node, view, health });
     } else if (report?.phase === 'Running') {
       ready++;
       if (current) updatedReady++;
-    }
-    rows.push(deviceRow(node, view, health));
+      running.push(node);
+    } else notRunning.push(node);
   }
-  rows.sort((a, b) => a.rank - b.rank || (a.node < b.node ? -1 : 1));
-  const listed = rows.slice(0, input.maxListed).map(({ rank: _rank, ...row }) => row);
+  failing.sort((a, b) => (a.node < b.node ? -1 : 1));
+  const listed = listedRows(input, failing, notRunning, running);
   const desired = input.targets.length;
+  const failed = failing.length;
   const phase: WasmFunctionPhase =
     desired === 0 ? 'Pending' : failed > 0 ? 'Degraded' : updatedReady === desired ? 'Ready' : 'Progressing';
-  const failureSummary = summarize(kinds, rows[0]);
+  const first = failing[0];
+  const failureSummary = first && summarize(kinds, deviceRow(first.node, first.view, first.health));
   return {
     desiredNodes: desired,
     updatedNodes: updated,
@@ -103,17 +117,41 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
     callsFailingNodes: callsFailing,
     offlineNodes: offline,
     phase,
-    nodes: listed,
-    nodesOmitted: Math.max(0, rows.length - listed.length),
+    nodes: listed.map(({ rank: _rank, ...row }) => row),
+    nodesOmitted: Math.max(0, desired - listed.length),
     failureSummary,
     invocations,
     errors,
   };
 }
 
+/**
+ * The first `maxListed` rows in (rank, name) order: failing devices (sorted by the caller) first,
+ * then those not running yet, then the rest. A rank's names are sorted only when the list
+ * reaches it.
+ */
+function listedRows(
+  input: AggregateInput,
+  failing: Failing[],
+  notRunning: string[],
+  running: string[],
+): Row[] {
+  const rows: Row[] = [];
+  const max = input.maxListed;
+  for (const f of failing.slice(0, max)) rows.push(deviceRow(f.node, f.view, f.health));
+  for (const names of [notRunning, running]) {
+    if (rows.length >= max || names.length === 0) continue;
+    // The default sort compares UTF-16 code units, as `<` does.
+    names.sort();
+    for (const node of names.slice(0, max - rows.length))
+      rows.push(deviceRow(node, input.nodes.get(node), NOT_FAILING));
+  }
+  return rows;
+}
+
 /** Failures by kind, most common first, then the first failing device's own words. */
-function summarize(kinds: ReadonlyMap<string, number>, first: Row | undefined): string | undefined {
-  if (kinds.size === 0 || !first) return undefined;
+function summarize(kinds: ReadonlyMap<string, number>, first: Row): string | undefined {
+  if (kinds.size === 0) return undefined;
   const byKind = [...kinds.entries()]
     .sort((a, b) => b[1] - a[1])
     .map(([kind, n]) => `${kind} on ${n} device${n > 1 ? 's' : ''}`)
