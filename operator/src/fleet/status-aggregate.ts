@@ -52,8 +52,6 @@ export interface Aggregate {
   readonly errors: number;
 }
 
-type Row = NodeFunctionStatus & { readonly rank: number };
-
 /** A failing device, kept with its health for its row. */
 interface Failing {
   readonly node: string;
@@ -117,7 +115,7 @@ export function aggregateFunctionStatus(input: AggregateInput): Aggregate {
     callsFailingNodes: callsFailing,
     offlineNodes: offline,
     phase,
-    nodes: listed.map(({ rank: _rank, ...row }) => row),
+    nodes: listed,
     nodesOmitted: Math.max(0, desired - listed.length),
     failureSummary,
     invocations,
@@ -135,8 +133,8 @@ function listedRows(
   failing: Failing[],
   notRunning: string[],
   running: string[],
-): Row[] {
-  const rows: Row[] = [];
+): NodeFunctionStatus[] {
+  const rows: NodeFunctionStatus[] = [];
   const max = input.maxListed;
   for (const f of failing.slice(0, max)) rows.push(deviceRow(f.node, f.view, f.health));
   for (const names of [notRunning, running]) {
@@ -150,7 +148,7 @@ function listedRows(
 }
 
 /** Failures by kind, most common first, then the first failing device's own words. */
-function summarize(kinds: ReadonlyMap<string, number>, first: Row): string | undefined {
+function summarize(kinds: ReadonlyMap<string, number>, first: NodeFunctionStatus): string | undefined {
   if (kinds.size === 0) return undefined;
   const byKind = [...kinds.entries()]
     .sort((a, b) => b[1] - a[1])
@@ -161,8 +159,8 @@ function summarize(kinds: ReadonlyMap<string, number>, first: Row): string | und
 
 const NOT_FAILING: FunctionHealth = { failing: false };
 
-/** One device's row: failing devices first (rank 0), then those not running yet, then the rest. */
-function deviceRow(node: string, view: NodeView | undefined, health: FunctionHealth): Row {
+/** One device's row in the status list (listedRows puts them in order). */
+function deviceRow(node: string, view: NodeView | undefined, health: FunctionHealth): NodeFunctionStatus {
   const report = view?.report;
   const message = health.failing
     ? health.message
@@ -175,7 +173,6 @@ function deviceRow(node: string, view: NodeView | undefined, health: FunctionHea
     ...(health.failing ? { reason: health.reason.slice(0, 64) } : {}),
     ...(message ? { message: message.slice(0, 1024) } : {}),
     ...(report?.since ? { lastTransitionTime: report.since } : {}),
-    rank: health.failing ? 0 : phase !== 'Running' ? 1 : 2,
   };
 }
 
