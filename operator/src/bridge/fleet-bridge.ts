@@ -78,11 +78,19 @@ export interface FleetBridgeOptions {
   /** Ends that waiting (the operator is stopping). */
   readonly signal?: AbortSignal;
   /**
-   * After a reconnect, the retained desired documents are read again this much later (default
-   * 30 s): a clustered broker that lost a node can lose a retained write it acknowledged while it
-   * re-elected, and only a fresh read shows what it holds (ADR 0055).
+   * After a reconnect, and after a publish that failed or waited over `slowAckMs` for its PUBACK,
+   * the retained desired documents are read again this much later (default 30 s; each new
+   * trouble pushes it back, so it reads once the broker is quiet): a clustered broker that lost a
+   * node can lose a retained write it acknowledged while it re-elected, and only a fresh read
+   * shows what it holds (ADR 0055).
    */
-  readonly rereadAfterReconnectMs?: number;
+  readonly rereadAfterMs?: number;
+  /**
+   * A PUBACK slower than this (default 4 s) counts as trouble. nats-server gives up storing a
+   * retained message after 5 s and still acknowledges the publish; Mosquitto answers in
+   * milliseconds even under a 100,000-device apply, so a read of every document stays rare.
+   */
+  readonly slowAckMs?: number;
 }
 
 export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
@@ -95,7 +103,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
 
   private readonly filters: readonly string[];
   private connections = 0;
-  private rereadAfterReconnectMs = 30_000;
+  private readonly timing: { readonly rereadAfterMs: number; readonly slowAckMs: number };
   private reread: NodeJS.Timeout | undefined;
   /**
    * topic → the desired document last published there and its bytes, until the broker echoes it
@@ -106,17 +114,13 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
    */
   private readonly awaitingEcho = new Map<string, { readonly bytes: Buffer; readonly doc: DesiredState }>();
 
-  private constructor(
-    client: MqttClient,
-    dynamicSecurity: boolean,
-    fence: WriteFence,
-    filters: readonly string[],
-  ) {
+  private constructor(client: MqttClient, options: FleetBridgeOptions, filters: readonly string[]) {
     super();
     this.client = client;
-    this.fence = fence;
+    this.fence = options.fence ?? unfenced;
     this.filters = filters;
-    const dynsec = dynamicSecurity ? new Dynsec(client, undefined, fence) : undefined;
+    this.timing = { rereadAfterMs: options.rereadAfterMs ?? 30_000, slowAckMs: options.slowAckMs ?? 4_000 };
+    const dynsec = options.dynamicSecurity ? new Dynsec(client, undefined, this.fence) : undefined;
     this.dynsec = dynsec;
     client.on('message', (topic, payload, packet) => {
       if (topic === DYNSEC_RESPONSE_TOPIC) {
@@ -198,14 +202,8 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       ALL_STATUS_FILTER,
       ...(options.dynamicSecurity ? [DYNSEC_RESPONSE_TOPIC] : []),
     ];
-    const bridge = new FleetBridge(
-      client,
-      options.dynamicSecurity ?? false,
-      options.fence ?? unfenced,
-      filters,
-    );
+    const bridge = new FleetBridge(client, options, filters);
     bridge.connections = 1;
-    bridge.rereadAfterReconnectMs = options.rereadAfterReconnectMs ?? bridge.rereadAfterReconnectMs;
     onEvents?.(bridge);
     await bridge.subscribeAll();
     await bridge.quiet(options.syncQuietMs ?? 300, options.syncMaxMs ?? 10_000);
@@ -237,9 +235,9 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
   }
 
   /**
-   * Subscribes to the desired documents once more a while after a reconnect: the broker sends
-   * what it retains again (flagged retained), and the books republish a document it holds older
-   * than one it acknowledged (NodeDocuments.observeRetained).
+   * Subscribes to the desired documents once more a while after a reconnect or a troubled
+   * publish: the broker sends what it retains again (flagged retained), and the books republish
+   * a document it holds older than one it acknowledged (NodeDocuments.observeRetained).
    */
   private scheduleReread(): void {
     clearTimeout(this.reread);
@@ -247,7 +245,7 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
       if (!this.client.connected) return;
       // Refused or cut off: the connection is going, and the next one reads everything anyway.
       this.client.subscribeAsync(ALL_DESIRED_FILTER, { qos: 1 }).catch(() => undefined);
-    }, this.rereadAfterReconnectMs);
+    }, this.timing.rereadAfterMs);
     this.reread.unref();
   }
 
@@ -285,9 +283,28 @@ export class FleetBridge extends EventEmitter<FleetBridgeEvents> {
     await this.publish(moduleTopic(sha256), '');
   }
 
-  /** Retained, QoS 1, within the in-flight bound. */
+  /**
+   * Retained, QoS 1, within the in-flight bound. A refused or slow publish means the broker is in
+   * trouble, and a clustered one in trouble may acknowledge a retained write it did not store: on
+   * a 3-node nats-server that lost a node, the retry of a timed-out document was acknowledged,
+   * its device got it live, and the survivors kept the older one (ADR 0055, 2026-12-07).
+   */
   private publish(topic: string, payload: string | Buffer): Promise<unknown> {
-    return this.inFlight.run(() => this.client.publishAsync(topic, payload, { qos: 1, retain: true }));
+    return this.inFlight.run(() => {
+      const slow = setTimeout(() => this.scheduleReread(), this.timing.slowAckMs);
+      slow.unref();
+      return this.client.publishAsync(topic, payload, { qos: 1, retain: true }).then(
+        (packet) => {
+          clearTimeout(slow);
+          return packet;
+        },
+        (error: unknown) => {
+          clearTimeout(slow);
+          this.scheduleReread();
+          throw error;
+        },
+      );
+    });
   }
 
   async close(): Promise<void> {

@@ -38,7 +38,7 @@ describe('operator: a retained desired document older than the broker acknowledg
   before(async () => {
     h = await startHarness('op-stale-doc');
     await h.restartOperator({
-      broker: { url: h.broker.url, syncQuietMs: 100, rereadAfterReconnectMs: 2_000 },
+      broker: { url: h.broker.url, syncQuietMs: 100, rereadAfterMs: 2_000 },
       log: (line: string) => log.push(line),
     });
     await h.moduleConfigMap('temp-module');
