@@ -9,35 +9,15 @@
 // writes, so another client puts the older document back once the device has the update, which
 // is what the broker would have held.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { desiredTopic, parseDesiredState, type DesiredState } from '@wasmfleet/api';
+import { desiredTopic, type DesiredState } from '@wasmfleet/api';
 import { startFaultProxy, waitFor, type FaultProxy } from '@wasmfleet/test-support';
+import { brokerAcl, retainedDesired, type BrokerAcl } from './broker-state.ts';
 import { functionYaml, siteAlertSpec, startHarness, type Harness } from './harness.ts';
 
 /** Long enough that the older document is back before the operator reads, on a loaded machine. */
 const REREAD_MS = 12_000;
-
-/** What the broker retains on `node`'s desired topic, read by a fresh subscriber. */
-async function retained(url: string, node: string): Promise<DesiredState | undefined> {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
-  try {
-    const got = new Promise<DesiredState | undefined>((resolve) => {
-      client.on('message', (_topic, payload) => {
-        const doc = parseDesiredState(payload);
-        resolve(doc.ok ? doc.value : undefined);
-      });
-      setTimeout(() => resolve(undefined), 2_000).unref();
-    });
-    await client.subscribeAsync(desiredTopic(node), { qos: 1 });
-    return await got;
-  } finally {
-    await client.endAsync(true);
-  }
-}
 
 /** Retains `doc` on its device's desired topic, as a broker that lost the later write holds it. */
 async function putBack(url: string, doc: DesiredState): Promise<void> {
@@ -75,7 +55,7 @@ async function expectHealed(h: Harness, log: string[], trouble: Trouble): Promis
   const healed = await waitFor(
     'the broker to retain the current revision again',
     async () => {
-      const doc = await retained(h.broker.url, device.node);
+      const doc = await retainedDesired(h.broker.url, device.node);
       return doc?.functions[0]?.revision === current ? doc : undefined;
     },
     { timeoutMs: REREAD_MS + 30_000, intervalMs: 500 },
@@ -96,21 +76,15 @@ async function expectHealed(h: Harness, log: string[], trouble: Trouble): Promis
 
 describe('operator: a retained write the broker acknowledged after a refused publish is checked', () => {
   let h: Harness;
-  let acl: string;
+  let acl: BrokerAcl;
   const log: string[] = [];
-  /** Rewrites the ACL file and has Mosquitto read it again (SIGHUP). */
-  const setAcl = async (lines: string[]) => {
-    await writeFile(acl, `${lines.join('\n')}\n`);
-    assert.ok(h.broker.pid !== undefined);
-    process.kill(h.broker.pid, 'SIGHUP');
-  };
+  const setAcl = (lines: string[]) => acl.set(h.broker.pid, lines);
   before(async () => {
-    acl = path.join(await mkdtemp(path.join(tmpdir(), 'op-lost-ack-')), 'acl');
-    await writeFile(acl, 'topic readwrite #\n');
+    acl = await brokerAcl('op-lost-ack');
     h = await startHarness(
       'op-lost-ack',
       { settings: { publishTimeoutMs: 2_000 }, log: (line: string) => log.push(line) },
-      { extraConfig: [`acl_file ${acl}`] },
+      { extraConfig: acl.extraConfig },
     );
     await h.restartOperator({ broker: { url: h.broker.url, syncQuietMs: 100, rereadAfterMs: REREAD_MS } });
     await h.moduleConfigMap('temp-module');

@@ -10,27 +10,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { desiredTopic, parseDesiredState, type DesiredState } from '@wasmfleet/api';
+import { desiredTopic } from '@wasmfleet/api';
 import { waitFor } from '@wasmfleet/test-support';
+import { retainedDesired } from './broker-state.ts';
 import { functionYaml, siteAlertSpec, startHarness, type Harness } from './harness.ts';
-
-/** What the broker retains on `node`'s desired topic, read by a fresh subscriber. */
-async function retained(url: string, node: string): Promise<DesiredState | undefined> {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
-  try {
-    const got = new Promise<DesiredState | undefined>((resolve) => {
-      client.on('message', (_topic, payload) => {
-        const doc = parseDesiredState(payload);
-        resolve(doc.ok ? doc.value : undefined);
-      });
-      setTimeout(() => resolve(undefined), 2_000).unref();
-    });
-    await client.subscribeAsync(desiredTopic(node), { qos: 1 });
-    return await got;
-  } finally {
-    await client.endAsync(true);
-  }
-}
 
 describe('operator: a retained desired document older than the broker acknowledged is republished', () => {
   let h: Harness;
@@ -73,7 +56,7 @@ describe('operator: a retained desired document older than the broker acknowledg
     const healed = await waitFor(
       'the broker to retain the current revision again',
       async () => {
-        const doc = await retained(h.broker.url, device.node);
+        const doc = await retainedDesired(h.broker.url, device.node);
         return doc?.functions[0]?.revision === current ? doc : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 500 },

@@ -6,31 +6,23 @@
 // losing a node (2 of 5 runs of the NATS cluster test). Here Mosquitto refuses the update (its
 // ACL denies the topic: PUBACK "not authorized"), then is told to allow it again (ADR 0055).
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { desiredTopic } from '@wasmfleet/api';
 import { waitFor } from '@wasmfleet/test-support';
+import { brokerAcl, type BrokerAcl } from './broker-state.ts';
 import { functionYaml, siteAlertSpec, startHarness, type Harness } from './harness.ts';
 
 describe('operator: a desired document the broker did not acknowledge is published again', () => {
   let h: Harness;
-  let acl: string;
+  let acl: BrokerAcl;
   const log: string[] = [];
-  /** Rewrites the ACL file and has Mosquitto read it again (SIGHUP). */
-  const setAcl = async (lines: string[]) => {
-    await writeFile(acl, `${lines.join('\n')}\n`);
-    assert.ok(h.broker.pid !== undefined);
-    process.kill(h.broker.pid, 'SIGHUP');
-  };
+  const setAcl = (lines: string[]) => acl.set(h.broker.pid, lines);
   before(async () => {
-    acl = path.join(await mkdtemp(path.join(tmpdir(), 'op-unacked-')), 'acl');
-    await writeFile(acl, 'topic readwrite #\n');
+    acl = await brokerAcl('op-unacked');
     h = await startHarness(
       'op-unacked',
       { settings: { publishTimeoutMs: 2_000 }, log: (line: string) => log.push(line) },
-      { extraConfig: [`acl_file ${acl}`] },
+      { extraConfig: acl.extraConfig },
     );
     await h.moduleConfigMap('temp-module');
   });
