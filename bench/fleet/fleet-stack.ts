@@ -58,17 +58,22 @@ export type OperatorHeap = 'chart' | 'unbounded';
 /**
  * The chart's heap for `devices` (charts/wasmfleet/templates/_helpers.tpl, ADR 0048): the pod's
  * limit is 165Mi + 21 KiB a device, never below 512Mi, and Node gives V8's old generation half of
- * it (under 512Mi: a 256 MiB old generation and 1 MiB semi-spaces, measured in a memory cgroup,
- * ADR 0016). Semi-spaces stay at 1 MiB above 512Mi too (not measured there). Before this, a run
- * above ~16,900 devices got the 512Mi heap unless it passed --max-old-space-size itself.
+ * it. V8 then sizes the young generation from the old one: at 256 MiB or less (the 512Mi floor)
+ * 1 MiB semi-spaces, above it 16 MiB. Measured in memory cgroups on this machine (Node 24.21,
+ * 7 Dec 2026; heap_size_limit, and the most new space seen while allocating): 512Mi gives
+ * 259 MiB and 4.3 MiB, 513Mi 305 MiB and 32 MiB, 2215Mi (100,000 devices) 1300 MiB and 32 MiB;
+ * `--max-old-space-size=1107` alone gives 1299 MiB and 32 MiB, the same. Before this, runs above
+ * 512Mi also passed `--max-semi-space-size=1`, which no pod had: at 100,000 devices apply took
+ * 37.8 s with it and 23.0 s without it (docs/benchmarks.md). Before that, a run above ~16,900
+ * devices got the 512Mi heap unless it passed --max-old-space-size itself.
  */
 export function chartHeapFlags(devices: number): readonly string[] {
   const limitMi = Math.max(512, 165 + Math.floor((devices * 21) / 1024));
   if (limitMi === 512) return OPERATOR_CHART_HEAP_FLAGS;
-  return [`--max-old-space-size=${Math.floor(limitMi / 2)}`, '--max-semi-space-size=1'];
+  return [`--max-old-space-size=${Math.floor(limitMi / 2)}`];
 }
 
-/** How the operator's Node runs: its heap sizing, and Node/V8 flags to try (`--max-semi-space-size=16`). */
+/** How the operator's Node runs: its heap sizing, and Node/V8 flags to try (`--max-semi-space-size=8`). */
 export interface OperatorRuntime {
   readonly heap: OperatorHeap;
   /** The devices this operator serves (sizes the `chart` heap). */
