@@ -57,15 +57,15 @@ export type OperatorHeap = 'chart' | 'unbounded';
 
 /**
  * The chart's heap for `devices` (charts/wasmfleet/templates/_helpers.tpl, ADR 0048): the pod's
- * limit is 165Mi + 21 KiB a device, never below 512Mi, and Node gives V8's old generation half of
- * it. V8 then sizes the young generation from the old one: at 256 MiB or less (the 512Mi floor)
- * 1 MiB semi-spaces, above it 16 MiB. Measured in memory cgroups on this machine (Node 24.21,
- * 7 Dec 2026; heap_size_limit, and the most new space seen while allocating): 512Mi gives
+ * limit is 165Mi + 21 KiB a device, never below 512Mi, and Node gives V8's old generation about
+ * half of it. V8 then sizes the young generation from the old one: at 256 MiB or less (the 512Mi
+ * floor) 1 MiB semi-spaces, above it 16 MiB. Measured in memory cgroups on this machine (Node
+ * 24.21, 7 Dec 2026; heap_size_limit, and the most new space seen while allocating): 512Mi gives
  * 259 MiB and 4.3 MiB, 513Mi 305 MiB and 32 MiB, 2215Mi (100,000 devices) 1300 MiB and 32 MiB;
  * `--max-old-space-size=1107` alone gives 1299 MiB and 32 MiB, the same. Before this, runs above
- * 512Mi also passed `--max-semi-space-size=1`, which no pod had: at 100,000 devices apply took
- * 37.8 s with it and 23.0 s without it (docs/benchmarks.md). Before that, a run above ~16,900
- * devices got the 512Mi heap unless it passed --max-old-space-size itself.
+ * 512Mi also passed `--max-semi-space-size=1`, which no pod had: at 100,000 devices, in one
+ * window, apply took 32.5 s with it and 23.0-23.8 s without it (docs/benchmarks.md). Before
+ * that, a run above ~16,900 devices got the 512Mi heap unless it passed --max-old-space-size.
  */
 export function chartHeapFlags(devices: number): readonly string[] {
   const limitMi = Math.max(512, 165 + Math.floor((devices * 21) / 1024));
